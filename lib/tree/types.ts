@@ -1,0 +1,145 @@
+/**
+ * Draft-tree batches in CSR form and their validation.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * A batch of draft trees in CSR (compressed sparse row) form. Trees are ragged: each has its own node count.
+ *
+ * - Tree `b` owns global nodes `offsets[b] .. offsets[b+1]-1`; `offsets` has `batch + 1` entries, starts at 0,
+ *   ends at `tokens.length`, and is strictly increasing (every tree has at least its root).
+ * - Local node 0 of each tree is the root (the last token already committed); its parent is `-1`.
+ * - `parents` holds LOCAL indices within the tree: for local node `i > 0`, `0 <= parents[offsets[b]+i] < i`
+ *   (topological order, so no cycles).
+ * - `tokens[n]` is the token id at global node `n`; the target's logits row `n` is the distribution that
+ *   node `n`'s children are checked against.
+ */
+export type TreeBatch = {
+  /** Token id of every node, all trees concatenated. */
+  tokens: Int32Array;
+  /** Local parent index of every node (`-1` for each root). */
+  parents: Int32Array;
+  /** `batch + 1` node offsets: tree `b` = nodes `offsets[b] .. offsets[b+1]-1`. */
+  offsets: Int32Array;
+};
+
+/** Options of {@link validateTreeBatch}. */
+export interface ValidateTreeOptions {
+  /** Vocabulary size: when given, every token id must be in `[0, vocab)`; otherwise it must be `>= 0`. */
+  vocab?: number;
+  /**
+   * Whether two children of the same parent may carry the same token. Legal only for i.i.d. drafts
+   * (independent draws repeat); an input error for deterministic and without-replacement drafts.
+   */
+  allowDuplicateSiblings: boolean;
+  /** Name of the argument in error messages (default `'trees'`). */
+  name?: string;
+}
+
+/** Number of trees in a batch (`offsets.length - 1`). */
+export function treeCount(trees: TreeBatch): number {
+  return trees.offsets.length - 1;
+}
+
+/**
+ * Checks that `trees` is a well-formed {@link TreeBatch}, throwing otherwise.
+ *
+ * @throws TypeError when `trees` or one of its fields has the wrong type (fields must be `Int32Array`s).
+ * @throws RangeError naming the field and index when: there is no tree, `offsets` does not start at 0 / end at
+ *   the node count / strictly increase (empty tree), lengths of `tokens` and `parents` differ, a root's parent is
+ *   not -1, a parent is not a local index smaller than its child (cycle or non-topological order), a token id is
+ *   negative or `>= vocab`, or two siblings share a token while `allowDuplicateSiblings` is false.
+ */
+export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): asserts trees is TreeBatch {
+  const name = opts.name ?? 'trees';
+  if (typeof trees !== 'object' || trees === null) {
+    throw new TypeError(`${name} must be an object { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }`);
+  }
+  const t = trees as Record<string, unknown>;
+  for (const field of ['tokens', 'parents', 'offsets']) {
+    if (!(t[field] instanceof Int32Array)) {
+      throw new TypeError(`${name}.${field} must be an Int32Array`);
+    }
+  }
+  const { tokens, parents, offsets } = t as unknown as TreeBatch;
+  const vocab = opts.vocab;
+  if (vocab !== undefined && !(Number.isInteger(vocab) && vocab > 0)) {
+    throw new RangeError(`vocab must be a positive integer, got ${String(vocab)}`);
+  }
+  if (parents.length !== tokens.length) {
+    throw new RangeError(
+      `${name}.parents must have one entry per node (${tokens.length} = ${name}.tokens.length), got ${parents.length}`,
+    );
+  }
+  if (offsets.length < 2) {
+    throw new RangeError(`${name}.offsets must have batch + 1 >= 2 entries (at least one tree), got ${offsets.length}`);
+  }
+  if (offsets[0] !== 0) throw new RangeError(`${name}.offsets[0] must be 0, got ${offsets[0]}`);
+  const batch = offsets.length - 1;
+  if (offsets[batch] !== tokens.length) {
+    throw new RangeError(
+      `${name}.offsets[${batch}] must equal the node count ${tokens.length} (${name}.tokens.length), got ${offsets[batch]}`,
+    );
+  }
+  for (let b = 0; b < batch; b++) {
+    if (offsets[b + 1] <= offsets[b]) {
+      throw new RangeError(
+        `${name}.offsets must be strictly increasing (every tree has a root): offsets[${b}] = ${offsets[b]}, ` +
+          `offsets[${b + 1}] = ${offsets[b + 1]} (tree ${b} is empty or offsets go backwards)`,
+      );
+    }
+  }
+  for (let n = 0; n < tokens.length; n++) {
+    const tok = tokens[n];
+    if (tok < 0 || (vocab !== undefined && tok >= vocab)) {
+      throw new RangeError(
+        `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'})`,
+      );
+    }
+  }
+  for (let b = 0; b < batch; b++) {
+    const start = offsets[b];
+    const size = offsets[b + 1] - start;
+    if (parents[start] !== -1) {
+      throw new RangeError(`${name}.parents[${start}] (root of tree ${b}) must be -1, got ${parents[start]}`);
+    }
+    for (let i = 1; i < size; i++) {
+      const p = parents[start + i];
+      if (p < 0 || p >= i) {
+        throw new RangeError(
+          `${name}.parents[${start + i}] = ${p} (tree ${b}, local node ${i}) must be a local index in [0, ${i}): ` +
+            `parents are local to the tree and precede their children (a parent >= child means a cycle or a ` +
+            `non-topological order)`,
+        );
+      }
+    }
+    if (!opts.allowDuplicateSiblings && size > 2) checkDistinctSiblings(tokens, parents, start, size, b, name);
+  }
+}
+
+function checkDistinctSiblings(
+  tokens: Int32Array,
+  parents: Int32Array,
+  start: number,
+  size: number,
+  b: number,
+  name: string,
+): void {
+  // parent * 2^31 + token is exact in a double while parent < 2^22; larger trees use string keys.
+  const seen = new Map<number | string, number>();
+  const exact = size < 4194304;
+  for (let i = 1; i < size; i++) {
+    const key = exact
+      ? parents[start + i] * 2147483648 + tokens[start + i]
+      : `${parents[start + i]}:${tokens[start + i]}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      throw new RangeError(
+        `${name}: nodes ${start + prev} and ${start + i} (tree ${b}) are siblings with the same token ` +
+          `${tokens[start + i]}; duplicate sibling tokens are legal only for i.i.d. drafts`,
+      );
+    }
+    seen.set(key, i);
+  }
+}
