@@ -1,0 +1,218 @@
+#include "tree_utils.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "device.h"
+#include "error.h"
+#include "parallel.h"
+
+namespace lw {
+
+namespace {
+
+const double kNegInf = -std::numeric_limits<double>::infinity();
+
+[[noreturn]] void bad_row(int64_t row, const std::string& what) {
+  throw_range("target logits row " + std::to_string(row) + " " + what +
+              " (logits must be finite or -inf, with at least one finite value)");
+}
+
+template <class T>
+T param(const T* a, int64_t len, int64_t b, T dflt) {
+  if (!a || len == 0) return dflt;
+  return a[len == 1 ? 0 : b];
+}
+
+}  // namespace
+
+void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy, double temperature,
+                     int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
+                     RowScratch& scratch) {
+  if (greedy || temperature == 0.0) {
+    int64_t best = -1;
+    float best_z = -std::numeric_limits<float>::infinity();
+    for (int64_t x = 0; x < vocab; ++x) {
+      float z = load_as_float(row_data, dtype, x);
+      if (std::isnan(z) || z == std::numeric_limits<float>::infinity()) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
+      if (z > best_z) best_z = z, best = x;
+    }
+    if (best < 0) bad_row(row, "is all -inf");
+    for (int64_t i = 0; i < count; ++i) out[i] = tokens[i] == best ? 1.0 : 0.0;
+    return;
+  }
+  std::vector<double>& s = scratch.s;
+  s.resize(static_cast<size_t>(vocab));
+  double m = kNegInf;
+  for (int64_t x = 0; x < vocab; ++x) {
+    double z = load_as_float(row_data, dtype, x);
+    if (std::isnan(z) || z == std::numeric_limits<double>::infinity()) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
+    s[x] = z / temperature;
+    m = std::max(m, s[x]);
+  }
+  if (m == kNegInf) bad_row(row, "is all -inf");
+
+  const bool use_k = top_k > 0 && top_k < vocab;
+  const bool use_p = top_p < 1.0;
+  if (!use_k && !use_p) {
+    double z = 0;
+    for (int64_t x = 0; x < vocab; ++x) z += std::exp(s[x] - m);
+    for (int64_t i = 0; i < count; ++i) out[i] = std::exp(s[tokens[i]] - m) / z;
+    return;
+  }
+
+  // The kept set is a prefix of the order (s descending, index ascending); it ends at element `last`.
+  auto before = [&s](int32_t a, int32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); };
+  std::vector<int32_t>& idx = scratch.idx;
+  int32_t last = 0;
+  double kept_mass = 1;
+  if (use_k) {
+    idx.resize(static_cast<size_t>(vocab));
+    for (int64_t x = 0; x < vocab; ++x) idx[x] = static_cast<int32_t>(x);
+    std::nth_element(idx.begin(), idx.begin() + (top_k - 1), idx.end(), before);
+    idx.resize(static_cast<size_t>(top_k));
+    if (!use_p) {
+      last = idx[top_k - 1];
+      kept_mass = 0;
+      for (int32_t x : idx) kept_mass += std::exp(s[x] - m);
+    }
+  } else {
+    // Candidates {x : s_x >= m + log c} form a prefix of the order; shrink c until they hold top_p of the mass.
+    double total = 0;
+    for (int64_t x = 0; x < vocab; ++x) total += std::exp(s[x] - m);
+    for (double log_c = std::log(1e-4);; log_c *= 2) {
+      const double cut = log_c < -1400 ? kNegInf : m + log_c;
+      idx.clear();
+      double mass = 0;
+      for (int64_t x = 0; x < vocab; ++x)
+        if (s[x] >= cut) idx.push_back(static_cast<int32_t>(x)), mass += std::exp(s[x] - m);
+      if (mass >= top_p * total || cut == kNegInf) break;
+    }
+  }
+  if (use_p) {
+    std::sort(idx.begin(), idx.end(), before);
+    double total = 0;
+    if (use_k) {
+      for (int32_t x : idx) total += std::exp(s[x] - m);
+    } else {
+      for (int64_t x = 0; x < vocab; ++x) total += std::exp(s[x] - m);
+    }
+    double cum = 0;
+    size_t r = 0;
+    while (r < idx.size()) {
+      cum += std::exp(s[idx[r]] - m);
+      ++r;
+      if (cum >= top_p * total) break;
+    }
+    last = idx[r - 1];
+    kept_mass = cum;
+  }
+  const double s_last = s[last];
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t x = tokens[i];
+    const bool kept = s[x] > s_last || (s[x] == s_last && x <= last);
+    out[i] = kept ? std::exp(s[x] - m) / kept_mass : 0.0;
+  }
+}
+
+TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
+  const TreeView& t = a.trees;
+  if (t.batch < 1 || t.offsets[0] != 0) throw_range("trees.offsets must start at 0 and describe at least one tree");
+  for (int64_t b = 0; b < t.batch; ++b)
+    if (t.offsets[b + 1] <= t.offsets[b]) throw_range("trees.offsets must be strictly increasing");
+  const int64_t nodes = t.offsets[t.batch];
+  if (a.target.rows != nodes)
+    throw_range("target must have one row per tree node: rows = " + std::to_string(a.target.rows) + ", nodes = " +
+                std::to_string(nodes));
+  const int64_t vocab = a.target.vocab;
+  if (vocab < 1) throw_range("target.vocab must be >= 1");
+  if (a.want_reward && !(a.eta > 0 && std::isfinite(a.eta))) throw_range("eta must be a finite number > 0");
+
+  // Children of every node in CSR form, and each node's tree.
+  std::vector<int32_t> tree_of(static_cast<size_t>(nodes)), child_start(static_cast<size_t>(nodes) + 1, 0);
+  for (int64_t b = 0; b < t.batch; ++b) {
+    const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
+    if (t.parents[o] != -1) throw_range("trees.parents: the root of tree " + std::to_string(b) + " must have parent -1");
+    for (int32_t i = 0; i < size; ++i) {
+      tree_of[o + i] = static_cast<int32_t>(b);
+      if (i == 0) continue;
+      const int32_t p = t.parents[o + i];
+      if (p < 0 || p >= i) throw_range("trees.parents[" + std::to_string(o + i) + "] must be a local index < " + std::to_string(i));
+      const int32_t tok = t.tokens[o + i];
+      if (tok < 0 || tok >= vocab) throw_range("trees.tokens[" + std::to_string(o + i) + "] is outside [0, vocab)");
+      ++child_start[o + p + 1];
+    }
+  }
+  for (int64_t n = 0; n < nodes; ++n) child_start[n + 1] += child_start[n];
+  std::vector<int32_t> child_node(static_cast<size_t>(child_start[nodes])), child_tok(child_node.size()), fill(child_start.begin(), child_start.end() - 1);
+  std::vector<int32_t> rows;
+  for (int64_t b = 0; b < t.batch; ++b) {
+    const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
+    for (int32_t i = 1; i < size; ++i) {
+      const int32_t slot = fill[o + t.parents[o + i]]++;
+      child_node[slot] = o + i;
+      child_tok[slot] = t.tokens[o + i];
+    }
+  }
+  for (int64_t n = 0; n < nodes; ++n)
+    if (child_start[n + 1] > child_start[n]) rows.push_back(static_cast<int32_t>(n));
+
+  TreeUtilsResult res;
+  res.node_prob.assign(static_cast<size_t>(nodes), 1.0);
+  const SamplingView& sp = a.sampling;
+  const size_t row_bytes = static_cast<size_t>(vocab) * dtype_size(a.target.dtype);
+  const size_t grain = std::max<size_t>(1, static_cast<size_t>(65536 / vocab));
+  parallel_for(rows.size(), grain, [&](size_t lo, size_t hi) {
+    RowScratch scratch;
+    std::vector<double> probs;
+    for (size_t r = lo; r < hi; ++r) {
+      a.cancel.check();
+      const int32_t n = rows[r];
+      const int32_t b = tree_of[n];
+      const unsigned char* data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
+      const void* row_data = data;
+      if (a.target.mem.on_device) {
+        scratch.host.resize(row_bytes);
+        device::to_host(a.target.mem.device, scratch.host.data(), data, row_bytes);
+        row_data = scratch.host.data();
+      }
+      const int32_t c0 = child_start[n], cnt = child_start[n + 1] - c0;
+      probs.resize(static_cast<size_t>(cnt));
+      processed_probs(row_data, a.target.dtype, vocab, n, sp.greedy, param(sp.temperature, sp.temperature_len, b, 1.0f),
+                      param(sp.top_k, sp.top_k_len, b, 0), param(sp.top_p, sp.top_p_len, b, 1.0f), &child_tok[c0], cnt,
+                      probs.data(), scratch);
+      for (int32_t j = 0; j < cnt; ++j) res.node_prob[child_node[c0 + j]] = probs[j];
+    }
+  });
+
+  res.expected.assign(static_cast<size_t>(t.batch), 0.0);
+  if (a.want_reward) res.reward.assign(static_cast<size_t>(t.batch), 0.0);
+  std::vector<double> reach, path_sum, leaf_l;
+  for (int64_t b = 0; b < t.batch; ++b) {
+    const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
+    reach.assign(static_cast<size_t>(size), 1.0);
+    path_sum.assign(static_cast<size_t>(size), 0.0);
+    double e = 0;
+    for (int32_t i = 1; i < size; ++i) {
+      const int32_t p = t.parents[o + i];
+      reach[i] = reach[p] * res.node_prob[o + i];
+      path_sum[i] = path_sum[p] + reach[i];
+      e += reach[i];
+    }
+    res.expected[b] = e;
+    if (!a.want_reward) continue;
+    // Paths end at leaves: L_i = sum over the path's non-root nodes of their reach probabilities.
+    leaf_l.clear();
+    double mx = kNegInf;
+    for (int32_t i = 0; i < size; ++i)
+      if (child_start[o + i + 1] == child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
+    double acc = 0;
+    for (double l : leaf_l) acc += std::exp(l - mx);
+    res.reward[b] = (mx + std::log(acc)) / a.eta;
+  }
+  return res;
+}
+
+}  // namespace lw

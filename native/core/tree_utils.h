@@ -1,0 +1,60 @@
+// Draft-tree utilities: expected acceptance under the target, GTO's draft-tree reward (log-sum-exp form).
+#pragma once
+#include <cstdint>
+#include <vector>
+#include "cancel.h"
+#include "tensor.h"
+
+namespace lw {
+
+// CSR tree batch: tree b = global nodes offsets[b] .. offsets[b+1]-1; parents are local, root's is -1.
+struct TreeView {
+  const int32_t* tokens = nullptr;
+  const int32_t* parents = nullptr;
+  const int32_t* offsets = nullptr;
+  int64_t batch = 0;
+};
+
+// Per-request processing of the target distribution (DESIGN §4.3): softmax(z/T), top-k (ties to the lower
+// index), top-p over the renormalised top-k distribution (at least one token), renormalised. Each array has
+// length 1 (shared) or `batch`. greedy = one-hot at argmax z (lowest index on ties); temperature 0 also means greedy.
+struct SamplingView {
+  bool greedy = false;
+  const float* temperature = nullptr;  // null = 1
+  int64_t temperature_len = 0;
+  const int32_t* top_k = nullptr;  // null or <= 0 = off
+  int64_t top_k_len = 0;
+  const float* top_p = nullptr;  // null or >= 1 = off
+  int64_t top_p_len = 0;
+};
+
+struct TreeUtilsArgs {
+  TreeView trees;
+  LogitsView target;  // one row per node, same order as the tree nodes
+  SamplingView sampling;
+  bool want_reward = false;
+  double eta = 1.0;  // GTO temperature, > 0
+  Cancel cancel;
+};
+
+struct TreeUtilsResult {
+  std::vector<double> expected;   // per tree: E[accepted draft tokens] = sum_{v != root} prod_{u in path(v)} p(x_u)
+  std::vector<double> reward;     // per tree (when want_reward): (1/eta) log sum_paths exp(eta L_i)
+  std::vector<double> node_prob;  // per node: p_parent(x_node); 1 for roots
+};
+
+// Processed probability p(x) of each of `tokens` under row `row` of `logits`. Throws Range on NaN/+inf logits.
+// `row` only names the row in errors; `scratch` is reused between calls by one thread.
+struct RowScratch {
+  std::vector<double> s;
+  std::vector<int32_t> idx;
+  std::vector<unsigned char> host;  // a device row copied to the host
+};
+void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy, double temperature,
+                     int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
+                     RowScratch& scratch);
+
+// Computes on the CPU (rows in parallel on the pool). Device-resident logits are read row by row.
+TreeUtilsResult tree_utils(const TreeUtilsArgs& args);
+
+}  // namespace lw
