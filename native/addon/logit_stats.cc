@@ -1,0 +1,69 @@
+// logitStats(logits, opts) → Promise<{ logsumexp, entropy, varentropy, maxProb, argmax, nll?, targetRank?, hasNaN }>
+#include <memory>
+
+#include "async.h"
+#include "core/logit_stats.h"
+#include "registry.h"
+#include "unpack.h"
+
+namespace lw {
+namespace addon {
+namespace {
+
+Napi::Value LogitStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    Pins pins;
+    Napi::Object opts = object(info[1], "opts");
+    auto args = std::make_shared<LogitStatsArgs>();
+    args->logits = logits(env, info[0], "logits", pins);
+    const int64_t rows = args->logits.rows;
+    size_t nt = 0;
+    args->targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
+    if (args->targets && static_cast<int64_t>(nt) != rows) {
+      throw Error(ErrorKind::Range, "targets must have one entry per row (" + std::to_string(rows) + ")");
+    }
+    args->temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
+    args->cancel.flag = cancel_flag(opts, pins);
+    Backend backend = backend_of(opts);
+
+    // Outputs are allocated here (JS thread) and written in place by the worker.
+    Napi::Object result = Napi::Object::New(env);
+    auto out = std::make_shared<LogitStatsOut>();
+    auto f32 = [&](const char* key) {
+      auto a = Napi::Float32Array::New(env, static_cast<size_t>(rows));
+      result.Set(key, a);
+      return a.Data();
+    };
+    auto i32 = [&](const char* key) {
+      auto a = Napi::Int32Array::New(env, static_cast<size_t>(rows));
+      result.Set(key, a);
+      return a.Data();
+    };
+    out->logsumexp = f32("logsumexp");
+    out->entropy = f32("entropy");
+    out->varentropy = f32("varentropy");
+    out->max_prob = f32("maxProb");
+    out->argmax = i32("argmax");
+    if (args->targets) {
+      out->nll = f32("nll");
+      out->target_rank = i32("targetRank");
+    }
+    auto result_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
+    return run_async(
+        env, [args, out, backend]() { logit_stats(backend, *args, *out); },
+        [result_ref, out](Napi::Env env) -> Napi::Value {
+          Napi::Object r = result_ref->Value();
+          r.Set("hasNaN", Napi::Boolean::New(env, out->has_nan));
+          return r;
+        },
+        std::move(pins));
+  });
+}
+
+}  // namespace
+
+LW_EXPORT_FUNCTION("logitStats", LogitStats);
+
+}  // namespace addon
+}  // namespace lw

@@ -1,0 +1,126 @@
+#include "unpack.h"
+
+#include <cmath>
+
+#include "device_buffer.h"
+
+namespace lw {
+namespace addon {
+
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "TypedArray";
+  }
+}
+
+Napi::Object object(const Napi::Value& v, const char* name) {
+  if (!v.IsObject()) throw_type(std::string(name) + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+double number(const Napi::Object& o, const char* key, const char* name) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw_type(std::string(name) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+double number_or(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw_type(std::string(key) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t integer(const Napi::Object& o, const char* key, const char* name) {
+  double d = number(o, key, name);
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0) {
+    throw Error(ErrorKind::Range, std::string(name) + " must be an integer");
+  }
+  return static_cast<int64_t>(d);
+}
+
+bool boolean_or(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  return v.ToBoolean().Value();
+}
+
+std::string string_or(const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) throw_type(std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+MemView memory(Napi::Env env, const Napi::Value& data, const char* name, Pins& pins, size_t* byte_length) {
+  MemView m;
+  if (data.IsTypedArray()) {
+    auto arr = data.As<Napi::TypedArray>();
+    auto buf = arr.ArrayBuffer();
+    if (arr.ByteLength() > 0 && buf.Data() == nullptr) throw_type(std::string(name) + " is detached");
+    m.data = static_cast<uint8_t*>(buf.Data()) + arr.ByteOffset();
+    *byte_length = arr.ByteLength();
+    pins.pin(data);
+    return m;
+  }
+  if (DeviceBuffer::Is(env, data)) {
+    auto* db = DeviceBuffer::Unwrap(data.As<Napi::Object>());
+    auto a = db->allocation();
+    if (!a) throw Error(ErrorKind::Type, std::string(name) + " is a disposed DeviceTensor");
+    m.data = a->ptr;
+    m.on_device = true;
+    m.device = a->device;
+    *byte_length = a->bytes;
+    pins.pin(data);
+    pins.holds.push_back(a);
+    return m;
+  }
+  throw_type(std::string(name) + " must be a TypedArray or a DeviceTensor");
+}
+
+LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& pins) {
+  Napi::Object o = object(v, name);
+  LogitsView l;
+  std::string n(name);
+  int64_t dt = integer(o, "dtype", (n + ".dtype").c_str());
+  if (dt < 0 || dt > 2) throw Error(ErrorKind::Range, n + ".dtype must be float32, float16 or bfloat16");
+  l.dtype = static_cast<DType>(dt);
+  l.rows = integer(o, "rows", (n + ".rows").c_str());
+  l.vocab = integer(o, "vocab", (n + ".vocab").c_str());
+  if (l.rows < 0 || l.vocab <= 0) throw Error(ErrorKind::Range, n + ".rows must be >= 0 and " + n + ".vocab >= 1");
+  size_t bytes = 0;
+  l.mem = memory(env, o.Get("data"), (n + ".data").c_str(), pins, &bytes);
+  // Overflow-safe: rows * vocab * size must equal the byte length.
+  long double need = static_cast<long double>(l.rows) * l.vocab * dtype_size(l.dtype);
+  if (need != static_cast<long double>(bytes)) {
+    throw Error(ErrorKind::Range, n + ".data holds " + std::to_string(bytes) + " bytes but rows × vocab = " +
+                                      std::to_string(l.rows) + " × " + std::to_string(l.vocab) + " needs " +
+                                      std::to_string(static_cast<unsigned long long>(need)));
+  }
+  return l;
+}
+
+Backend backend_of(const Napi::Object& opts) {
+  return string_or(opts, "backend", "cpu") == "cuda" ? Backend::Cuda : Backend::Cpu;
+}
+
+const volatile int32_t* cancel_flag(const Napi::Object& opts, Pins& pins) {
+  size_t n = 0;
+  int32_t* p = optional_typed_array<int32_t>(opts, "cancel", napi_int32_array, "cancel", &n, pins);
+  if (p && n < 1) throw_type("cancel must be an Int32Array of length 1");
+  return p;
+}
+
+}  // namespace addon
+}  // namespace lw

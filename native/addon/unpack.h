@@ -1,0 +1,65 @@
+// Unpacking JavaScript values into the plain structs of native/core. The TypeScript layer validates first;
+// these checks are the last line of defence (a wrong call from JS must never crash the process).
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "async.h"
+#include "core/tensor.h"
+
+namespace lw {
+namespace addon {
+
+[[noreturn]] inline void throw_type(const std::string& msg) { throw Error(ErrorKind::Type, msg); }
+
+const char* typed_array_name(napi_typedarray_type type);
+
+// A TypedArray of the expected element type; returns its data pointer and element count.
+template <typename T>
+T* typed_array(const Napi::Value& v, napi_typedarray_type type, const char* name, size_t* length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw_type(std::string(name) + " must be a " + typed_array_name(type));
+  }
+  auto arr = v.As<Napi::TypedArray>();
+  if (length) *length = arr.ElementLength();
+  auto buf = arr.ArrayBuffer();
+  if (arr.ElementLength() > 0 && buf.Data() == nullptr) throw_type(std::string(name) + " is detached");
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(buf.Data()) + arr.ByteOffset());
+}
+
+// Optional property: null/undefined → nullptr.
+template <typename T>
+T* optional_typed_array(const Napi::Object& o, const char* key, napi_typedarray_type type, const char* name,
+                        size_t* length, Pins& pins) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (length) *length = 0;
+    return nullptr;
+  }
+  pins.pin(v);
+  return typed_array<T>(v, type, name, length);
+}
+
+double number(const Napi::Object& o, const char* key, const char* name);
+double number_or(const Napi::Object& o, const char* key, double fallback);
+int64_t integer(const Napi::Object& o, const char* key, const char* name);
+bool boolean_or(const Napi::Object& o, const char* key, bool fallback);
+std::string string_or(const Napi::Object& o, const char* key, const std::string& fallback);
+Napi::Object object(const Napi::Value& v, const char* name);
+
+// `data` is a TypedArray (host) or a native DeviceBuffer (device); pins it and reports its byte length.
+MemView memory(Napi::Env env, const Napi::Value& data, const char* name, Pins& pins, size_t* byte_length);
+
+// { data, dtype: 0|1|2, rows, vocab } as normalised by lib/logits.ts.
+LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& pins);
+
+// Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).
+Backend backend_of(const Napi::Object& opts);
+
+// Cancel flag: opts.cancel is an Int32Array(1) set by an AbortSignal listener in TS.
+const volatile int32_t* cancel_flag(const Napi::Object& opts, Pins& pins);
+
+}  // namespace addon
+}  // namespace lw

@@ -1,0 +1,39 @@
+// logitStats (DESIGN.md §4.1): per-row logsumexp, entropy, varentropy, maxProb, argmax, and with targets the NLL
+// and target rank, in one pass over each row.
+#pragma once
+#include <cstdint>
+
+#include "cancel.h"
+#include "tensor.h"
+
+namespace lw {
+
+struct LogitStatsArgs {
+  LogitsView logits;
+  const int32_t* targets = nullptr;  // host, one per row, or null
+  float temperature = 1.f;
+  Cancel cancel;
+};
+
+// Host outputs, `rows` elements each; nll / target_rank only written when targets are given.
+struct LogitStatsOut {
+  float* logsumexp = nullptr;
+  float* entropy = nullptr;
+  float* varentropy = nullptr;
+  float* max_prob = nullptr;
+  int32_t* argmax = nullptr;
+  float* nll = nullptr;
+  int32_t* target_rank = nullptr;
+  bool has_nan = false;           // some row contained NaN (its outputs are NaN)
+  int64_t all_neg_inf_row = -1;   // first row whose logits are all −inf (an input error), or −1
+};
+
+void logit_stats(Backend backend, const LogitStatsArgs& args, LogitStatsOut& out);
+
+// Backends (same contract).
+void logit_stats_cpu(const LogitStatsArgs& args, LogitStatsOut& out);
+#if LW_WITH_CUDA
+void logit_stats_cuda(const LogitStatsArgs& args, LogitStatsOut& out);
+#endif
+
+}  // namespace lw
