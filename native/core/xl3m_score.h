@@ -1,0 +1,50 @@
+// XL3M segment scoring (DESIGN.md §4.2): per row (one scored position of one sub-context) the entropy of the
+// predictive distribution or the NLL of the target token, pooled over each segment's consecutive rows.
+// Rows are pushed in order, possibly in chunks of any size; the pooling state is O(segments).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cancel.h"
+#include "tensor.h"
+
+namespace lw {
+
+enum class Xl3mMetric : int { Entropy = 0, Nll = 1 };
+enum class Xl3mPooling : int { Mean = 0, Last = 1, Min = 2 };
+
+// Pooling state: 4 doubles per segment {sum, min, last, count}; init with xl3m_pool_init.
+constexpr int kXl3mStateStride = 4;
+
+struct Xl3mChunkArgs {
+  LogitsView logits;                  // chunk rows = global rows [row_offset, row_offset + logits.rows)
+  const int32_t* targets = nullptr;   // host, one per chunk row; required for Nll
+  float temperature = 1.f;
+  Xl3mMetric metric = Xl3mMetric::Entropy;
+  int64_t segments = 0;
+  int64_t positions = 0;              // rows per segment
+  int64_t row_offset = 0;
+  Cancel cancel;
+};
+
+void xl3m_pool_init(double* state, int64_t segments);
+// Folds row values (global rows [first_row, first_row + n), in order) into the state.
+void xl3m_pool_rows(const float* values, int64_t first_row, int64_t n, int64_t positions, double* state);
+// Scores from a state whose every row has been pushed; a segment with missing rows is a Range error.
+void xl3m_pool_finish(const double* state, int64_t segments, int64_t positions, Xl3mPooling pooling, float* scores);
+
+// Validates the chunk, computes its row values on `backend` and folds them into `state`.
+void xl3m_push(Backend backend, const Xl3mChunkArgs& args, double* state);
+
+// Backends: the metric value of every row of the chunk (entropy or NLL, after temperature). Rows whose logits
+// are all −inf throw a Range error naming the global row.
+void xl3m_row_values_cpu(const Xl3mChunkArgs& args, float* values);
+#if LW_WITH_CUDA
+void xl3m_row_values_cuda(const Xl3mChunkArgs& args, float* values);
+#endif
+
+// Float64 reference of one row's metric value (tests).
+double xl3m_row_value_reference(const void* row, DType dtype, int64_t vocab, Xl3mMetric metric, int32_t target,
+                                double temperature);
+
+}  // namespace lw
