@@ -1,0 +1,149 @@
+// logitStats on CUDA: one pass over each row; rows split across blocks when there are too few rows to fill
+// the GPU (partials merged by a second tiny kernel).
+#include <algorithm>
+#include <vector>
+
+#include "check.cuh"
+#include "core/logit_stats.h"
+#include "row_stats.cuh"
+
+namespace lw {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 512;
+
+struct Launch {
+  const void* data;
+  int64_t vocab;
+  const int32_t* targets;  // device, or null
+  float inv_t, scale2;
+  int splits;
+  int64_t slice;
+};
+
+__device__ __forceinline__ float target_raw(const Launch& L, int dt, const void* row, int64_t r) {
+  if (!L.targets) return 0.f;
+  int64_t t = L.targets[r];
+  return dt == 0 ? Elem<0>::load(row, t) : dt == 1 ? Elem<1>::load(row, t) : Elem<2>::load(row, t);
+}
+
+template <int DT, bool HAS_T>
+__global__ void __launch_bounds__(kThreads) stats_kernel(Launch L, DevRowStats* out, DevPartial* partials) {
+  __shared__ DevPartial shared[kThreads / 32];
+  const int64_t r = blockIdx.y;
+  const int k = blockIdx.x;
+  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
+  const float t = HAS_T ? target_raw(L, DT, row, r) : 0.f;
+  const int64_t lo = k * L.slice, hi = min(L.vocab, lo + L.slice);
+  DevPartial p = thread_slice<DT, HAS_T>(row, lo, hi, L.scale2, t);
+  p = block_merge(p, shared);
+  if (threadIdx.x != 0) return;
+  if (L.splits == 1) out[r] = finalize(p, HAS_T, t, L.inv_t);
+  else partials[r * L.splits + k] = p;
+}
+
+template <int DT>
+__global__ void merge_kernel(Launch L, int64_t rows, const DevPartial* partials, DevRowStats* out) {
+  int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  DevPartial p = partials[r * L.splits];
+  for (int k = 1; k < L.splits; ++k) merge(p, partials[r * L.splits + k]);
+  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
+  float t = target_raw(L, DT, row, r);
+  out[r] = finalize(p, L.targets != nullptr, t, L.inv_t);
+}
+
+template <int DT>
+void launch(const Launch& L, int64_t rows, DevRowStats* out, DevPartial* partials) {
+  dim3 grid(L.splits, static_cast<unsigned>(rows));
+  if (L.targets) stats_kernel<DT, true><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
+  else stats_kernel<DT, false><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
+  check(cudaGetLastError(), "logitStats kernel launch");
+  if (L.splits > 1) {
+    int blocks = static_cast<int>((rows + 255) / 256);
+    merge_kernel<DT><<<blocks, 256, 0, cudaStreamPerThread>>>(L, rows, partials, out);
+    check(cudaGetLastError(), "logitStats merge launch");
+  }
+}
+
+}  // namespace
+}  // namespace cuda
+
+void logit_stats_cuda(const LogitStatsArgs& a, LogitStatsOut& out) {
+  using namespace cuda;
+  const LogitsView& l = a.logits;
+  const int64_t rows = l.rows;
+  if (rows == 0) return;
+  if (rows > 65535) {
+    // grid.y limit: process in row chunks
+    for (int64_t r0 = 0; r0 < rows; r0 += 65535) {
+      LogitStatsArgs sub = a;
+      int64_t n = std::min<int64_t>(65535, rows - r0);
+      sub.logits.rows = n;
+      sub.logits.mem.data = static_cast<const uint8_t*>(l.mem.data) + r0 * l.vocab * dtype_size(l.dtype);
+      if (a.targets) sub.targets = a.targets + r0;
+      LogitStatsOut o = out;
+      o.logsumexp += r0; o.entropy += r0; o.varentropy += r0; o.max_prob += r0; o.argmax += r0;
+      if (o.nll) o.nll += r0;
+      if (o.target_rank) o.target_rank += r0;
+      o.has_nan = false;
+      o.all_neg_inf_row = -1;
+      logit_stats_cuda(sub, o);
+      out.has_nan = out.has_nan || o.has_nan;
+      if (o.all_neg_inf_row >= 0 && out.all_neg_inf_row < 0) out.all_neg_inf_row = o.all_neg_inf_row + r0;
+    }
+    return;
+  }
+  const int dev = l.mem.on_device ? l.mem.device : 0;
+  check(cudaSetDevice(dev), "cudaSetDevice");
+  const size_t bytes = static_cast<size_t>(rows * l.vocab * dtype_size(l.dtype));
+  Scratch staging, targets_dev, stats_dev, partials_dev;
+  Launch L{};
+  L.data = device_input(l.mem.data, l.mem.on_device, bytes, staging);
+  L.vocab = l.vocab;
+  if (a.targets) {
+    targets_dev.reset(rows * sizeof(int32_t));
+    check(cudaMemcpyAsync(targets_dev.as<void>(), a.targets, rows * sizeof(int32_t), cudaMemcpyHostToDevice,
+                          cudaStreamPerThread), "cudaMemcpyAsync targets");
+    L.targets = targets_dev.as<int32_t>();
+  }
+  L.inv_t = 1.f / a.temperature;
+  L.scale2 = L.inv_t * kLog2e;
+  // Enough blocks to fill every SM a few times; each split keeps ≥ 8k elements so merging stays negligible.
+  const int64_t want_blocks = static_cast<int64_t>(sm_count(dev)) * 4;
+  int64_t splits = 1;
+  if (rows < want_blocks) splits = std::min<int64_t>((want_blocks + rows - 1) / rows, (l.vocab + 8191) / 8192);
+  splits = std::max<int64_t>(1, std::min<int64_t>(splits, 1024));
+  L.splits = static_cast<int>(splits);
+  L.slice = (l.vocab + splits - 1) / splits;
+  L.slice = (L.slice + 7) / 8 * 8;
+  L.splits = static_cast<int>((l.vocab + L.slice - 1) / L.slice);
+  stats_dev.reset(rows * sizeof(DevRowStats));
+  if (L.splits > 1) partials_dev.reset(rows * L.splits * sizeof(DevPartial));
+  switch (l.dtype) {
+    case DType::F32: launch<0>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+    case DType::F16: launch<1>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+    default: launch<2>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+  }
+  std::vector<DevRowStats> host(static_cast<size_t>(rows));
+  check(cudaMemcpyAsync(host.data(), stats_dev.as<void>(), rows * sizeof(DevRowStats), cudaMemcpyDeviceToHost,
+                        cudaStreamPerThread), "cudaMemcpyAsync results");
+  check(cudaStreamSynchronize(cudaStreamPerThread), "logitStats");
+  for (int64_t r = 0; r < rows; ++r) {
+    const DevRowStats& s = host[r];
+    out.logsumexp[r] = s.logsumexp;
+    out.entropy[r] = s.entropy;
+    out.varentropy[r] = s.varentropy;
+    out.max_prob[r] = s.max_prob;
+    out.argmax[r] = s.argmax;
+    if (a.targets) {
+      out.nll[r] = s.nll;
+      out.target_rank[r] = s.target_rank;
+    }
+    if (s.flags & 1) out.has_nan = true;
+    if ((s.flags & 2) && out.all_neg_inf_row < 0) out.all_neg_inf_row = r;
+  }
+}
+
+}  // namespace lw

@@ -1,0 +1,265 @@
+// Device-side streaming row statistics (DESIGN.md §4.1), shared by every CUDA kernel that reduces logit rows.
+// Partials are kept in base-2 units (x·log2e) so each element costs one FMA + one ex2; finalize converts back.
+// Threads stream 16-byte vectors (8 × 16-bit or 4 × fp32), coalesced across the block.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace lw {
+namespace cuda {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+constexpr float kMinExp2 = -125.0f;  // 2^-125: below it a term cannot change an fp32 sum
+
+struct DevPartial {
+  float m;     // max of scaled values, base 2 (−inf when empty)
+  float s, u, w;
+  float best;  // max raw value (argmax)
+  int best_index;
+  int greater;
+  int pos_inf;
+  int nan;
+};
+
+__device__ __forceinline__ DevPartial empty_partial() {
+  DevPartial p;
+  p.m = -INFINITY; p.s = 0.f; p.u = 0.f; p.w = 0.f;
+  p.best = -INFINITY; p.best_index = 0x7fffffff; p.greater = 0; p.pos_inf = 0; p.nan = 0;
+  return p;
+}
+
+__device__ __forceinline__ void rescale(DevPartial& p, float m) {
+  if (p.m == m) return;
+  if (p.m == -INFINITY) { p.s = 0.f; p.u = 0.f; p.w = 0.f; p.m = m; return; }
+  float d = m - p.m;
+  float f = exp2f(-d);
+  float s0 = p.s, u0 = p.u;
+  p.s = f * s0;
+  p.u = f * (u0 - d * s0);
+  p.w = f * (p.w - 2.f * d * u0 + d * d * s0);
+  p.m = m;
+}
+
+__device__ __forceinline__ void merge(DevPartial& a, DevPartial b) {
+  a.nan |= b.nan;
+  a.greater += b.greater;
+  a.pos_inf += b.pos_inf;
+  if (b.best > a.best || (b.best == a.best && b.best_index < a.best_index)) { a.best = b.best; a.best_index = b.best_index; }
+  if (b.m == -INFINITY) { if (b.s != b.s) a.s = b.s; return; }
+  float m = fmaxf(a.m, b.m);
+  rescale(a, m);
+  rescale(b, m);
+  a.s += b.s; a.u += b.u; a.w += b.w;
+}
+
+__device__ __forceinline__ DevPartial shfl_partial(const DevPartial& p, int offset) {
+  DevPartial q;
+  q.m = __shfl_down_sync(0xffffffffu, p.m, offset);
+  q.s = __shfl_down_sync(0xffffffffu, p.s, offset);
+  q.u = __shfl_down_sync(0xffffffffu, p.u, offset);
+  q.w = __shfl_down_sync(0xffffffffu, p.w, offset);
+  q.best = __shfl_down_sync(0xffffffffu, p.best, offset);
+  q.best_index = __shfl_down_sync(0xffffffffu, p.best_index, offset);
+  q.greater = __shfl_down_sync(0xffffffffu, p.greater, offset);
+  q.pos_inf = __shfl_down_sync(0xffffffffu, p.pos_inf, offset);
+  q.nan = __shfl_down_sync(0xffffffffu, p.nan, offset);
+  return q;
+}
+
+// Block-wide merge; the result is valid in thread 0. `shared` holds blockDim.x / 32 partials.
+__device__ __forceinline__ DevPartial block_merge(DevPartial p, DevPartial* shared) {
+  for (int o = 16; o > 0; o >>= 1) merge(p, shfl_partial(p, o));
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  if (lane == 0) shared[warp] = p;
+  __syncthreads();
+  if (warp == 0) {
+    p = lane < warps ? shared[lane] : empty_partial();
+    for (int o = 16; o > 0; o >>= 1) merge(p, shfl_partial(p, o));
+  }
+  __syncthreads();
+  return p;
+}
+
+// One element, general path (head/tail elements and vectors holding +inf / all −inf).
+__device__ __forceinline__ void add_element(DevPartial& p, float x, int index, float scale2, bool has_t, float t_raw) {
+  if (x != x) { p.nan = 1; return; }
+  if (has_t && x > t_raw) ++p.greater;
+  if (x > p.best) { p.best = x; p.best_index = index; }
+  if (x == INFINITY) { ++p.pos_inf; return; }
+  if (x == -INFINITY) return;
+  float y = x * scale2;
+  if (y > p.m) rescale(p, y);
+  float d = y - p.m;
+  float e = exp2f(d);
+  float dc = fmaxf(d, kMinExp2);
+  p.s += e;
+  p.u = fmaf(e, dc, p.u);
+  p.w = fmaf(e * dc, dc, p.w);
+}
+
+template <int N>
+__device__ __forceinline__ void add_vector(DevPartial& p, const float (&x)[N], int index0, float scale2, bool has_t,
+                                           float t_raw) {
+  float vmax = x[0];
+#pragma unroll
+  for (int i = 1; i < N; ++i) vmax = fmaxf(vmax, x[i]);
+  if (vmax != vmax) { p.nan = 1; return; }  // all NaN
+  if (vmax == INFINITY || vmax == -INFINITY) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) add_element(p, x[i], index0 + i, scale2, has_t, t_raw);
+    return;
+  }
+  if (vmax > p.best) {
+    int k = 0;
+#pragma unroll
+    for (int i = N - 1; i >= 0; --i) if (x[i] == vmax) k = i;
+    p.best = vmax;
+    p.best_index = index0 + k;
+  }
+  float vm = vmax * scale2;
+  if (vm > p.m) rescale(p, vm);
+  const float m = p.m;
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+    float d = fmaf(x[i], scale2, -m);  // NaN stays NaN and poisons s (detected at finalize)
+    float e = exp2f(d);
+    float dc = fmaxf(d, kMinExp2);
+    p.s += e;
+    p.u = fmaf(e, dc, p.u);
+    p.w = fmaf(e * dc, dc, p.w);
+    if (has_t) p.greater += x[i] > t_raw;
+  }
+}
+
+// Element type traits: 16-byte vectors of 16-bit or fp32 values, unpacked to float.
+template <int DT> struct Elem;
+template <> struct Elem<0> {  // float32
+  static constexpr int kPerVec = 4;
+  static constexpr int kSize = 4;
+  __device__ static float load(const void* row, int64_t i) { return static_cast<const float*>(row)[i]; }
+  __device__ static void unpack(uint4 v, float (&x)[4]) {
+    x[0] = __uint_as_float(v.x); x[1] = __uint_as_float(v.y); x[2] = __uint_as_float(v.z); x[3] = __uint_as_float(v.w);
+  }
+};
+template <> struct Elem<1> {  // float16
+  static constexpr int kPerVec = 8;
+  static constexpr int kSize = 2;
+  __device__ static float load(const void* row, int64_t i) { return __half2float(static_cast<const __half*>(row)[i]); }
+  __device__ static void unpack(uint4 v, float (&x)[8]) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      __half2 h = *reinterpret_cast<const __half2*>(&w[j]);
+      float2 f = __half22float2(h);
+      x[2 * j] = f.x; x[2 * j + 1] = f.y;
+    }
+  }
+};
+template <> struct Elem<2> {  // bfloat16
+  static constexpr int kPerVec = 8;
+  static constexpr int kSize = 2;
+  __device__ static float load(const void* row, int64_t i) {
+    return __uint_as_float(static_cast<uint32_t>(static_cast<const uint16_t*>(row)[i]) << 16);
+  }
+  __device__ static void unpack(uint4 v, float (&x)[8]) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      x[2 * j] = __uint_as_float(w[j] << 16);
+      x[2 * j + 1] = __uint_as_float(w[j] & 0xffff0000u);
+    }
+  }
+};
+
+__device__ __forceinline__ uint4 load_streaming(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+// This thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
+// the block, four loads in flight per thread. scale2 = log2e / T; t_raw = raw target value.
+template <int DT, bool HAS_T>
+__device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, int64_t hi, float scale2, float t_raw) {
+  using E = Elem<DT>;
+  constexpr int V = E::kPerVec;
+  DevPartial p = empty_partial();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(row);
+  int64_t a = lo;
+  if (base % E::kSize == 0) {
+    while (a < hi && ((base + a * E::kSize) & 15u)) ++a;
+  } else {
+    a = hi;  // misaligned elements: no vector path
+  }
+  int64_t nvec = (hi - a) / V;
+  int64_t b = a + nvec * V;
+  for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
+  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
+  const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
+  const int stride = blockDim.x;
+  int64_t v = threadIdx.x;
+  for (; v + 3 * stride < nvec; v += 4 * stride) {
+    uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
+    uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
+    float x[V];
+    E::unpack(r0, x); add_vector<V>(p, x, (int)(a + v * V), scale2, HAS_T, t_raw);
+    E::unpack(r1, x); add_vector<V>(p, x, (int)(a + (v + stride) * V), scale2, HAS_T, t_raw);
+    E::unpack(r2, x); add_vector<V>(p, x, (int)(a + (v + 2 * stride) * V), scale2, HAS_T, t_raw);
+    E::unpack(r3, x); add_vector<V>(p, x, (int)(a + (v + 3 * stride) * V), scale2, HAS_T, t_raw);
+  }
+  for (; v < nvec; v += stride) {
+    float x[V];
+    E::unpack(load_streaming(vec + v), x);
+    add_vector<V>(p, x, (int)(a + v * V), scale2, HAS_T, t_raw);
+  }
+  return p;
+}
+
+struct DevRowStats {
+  float logsumexp, entropy, varentropy, max_prob, nll;
+  int argmax, target_rank, flags;  // flags: 1 = NaN row, 2 = all −inf row
+};
+
+// Converts a merged base-2 partial to natural units. inv_t = 1/T; t_raw = raw target value.
+__device__ __forceinline__ DevRowStats finalize(const DevPartial& p, bool has_t, float t_raw, float inv_t) {
+  DevRowStats r;
+  r.argmax = p.best_index == 0x7fffffff ? 0 : p.best_index;
+  r.target_rank = has_t ? p.greater : -1;
+  r.flags = 0;
+  const float nan = __int_as_float(0x7fc00000);
+  if (p.nan || p.s != p.s) {
+    r.flags = 1;
+    r.logsumexp = r.entropy = r.varentropy = r.max_prob = r.nll = nan;
+    return r;
+  }
+  if (p.pos_inf > 0) {
+    float k = (float)p.pos_inf;
+    r.logsumexp = INFINITY; r.entropy = logf(k); r.varentropy = 0.f; r.max_prob = 1.f / k;
+    r.nll = has_t ? (t_raw == INFINITY ? logf(k) : INFINITY) : nan;
+    return r;
+  }
+  if (p.m == -INFINITY || !(p.s > 0.f)) {
+    r.flags = 2;
+    r.logsumexp = -INFINITY;
+    r.entropy = r.varentropy = r.max_prob = r.nll = nan;
+    return r;
+  }
+  float log2s = log2f(p.s);
+  float mean2 = p.u / p.s;
+  r.logsumexp = (p.m + log2s) * kLn2;
+  r.entropy = (log2s - mean2) * kLn2;
+  float var2 = p.w / p.s - mean2 * mean2;
+  r.varentropy = var2 > 0.f ? var2 * kLn2 * kLn2 : 0.f;
+  r.max_prob = exp2f(p.best * inv_t * kLog2e - p.m - log2s);
+  r.nll = has_t ? r.logsumexp - t_raw * inv_t : nan;
+  return r;
+}
+
+}  // namespace cuda
+}  // namespace lw
