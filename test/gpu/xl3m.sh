@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# XL3M on the GPU: correctness vs CPU / float64 and the 1024 × 32 × 128256 bf16 bandwidth benchmark.
+# Run from the repo root after `source .gpu/env.sh`; writes $OUT/xl3m.txt. Uses build-checks/xl3m_cuda_check if
+# carried, else compiles it (needs nvcc, ~30 s).
+set -uo pipefail
+OUT=${OUT:-/tmp}
+BIN=build-checks/xl3m_cuda_check
+if [ ! -x "$BIN" ]; then
+  mkdir -p build-checks
+  nvcc -O3 -std=c++17 -arch=sm_90 -DLW_WITH_CUDA=1 -Inative test/gpu/xl3m_check.cu native/cuda/xl3m_score.cu \
+    native/core/xl3m_score.cc native/core/parallel.cc native/cpu/xl3m_score_cpu.cc native/cpu/row_stats_cpu.cc \
+    native/cpu/simd.cc -o "$BIN" || { echo "xl3m: build failed" | tee "$OUT/xl3m.txt"; exit 1; }
+fi
+{
+  echo "== xl3m native check (CUDA vs CPU, bench)"
+  timeout 240 "$BIN" 2>&1
+  rc=$?
+  if [ -f build-cuda/Release/lengthwise_cuda.node ] || ls build-cuda/*.node >/dev/null 2>&1; then
+    echo "== xl3m jest (GPU comparison through the addon)"
+    LENGTHWISE_TEST_GPU=1 timeout 120 npx jest test/xl3m-gpu.test.ts 2>&1 | grep -E "✓|✕|Tests:|skipped|●" | head -30
+  fi
+  exit $rc
+} | tee "$OUT/xl3m.txt"
