@@ -1,0 +1,155 @@
+// Float64 reference of verifyTree: the algorithms of DESIGN §4.3 written as plainly as possible, every visited
+// distribution materialised. Same random streams as the kernels, so tokens agree except where a comparison
+// falls within float rounding of its threshold.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "error.h"
+#include "tree_verify.h"
+#include "tree_walk.h"
+
+namespace lw {
+namespace {
+
+using Dist = std::vector<double>;
+
+std::vector<double> row(const LogitsView& l, int64_t g) {
+  if (l.mem.on_device) throw_range("verifyTree reference: logits must be in host memory");
+  std::vector<double> z(l.vocab);
+  const char* base = static_cast<const char*>(l.mem.data) + g * l.vocab * dtype_size(l.dtype);
+  for (int64_t x = 0; x < l.vocab; ++x) z[x] = load_as_float(base, l.dtype, x);
+  return z;
+}
+
+// softmax(z/T), then top-k (ties to the lower id), then top-p (smallest prefix with mass >= P), renormalised.
+Dist processed(const std::vector<double>& z, double T, int64_t k, double P) {
+  const int64_t V = z.size();
+  std::vector<int64_t> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return z[a] > z[b]; });
+  std::vector<double> w(V);
+  for (int64_t x = 0; x < V; ++x) w[x] = std::exp((z[x] - z[order[0]]) / T);
+  int64_t keep = (k > 0 && k < V) ? k : V;
+  double mass = 0.0;
+  for (int64_t i = 0; i < keep; ++i) mass += w[order[i]];
+  if (P < 1.0) {
+    double cum = 0.0;
+    for (int64_t i = 0; i < keep; ++i) {
+      cum += w[order[i]];
+      if (cum >= P * mass) { keep = i + 1; break; }
+    }
+  }
+  Dist p(V, 0.0);
+  double Z = 0.0;
+  for (int64_t i = 0; i < keep; ++i) Z += w[order[i]];
+  for (int64_t i = 0; i < keep; ++i) p[order[i]] = w[order[i]] / Z;
+  return p;
+}
+
+Dist softmax(const std::vector<double>& z) { return processed(z, 1.0, 0, 1.0); }
+
+double total(const Dist& d) { return std::accumulate(d.begin(), d.end(), 0.0); }
+
+// y ~ r by the exponential race argmax r(x)/E_x; -1 when r is zero everywhere.
+int32_t race(const Dist& r, const tree::RowKey& key) {
+  int32_t best = -1;
+  double best_key = 0.0;
+  for (int32_t x = 0; x < static_cast<int32_t>(r.size()); ++x) {
+    if (r[x] <= 0.0) continue;
+    uint32_t bits = tree::sample_bits(key, static_cast<uint32_t>(x) >> 2).v[x & 3];
+    double E = -std::log((static_cast<double>(bits) + 0.5) * 2.3283064365386963e-10);
+    double k = r[x] / E;
+    if (k > best_key) { best_key = k; best = x; }
+  }
+  return best;
+}
+
+int32_t sample(const Dist& r, const Dist& p, const tree::RowKey& key) {
+  int32_t y = race(r, key);
+  return y >= 0 ? y : race(p, key);
+}
+
+}  // namespace
+
+TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
+  validate_tree_verify(a);
+  const TreePlan plan = plan_tree_verify(a);
+  TreeVerifyResult res;
+  res.token_offsets.push_back(0);
+  for (int64_t b = 0; b < a.trees.batch; ++b) {
+    const int32_t root = a.trees.offsets[b];
+    const int32_t kind = plan.kind[b];
+    tree::RowKey key{static_cast<uint32_t>(a.seed), static_cast<uint32_t>(a.seed >> 32), static_cast<uint32_t>(b),
+                     a.step, 0};
+    int32_t g = root, emitted = 0;
+    for (;;) {
+      key.node = static_cast<uint32_t>(g - root);
+      std::vector<int32_t> kids(plan.child_node.begin() + plan.child_start[g],
+                                plan.child_node.begin() + plan.child_start[g + 1]);
+      auto tok = [&](int32_t c) { return a.trees.tokens[c]; };
+      auto accept = [&](int32_t c) {
+        res.accepted_nodes.push_back(g - root);
+        res.tokens.push_back(tok(c));
+        ++emitted;
+        g = c;
+      };
+      auto finish = [&](int32_t y) {
+        res.accepted_nodes.push_back(g - root);
+        res.tokens.push_back(y);
+        ++emitted;
+      };
+      const std::vector<double> z = row(a.target, g);
+      if (kind == tree::kGreedy) {  // A
+        int32_t y = static_cast<int32_t>(std::max_element(z.begin(), z.end()) - z.begin());
+        auto it = std::find_if(kids.begin(), kids.end(), [&](int32_t c) { return tok(c) == y; });
+        if (it == kids.end()) { finish(y); break; }
+        accept(*it);
+        continue;
+      }
+      const Dist p = processed(z, a.temperature[b], a.top_k[b], a.top_p[b]);
+      if (kind == tree::kDeterministic || kids.empty()) {  // B (and the bonus at any leaf)
+        double u = tree::accept_uniform(key, 0), S = 0.0;
+        int32_t next = -1;
+        for (int32_t c : kids) {
+          S += p[tok(c)];
+          if (u < S) { next = c; break; }
+        }
+        if (next >= 0) { accept(next); continue; }
+        Dist r = p;
+        for (int32_t c : kids) r[tok(c)] = 0.0;
+        finish(sample(r, p, key));
+        break;
+      }
+      // C / D: recursive rejection sampling against the draft distribution q.
+      const Dist q = softmax(row(a.draft, g));
+      const bool wor = kind == tree::kWithoutReplacement;
+      Dist r = p, qj = q;
+      int32_t next = -1;
+      for (size_t j = 0; j < kids.size(); ++j) {
+        if (wor && j > 0) {  // q with the tried tokens removed, renormalised
+          qj[tok(kids[j - 1])] = 0.0;
+          double s = total(qj);
+          if (!(s > 1e-12)) break;
+          for (double& v : qj) v /= s;
+        }
+        const int32_t x = tok(kids[j]);
+        double u = tree::accept_uniform(key, static_cast<uint32_t>(j));
+        if (qj[x] > 0.0 && u * qj[x] < r[x]) { next = kids[j]; break; }
+        for (size_t y = 0; y < r.size(); ++y) r[y] = std::max(r[y] - qj[y], 0.0);
+        double s = total(r);
+        if (!(s > 1e-30)) { r = p; break; }  // underflow: fall back to p
+        for (double& v : r) v /= s;
+      }
+      if (next >= 0) { accept(next); continue; }
+      finish(sample(r, p, key));
+      break;
+    }
+    res.accepted_length.push_back(emitted - 1);
+    res.token_offsets.push_back(res.token_offsets.back() + emitted);
+  }
+  return res;
+}
+
+}  // namespace lw

@@ -1,0 +1,179 @@
+// The verification walk of DESIGN §4.3 (algorithms A-D), written once for every backend. `Ops` supplies the
+// row reductions (CPU: one thread; CUDA: a whole block, every thread runs the walk with uniform control flow);
+// the walk itself only does O(children) scalar work per visited node.
+#pragma once
+#include <cstdint>
+
+#include "philox.h"
+
+namespace lw {
+namespace tree {
+
+enum WalkKind : int32_t { kGreedy = 0, kDeterministic = 1, kIid = 2, kWithoutReplacement = 3 };
+
+// Random-stream purposes (counter word 3 = purpose << 28 | index).
+enum Purpose : uint32_t { kPurposeAccept = 1, kPurposeSample = 2 };
+
+struct RowKey {
+  uint32_t k0, k1;  // seed
+  uint32_t request, step, node;  // node = local id
+};
+
+LW_HD double accept_uniform(const RowKey& k, uint32_t j) {
+  return philox::uniform_open0(
+      philox::philox4x32_10(k.request, k.step, k.node, (kPurposeAccept << 28) | j, k.k0, k.k1).v[0]);
+}
+// The four Exp(1) variates of tokens 4i .. 4i+3.
+LW_HD philox::Out4 sample_bits(const RowKey& k, uint32_t i) {
+  return philox::philox4x32_10(k.request, k.step, k.node, (kPurposeSample << 28) | i, k.k0, k.k1);
+}
+LW_HD float token_exponential(const RowKey& k, int32_t x) {
+  return philox::exponential(sample_bits(k, static_cast<uint32_t>(x) >> 2).v[x & 3]);
+}
+
+// Winner of an exponential race: larger key wins, ties go to the lower token id.
+struct Best {
+  float key;
+  int32_t token;
+};
+LW_HD bool better(float k, int32_t t, const Best& b) { return k > b.key || (k == b.key && t < b.token); }
+
+// The residual R(x) = max(p(x) - D q(x), 0) (use_q) or p(x) (!use_q), for every token except the `nx` special
+// tokens xs[i], whose value is xr[i] (0 when xr is null). The walk tells Ops only the generic part.
+struct Residual {
+  bool use_q;
+  float D;
+  const int32_t* xs;
+  const float* xr;
+  int32_t nx;
+};
+
+LW_HD float generic_value(float p, float q, const Residual& r) {
+  if (!r.use_q) return p;
+  float v = p - r.D * q;
+  return v > 0.f ? v : 0.f;
+}
+
+// Exponential race over R restricted as described, combining Ops' generic race (which skips xs) with the
+// special tokens. Returns -1 when every R(x) is zero.
+template <class Ops>
+LW_HD int32_t race(Ops& ops, const Residual& r, const RowKey& key) {
+  Best b = ops.race_generic(r, key);
+  for (int32_t i = 0; i < r.nx; ++i) {
+    float v = r.xr ? r.xr[i] : 0.f;
+    if (v <= 0.f) continue;
+    float k = v / token_exponential(key, r.xs[i]);
+    if (better(k, r.xs[i], b)) b = Best{k, r.xs[i]};
+  }
+  return b.key > 0.f ? b.token : -1;
+}
+
+template <class Ops>
+LW_HD int32_t race_or_p(Ops& ops, const Residual& r, const RowKey& key) {
+  int32_t y = race(ops, r, key);
+  if (y < 0) {  // residual mass underflowed: fall back to p_v
+    Residual p{false, 0.f, nullptr, nullptr, 0};
+    y = race(ops, p, key);
+  }
+  if (y < 0) y = ops.argmax_p();
+  return y;
+}
+
+// Walks request `b` (global root `root`). Ops needs:
+//   int32_t argmax(g)                     greedy token of target row g
+//   void prep_p(g), float p(x)            processed target distribution of row g (0 outside the kept set)
+//   int32_t argmax_p()                    most probable kept token of the prepared row
+//   void prep_q(g), float q(x)            softmax of draft row g
+//   double sum_generic(const Residual&)   Σ over all x of generic_value(p(x), q(x))
+//   Best race_generic(const Residual&, const RowKey&)   best generic_value(x)/E_x over x not in r.xs
+//   float* frozen()                       scratch of max_children floats
+//   void emit(local, token)
+// Plan arrays: child_start (global, +1), child_node (global), child_token.
+template <class Ops>
+LW_HD void walk(Ops& ops, int32_t kind, int32_t root, const int32_t* child_start, const int32_t* child_node,
+                const int32_t* child_token, RowKey key) {
+  int32_t g = root;
+  for (;;) {
+    const int32_t cb = child_start[g], ce = child_start[g + 1], m = ce - cb;
+    const int32_t local = g - root;
+    key.node = static_cast<uint32_t>(local);
+    if (kind == kGreedy) {
+      int32_t y = ops.argmax(g);
+      int32_t next = -1;
+      for (int32_t i = cb; i < ce; ++i)
+        if (child_token[i] == y) { next = child_node[i]; break; }
+      ops.emit(local, y);
+      if (next < 0) return;
+      g = next;
+      continue;
+    }
+    ops.prep_p(g);
+    if (kind == kDeterministic || m == 0) {
+      // B: one uniform, cumulative target mass over the (distinct) children.
+      int32_t next = -1;
+      if (m > 0) {
+        double u = accept_uniform(key, 0), S = 0.0;
+        for (int32_t i = cb; i < ce; ++i) {
+          S += static_cast<double>(ops.p(child_token[i]));
+          if (u < S) { next = i; break; }
+        }
+      }
+      if (next >= 0) {
+        ops.emit(local, child_token[next]);
+        g = child_node[next];
+        continue;
+      }
+      Residual r{false, 0.f, child_token + cb, nullptr, m};
+      ops.emit(local, race_or_p(ops, r, key));
+      return;
+    }
+    // C/D: recursive rejection with the real draft distribution q_g.
+    ops.prep_q(g);
+    const bool wor = kind == kWithoutReplacement;
+    float* frozen = ops.frozen();
+    double D = 0.0, s = 1.0, Q = 0.0;
+    int32_t tried = 0, next = -1;
+    bool underflow = false;
+    for (int32_t j = 0; j < m; ++j) {
+      const int32_t tok = child_token[cb + j];
+      const double px = ops.p(tok), qx = ops.q(tok);
+      double rem = 1.0 - Q;
+      if (wor && !(rem > 1e-12)) break;  // no draft mass left: this child cannot have been drawn
+      const double qj = wor ? qx / rem : qx;
+      double Rc = px - D * qx;
+      if (Rc < 0.0) Rc = 0.0;
+      const double u = accept_uniform(key, static_cast<uint32_t>(j));
+      if (qj > 0.0 && u * qj * s < Rc) { next = cb + j; break; }
+      D += wor ? s / rem : s;
+      Q += qx;
+      if (wor) {
+        double f = px - D * qx;
+        frozen[j] = f > 0.0 ? static_cast<float>(f) : 0.f;
+      }
+      tried = j + 1;
+      if (j + 1 < m) {
+        Residual r{true, static_cast<float>(D), nullptr, nullptr, 0};
+        double t = ops.sum_generic(r);
+        if (wor)
+          for (int32_t i = 0; i < tried; ++i) {
+            t -= generic_value(ops.p(child_token[cb + i]), ops.q(child_token[cb + i]), r);
+            t += frozen[i];
+          }
+        s = t;
+        if (!(s > 1e-30)) { underflow = true; break; }
+      }
+    }
+    if (next >= 0) {
+      ops.emit(local, child_token[next]);
+      g = child_node[next];
+      continue;
+    }
+    Residual r{tried > 0 && !underflow, static_cast<float>(D), wor ? child_token + cb : nullptr,
+               wor ? frozen : nullptr, wor && !underflow ? tried : 0};
+    ops.emit(local, race_or_p(ops, r, key));
+    return;
+  }
+}
+
+}  // namespace tree
+}  // namespace lw

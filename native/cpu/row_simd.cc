@@ -1,0 +1,166 @@
+#include "row_simd.h"
+#include "simd.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define LW_X86 1
+#endif
+
+namespace lw {
+namespace cpu {
+namespace {
+
+RowMax row_max_scalar(const float* z, int64_t n) {
+  RowMax r{-std::numeric_limits<float>::infinity(), 0, false};
+  for (int64_t i = 0; i < n; ++i) {
+    float v = z[i];
+    if (!(v < std::numeric_limits<float>::infinity())) r.nonfinite = true;
+    if (v > r.max) { r.max = v; r.arg = i; }
+  }
+  return r;
+}
+
+double row_sum_exp_scalar(const float* z, int64_t n, float m, float inv_t) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += std::exp((z[i] - m) * inv_t);
+  return s;
+}
+
+void row_to_float_scalar(const void* src, DType t, int64_t n, float* dst) {
+  if (t == DType::F32) { std::memcpy(dst, src, n * sizeof(float)); return; }
+  const uint16_t* h = static_cast<const uint16_t*>(src);
+  if (t == DType::BF16) for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(h[i]);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_float(h[i]);
+}
+
+#if LW_X86
+__attribute__((target("avx2,fma"))) RowMax row_max_avx2(const float* z, int64_t n) {
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  __m256 mx = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 bad = _mm256_setzero_ps();
+  int64_t i = 0;
+  // Pass 1: the max (4 independent accumulators hide latency); NaN/+Inf via !(v < inf).
+  __m256 m1 = mx, m2 = mx, m3 = mx;
+  for (; i + 32 <= n; i += 32) {
+    __m256 a = _mm256_loadu_ps(z + i), b = _mm256_loadu_ps(z + i + 8);
+    __m256 c = _mm256_loadu_ps(z + i + 16), d = _mm256_loadu_ps(z + i + 24);
+    bad = _mm256_or_ps(bad, _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a, inf, _CMP_NLT_UQ), _mm256_cmp_ps(b, inf, _CMP_NLT_UQ)),
+                                         _mm256_or_ps(_mm256_cmp_ps(c, inf, _CMP_NLT_UQ), _mm256_cmp_ps(d, inf, _CMP_NLT_UQ))));
+    mx = _mm256_max_ps(mx, a); m1 = _mm256_max_ps(m1, b); m2 = _mm256_max_ps(m2, c); m3 = _mm256_max_ps(m3, d);
+  }
+  mx = _mm256_max_ps(_mm256_max_ps(mx, m1), _mm256_max_ps(m2, m3));
+  float lanes[8];
+  _mm256_storeu_ps(lanes, mx);
+  float m = lanes[0];
+  for (int k = 1; k < 8; ++k) m = lanes[k] > m ? lanes[k] : m;
+  RowMax r{m, -1, _mm256_movemask_ps(bad) != 0};
+  for (; i < n; ++i) {
+    float v = z[i];
+    if (!(v < std::numeric_limits<float>::infinity())) r.nonfinite = true;
+    if (v > r.max) r.max = v;
+  }
+  if (r.nonfinite) return row_max_scalar(z, n);
+  // Pass 2 (cache-hot): first index equal to the max.
+  const __m256 vm = _mm256_set1_ps(r.max);
+  for (i = 0; i + 8 <= n; i += 8) {
+    int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i), vm, _CMP_EQ_OQ));
+    if (mask) { r.arg = i + __builtin_ctz(mask); return r; }
+  }
+  for (; i < n; ++i)
+    if (z[i] == r.max) { r.arg = i; return r; }
+  r.arg = 0;  // all -inf
+  return r;
+}
+
+// exp for x <= 0 (arguments here are (z - max) / T); Cephes-style range reduction + degree-5 polynomial.
+__attribute__((target("avx2,fma"))) inline __m256 exp_neg_avx2(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f);
+  __m256 keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
+  x = _mm256_max_ps(x, lo);
+  __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), keep);
+}
+
+__attribute__((target("avx2,fma"))) double row_sum_exp_avx2(const float* z, int64_t n, float m, float inv_t) {
+  const __m256 vm = _mm256_set1_ps(m), vt = _mm256_set1_ps(inv_t);
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = exp_neg_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i), vm), vt));
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+  double s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (; i < n; ++i) s += std::exp((z[i] - m) * inv_t);
+  return s;
+}
+
+__attribute__((target("avx2,f16c"))) void row_to_float_avx2(const void* src, DType t, int64_t n, float* dst) {
+  if (t == DType::F32) { std::memcpy(dst, src, n * sizeof(float)); return; }
+  const uint16_t* h = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  if (t == DType::BF16) {
+    for (; i + 8 <= n; i += 8) {
+      __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i)));
+      _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+    }
+    for (; i < n; ++i) dst[i] = bf16_to_float(h[i]);
+  } else {
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+    for (; i < n; ++i) dst[i] = f16_to_float(h[i]);
+  }
+}
+
+// Follows the process-wide SIMD choice (LENGTHWISE_SIMD caps it); AVX2 machines all have FMA and F16C.
+bool has_avx2() {
+  static const bool f16c = __builtin_cpu_supports("f16c");
+  return f16c && simd_level() >= SimdLevel::Avx2;
+}
+#else
+bool has_avx2() { return false; }
+#endif
+
+}  // namespace
+
+RowMax row_max(const float* z, int64_t n) {
+#if LW_X86
+  if (has_avx2()) return row_max_avx2(z, n);
+#endif
+  return row_max_scalar(z, n);
+}
+
+double row_sum_exp(const float* z, int64_t n, float m, float inv_t) {
+#if LW_X86
+  if (has_avx2()) return row_sum_exp_avx2(z, n, m, inv_t);
+#endif
+  return row_sum_exp_scalar(z, n, m, inv_t);
+}
+
+void row_to_float(const void* src, DType t, int64_t n, float* dst) {
+#if LW_X86
+  if (has_avx2()) return row_to_float_avx2(src, t, n, dst);
+#endif
+  row_to_float_scalar(src, t, n, dst);
+}
+
+const char* row_simd_level() { return has_avx2() ? "avx2" : "scalar"; }
+
+}  // namespace cpu
+}  // namespace lw

@@ -1,0 +1,26 @@
+// Vectorised row reductions for the CPU kernels, with runtime dispatch (baseline scalar, AVX2+FMA+F16C).
+#pragma once
+#include <cstdint>
+
+#include "../core/dtype.h"
+
+namespace lw {
+namespace cpu {
+
+struct RowMax {
+  float max;
+  int64_t arg;     // lowest index attaining max
+  bool nonfinite;  // a NaN or +Inf is present
+};
+
+// Max, first argmax and a NaN/+Inf flag of z[0..n).
+RowMax row_max(const float* z, int64_t n);
+// Σ exp((z[i] - m) * inv_t), accumulated in double lanes.
+double row_sum_exp(const float* z, int64_t n, float m, float inv_t);
+// dst[i] = src[i] as float for float16 / bfloat16 / float32 rows.
+void row_to_float(const void* src, DType t, int64_t n, float* dst);
+// Name of the SIMD level in use ("avx2" or "scalar").
+const char* row_simd_level();
+
+}  // namespace cpu
+}  // namespace lw

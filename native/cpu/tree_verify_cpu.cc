@@ -1,0 +1,228 @@
+// CPU backend of verifyTree: requests in parallel on the pool; per request the shared walk (core/tree_walk.h)
+// with lazy rows: only visited rows are converted and reduced, one row of scratch per worker.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../core/error.h"
+#include "../core/parallel.h"
+#include "../core/tree_verify.h"
+#include "../core/tree_walk.h"
+#include "row_simd.h"
+
+namespace lw {
+namespace {
+
+using cpu::RowMax;
+using tree::Best;
+using tree::Residual;
+using tree::RowKey;
+
+struct Row {
+  std::vector<float> buf;
+  const float* z = nullptr;
+  int32_t g = -1;
+};
+
+class CpuWalker {
+ public:
+  CpuWalker(const TreeVerifyArgs& a, const TreePlan& plan)
+      : a_(a), plan_(plan), V_(a.target.vocab), frozen_(std::max<int32_t>(plan.max_children, 1)) {}
+
+  void run(int64_t b, int32_t* nodes_out, int32_t* tokens_out, int32_t* count) {
+    b_ = b;
+    nodes_ = nodes_out;
+    tokens_ = tokens_out;
+    n_ = 0;
+    RowKey key{static_cast<uint32_t>(a_.seed), static_cast<uint32_t>(a_.seed >> 32), static_cast<uint32_t>(b),
+               a_.step, 0};
+    tree::walk(*this, plan_.kind[b], a_.trees.offsets[b], plan_.child_start.data(), plan_.child_node.data(),
+               plan_.child_token.data(), key);
+    *count = n_;
+  }
+
+  // ---- Ops interface used by tree::walk ----
+  int32_t argmax(int32_t g) {
+    const float* z = load(target_, a_.target, g, "target");
+    return static_cast<int32_t>(stats(z, g, "target").arg);
+  }
+
+  void prep_p(int32_t g) {
+    pz_ = load(target_, a_.target, g, "target");
+    RowMax s = stats(pz_, g, "target");
+    pm_ = s.max;
+    parg_ = static_cast<int32_t>(s.arg);
+    inv_t_ = 1.0f / a_.temperature[b_];
+    tau_ = -INFINITY;
+    xtau_ = INT_MAX;
+    const int32_t k = a_.top_k[b_];
+    const int64_t K = (k > 0 && k < V_) ? k : V_;
+    const double P = a_.top_p[b_];
+    double Z;
+    if (K < V_ || P < 1.0) Z = select_kept(K, P);
+    else Z = cpu::row_sum_exp(pz_, V_, pm_, inv_t_);
+    inv_z_ = static_cast<float>(1.0 / Z);
+  }
+
+  float p(int32_t x) const {
+    float z = pz_[x];
+    if (!(z > tau_ || (z == tau_ && x <= xtau_))) return 0.f;
+    return std::exp((z - pm_) * inv_t_) * inv_z_;
+  }
+  int32_t argmax_p() const { return parg_; }
+
+  void prep_q(int32_t g) {
+    qz_ = load(draft_, a_.draft, g, "draft");
+    RowMax s = stats(qz_, g, "draft");
+    qm_ = s.max;
+    inv_zq_ = static_cast<float>(1.0 / cpu::row_sum_exp(qz_, V_, qm_, 1.0f));
+  }
+  float q(int32_t x) const { return std::exp(qz_[x] - qm_) * inv_zq_; }
+
+  double sum_generic(const Residual& r) const {
+    double s = 0.0;
+    for (int32_t x = 0; x < V_; ++x) s += tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
+    return s;
+  }
+
+  Best race_generic(const Residual& r, const RowKey& key) const {
+    Best best{0.f, INT_MAX};
+    uint32_t cached = UINT_MAX;
+    philox::Out4 bits{};
+    for (int32_t x = 0; x < V_; ++x) {
+      float v = tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
+      if (!(v > 0.f) || v < best.key * philox::kMinExponential) continue;  // cannot win the race
+      uint32_t blk = static_cast<uint32_t>(x) >> 2;
+      if (blk != cached) { bits = tree::sample_bits(key, blk); cached = blk; }
+      float k = v / philox::exponential(bits.v[x & 3]);
+      if (tree::better(k, x, best) && !special(r, x)) best = Best{k, x};
+    }
+    return best;
+  }
+
+  float* frozen() { return frozen_.data(); }
+  void emit(int32_t local, int32_t token) {
+    nodes_[n_] = local;
+    tokens_[n_] = token;
+    ++n_;
+  }
+
+ private:
+  static bool special(const Residual& r, int32_t x) {
+    for (int32_t i = 0; i < r.nx; ++i)
+      if (r.xs[i] == x) return true;
+    return false;
+  }
+
+  const float* load(Row& row, const LogitsView& l, int32_t g, const char*) {
+    if (row.g == g) return row.z;
+    const char* base = static_cast<const char*>(l.mem.data) + static_cast<size_t>(g) * V_ * dtype_size(l.dtype);
+    if (l.dtype == DType::F32) {
+      row.z = reinterpret_cast<const float*>(base);
+    } else {
+      row.buf.resize(V_);
+      cpu::row_to_float(base, l.dtype, V_, row.buf.data());
+      row.z = row.buf.data();
+    }
+    row.g = g;
+    return row.z;
+  }
+
+  RowMax stats(const float* z, int32_t g, const char* name) const {
+    RowMax s = cpu::row_max(z, V_);
+    if (s.nonfinite)
+      throw_range(std::string(name) + " row " + std::to_string(g) + " contains NaN or +Infinity (logits must be finite or -Infinity)");
+    if (s.max == -INFINITY)
+      throw_range(std::string(name) + " row " + std::to_string(g) + " has no finite logit");
+    return s;
+  }
+
+  // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc); returns its mass.
+  double select_kept(int64_t K, double P) {
+    idx_.resize(V_);
+    for (int32_t i = 0; i < V_; ++i) idx_[i] = i;
+    const float* z = pz_;
+    auto before = [z](int32_t x, int32_t y) { return z[x] > z[y] || (z[x] == z[y] && x < y); };
+    auto w = [this](int32_t x) { return std::exp(static_cast<double>((pz_[x] - pm_) * inv_t_)); };
+    if (K < V_) std::nth_element(idx_.begin(), idx_.begin() + (K - 1), idx_.end(), before);
+    double ZK = 0.0;
+    for (int64_t i = 0; i < K; ++i) ZK += w(idx_[i]);
+    int32_t pivot = idx_[K - 1];
+    double Z = ZK;
+    if (P < 1.0) {
+      const double target = P * ZK;
+      double cum = 0.0;
+      int64_t done = 0, chunk = 64;
+      bool found = false;
+      while (done < K && !found) {
+        int64_t c = std::min(chunk, K - done);
+        std::nth_element(idx_.begin() + done, idx_.begin() + done + (c - 1), idx_.begin() + K, before);
+        std::sort(idx_.begin() + done, idx_.begin() + done + c, before);
+        for (int64_t i = done; i < done + c; ++i) {
+          cum += w(idx_[i]);
+          if (cum >= target) { pivot = idx_[i]; Z = cum; found = true; break; }
+        }
+        done += c;
+        chunk *= 2;
+      }
+      if (!found) { pivot = idx_[K - 1]; Z = cum; }
+    }
+    tau_ = z[pivot];
+    xtau_ = pivot;
+    return Z;
+  }
+
+  const TreeVerifyArgs& a_;
+  const TreePlan& plan_;
+  const int64_t V_;
+  int64_t b_ = 0;
+  Row target_, draft_;
+  std::vector<float> frozen_;
+  std::vector<int32_t> idx_;
+  const float* pz_ = nullptr;
+  float pm_ = 0.f, inv_t_ = 1.f, inv_z_ = 1.f, tau_ = -INFINITY;
+  int32_t parg_ = 0, xtau_ = INT_MAX;
+  const float* qz_ = nullptr;
+  float qm_ = 0.f, inv_zq_ = 1.f;
+  int32_t* nodes_ = nullptr;
+  int32_t* tokens_ = nullptr;
+  int32_t n_ = 0;
+};
+
+}  // namespace
+
+TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) {
+  if (a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device))
+    throw_range("target: device-resident logits need the 'cuda' backend");
+  const int64_t B = a.trees.batch;
+  const int32_t cap = plan.max_depth + 1;
+  std::vector<int32_t> nodes(B * cap), tokens(B * cap), count(B);
+  // Big rows cost ~V work per visited node; small ones are cheap enough to batch many requests per task.
+  const size_t grain = std::max<size_t>(1, static_cast<size_t>(16384 / std::max<int64_t>(1, a.target.vocab)));
+  parallel_for(static_cast<size_t>(B), grain, [&](size_t lo, size_t hi) {
+    CpuWalker w(a, plan);
+    for (size_t b = lo; b < hi; ++b) {
+      if ((b & 63) == 0) a.cancel.check();
+      w.run(static_cast<int64_t>(b), &nodes[b * cap], &tokens[b * cap], &count[b]);
+    }
+  });
+  TreeVerifyResult r;
+  r.accepted_length.resize(B);
+  r.token_offsets.resize(B + 1);
+  r.token_offsets[0] = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    r.accepted_length[b] = count[b] - 1;
+    r.token_offsets[b + 1] = r.token_offsets[b] + count[b];
+  }
+  r.accepted_nodes.resize(r.token_offsets[B]);
+  r.tokens.resize(r.token_offsets[B]);
+  for (int64_t b = 0; b < B; ++b) {
+    std::copy(&nodes[b * cap], &nodes[b * cap] + count[b], r.accepted_nodes.begin() + r.token_offsets[b]);
+    std::copy(&tokens[b * cap], &tokens[b * cap] + count[b], r.tokens.begin() + r.token_offsets[b]);
+  }
+  return r;
+}
+
+}  // namespace lw
