@@ -86,19 +86,8 @@ double optimal_acceptance_wor_exact(const double* p, const double* q, int64_t vo
   return std::min(1.0, std::max(0.0, 1.0 - best));
 }
 
-AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n) {
+double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n) {
   check_n(n);
-  int64_t m = 0;
-  for (int64_t x = 0; x < vocab; ++x) m += q[x] > 0;
-  if (n > m)
-    throw_range("n = " + std::to_string(n) + " draws without replacement need at least n tokens with q > 0, got " +
-                std::to_string(m));
-  if (m <= kExactWithoutReplacementSupport) {
-    const double v = optimal_acceptance_wor_exact(p, q, vocab, n);
-    return {v, v};
-  }
-  AcceptanceBounds r;
-  r.lower = optimal_acceptance_iid(p, q, vocab, n);
   // P(S subset of H) = E prod_i (q(H) - q(D_i)) / (1 - q(D_i)) over the drawn prefix D_i subset of H; each factor
   // falls as q(D_i) grows, so the i largest probabilities in H give a lower bound L(H).
   std::vector<double> top;  // largest n-1 probabilities of the prefix, descending
@@ -116,7 +105,23 @@ AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q,
     }
     best = std::max(best, L - P);
   }
-  r.upper = std::min(1.0, std::max(r.lower, 1.0 - best));
+  return std::min(1.0, std::max(0.0, 1.0 - best));
+}
+
+AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n) {
+  check_n(n);
+  int64_t m = 0;
+  for (int64_t x = 0; x < vocab; ++x) m += q[x] > 0;
+  if (n > m)
+    throw_range("n = " + std::to_string(n) + " draws without replacement need at least n tokens with q > 0, got " +
+                std::to_string(m));
+  if (m <= kExactWithoutReplacementSupport) {
+    const double v = optimal_acceptance_wor_exact(p, q, vocab, n);
+    return {v, v};
+  }
+  AcceptanceBounds r;
+  r.lower = optimal_acceptance_iid(p, q, vocab, n);
+  r.upper = std::max(r.lower, optimal_acceptance_wor_upper(p, q, vocab, n));
   return r;
 }
 

@@ -21,6 +21,8 @@ double optimal_acceptance_wor_exact(const double* p, const double* q, int64_t vo
 struct AcceptanceBounds {
   double lower = 0, upper = 1;
 };
+// The upper bound alone, for any support (tests compare it with the exact value on small supports).
+double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n);
 AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n);
 
 }  // namespace lw

@@ -1,0 +1,81 @@
+/**
+ * Analytic draft-tree utilities under the target distribution: expected acceptance length and GTO's
+ * draft-tree reward.
+ *
+ * @packageDocumentation
+ */
+import { withSignal } from '../abort';
+import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
+import { type BackendChoice, backendForCall, nativeFunction } from '../native';
+import { type NativeProcessing, normaliseProcessing, type TargetProcessingOptions } from './sampling';
+import { type TreeBatch, validateTreeBatch } from './types';
+
+/** Options of {@link expectedAcceptance}. */
+export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
+  /** `'cpu'`, `'cuda'` or `'auto'`; device-resident target logits are read row by row from the device. */
+  backend?: BackendChoice;
+  /** Cancels the call; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link gtoReward}. */
+export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
+  /** η > 0: the smooth-max temperature; η → ∞ gives the best path's L_i, η → 0 the mean plus log(#paths)/η. */
+  eta: number;
+}
+
+type NativeTreeUtils = (
+  trees: TreeBatch,
+  target: NativeLogits,
+  opts: NativeProcessing & { eta?: number; cancel: Int32Array; backend: string },
+) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
+
+async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object');
+  const t = normalizeLogits(target, 'target');
+  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: false });
+  const nodes = trees.tokens.length;
+  if (t.native.rows !== nodes) {
+    throw new RangeError(`target must have one row per tree node (${nodes} = trees.tokens.length), got rows = ${t.native.rows}`);
+  }
+  const processing = normaliseProcessing(opts, trees.offsets.length - 1);
+  const backend = backendForCall(opts.backend, t.onDevice);
+  const fn = nativeFunction<NativeTreeUtils>(backend, 'treeUtils');
+  return withSignal(opts.signal, (cancel) => fn(trees, t.native, { ...processing, eta, cancel, backend }));
+}
+
+/**
+ * Expected number of accepted draft tokens per tree (not counting the bonus/correction token) when the tree is
+ * verified losslessly against the target with deterministic drafts (DESIGN §4.3, modes A and B):
+ * `E[A] = Σ_{v ≠ root} Π_{u ∈ path(v)} p(x_u)`, where p(x_u) is node u's token under its parent's processed
+ * target distribution (greedy: 1 if it is the argmax, else 0). Computed in float64; only rows of nodes with
+ * children are read.
+ *
+ * @param trees draft trees; sibling tokens must be distinct (deterministic drafts).
+ * @param target one logits row per node, in node order (row n = the distribution after node n).
+ * @returns Float64Array with one expectation per tree.
+ * @throws TypeError / RangeError for invalid trees, logits or options (a row with NaN / +inf, or all -inf, is
+ *   a RangeError naming the row).
+ */
+export async function expectedAcceptance(
+  trees: TreeBatch,
+  target: Logits,
+  opts: ExpectedAcceptanceOptions = {},
+): Promise<Float64Array> {
+  return (await run(trees, target, opts)).expected;
+}
+
+/**
+ * GTO's draft-tree reward per tree: `(1/η) log Σ_paths exp(η L_i)`, with one path per leaf and
+ * `L_i = Σ_j Π_{k ≤ j} p(x_k)` over the path's non-root nodes (the expected accepted length if only path i
+ * were drafted). Evaluated as a stable log-sum-exp in float64; a root-only tree scores 0.
+ *
+ * @throws TypeError / RangeError for invalid input or `eta` not a finite number > 0.
+ */
+export async function gtoReward(trees: TreeBatch, target: Logits, opts: GtoRewardOptions): Promise<Float64Array> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object with eta');
+  if (typeof opts.eta !== 'number') throw new TypeError('opts.eta must be a number');
+  if (!(Number.isFinite(opts.eta) && opts.eta > 0)) throw new RangeError(`opts.eta must be a finite number > 0, got ${opts.eta}`);
+  const r = await run(trees, target, opts, opts.eta);
+  return r.reward as Float64Array;
+}
