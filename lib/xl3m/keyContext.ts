@@ -1,4 +1,5 @@
 /** XL3M step 3b: splice the key context from the selected segments and the question. */
+import { isInt32Array } from './guards';
 import type { Plan } from './plan';
 import { mergedRanges, sortedSelection } from './spans';
 
@@ -23,8 +24,8 @@ export function keyContext(
   selected: Int32Array,
   opts: KeyContextOptions = {},
 ): Int32Array {
-  if (!(tokens instanceof Int32Array)) throw new TypeError('tokens must be an Int32Array');
-  if (!plan || !Array.isArray(plan.segments) || !(plan.question instanceof Int32Array)) {
+  if (!isInt32Array(tokens)) throw new TypeError('tokens must be an Int32Array');
+  if (!plan || !Array.isArray(plan.segments) || !isInt32Array(plan.question)) {
     throw new TypeError('plan must be the result of xl3m.plan');
   }
   const C = plan.contextLength;
@@ -36,7 +37,7 @@ export function keyContext(
     if (tokens[C + j] !== plan.question[j]) throw new RangeError('tokens must be the sequence the plan was made from (question differs)');
   }
   const sep = opts.separator ?? new Int32Array(0);
-  if (!(sep instanceof Int32Array)) throw new TypeError('separator must be an Int32Array');
+  if (!isInt32Array(sep)) throw new TypeError('separator must be an Int32Array');
   const ranges = mergedRanges(plan.segments, sortedSelection(selected, plan.segments.length));
   let n = q + Math.max(0, ranges.length - 1) * sep.length;
   for (const r of ranges) n += r.end - r.start;

@@ -2,6 +2,7 @@
  * XL3M step 1: cut a long token sequence into the question (its last tokens) and overlapping context
  * segments, and lay out the batch of sub-contexts `[segment_i, question]` the caller's model runs on.
  */
+import { isInt32Array } from './guards';
 
 /** A half-open token range `[start, end)` of the context. */
 export interface Segment {
@@ -88,7 +89,7 @@ export function segmentBounds(contextLength: number, segmentTokens: number, over
  *   (segments × (L + q)) would exceed 2^31 − 1 cells.
  */
 export function plan(tokens: Int32Array, opts: PlanOptions): Plan {
-  if (!(tokens instanceof Int32Array)) throw new TypeError('tokens must be an Int32Array');
+  if (!isInt32Array(tokens)) throw new TypeError('tokens must be an Int32Array');
   if (opts === null || typeof opts !== 'object') {
     throw new TypeError('opts must be an object { questionTokens, segmentTokens, overlapTokens? }');
   }

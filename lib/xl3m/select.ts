@@ -1,5 +1,6 @@
 /** XL3M step 3a: keep the most relevant segments (lowest scores). */
 import type { Segment } from './plan';
+import { isFloat32Array } from './guards';
 import { Coverage } from './spans';
 
 /** Options of {@link select}. Give `topK`, `tokenBudget`, or both (then both limits apply). */
@@ -55,7 +56,7 @@ export function select(
   plan: { readonly segments: readonly Segment[] },
   opts: SelectOptions,
 ): Int32Array {
-  if (!(scores instanceof Float32Array)) throw new TypeError('scores must be a Float32Array (one score per segment)');
+  if (!isFloat32Array(scores)) throw new TypeError('scores must be a Float32Array (one score per segment)');
   if (!plan || !Array.isArray(plan.segments)) throw new TypeError('plan must be the result of xl3m.plan');
   if (scores.length !== plan.segments.length) {
     throw new RangeError(`scores must have one entry per segment (${plan.segments.length}), got ${scores.length}`);

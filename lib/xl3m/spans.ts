@@ -1,9 +1,10 @@
 /** Interval helpers shared by select and keyContext. Segments are sorted by start and by end (as plan makes them). */
+import { isInt32Array } from './guards';
 import type { Segment } from './plan';
 
 /** Checks `selected` against `count` segments; returns the indices ascending. */
 export function sortedSelection(selected: Int32Array, count: number): Int32Array {
-  if (!(selected instanceof Int32Array)) throw new TypeError('selected must be an Int32Array of segment indices');
+  if (!isInt32Array(selected)) throw new TypeError('selected must be an Int32Array of segment indices');
   const out = Int32Array.from(selected).sort();
   for (let i = 0; i < out.length; i++) {
     if (out[i] < 0 || out[i] >= count) {

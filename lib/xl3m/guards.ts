@@ -1,0 +1,16 @@
+/** Typed-array checks that also accept arrays from another realm (vm contexts, jest, worker-transferred views). */
+type Tag = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint16Array';
+
+function tagged(v: unknown, tag: Tag): boolean {
+  return ArrayBuffer.isView(v) && (v as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === tag;
+}
+
+export function isFloat32Array(v: unknown): v is Float32Array {
+  return tagged(v, 'Float32Array');
+}
+export function isFloat64Array(v: unknown): v is Float64Array {
+  return tagged(v, 'Float64Array');
+}
+export function isInt32Array(v: unknown): v is Int32Array {
+  return tagged(v, 'Int32Array');
+}
