@@ -1,0 +1,41 @@
+/**
+ * backendInfo(): which backend calls run on and what the machine offers.
+ *
+ * @packageDocumentation
+ */
+import { cpuNative, cudaNative, resolveBackend, BackendName } from './native';
+
+/** A CUDA device as seen by the CUDA addon. */
+export interface DeviceInfo {
+  name: string;
+  memoryBytes: number;
+  /** e.g. '9.0' for Hopper. */
+  computeCapability: string;
+}
+
+/** What {@link backendInfo} reports. */
+export interface BackendInfo {
+  /** Backend used by calls without an explicit `backend` option. */
+  backend: BackendName;
+  /** Visible CUDA devices (empty without the CUDA addon or a GPU). */
+  devices: DeviceInfo[];
+  /** Threads in the native CPU pool (LENGTHWISE_THREADS overrides). */
+  threads: number;
+  /** SIMD path of the CPU kernels: 'avx512', 'avx2' or 'scalar' (LENGTHWISE_SIMD caps it). */
+  simd: string;
+  /** Package version. */
+  version: string;
+}
+
+/** Reports the default backend, devices, CPU threads, SIMD level and version. */
+export function backendInfo(): BackendInfo {
+  const cpu = cpuNative().info();
+  const cuda = cudaNative();
+  return {
+    backend: resolveBackend(),
+    devices: cuda ? cuda.devices().devices : [],
+    threads: cpu.threads,
+    simd: cpu.simd,
+    version: cpu.version,
+  };
+}

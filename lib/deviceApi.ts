@@ -1,0 +1,6 @@
+/**
+ * `device.*`: upload / wrap / pointer for device-resident data.
+ *
+ * @packageDocumentation
+ */
+export { upload, wrap, pointer } from './device';

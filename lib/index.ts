@@ -1,0 +1,21 @@
+/**
+ * lengthwise — C++/CUDA kernels for the hot loops around long-context LLMs: speculative-decoding tree
+ * verification, XL3M segment relevance scoring and scaling-law fitting, behind a typed Promise API.
+ *
+ * @packageDocumentation
+ */
+export { backendInfo } from './backend';
+export type { BackendInfo, DeviceInfo } from './backend';
+export type { BackendName, BackendChoice } from './native';
+export type { Logits, LogitsDType } from './logits';
+export { logitStats } from './logitStats';
+export type { LogitStatsOptions, LogitStatsResult } from './logitStats';
+export { DeviceTensor } from './device';
+export type { DeviceElementType } from './device';
+export * as device from './deviceApi';
+export { verifyTree } from './tree/verify';
+export type { VerifyTreeOptions, VerifyTreeResult, VerifyMode, DraftKind } from './tree/verify';
+export * as xl3m from './xl3m';
+export * as tree from './tree';
+export * as specdec from './specdec';
+export * as multidraft from './multidraft';
