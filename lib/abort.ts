@@ -36,7 +36,7 @@ export function linkSignal(signal: AbortSignal | undefined): CancelLink {
  * realm (matters under vm contexts such as jest) and keep their `code`.
  */
 export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Object) || !('message' in err) || !('name' in err)) return err;
+  if (typeof err !== 'object' || err === null || !('message' in err) || !('name' in err)) return err;
   const e = err as Error & { code?: string };
   if (e instanceof RangeError || e instanceof TypeError) return e;
   let out: Error & { code?: string };
