@@ -1,0 +1,17 @@
+// CPU scaling-law fitting internals: the vectorised Chinchilla objective (null when the CPU has no AVX2).
+#pragma once
+#include <cstdint>
+
+#include "core/scaling/model.h"
+
+namespace lw {
+namespace cpu {
+
+// f and ∇f over `npad` points (a multiple of 8, padding has weight 0); see scaling_simd_body.h.
+using ChinchillaEvalFn = double (*)(const scaling::Problem& pb, const double* ln_n, const double* ln_d,
+                                    const double* ln_l, const double* w, int64_t npad, const double* th, double* g);
+
+ChinchillaEvalFn chinchilla_simd_eval();
+
+}  // namespace cpu
+}  // namespace lw
