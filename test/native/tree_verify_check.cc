@@ -399,7 +399,7 @@ static void test_exactness(int64_t trials) {
       {"iid wide T=0.8", DraftKind::Iid, wide, {5, 0.8f, 0, 1.f, 0, 6}},
       {"iid deep+wide q=p T=1.2 p=0.9", DraftKind::Iid, deepwide, {6, 1.2f, 0, 0.9f, 1, 7}},
       {"iid wide disjoint k=2", DraftKind::Iid, wide, {6, 1.f, 2, 1.f, 2, 8}},
-      {"iid deep+wide flat q k=3 p=0.95", DraftKind::Iid, deepwide, {8, 1.5f, 4, 0.97f, 3, 9}},
+      {"iid deep+wide flat q T=1.5 k=4 p=0.97", DraftKind::Iid, deepwide, {8, 1.5f, 4, 0.97f, 3, 9}},
       {"wor wide T=1", DraftKind::WithoutReplacement, wide, {6, 1.f, 0, 1.f, 0, 10}},
       {"wor deep+wide T=0.8 p=0.8", DraftKind::WithoutReplacement, deepwide, {7, 0.8f, 0, 0.8f, 0, 11}},
       {"wor wide q=p k=4", DraftKind::WithoutReplacement, wide, {6, 1.f, 4, 1.f, 1, 12}},
