@@ -1,4 +1,4 @@
-// XL3M row values on CUDA: one block per row (rows split across blocks when too few rows fill the GPU), reusing
+// XL3M row values on CUDA: one block per row (very long rows split across blocks), reusing
 // the shared streaming row reduction; each row yields one float (entropy or NLL). Pooling happens in core.
 #include <algorithm>
 #include <string>
@@ -13,6 +13,7 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 512;
+constexpr int64_t kMaxSlice = int64_t(1) << 18;  // elements per block at most
 constexpr int kNoBadRow = 0x7f7f7f7f;  // cudaMemset byte pattern 0x7f; larger than any row index here
 
 struct Xl3mLaunch {
@@ -93,11 +94,10 @@ void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   }
   L.inv_t = 1.f / a.temperature;
   L.scale2 = L.inv_t * kLog2e;
-  // Few rows: split rows so every SM gets a few blocks; each split keeps ≥ 8k elements.
-  const int64_t want_blocks = static_cast<int64_t>(sm_count(dev)) * 4;
-  int64_t splits = 1;
-  if (rows < want_blocks) splits = std::min<int64_t>((want_blocks + rows - 1) / rows, (l.vocab + 8191) / 8192);
-  splits = std::max<int64_t>(1, std::min<int64_t>(splits, 1024));
+  // Rows longer than kMaxSlice are split across blocks. The split depends on the vocabulary only (not on the row
+  // count), so a row's value does not depend on how the rows were chunked (streaming == one-shot). Few short rows
+  // underfill the GPU, but then the whole call is a few microseconds anyway.
+  const int64_t splits = (l.vocab + kMaxSlice - 1) / kMaxSlice;
   L.slice = ((l.vocab + splits - 1) / splits + 7) / 8 * 8;
   L.splits = static_cast<int>((l.vocab + L.slice - 1) / L.slice);
   values_dev.reset(rows * sizeof(float));

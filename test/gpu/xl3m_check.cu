@@ -69,7 +69,7 @@ int main() {
 
   // ---- 1. correctness
   double worst_cpu = 0, worst_ref = 0;
-  const int64_t vocabs[] = {1, 7, 2049, 40001, 128256};
+  const int64_t vocabs[] = {1, 7, 2049, 40001, 128256, 300007};
   const int64_t rowcounts[] = {3, 700};
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
     for (int64_t V : vocabs) {
