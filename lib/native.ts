@@ -115,7 +115,7 @@ export function nativeFor(backend: BackendName): NativeAddon {
 export function nativeFunction<F extends (...args: never[]) => unknown>(backend: BackendName, name: string): F {
   const fn = nativeFor(backend)[name];
   if (typeof fn !== 'function') {
-    throw new Error(`lengthwise: the ${backend} addon has no function '${name}' (a stale build? rebuild with \`npm run build\`)`);
+    throw new Error(`lengthwise: the ${backend} addon has no function '${name}' (a stale build? rebuild with \`npm run compile\`)`);
   }
   return fn as F;
 }

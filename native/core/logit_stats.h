@@ -2,6 +2,7 @@
 // and target rank, in one pass over each row.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "cancel.h"
 #include "tensor.h"
@@ -34,6 +35,8 @@ void logit_stats(Backend backend, const LogitStatsArgs& args, LogitStatsOut& out
 void logit_stats_cpu(const LogitStatsArgs& args, LogitStatsOut& out);
 #if LW_WITH_CUDA
 void logit_stats_cuda(const LogitStatsArgs& args, LogitStatsOut& out);
+// Benchmark support: kernel-only times (ms) of `iters` launches, measured with CUDA events.
+std::vector<float> logit_stats_cuda_timing(const LogitStatsArgs& args, int iters);
 #endif
 
 }  // namespace lw

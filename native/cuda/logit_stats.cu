@@ -70,6 +70,80 @@ void launch(const Launch& L, int64_t rows, DevRowStats* out, DevPartial* partial
 }  // namespace
 }  // namespace cuda
 
+namespace cuda {
+namespace {
+
+// Everything one call needs on the device; scratch lives as long as this object.
+struct Prepared {
+  Launch L{};
+  int64_t rows = 0;
+  DType dtype = DType::F32;
+  Scratch staging, targets_dev, stats_dev, partials_dev;
+
+  explicit Prepared(const LogitStatsArgs& a) {
+    const LogitsView& l = a.logits;
+    rows = l.rows;
+    dtype = l.dtype;
+    const int dev = l.mem.on_device ? l.mem.device : 0;
+    check(cudaSetDevice(dev), "cudaSetDevice");
+    const size_t bytes = static_cast<size_t>(rows * l.vocab * dtype_size(l.dtype));
+    L.data = device_input(l.mem.data, l.mem.on_device, bytes, staging);
+    L.vocab = l.vocab;
+    if (a.targets) {
+      targets_dev.reset(rows * sizeof(int32_t));
+      check(cudaMemcpyAsync(targets_dev.as<void>(), a.targets, rows * sizeof(int32_t), cudaMemcpyHostToDevice,
+                            cudaStreamPerThread), "cudaMemcpyAsync targets");
+      L.targets = targets_dev.as<int32_t>();
+    }
+    L.inv_t = 1.f / a.temperature;
+    L.scale2 = L.inv_t * kLog2e;
+    // Enough blocks to fill every SM a few times; each split keeps ≥ 8k elements so merging stays negligible.
+    const int64_t want_blocks = static_cast<int64_t>(sm_count(dev)) * 4;
+    int64_t splits = 1;
+    if (rows < want_blocks) splits = std::min<int64_t>((want_blocks + rows - 1) / rows, (l.vocab + 8191) / 8192);
+    splits = std::max<int64_t>(1, std::min<int64_t>(splits, 1024));
+    L.slice = (l.vocab + splits - 1) / splits;
+    L.slice = (L.slice + 7) / 8 * 8;
+    L.splits = static_cast<int>((l.vocab + L.slice - 1) / L.slice);
+    stats_dev.reset(rows * sizeof(DevRowStats));
+    if (L.splits > 1) partials_dev.reset(rows * L.splits * sizeof(DevPartial));
+  }
+
+  void enqueue() {
+    switch (dtype) {
+      case DType::F32: launch<0>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+      case DType::F16: launch<1>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+      default: launch<2>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
+    }
+  }
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::vector<float> logit_stats_cuda_timing(const LogitStatsArgs& a, int iters) {
+  using namespace cuda;
+  if (a.logits.rows == 0 || a.logits.rows > 65535) throw_range("timing needs 1..65535 rows");
+  Prepared p(a);
+  p.enqueue();  // warm-up
+  cudaEvent_t e0, e1;
+  check(cudaEventCreate(&e0), "cudaEventCreate");
+  check(cudaEventCreate(&e1), "cudaEventCreate");
+  std::vector<float> ms;
+  for (int i = 0; i < iters; ++i) {
+    check(cudaEventRecord(e0, cudaStreamPerThread), "cudaEventRecord");
+    p.enqueue();
+    check(cudaEventRecord(e1, cudaStreamPerThread), "cudaEventRecord");
+    check(cudaEventSynchronize(e1), "cudaEventSynchronize");
+    float t = 0;
+    check(cudaEventElapsedTime(&t, e0, e1), "cudaEventElapsedTime");
+    ms.push_back(t);
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  return ms;
+}
+
 void logit_stats_cuda(const LogitStatsArgs& a, LogitStatsOut& out) {
   using namespace cuda;
   const LogitsView& l = a.logits;
@@ -95,39 +169,10 @@ void logit_stats_cuda(const LogitStatsArgs& a, LogitStatsOut& out) {
     }
     return;
   }
-  const int dev = l.mem.on_device ? l.mem.device : 0;
-  check(cudaSetDevice(dev), "cudaSetDevice");
-  const size_t bytes = static_cast<size_t>(rows * l.vocab * dtype_size(l.dtype));
-  Scratch staging, targets_dev, stats_dev, partials_dev;
-  Launch L{};
-  L.data = device_input(l.mem.data, l.mem.on_device, bytes, staging);
-  L.vocab = l.vocab;
-  if (a.targets) {
-    targets_dev.reset(rows * sizeof(int32_t));
-    check(cudaMemcpyAsync(targets_dev.as<void>(), a.targets, rows * sizeof(int32_t), cudaMemcpyHostToDevice,
-                          cudaStreamPerThread), "cudaMemcpyAsync targets");
-    L.targets = targets_dev.as<int32_t>();
-  }
-  L.inv_t = 1.f / a.temperature;
-  L.scale2 = L.inv_t * kLog2e;
-  // Enough blocks to fill every SM a few times; each split keeps ≥ 8k elements so merging stays negligible.
-  const int64_t want_blocks = static_cast<int64_t>(sm_count(dev)) * 4;
-  int64_t splits = 1;
-  if (rows < want_blocks) splits = std::min<int64_t>((want_blocks + rows - 1) / rows, (l.vocab + 8191) / 8192);
-  splits = std::max<int64_t>(1, std::min<int64_t>(splits, 1024));
-  L.splits = static_cast<int>(splits);
-  L.slice = (l.vocab + splits - 1) / splits;
-  L.slice = (L.slice + 7) / 8 * 8;
-  L.splits = static_cast<int>((l.vocab + L.slice - 1) / L.slice);
-  stats_dev.reset(rows * sizeof(DevRowStats));
-  if (L.splits > 1) partials_dev.reset(rows * L.splits * sizeof(DevPartial));
-  switch (l.dtype) {
-    case DType::F32: launch<0>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-    case DType::F16: launch<1>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-    default: launch<2>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-  }
+  Prepared p(a);
+  p.enqueue();
   std::vector<DevRowStats> host(static_cast<size_t>(rows));
-  check(cudaMemcpyAsync(host.data(), stats_dev.as<void>(), rows * sizeof(DevRowStats), cudaMemcpyDeviceToHost,
+  check(cudaMemcpyAsync(host.data(), p.stats_dev.as<void>(), rows * sizeof(DevRowStats), cudaMemcpyDeviceToHost,
                         cudaStreamPerThread), "cudaMemcpyAsync results");
   check(cudaStreamSynchronize(cudaStreamPerThread), "logitStats");
   for (int64_t r = 0; r < rows; ++r) {

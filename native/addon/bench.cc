@@ -1,0 +1,51 @@
+// Test/benchmark-only entry points (underscore-prefixed): kernel timings with CUDA events.
+#include "async.h"
+#include "core/bench.h"
+#include "core/logit_stats.h"
+#include "registry.h"
+#include "unpack.h"
+
+namespace lw {
+namespace addon {
+namespace {
+
+#if LW_WITH_CUDA
+Napi::Float64Array to_array(Napi::Env env, const std::vector<float>& v) {
+  auto a = Napi::Float64Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+  return a;
+}
+
+// _benchCopy(bytes, iters, device) → Float64Array of ms (synchronous: a benchmark helper)
+Napi::Value BenchCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+    int iters = info[1].As<Napi::Number>().Int32Value();
+    int dev = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
+    return to_array(env, device_copy_timing(dev, bytes, iters));
+  });
+}
+
+// _benchLogitStats(logits, opts, iters) → Float64Array of kernel ms
+Napi::Value BenchLogitStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    Pins pins;
+    LogitStatsArgs args;
+    args.logits = logits(env, info[0], "logits", pins);
+    Napi::Object opts = object(info[1], "opts");
+    size_t nt = 0;
+    args.targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
+    args.temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
+    return to_array(env, logit_stats_cuda_timing(args, info[2].As<Napi::Number>().Int32Value()));
+  });
+}
+
+LW_EXPORT_FUNCTION("_benchCopy", BenchCopy);
+LW_EXPORT_FUNCTION("_benchLogitStats", BenchLogitStats);
+#endif
+
+}  // namespace
+}  // namespace addon
+}  // namespace lw
