@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# XL3M on the GPU: correctness vs CPU / float64 and the 1024 × 32 × 128256 bf16 bandwidth benchmark.
+# XL3M on the GPU: correctness vs CPU / float64 and the 1024 × 32 × 128256 bf16 bandwidth benchmark (native
+# check), then the public API on CUDA (test/gpu/xl3m-addon.js: needs dist/ and cuda/build/Release).
 # Run from the repo root after `source .gpu/env.sh`; writes $OUT/xl3m.txt. Uses build-checks/xl3m_cuda_check if
 # carried, else compiles it (needs nvcc, ~30 s).
 set -uo pipefail
@@ -15,9 +16,13 @@ fi
   echo "== xl3m native check (CUDA vs CPU, bench)"
   timeout 240 "$BIN" 2>&1
   rc=$?
-  if [ -f build-cuda/Release/lengthwise_cuda.node ] || ls build-cuda/*.node >/dev/null 2>&1; then
-    echo "== xl3m jest (GPU comparison through the addon)"
-    LENGTHWISE_TEST_GPU=1 timeout 120 npx jest test/xl3m-gpu.test.ts 2>&1 | grep -E "✓|✕|Tests:|skipped|●" | head -30
+  if [ -f dist/index.js ] && ls cuda/build/Release/*.node >/dev/null 2>&1; then
+    echo "== xl3m through the public API (CUDA addon)"
+    timeout 120 node test/gpu/xl3m-addon.js 2>&1 | tail -20
+    rc2=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] && rc=$rc2
+  else
+    echo "== xl3m public API part skipped (needs dist/ and cuda/build/Release/*.node)"
   fi
   exit $rc
 } | tee "$OUT/xl3m.txt"
