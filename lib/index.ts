@@ -19,3 +19,4 @@ export * as xl3m from './xl3m';
 export * as tree from './tree';
 export * as specdec from './specdec';
 export * as multidraft from './multidraft';
+export * as scaling from './scaling';

@@ -1,0 +1,104 @@
+/**
+ * Closed forms: predictions, compute-optimal allocation, and the Kaplan/Su training-dynamics helpers.
+ *
+ * @packageDocumentation
+ */
+import { nativeFunction } from '../native';
+import type { ChinchillaParams, ComputeOptimalResult, KaplanParams } from './types';
+import { checkNumber, positiveColumn } from './validate';
+
+type NativePredict = (law: number, params: Float64Array, N: Float64Array, D: Float64Array) => Float64Array;
+type NativeOptimal = (params: Float64Array, C: number) => ComputeOptimalResult & { G: number };
+type NativeTraining = (kind: number, x: number, p1: number, p2: number) => number;
+
+function chinchillaVector(p: unknown, name: string): Float64Array {
+  if (p === null || typeof p !== 'object') throw new TypeError(`${name} must be an object { A, B, E, alpha, beta }`);
+  const o = p as Record<string, unknown>;
+  return new Float64Array([
+    checkNumber(o.A, `${name}.A`, true),
+    checkNumber(o.B, `${name}.B`, true),
+    checkNumber(o.E, `${name}.E`, false),
+    checkNumber(o.alpha, `${name}.alpha`, false),
+    checkNumber(o.beta, `${name}.beta`, false),
+  ]);
+}
+
+function lawOf(p: unknown, name: string): { law: number; v: Float64Array } {
+  if (p !== null && typeof p === 'object' && 'Nc' in p) {
+    const o = p as Record<string, unknown>;
+    return {
+      law: 1,
+      v: new Float64Array([
+        checkNumber(o.Nc, `${name}.Nc`, true),
+        checkNumber(o.Dc, `${name}.Dc`, true),
+        checkNumber(o.alphaN, `${name}.alphaN`, false),
+        checkNumber(o.alphaD, `${name}.alphaD`, true),
+      ]),
+    };
+  }
+  return { law: 0, v: chinchillaVector(p, name) };
+}
+
+/** Predicted loss at (N, D) for fitted Chinchilla or Kaplan parameters. */
+export function predict(params: ChinchillaParams | KaplanParams, N: number, D: number): number;
+/** Predicted losses, elementwise over N and D (same length). */
+export function predict(
+  params: ChinchillaParams | KaplanParams,
+  N: Float64Array | readonly number[],
+  D: Float64Array | readonly number[],
+): Float64Array;
+export function predict(
+  params: ChinchillaParams | KaplanParams,
+  N: number | Float64Array | readonly number[],
+  D: number | Float64Array | readonly number[],
+): number | Float64Array {
+  const { law, v } = lawOf(params, 'params');
+  const scalar = typeof N === 'number';
+  if (scalar !== (typeof D === 'number')) throw new TypeError('N and D must both be numbers or both be arrays');
+  const n = positiveColumn(scalar ? [N] : N, 'N');
+  const d = positiveColumn(typeof D === 'number' ? [D] : D, 'D');
+  if (n.length !== d.length) throw new RangeError(`N and D must have the same length (got ${n.length} and ${d.length})`);
+  const out = nativeFunction<NativePredict>('cpu', 'scalingPredict')(law, v, n, d);
+  return scalar ? out[0]! : out;
+}
+
+/**
+ * Compute-optimal allocation of a budget C (FLOPs) under C = 6ND: N_opt = G (C/6)^a, D_opt = G⁻¹ (C/6)^b with
+ * G = (αA/(βB))^(1/(α+β)), a = β/(α+β), b = α/(α+β).
+ */
+export function computeOptimal(params: ChinchillaParams, C: number): ComputeOptimalResult {
+  const v = chinchillaVector(params, 'params');
+  if (!(v[3]! > 0) || !(v[4]! > 0)) throw new RangeError('params.alpha and params.beta must be > 0');
+  checkNumber(C, 'C', true);
+  const r = nativeFunction<NativeOptimal>('cpu', 'scalingComputeOptimal')(v, C);
+  return { N: r.N, D: r.D, tokensPerParam: r.tokensPerParam, a: r.a, b: r.b };
+}
+
+/** Kaplan et al. (2020) fits on WebText2: B* ≈ 2·10⁸ tokens, α_B ≈ 0.21 (loss in nats). */
+export const KAPLAN_BATCH = { bStar: 2e8, alphaB: 0.21 } as const;
+
+/**
+ * Critical batch size B_crit(L) = B* / L^(1/α_B) (Kaplan et al. 2020; Su et al. 2024). Defaults: {@link KAPLAN_BATCH}.
+ */
+export function criticalBatchSize(loss: number, opts: { bStar?: number; alphaB?: number } = {}): number {
+  checkNumber(loss, 'loss', true);
+  const bStar = opts.bStar === undefined ? KAPLAN_BATCH.bStar : checkNumber(opts.bStar, 'opts.bStar', true);
+  const alphaB = opts.alphaB === undefined ? KAPLAN_BATCH.alphaB : checkNumber(opts.alphaB, 'opts.alphaB', true);
+  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(0, loss, bStar, alphaB);
+}
+
+/** Minimum steps S_min = S / (1 + B_crit/B) of a run that took `steps` steps at batch size B. */
+export function minSteps(steps: number, batchSize: number, criticalBatch: number): number {
+  checkNumber(steps, 'steps', true);
+  checkNumber(batchSize, 'batchSize', true);
+  checkNumber(criticalBatch, 'criticalBatchSize', true);
+  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(1, steps, batchSize, criticalBatch);
+}
+
+/** Minimum examples E_min = E / (1 + B/B_crit) of a run that processed E = B·S examples at batch size B. */
+export function minExamples(examples: number, batchSize: number, criticalBatch: number): number {
+  checkNumber(examples, 'examples', true);
+  checkNumber(batchSize, 'batchSize', true);
+  checkNumber(criticalBatch, 'criticalBatchSize', true);
+  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(2, examples, batchSize, criticalBatch);
+}

@@ -1,0 +1,154 @@
+/**
+ * Types of the scaling-law API (DESIGN.md §3, §4.4).
+ *
+ * @packageDocumentation
+ */
+import type { BackendChoice } from '../native';
+
+/** Law to fit. `chinchilla`: L = E + A/N^α + B/D^β. `kaplan-nd`: L = [(Nc/N)^(αN/αD) + Dc/D]^αD. */
+export type ScalingLaw = 'chinchilla' | 'kaplan-nd';
+
+/**
+ * Objective on log residuals r = log L̂ − log L. `huber`: Σ Huber_δ(r) (a sum over runs, as in Hoffmann et al.);
+ * `mse`: mean r²; `huber-likelihood`: the negative log-likelihood of Besiroglu et al. 2024 with a free scale σ,
+ * Σ Huber_δ(r/e^σ) + n(ln Z(δ) + σ).
+ */
+export type ScalingObjective = 'huber' | 'mse' | 'huber-likelihood';
+
+/** Training runs: parameters N, training tokens D and final loss, one entry per run (all > 0). */
+export interface ScalingData {
+  N: Float64Array | readonly number[];
+  D: Float64Array | readonly number[];
+  loss: Float64Array | readonly number[];
+}
+
+/** L̂(N, D) = E + A/N^α + B/D^β. */
+export interface ChinchillaParams {
+  A: number;
+  B: number;
+  E: number;
+  alpha: number;
+  beta: number;
+}
+
+/** L̂(N, D) = [(Nc/N)^(αN/αD) + Dc/D]^αD (Kaplan et al. 2020, eq. 1.5). */
+export interface KaplanParams {
+  Nc: number;
+  Dc: number;
+  alphaN: number;
+  alphaD: number;
+}
+
+/** Parameters of a law. */
+export type ParamsOf<L extends ScalingLaw> = L extends 'kaplan-nd' ? KaplanParams : ChinchillaParams;
+
+/**
+ * Starting points. Rows are raw parameters: chinchilla [a, b, e, α, β] with A, B, E = exp(a, b, e); kaplan-nd
+ * [ln Nc, ln Dc, αN, αD]. Give rows (`number[][]` or a row-major Float64Array) or axes whose Cartesian product is
+ * the grid (chinchilla keys a, b, e, alpha, beta; kaplan-nd keys nc, dc, alphaN, alphaD).
+ */
+export type GridSpec = readonly (readonly number[])[] | Float64Array | Readonly<Record<string, readonly number[]>>;
+
+/** Bootstrap settings. */
+export interface BootstrapOptions {
+  /** Resamples of the runs, with replacement. */
+  resamples: number;
+  /** Seed of the counter-based generator: same seed, same resamples, on any thread count or backend. */
+  seed: number | bigint;
+  /** Refit each resample from every start of the grid (default false: from the full-data optimum). */
+  gridPerResample?: boolean;
+  /** Compute budget C (FLOPs) for the derived compute-optimal quantities (default 5.76e23, Chinchilla's). */
+  compute?: number;
+  /** Coverage of the percentile intervals (default 0.95). */
+  level?: number;
+}
+
+/** Options of {@link fit}. */
+export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
+  /** Default 'chinchilla'. */
+  law?: L;
+  /** Default 'huber'. */
+  objective?: ScalingObjective;
+  /** Huber threshold δ (default 1e-3). */
+  delta?: number;
+  /** Starts: 'default' (alias 'chinchilla' for that law) = the 4500-point Chinchilla grid, or 1225 points for kaplan-nd. */
+  grid?: 'default' | 'chinchilla' | GridSpec;
+  bootstrap?: BootstrapOptions;
+  /** L-BFGS iteration cap per start (default 1000). */
+  maxIterations?: number;
+  /** A start reached the optimum if its objective is within this relative tolerance of the best (default 1e-6). */
+  optimumRelTol?: number;
+  /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). */
+  backend?: BackendChoice;
+  signal?: AbortSignal;
+  /** Called as fits finish (from a timer on the event loop), and once at the end with done = total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** How the best start stopped. */
+export type FitStatus =
+  | 'gradient'
+  | 'relative-decrease'
+  | 'step'
+  | 'max-iterations'
+  | 'line-search'
+  | 'no-finite-start';
+
+/** Bootstrap summary: per quantity (A, B, E, alpha, beta[, sigma], a, tokensPerParam, nOpt, dOpt). */
+export interface BootstrapSummary {
+  resamples: number;
+  /** Resamples whose refit failed from every start (excluded from the summaries). */
+  failed: number;
+  /** Resamples whose best start met a convergence tolerance. */
+  converged: number;
+  gridPerResample: boolean;
+  compute: number;
+  level: number;
+  mean: Record<string, number>;
+  stdErr: Record<string, number>;
+  /** Percentile intervals [lower, upper] at `level`. */
+  intervals: Record<string, [number, number]>;
+  /** Every resample's value (NaN where the refit failed). */
+  samples: Record<string, Float64Array>;
+}
+
+/** Result of {@link fit}. */
+export interface FitResult<P = ChinchillaParams | KaplanParams> {
+  law: ScalingLaw;
+  objectiveKind: ScalingObjective;
+  delta: number;
+  params: P;
+  /** Fitted log scale of the residuals (huber-likelihood only). */
+  sigma?: number;
+  /** Raw optimum (see {@link GridSpec}; σ last for huber-likelihood). */
+  theta: Float64Array;
+  /** Objective at the optimum. */
+  objective: number;
+  runs: number;
+  starts: number;
+  /** Starts whose objective is within `optimumRelTol` of the best. */
+  startsAtOptimum: number;
+  /** Starts that met a convergence tolerance. */
+  convergedStarts: number;
+  /** Index of the best start in the grid (lowest on ties). */
+  bestStart: number;
+  /** L-BFGS iterations of the best start. */
+  iterations: number;
+  /** Objective evaluations over all starts. */
+  evaluations: number;
+  /** The best start met a convergence tolerance. */
+  converged: boolean;
+  status: FitStatus;
+  bootstrap?: BootstrapSummary;
+}
+
+/** Compute-optimal allocation under C = 6ND. */
+export interface ComputeOptimalResult {
+  N: number;
+  D: number;
+  tokensPerParam: number;
+  /** N_opt ∝ C^a, a = β/(α+β). */
+  a: number;
+  /** D_opt ∝ C^b, b = α/(α+β). */
+  b: number;
+}
