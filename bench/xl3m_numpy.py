@@ -1,10 +1,13 @@
 # The numpy composition XL3M scoring is compared with (bench/xl3m.bench.ts): per row entropy (or NLL) from a
-# max-shifted softmax, mean-pooled per segment. Prints JSON {median_s, runs, scores}.
+# max-shifted softmax, mean-pooled per segment. Serves timing requests on stdin so the caller can interleave
+# numpy runs with its own (both then see the same machine load):
+#   python3 xl3m_numpy.py LOGITS.npy SEGMENTS METRIC [TARGETS.npy]
+#   stdin "run" -> stdout seconds of one scoring; "scores" -> JSON list; "quit".
 import json, sys, time
 import numpy as np
 
-path, segments, metric, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-targets_path = sys.argv[5] if len(sys.argv) > 5 else None
+path, segments, metric = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+targets_path = sys.argv[4] if len(sys.argv) > 4 else None
 raw = np.load(path)
 t = np.load(targets_path) if targets_path else None
 
@@ -22,11 +25,14 @@ def score(raw):
     return v.reshape(segments, -1).mean(axis=1, dtype=np.float64)
 
 
-out = score(raw)
-times = []
-for _ in range(runs):
-    t0 = time.perf_counter()
-    score(raw)
-    times.append(time.perf_counter() - t0)
-times.sort()
-print(json.dumps({'median_s': times[len(times) // 2], 'runs': runs, 'scores': out.tolist()}))
+print('ready', flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == 'run':
+        t0 = time.perf_counter()
+        score(raw)
+        print(time.perf_counter() - t0, flush=True)
+    elif cmd == 'scores':
+        print(json.dumps(score(raw).tolist()), flush=True)
+    else:
+        break
