@@ -3,65 +3,14 @@
 // medians are compared. tinybench measures lengthwise alone as well (its p50 is reported next to it).
 //   node bench/run.js bench/xl3m.bench.ts [--quick] [--segments 64] [--positions 8] [--vocab 128256] [--rounds 15]
 // Needs the CPU addon (npx node-gyp rebuild) and python3 + numpy. Writes bench/results/xl3m.{json,md}.
-import { spawn } from 'child_process';
-import * as readline from 'readline';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Bench } from 'tinybench';
 import { backendInfo } from '../lib/backend';
 import { score } from '../lib/xl3m/score';
+import { arg, median, npyBuffer, pythonServer, randomLogits } from './common';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function npyBuffer(descr: string, shape: number[], data: ArrayBufferView): Buffer {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const h = Buffer.alloc(10);
-  h.writeUInt8(0x93, 0);
-  h.write('NUMPY', 1, 'latin1');
-  h.writeUInt8(1, 6);
-  h.writeUInt16LE(header.length, 8);
-  return Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
-
-function randomLogits(n: number, bf16: boolean): Float32Array | Uint16Array {
-  const f = new Float32Array(n);
-  let a = 12345;
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    f[i] = (a / 4294967296) * 16 - 8;
-  }
-  if (!bf16) return f;
-  const u = new Uint32Array(f.buffer);
-  return Uint16Array.from(u, (b) => ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff);
-}
-
-/** A persistent numpy process answering one request per line. */
-async function numpyServer(args: string[]): Promise<{ ask: (cmd: string) => Promise<string>; close: () => void }> {
-  const p = spawn('python3', [path.join(__dirname, 'xl3m_numpy.py'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: p.stdout });
-  const queue: ((s: string) => void)[] = [];
-  lines.on('line', (l) => queue.shift()?.(l));
-  const next = () => new Promise<string>((resolve) => queue.push(resolve));
-  const ready = await next();
-  if (ready !== 'ready') throw new Error(`numpy helper: ${ready}`);
-  return {
-    ask: (cmd) => {
-      const r = next();
-      p.stdin.write(cmd + '\n');
-      return r;
-    },
-    close: () => {
-      p.stdin.end('quit\n');
-    },
-  };
-}
-
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
 
 interface Row {
   case: string;
@@ -97,7 +46,7 @@ async function main(): Promise<void> {
       const logits = { data, dtype, rows, vocab: V };
       const opts = { segments: S, metric, targets: metric === 'nll' ? targets : undefined, backend: 'cpu' as const };
       const ours = await score(logits, opts);
-      const np = await numpyServer([file, String(S), metric, tfile]);
+      const np = await pythonServer(path.join(__dirname, 'xl3m_numpy.py'), [file, String(S), metric, tfile]);
       const oursT: number[] = [];
       const npT: number[] = [];
       let pyScores: number[] = [];

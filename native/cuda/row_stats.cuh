@@ -25,6 +25,14 @@ struct DevPartial {
   int nan;
 };
 
+// 2^x with flush-to-zero: one MUFU.EX2 (exp2f adds denormal scaling around it). Results below 2^-126 become 0,
+// which cannot change an fp32 sum that already holds a term ≥ 1.
+__device__ __forceinline__ float ex2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ DevPartial empty_partial() {
   DevPartial p;
   p.m = -INFINITY; p.s = 0.f; p.u = 0.f; p.w = 0.f;
@@ -101,14 +109,13 @@ __device__ __forceinline__ void add_element(DevPartial& p, float x, int index, f
   p.w = fmaf(e * dc, dc, p.w);
 }
 
+// A vector of N values whose max and min are known. NaN elements poison s through ex2 (detected at finalize);
+// vectors holding ±inf take the element path, so d is always finite here and needs no clamp.
 template <int N>
-__device__ __forceinline__ void add_vector(DevPartial& p, const float (&x)[N], int index0, float scale2, bool has_t,
-                                           float t_raw) {
-  float vmax = x[0];
-#pragma unroll
-  for (int i = 1; i < N; ++i) vmax = fmaxf(vmax, x[i]);
+__device__ __forceinline__ void add_vector(DevPartial& p, const float (&x)[N], float vmax, float vmin, int index0,
+                                           float scale2, bool has_t, float t_raw) {
   if (vmax != vmax) { p.nan = 1; return; }  // all NaN
-  if (vmax == INFINITY || vmax == -INFINITY) {
+  if (vmax == INFINITY || vmin == -INFINITY) {
 #pragma unroll
     for (int i = 0; i < N; ++i) add_element(p, x[i], index0 + i, scale2, has_t, t_raw);
     return;
@@ -123,16 +130,18 @@ __device__ __forceinline__ void add_vector(DevPartial& p, const float (&x)[N], i
   float vm = vmax * scale2;
   if (vm > p.m) rescale(p, vm);
   const float m = p.m;
+  float s = p.s, u = p.u, w = p.w;
 #pragma unroll
   for (int i = 0; i < N; ++i) {
-    float d = fmaf(x[i], scale2, -m);  // NaN stays NaN and poisons s (detected at finalize)
-    float e = exp2f(d);
-    float dc = fmaxf(d, kMinExp2);
-    p.s += e;
-    p.u = fmaf(e, dc, p.u);
-    p.w = fmaf(e * dc, dc, p.w);
+    float d = fmaf(x[i], scale2, -m);
+    float e = ex2_ftz(d);
+    float ed = e * d;
+    s += e;
+    u += ed;
+    w = fmaf(ed, d, w);
     if (has_t) p.greater += x[i] > t_raw;
   }
+  p.s = s; p.u = u; p.w = w;
 }
 
 // Element type traits: 16-byte vectors of 16-bit or fp32 values, unpacked to float.
@@ -143,6 +152,10 @@ template <> struct Elem<0> {  // float32
   __device__ static float load(const void* row, int64_t i) { return static_cast<const float*>(row)[i]; }
   __device__ static void unpack(uint4 v, float (&x)[4]) {
     x[0] = __uint_as_float(v.x); x[1] = __uint_as_float(v.y); x[2] = __uint_as_float(v.z); x[3] = __uint_as_float(v.w);
+  }
+  __device__ static void max_min(uint4, const float (&x)[4], float& mx, float& mn) {
+    mx = fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3]));
+    mn = fminf(fminf(x[0], x[1]), fminf(x[2], x[3]));
   }
 };
 template <> struct Elem<1> {  // float16
@@ -157,6 +170,15 @@ template <> struct Elem<1> {  // float16
       float2 f = __half22float2(h);
       x[2 * j] = f.x; x[2 * j + 1] = f.y;
     }
+  }
+  // Packed half2 max/min: 3 + 3 instructions for 8 values instead of 7 + 7.
+  __device__ static void max_min(uint4 v, const float (&)[8], float& mx, float& mn) {
+    __half2 a = *reinterpret_cast<const __half2*>(&v.x), b = *reinterpret_cast<const __half2*>(&v.y);
+    __half2 c = *reinterpret_cast<const __half2*>(&v.z), d = *reinterpret_cast<const __half2*>(&v.w);
+    __half2 hx = __hmax2(__hmax2(a, b), __hmax2(c, d));
+    __half2 hn = __hmin2(__hmin2(a, b), __hmin2(c, d));
+    mx = fmaxf(__low2float(hx), __high2float(hx));
+    mn = fminf(__low2float(hn), __high2float(hn));
   }
 };
 template <> struct Elem<2> {  // bfloat16
@@ -173,6 +195,14 @@ template <> struct Elem<2> {  // bfloat16
       x[2 * j + 1] = __uint_as_float(w[j] & 0xffff0000u);
     }
   }
+  __device__ static void max_min(uint4 v, const float (&)[8], float& mx, float& mn) {
+    __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&v.x), b = *reinterpret_cast<const __nv_bfloat162*>(&v.y);
+    __nv_bfloat162 c = *reinterpret_cast<const __nv_bfloat162*>(&v.z), d = *reinterpret_cast<const __nv_bfloat162*>(&v.w);
+    __nv_bfloat162 hx = __hmax2(__hmax2(a, b), __hmax2(c, d));
+    __nv_bfloat162 hn = __hmin2(__hmin2(a, b), __hmin2(c, d));
+    mx = fmaxf(__low2float(hx), __high2float(hx));
+    mn = fminf(__low2float(hn), __high2float(hn));
+  }
 };
 
 __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
@@ -181,6 +211,16 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
                : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
                : "l"(p));
   return v;
+}
+
+template <int DT, bool HAS_T>
+__device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, float scale2, float t_raw) {
+  using E = Elem<DT>;
+  float x[E::kPerVec];
+  float mx, mn;
+  E::unpack(raw, x);
+  E::max_min(raw, x, mx, mn);
+  add_vector<E::kPerVec>(p, x, mx, mn, index0, scale2, HAS_T, t_raw);
 }
 
 // This thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
@@ -207,17 +247,12 @@ __device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, 
   for (; v + 3 * stride < nvec; v += 4 * stride) {
     uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
     uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
-    float x[V];
-    E::unpack(r0, x); add_vector<V>(p, x, (int)(a + v * V), scale2, HAS_T, t_raw);
-    E::unpack(r1, x); add_vector<V>(p, x, (int)(a + (v + stride) * V), scale2, HAS_T, t_raw);
-    E::unpack(r2, x); add_vector<V>(p, x, (int)(a + (v + 2 * stride) * V), scale2, HAS_T, t_raw);
-    E::unpack(r3, x); add_vector<V>(p, x, (int)(a + (v + 3 * stride) * V), scale2, HAS_T, t_raw);
+    add_raw<DT, HAS_T>(p, r0, (int)(a + v * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r1, (int)(a + (v + stride) * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r2, (int)(a + (v + 2 * stride) * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r3, (int)(a + (v + 3 * stride) * V), scale2, t_raw);
   }
-  for (; v < nvec; v += stride) {
-    float x[V];
-    E::unpack(load_streaming(vec + v), x);
-    add_vector<V>(p, x, (int)(a + v * V), scale2, HAS_T, t_raw);
-  }
+  for (; v < nvec; v += stride) add_raw<DT, HAS_T>(p, load_streaming(vec + v), (int)(a + v * V), scale2, t_raw);
   return p;
 }
 
