@@ -103,6 +103,42 @@ describe('xl3m.select', () => {
     expect(Array.from(select(s, po, { tokenBudget: 23 }))).toEqual([0, 2]);
   });
 
+  test('budget selection equals a brute-force greedy prefix (random plans)', () => {
+    let seed = 3;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const bad: string[] = [];
+    for (let trial = 0; trial < 300; trial++) {
+      const L = 1 + Math.floor(rand() * 12), o = Math.floor(rand() * L), C = 1 + Math.floor(rand() * 120);
+      const pl = plan(seq(C + 1), { questionTokens: 1, segmentTokens: L, overlapTokens: o });
+      const scores = Float32Array.from(pl.segments, () => Math.floor(rand() * 5)); // many ties
+      const budget = Math.floor(rand() * (C + 5));
+      const want: number[] = [];
+      const covered = new Uint8Array(C);
+      let used = 0;
+      for (const i of rankSegments(scores)) {
+        const s = pl.segments[i]!;
+        let add = 0;
+        for (let t = s.start; t < s.end; t++) add += covered[t] ? 0 : 1;
+        if (used + add > budget) break;
+        used += add;
+        covered.fill(1, s.start, s.end);
+        want.push(i);
+      }
+      const got = Array.from(select(scores, pl, { tokenBudget: budget }));
+      if (got.join() !== want.sort((a, b) => a - b).join()) bad.push(`C${C} L${L} o${o} b${budget}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test('large plans select quickly', () => {
+    const pl = plan(seq(500_001), { questionTokens: 1, segmentTokens: 20, overlapTokens: 10 }); // 49,999 segments
+    const scores = Float32Array.from(pl.segments, (_, i) => (i * 7919) % 1000);
+    const t0 = Date.now();
+    const sel = select(scores, pl, { tokenBudget: 250_000 });
+    expect(sel.length).toBeGreaterThan(1000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
   test('errors', () => {
     expect(() => select(Float32Array.of(1, 2), p, { topK: 1 })).toThrow(RangeError);
     expect(() => select(Float32Array.of(1, 2, 3, 4), p, {})).toThrow(TypeError);

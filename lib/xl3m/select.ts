@@ -67,15 +67,17 @@ export function select(
   const topK = limit('topK', opts.topK);
   const budget = limit('tokenBudget', opts.tokenBudget);
   const ranked = rankSegments(scores);
-  const cover = new Coverage(plan.segments);
+  const cover = budget === Infinity ? undefined : new Coverage(plan.segments);
   const kept: number[] = [];
   let used = 0;
   for (const i of ranked) {
     if (kept.length >= topK) break;
-    const add = cover.added(i);
-    if (used + add > budget) break;
-    used += add;
-    cover.choose(i);
+    if (cover) {
+      const add = cover.added(i);
+      if (used + add > budget) break;
+      used += add;
+      cover.choose(i);
+    }
     kept.push(i);
   }
   return Int32Array.from(kept).sort();
