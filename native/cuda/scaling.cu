@@ -1,0 +1,349 @@
+// CUDA backend of multi-start fitting: one L-BFGS fit per thread, float64, the run table in shared memory.
+//
+// Work is (resample, start) tasks in "units" of kUnit consecutive starts of one resample. Each warp takes a unit at
+// a time from a global counter and hands its tasks to whichever lanes are free, so lanes stay busy (a fit ends at a
+// different iteration in every lane) while the lanes of a warp mostly share one resample's weight vector. The
+// L-BFGS is the reverse-communication state machine of core/scaling/lbfgs.h: every loop trip is one objective
+// evaluation in every busy lane, so the 240-point loop runs in lockstep whatever each fit's line-search phase.
+//
+// Per-fit outcomes are reduced per resample on the device; the best start of each resample is then refitted by
+// the same kernel (bit-identical path) to recover its parameters, so no per-fit parameter storage is needed.
+// Progress and cancellation go through mapped host memory, polled by the host while the kernel runs.
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.cuh"
+#include "core/scaling/scaling.h"
+
+namespace lw {
+namespace scaling {
+namespace {
+
+using cuda::check;
+using cuda::Scratch;
+
+constexpr int kThreads = 128;
+constexpr int kMemory = 8;  // same L-BFGS memory as the CPU backend
+constexpr int64_t kUnit = 256;
+constexpr unsigned kFull = 0xffffffffu;
+
+struct KernelArgs {
+  Problem pb;
+  int P, k;
+  const double* data;      // 3n: ln N, ln D, ln loss (global copy; staged in shared memory when it fits)
+  bool shared_data;
+  const double* weights;   // resamples × n, or null
+  const double* starts;    // S × k
+  int64_t S;
+  const int64_t* task_ids; // null: task = index
+  int64_t total;
+  unsigned long long* unit_counter;
+  StartOutcome* outcome;   // total
+  double* theta;           // total × P, or null
+  LbfgsControl ctl;
+  const volatile int* cancel;                 // mapped host memory
+  volatile unsigned long long* progress;      // mapped host memory: tasks handed out
+};
+
+__global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
+  extern __shared__ double smem[];
+  const int64_t n = a.pb.n;
+  const double* base = a.data;
+  if (a.shared_data) {
+    for (int64_t i = threadIdx.x; i < 3 * n; i += blockDim.x) smem[i] = a.data[i];
+    __syncthreads();
+    base = smem;
+  }
+  const LogData data{base, base + n, base + 2 * n};
+  const unsigned lane = threadIdx.x & 31;
+  const int64_t n_units = (a.total + kUnit - 1) / kUnit;
+
+  Lbfgs<kMaxParams, kMemory> st;
+  const double* w = nullptr;
+  int64_t idx = -1;
+  bool active = false;
+  int64_t cur = 0, end = 0;  // warp-uniform cursor into the current unit
+  bool exhausted = false;
+  for (;;) {
+    const unsigned need = __ballot_sync(kFull, !active);
+    if (need && !exhausted) {
+      if (cur == end) {
+        unsigned long long u = 0;
+        if (lane == 0) {
+          u = *a.cancel ? ~0ull : atomicAdd(a.unit_counter, 1ull);
+          if (u < static_cast<unsigned long long>(n_units)) *a.progress = u * kUnit;
+        }
+        u = __shfl_sync(kFull, u, 0);
+        if (u >= static_cast<unsigned long long>(n_units)) {
+          exhausted = true;
+        } else {
+          cur = static_cast<int64_t>(u) * kUnit;
+          end = min(a.total, cur + kUnit);
+        }
+      }
+      if (!exhausted) {
+        const int rank = __popc(need & ((1u << lane) - 1));
+        const int64_t avail = end - cur;
+        if (!active && rank < avail) {
+          idx = cur + rank;
+          const int64_t task = a.task_ids ? a.task_ids[idx] : idx;
+          const int64_t r = task / a.S, s = task % a.S;
+          w = a.weights ? a.weights + r * n : nullptr;
+          double x0[kMaxParams] = {0, 0, 0, 0, 0, 0};
+          for (int i = 0; i < a.k; ++i) x0[i] = a.starts[s * a.k + i];
+          if (a.pb.objective == Objective::HuberLikelihood) x0[a.k] = initial_log_scale(a.pb, data, w, x0);
+          st.start(a.P, x0, a.ctl);
+          active = true;
+        }
+        cur += min(avail, static_cast<int64_t>(__popc(need)));
+      }
+    }
+    if (!__any_sync(kFull, active)) break;
+    if (active) {
+      double g[kMaxParams];
+      const double f = objective_eval(a.pb, data, w, st.xt, g);
+      if (!st.step(f, g)) {
+        const bool bad = st.status == FitStatus::BadStart;
+        StartOutcome o;
+        o.f = bad ? NAN : st.f;
+        o.iterations = st.iter;
+        o.evaluations = st.nfev;
+        o.status = static_cast<int32_t>(st.status);
+        a.outcome[idx] = o;
+        if (a.theta)
+          for (int i = 0; i < a.P; ++i) a.theta[idx * a.P + i] = bad ? NAN : st.x[i];
+        active = false;
+      }
+    }
+  }
+}
+
+struct Reduced {
+  int64_t best;
+  int64_t at_optimum;
+  int64_t converged;
+  int64_t evaluations;
+};
+
+constexpr int kReduceThreads = 256;
+
+// One block per resample: best start (lowest f, lowest index on ties), then the starts within tolerance.
+__global__ void __launch_bounds__(kReduceThreads) reduce_kernel(const StartOutcome* o, int64_t S, double rel_tol, Reduced* out) {
+  __shared__ double sf[kReduceThreads];
+  __shared__ int64_t si[kReduceThreads], sa[kReduceThreads], sb[kReduceThreads];
+  const StartOutcome* row = o + blockIdx.x * S;
+  double bf = INFINITY;
+  int64_t bi = -1, conv = 0, evals = 0;
+  for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+    const StartOutcome x = row[s];
+    evals += x.evaluations;
+    if (status_converged(static_cast<FitStatus>(x.status))) ++conv;
+    if (x.status == static_cast<int32_t>(FitStatus::BadStart) || !isfinite(x.f)) continue;
+    if (bi < 0 || x.f < bf) { bf = x.f; bi = s; }  // s increases within a thread: first wins ties
+  }
+  sf[threadIdx.x] = bf; si[threadIdx.x] = bi; sa[threadIdx.x] = conv; sb[threadIdx.x] = evals;
+  __syncthreads();
+  for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+    if (threadIdx.x < h) {
+      const int j = threadIdx.x + h;
+      const bool take = si[j] >= 0 && (si[threadIdx.x] < 0 || sf[j] < sf[threadIdx.x] ||
+                                       (sf[j] == sf[threadIdx.x] && si[j] < si[threadIdx.x]));
+      if (take) { sf[threadIdx.x] = sf[j]; si[threadIdx.x] = si[j]; }
+      sa[threadIdx.x] += sa[j];
+      sb[threadIdx.x] += sb[j];
+    }
+    __syncthreads();
+  }
+  const double best_f = sf[0];
+  const int64_t best = si[0];
+  const int64_t conv_all = sa[0], evals_all = sb[0];
+  __syncthreads();
+  int64_t cnt = 0;
+  if (best >= 0) {
+    const double lim = best_f + rel_tol * fabs(best_f);
+    for (int64_t s = threadIdx.x; s < S; s += blockDim.x)
+      if (row[s].status != static_cast<int32_t>(FitStatus::BadStart) && row[s].f <= lim) ++cnt;
+  }
+  sa[threadIdx.x] = cnt;
+  __syncthreads();
+  for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+    if (threadIdx.x < h) sa[threadIdx.x] += sa[threadIdx.x + h];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[blockIdx.x] = Reduced{best, sa[0], conv_all, evals_all};
+}
+
+// Mapped (zero-copy) host memory for the cancel flag and the progress counter.
+struct Mapped {
+  void* host = nullptr;
+  Mapped() { check(cudaHostAlloc(&host, 64, cudaHostAllocMapped), "cudaHostAlloc (mapped)"); std::fill_n(static_cast<char*>(host), 64, 0); }
+  ~Mapped() { cudaFreeHost(host); }
+  volatile int* cancel() const { return static_cast<volatile int*>(host); }
+  volatile unsigned long long* progress() const {
+    return reinterpret_cast<volatile unsigned long long*>(static_cast<char*>(host) + 8);
+  }
+  template <typename T>
+  T device(T p) const {
+    void* d = nullptr;
+    check(cudaHostGetDevicePointer(&d, const_cast<void*>(reinterpret_cast<const volatile void*>(p)), 0), "cudaHostGetDevicePointer");
+    return reinterpret_cast<T>(d);
+  }
+};
+
+int fit_blocks(int dev, size_t smem) {
+  int per_sm = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fit_kernel, kThreads, smem), "cudaOccupancy");
+  return std::max(1, per_sm) * cuda::sm_count(dev);
+}
+
+// Runs fit_kernel over `total` tasks while relaying progress (as fits handed out) and cancellation.
+void launch_fits(KernelArgs a, int dev, const Mapped& m, Progress* progress, const Cancel& cancel) {
+  Scratch counter(sizeof(unsigned long long));
+  check(cudaMemsetAsync(counter.as<void>(), 0, sizeof(unsigned long long), cudaStreamPerThread), "cudaMemsetAsync");
+  a.unit_counter = counter.as<unsigned long long>();
+  *m.progress() = 0;
+  a.cancel = m.device(m.cancel());
+  a.progress = m.device(m.progress());
+  const size_t smem = a.shared_data ? static_cast<size_t>(3 * a.pb.n) * sizeof(double) : 0;
+  if (smem > 48 * 1024) {
+    check(cudaFuncSetAttribute(fit_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+          "cudaFuncSetAttribute");
+  }
+  const int64_t units = (a.total + kUnit - 1) / kUnit;
+  const int blocks = static_cast<int>(std::min<int64_t>(fit_blocks(dev, smem), (units + kThreads / 32 - 1) / (kThreads / 32) + 1));
+  fit_kernel<<<blocks, kThreads, smem, cudaStreamPerThread>>>(a);
+  check(cudaGetLastError(), "scaling fit kernel launch");
+  int64_t reported = 0;
+  int wait_us = 100;
+  for (;;) {
+    cudaError_t q = cudaStreamQuery(cudaStreamPerThread);
+    if (q != cudaErrorNotReady) {
+      check(q, "scaling fit kernel");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(wait_us));
+    wait_us = std::min(wait_us * 2, 5000);
+    if (cancel.requested()) *m.cancel() = 1;
+    if (progress) {
+      const int64_t started = std::min<int64_t>(static_cast<int64_t>(*m.progress()), a.total);
+      if (started > reported) {
+        progress->add(started - reported);
+        reported = started;
+      }
+    }
+  }
+  if (progress && a.total > reported) progress->add(a.total - reported);
+  cancel.check();
+}
+
+}  // namespace
+
+void multistart_cuda(const MultiStartJob& j, FitResult* out) {
+  const int dev = j.device;
+  check(cudaSetDevice(dev), "cudaSetDevice");
+  j.cancel.check();
+  const int64_t n = j.pb.n, R = j.resamples, S = j.n_starts;
+  const int k = law_params(j.pb.law), P = total_params(j.pb.law, j.pb.objective);
+  cudaStream_t stream = cudaStreamPerThread;
+
+  std::vector<double> packed(static_cast<size_t>(3 * n));
+  std::copy(j.ln_n, j.ln_n + n, packed.begin());
+  std::copy(j.ln_d, j.ln_d + n, packed.begin() + n);
+  std::copy(j.ln_l, j.ln_l + n, packed.begin() + 2 * n);
+  Scratch data(packed.size() * sizeof(double)), weights, starts(static_cast<size_t>(S * k) * sizeof(double));
+  check(cudaMemcpyAsync(data.as<void>(), packed.data(), packed.size() * sizeof(double), cudaMemcpyHostToDevice, stream),
+        "cudaMemcpyAsync run table");
+  check(cudaMemcpyAsync(starts.as<void>(), j.starts, static_cast<size_t>(S * k) * sizeof(double), cudaMemcpyHostToDevice,
+                        stream), "cudaMemcpyAsync starts");
+  if (j.weights) {
+    weights.reset(static_cast<size_t>(R * n) * sizeof(double));
+    check(cudaMemcpyAsync(weights.as<void>(), j.weights, static_cast<size_t>(R * n) * sizeof(double),
+                          cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync weights");
+  }
+  int smem_max = 0;
+  check(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+
+  KernelArgs a{};
+  a.pb = j.pb;
+  a.P = P;
+  a.k = k;
+  a.data = data.as<double>();
+  a.shared_data = static_cast<int64_t>(3 * n * sizeof(double)) <= smem_max;
+  a.weights = j.weights ? weights.as<double>() : nullptr;
+  a.starts = starts.as<double>();
+  a.S = S;
+  a.ctl = j.control;
+  Mapped mapped;
+
+  // Pass 1: every (resample, start).
+  Scratch outcomes(static_cast<size_t>(R * S) * sizeof(StartOutcome));
+  a.total = R * S;
+  a.outcome = outcomes.as<StartOutcome>();
+  launch_fits(a, dev, mapped, j.progress, j.cancel);
+
+  // Reduce per resample.
+  Scratch reduced(static_cast<size_t>(R) * sizeof(Reduced));
+  reduce_kernel<<<static_cast<unsigned>(R), kReduceThreads, 0, stream>>>(a.outcome, S, j.optimum_rel_tol,
+                                                                          reduced.as<Reduced>());
+  check(cudaGetLastError(), "scaling reduce kernel launch");
+  std::vector<Reduced> red(static_cast<size_t>(R));
+  check(cudaMemcpyAsync(red.data(), reduced.as<void>(), red.size() * sizeof(Reduced), cudaMemcpyDeviceToHost, stream),
+        "cudaMemcpyAsync reduced");
+  check(cudaStreamSynchronize(stream), "scaling reduce");
+
+  // Pass 2: refit each resample's best start to recover its parameters (same kernel, same arithmetic).
+  std::vector<int64_t> ids;
+  std::vector<int64_t> which;
+  for (int64_t r = 0; r < R; ++r) {
+    if (red[r].best >= 0) {
+      ids.push_back(r * S + red[r].best);
+      which.push_back(r);
+    }
+  }
+  std::vector<StartOutcome> best(ids.size());
+  std::vector<double> theta(ids.size() * P);
+  if (!ids.empty()) {
+    Scratch ids_dev(ids.size() * sizeof(int64_t)), best_dev(ids.size() * sizeof(StartOutcome)),
+        theta_dev(theta.size() * sizeof(double));
+    check(cudaMemcpyAsync(ids_dev.as<void>(), ids.data(), ids.size() * sizeof(int64_t), cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync task ids");
+    a.task_ids = ids_dev.as<int64_t>();
+    a.total = static_cast<int64_t>(ids.size());
+    a.outcome = best_dev.as<StartOutcome>();
+    a.theta = theta_dev.as<double>();
+    launch_fits(a, dev, mapped, nullptr, j.cancel);
+    check(cudaMemcpyAsync(best.data(), best_dev.as<void>(), best.size() * sizeof(StartOutcome), cudaMemcpyDeviceToHost,
+                          stream), "cudaMemcpyAsync best outcomes");
+    check(cudaMemcpyAsync(theta.data(), theta_dev.as<void>(), theta.size() * sizeof(double), cudaMemcpyDeviceToHost,
+                          stream), "cudaMemcpyAsync parameters");
+    check(cudaStreamSynchronize(stream), "scaling refit");
+  }
+
+  for (int64_t r = 0; r < R; ++r) {
+    FitResult& res = out[r];
+    res = FitResult();
+    res.n_params = P;
+    res.n_starts = S;
+    res.starts_at_optimum = red[r].at_optimum;
+    res.converged_starts = red[r].converged;
+    res.evaluations = red[r].evaluations;
+    res.best_start = -1;
+    res.objective = NAN;
+    for (int i = 0; i < kMaxParams; ++i) res.theta[i] = NAN;
+  }
+  for (size_t i = 0; i < which.size(); ++i) {
+    FitResult& res = out[which[i]];
+    res.best_start = red[which[i]].best;
+    res.objective = best[i].f;
+    res.iterations = best[i].iterations;
+    res.status = static_cast<FitStatus>(best[i].status);
+    res.converged = status_converged(res.status);
+    for (int p = 0; p < P; ++p) res.theta[p] = theta[i * P + p];
+  }
+}
+
+}  // namespace scaling
+}  // namespace lw

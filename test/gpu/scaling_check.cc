@@ -1,0 +1,144 @@
+// GPU check of scaling-law fitting (run by test/gpu/scaling.sh): CUDA vs CPU on the Chinchilla table, then the
+// bootstrap with the whole 4500-start grid per resample (4000 × 4500 = 18M fits) timed on the device.
+// Build: see test/gpu/scaling.sh (compiles with nvcc anywhere; runs where there is a GPU).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/parallel.h"
+#include "core/scaling/scaling.h"
+
+using namespace lw::scaling;
+static int failures = 0;
+#define CHECK(c, ...)                          \
+  do {                                         \
+    if (!(c)) {                                \
+      std::printf("FAIL: " __VA_ARGS__);       \
+      std::printf("\n");                       \
+      ++failures;                              \
+    }                                          \
+  } while (0)
+
+static double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+int main(int argc, char** argv) {
+  const char* path = argc > 1 ? argv[1] : "data/scaling/chinchilla_epoch_svg_extracted.csv";
+  const int64_t resamples = argc > 2 ? std::atoll(argv[2]) : 4000;
+  const int reps = argc > 3 ? std::atoi(argv[3]) : 3;
+  std::ifstream in(path);
+  if (!in) { std::printf("cannot open %s\n", path); return 2; }
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::vector<double>> rows;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string c;
+    std::vector<std::string> v;
+    while (std::getline(ss, c, ',')) v.push_back(c);
+    double n = std::stod(v[3]), fl = std::stod(v[4]), l = std::stod(v[6]);
+    rows.push_back({n, fl / (6 * n), l});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a[2] < b[2]; });
+  rows.resize(rows.size() - 5);
+  std::vector<double> N, D, L;
+  for (auto& r : rows) N.push_back(r[0]), D.push_back(r[1]), L.push_back(r[2]);
+  Runs runs{N.data(), D.data(), L.data(), static_cast<int64_t>(N.size())};
+  if (lw::device::count() == 0) { std::printf("no CUDA device: %s\n", lw::device::status().c_str()); return 2; }
+  auto info = lw::device::info(0);
+  std::printf("device: %s; host threads %d; %lld runs\n", info.name.c_str(), lw::pool_threads(), (long long)runs.n);
+
+  // 1. Correctness: each objective, CUDA vs CPU, full 4500-start grid.
+  const char* names[] = {"huber", "mse", "huber-likelihood"};
+  for (int o = 0; o < 3; ++o) {
+    FitOptions c, g;
+    c.objective = g.objective = static_cast<Objective>(o);
+    g.backend = lw::Backend::Cuda;
+    double t0 = now();
+    FitResult rc = fit(runs, c);
+    double t1 = now();
+    FitResult rg = fit(runs, g);
+    double t2 = now();
+    double nc[6], ng[6];
+    natural_params(c.law, c.objective, rc.theta, nc);
+    natural_params(g.law, g.objective, rg.theta, ng);
+    double rel = std::fabs(rc.objective - rg.objective) / std::fabs(rc.objective);
+    double prel = 0;
+    for (int i = 0; i < 5; ++i) prel = std::max(prel, std::fabs(nc[i] - ng[i]) / std::fabs(nc[i]));
+    std::printf("%-16s cpu f=%.12g at_opt=%lld (%.3f s) | cuda f=%.12g at_opt=%lld (%.3f s) | rel f %.1e, max rel param %.1e\n",
+                names[o], rc.objective, (long long)rc.starts_at_optimum, t1 - t0, rg.objective,
+                (long long)rg.starts_at_optimum, t2 - t1, rel, prel);
+    CHECK(rel <= 1e-9, "%s objective CPU vs CUDA", names[o]);
+    CHECK(prel <= 1e-5, "%s parameters CPU vs CUDA", names[o]);
+    CHECK(std::llabs(rc.starts_at_optimum - rg.starts_at_optimum) <= std::max<int64_t>(10, rc.starts_at_optimum / 20),
+          "%s starts at optimum", names[o]);
+  }
+  {
+    FitOptions g;
+    g.backend = lw::Backend::Cuda;
+    std::vector<double> t;
+    for (int i = 0; i < 20; ++i) {
+      double t0 = now();
+      fit(runs, g);
+      t.push_back(now() - t0);
+    }
+    std::printf("cuda 4500-start grid fit (huber): median of 20 = %.2f ms\n", 1e3 * median(t));
+  }
+
+  // 2. Bootstrap with the grid per resample: a few resamples CUDA vs CPU.
+  {
+    FitOptions c, g;
+    g.backend = lw::Backend::Cuda;
+    BootstrapOptions b;
+    b.resamples = 8;
+    b.seed = 7;
+    b.grid_per_resample = true;
+    BootstrapResult bc, bg;
+    fit_with_bootstrap(runs, c, b, &bc);
+    fit_with_bootstrap(runs, g, b, &bg);
+    double worst = 0;
+    for (size_t i = 0; i < bc.samples.size(); ++i)
+      worst = std::max(worst, std::fabs(bc.samples[i] - bg.samples[i]) / std::fabs(bc.samples[i]));
+    std::printf("bootstrap 8 resamples x 4500 starts: max rel diff CPU vs CUDA over all quantities %.1e\n", worst);
+    CHECK(worst <= 1e-4, "bootstrap CPU vs CUDA");
+  }
+
+  // 3. Timing: resamples × 4500 starts on the device.
+  {
+    FitOptions g;
+    g.backend = lw::Backend::Cuda;
+    BootstrapOptions b;
+    b.resamples = resamples;
+    b.seed = 1;
+    b.grid_per_resample = true;
+    std::vector<double> t;
+    BootstrapResult br;
+    for (int i = 0; i < reps; ++i) {
+      double t0 = now();
+      fit_with_bootstrap(runs, g, b, &br);
+      t.push_back(now() - t0);
+    }
+    const double fits = double(resamples) * 4500;
+    std::printf("bootstrap %lld resamples x 4500 starts = %.1fM fits: median of %d = %.2f s (%.2fM fits/s), failed %lld\n",
+                (long long)resamples, fits / 1e6, reps, median(t), fits / median(t) / 1e6, (long long)br.failed);
+    for (size_t q = 0; q < br.names.size(); ++q)
+      std::printf("  %-15s mean %.6g  se %.4g  95%% [%.6g, %.6g]\n", br.names[q].c_str(), br.mean[q], br.std_err[q],
+                  br.lower[q], br.upper[q]);
+    if (resamples == 4000) CHECK(median(t) <= 10.0, "18M-fit bootstrap within 10 s");
+  }
+  std::printf(failures ? "%d FAILURES\n" : "all GPU checks passed\n", failures);
+  return failures ? 1 : 0;
+}
