@@ -4,6 +4,17 @@
  * certainty on the question ({@link score} / {@link createScorer}), keep the best ({@link select}) and splice the
  * key context ({@link keyContext}).
  *
+ * @example
+ * ```ts
+ * import { xl3m } from 'lengthwise';
+ * const plan = xl3m.plan(tokens, { questionTokens: 64, segmentTokens: 4096, overlapTokens: 256 });
+ * // Run your model on each row of plan.batch (plan.lengths[i] valid tokens, question at plan.questionStart[i]) and
+ * // keep the logits at columns questionStart[i] − 1 … questionStart[i] + q − 2: segments × q rows.
+ * const scores = await xl3m.score({ data: logits, dtype: 'bfloat16', rows: S * 64, vocab: V }, { segments: S });
+ * const chosen = xl3m.select(scores, plan, { tokenBudget: 8192 });
+ * const key = xl3m.keyContext(tokens, plan, chosen); // feed this to the model instead of the whole context
+ * ```
+ *
  * @packageDocumentation
  */
 export { plan, segmentBounds } from './plan';
