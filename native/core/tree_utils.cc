@@ -7,7 +7,6 @@
 
 #include "device.h"
 #include "error.h"
-#include "parallel.h"
 
 namespace lw {
 
@@ -117,7 +116,12 @@ void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t r
   }
 }
 
-TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
+RowParams row_params(const SamplingView& sp, int64_t b) {
+  return {sp.greedy, param(sp.temperature, sp.temperature_len, b, 1.0f), param(sp.top_k, sp.top_k_len, b, 0),
+          param(sp.top_p, sp.top_p_len, b, 1.0f)};
+}
+
+TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
   const TreeView& t = a.trees;
   if (t.batch < 1 || t.offsets[0] != 0) throw_range("trees.offsets must start at 0 and describe at least one tree");
   for (int64_t b = 0; b < t.batch; ++b)
@@ -130,63 +134,41 @@ TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
   if (vocab < 1) throw_range("target.vocab must be >= 1");
   if (a.want_reward && !(a.eta > 0 && std::isfinite(a.eta))) throw_range("eta must be a finite number > 0");
 
-  // Children of every node in CSR form, and each node's tree.
-  std::vector<int32_t> tree_of(static_cast<size_t>(nodes)), child_start(static_cast<size_t>(nodes) + 1, 0);
+  TreeUtilsPlan pl;
+  pl.tree_of.resize(static_cast<size_t>(nodes));
+  pl.child_start.assign(static_cast<size_t>(nodes) + 1, 0);
   for (int64_t b = 0; b < t.batch; ++b) {
     const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
     if (t.parents[o] != -1) throw_range("trees.parents: the root of tree " + std::to_string(b) + " must have parent -1");
     for (int32_t i = 0; i < size; ++i) {
-      tree_of[o + i] = static_cast<int32_t>(b);
+      pl.tree_of[o + i] = static_cast<int32_t>(b);
       if (i == 0) continue;
       const int32_t p = t.parents[o + i];
       if (p < 0 || p >= i) throw_range("trees.parents[" + std::to_string(o + i) + "] must be a local index < " + std::to_string(i));
       const int32_t tok = t.tokens[o + i];
       if (tok < 0 || tok >= vocab) throw_range("trees.tokens[" + std::to_string(o + i) + "] is outside [0, vocab)");
-      ++child_start[o + p + 1];
+      ++pl.child_start[o + p + 1];
     }
   }
-  for (int64_t n = 0; n < nodes; ++n) child_start[n + 1] += child_start[n];
-  std::vector<int32_t> child_node(static_cast<size_t>(child_start[nodes])), child_tok(child_node.size()), fill(child_start.begin(), child_start.end() - 1);
-  std::vector<int32_t> rows;
+  for (int64_t n = 0; n < nodes; ++n) pl.child_start[n + 1] += pl.child_start[n];
+  pl.child_node.resize(static_cast<size_t>(pl.child_start[nodes]));
+  pl.child_tok.resize(pl.child_node.size());
+  std::vector<int32_t> fill(pl.child_start.begin(), pl.child_start.end() - 1);
   for (int64_t b = 0; b < t.batch; ++b) {
     const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
     for (int32_t i = 1; i < size; ++i) {
       const int32_t slot = fill[o + t.parents[o + i]]++;
-      child_node[slot] = o + i;
-      child_tok[slot] = t.tokens[o + i];
+      pl.child_node[slot] = o + i;
+      pl.child_tok[slot] = t.tokens[o + i];
     }
   }
   for (int64_t n = 0; n < nodes; ++n)
-    if (child_start[n + 1] > child_start[n]) rows.push_back(static_cast<int32_t>(n));
+    if (pl.child_start[n + 1] > pl.child_start[n]) pl.rows.push_back(static_cast<int32_t>(n));
+  return pl;
+}
 
-  TreeUtilsResult res;
-  res.node_prob.assign(static_cast<size_t>(nodes), 1.0);
-  const SamplingView& sp = a.sampling;
-  const size_t row_bytes = static_cast<size_t>(vocab) * dtype_size(a.target.dtype);
-  const size_t grain = std::max<size_t>(1, static_cast<size_t>(65536 / vocab));
-  parallel_for(rows.size(), grain, [&](size_t lo, size_t hi) {
-    RowScratch scratch;
-    std::vector<double> probs;
-    for (size_t r = lo; r < hi; ++r) {
-      a.cancel.check();
-      const int32_t n = rows[r];
-      const int32_t b = tree_of[n];
-      const unsigned char* data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
-      const void* row_data = data;
-      if (a.target.mem.on_device) {
-        scratch.host.resize(row_bytes);
-        device::to_host(a.target.mem.device, scratch.host.data(), data, row_bytes);
-        row_data = scratch.host.data();
-      }
-      const int32_t c0 = child_start[n], cnt = child_start[n + 1] - c0;
-      probs.resize(static_cast<size_t>(cnt));
-      processed_probs(row_data, a.target.dtype, vocab, n, sp.greedy, param(sp.temperature, sp.temperature_len, b, 1.0f),
-                      param(sp.top_k, sp.top_k_len, b, 0), param(sp.top_p, sp.top_p_len, b, 1.0f), &child_tok[c0], cnt,
-                      probs.data(), scratch);
-      for (int32_t j = 0; j < cnt; ++j) res.node_prob[child_node[c0 + j]] = probs[j];
-    }
-  });
-
+void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtilsResult& res) {
+  const TreeView& t = a.trees;
   res.expected.assign(static_cast<size_t>(t.batch), 0.0);
   if (a.want_reward) res.reward.assign(static_cast<size_t>(t.batch), 0.0);
   std::vector<double> reach, path_sum, leaf_l;
@@ -207,11 +189,37 @@ TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
     leaf_l.clear();
     double mx = kNegInf;
     for (int32_t i = 0; i < size; ++i)
-      if (child_start[o + i + 1] == child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
+      if (pl.child_start[o + i + 1] == pl.child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
     double acc = 0;
     for (double l : leaf_l) acc += std::exp(l - mx);
     res.reward[b] = (mx + std::log(acc)) / a.eta;
   }
+}
+
+TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
+  const TreeUtilsPlan pl = plan_tree_utils(a);
+  TreeUtilsResult res;
+  res.node_prob.assign(pl.tree_of.size(), 1.0);
+  const int64_t vocab = a.target.vocab;
+  const size_t row_bytes = static_cast<size_t>(vocab) * dtype_size(a.target.dtype);
+  RowScratch scratch;
+  std::vector<double> probs;
+  for (int32_t n : pl.rows) {
+    a.cancel.check();
+    const void* row_data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
+    if (a.target.mem.on_device) {
+      scratch.host.resize(row_bytes);
+      device::to_host(a.target.mem.device, scratch.host.data(), row_data, row_bytes);
+      row_data = scratch.host.data();
+    }
+    const RowParams rp = row_params(a.sampling, pl.tree_of[n]);
+    const int32_t c0 = pl.child_start[n], cnt = pl.child_start[n + 1] - c0;
+    probs.resize(static_cast<size_t>(cnt));
+    processed_probs(row_data, a.target.dtype, vocab, n, rp.greedy, rp.temperature, rp.top_k, rp.top_p,
+                    &pl.child_tok[c0], cnt, probs.data(), scratch);
+    for (int32_t j = 0; j < cnt; ++j) res.node_prob[pl.child_node[c0 + j]] = probs[j];
+  }
+  finish_tree_utils(a, pl, res);
   return res;
 }
 

@@ -54,7 +54,29 @@ void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t r
                      int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
                      RowScratch& scratch);
 
-// Computes on the CPU (rows in parallel on the pool). Device-resident logits are read row by row.
+// Processing parameters of request b (defaults where an array is absent).
+struct RowParams {
+  bool greedy;
+  double temperature;
+  int32_t top_k;
+  double top_p;
+};
+RowParams row_params(const SamplingView& s, int64_t b);
+
+// Validated structure shared by the CPU kernel and the reference: children of every node (CSR, node order),
+// each node's tree, and the rows that have children (the only rows read).
+struct TreeUtilsPlan {
+  std::vector<int32_t> tree_of, child_start, child_node, child_tok, rows;
+};
+TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& args);
+// Per-tree expectation and reward from res.node_prob.
+void finish_tree_utils(const TreeUtilsArgs& args, const TreeUtilsPlan& plan, TreeUtilsResult& res);
+
+// Float64 reference: serial, every row through processed_probs.
+TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& args);
+
+// The CPU kernel (native/cpu/tree_utils_cpu.cc): rows in parallel on the pool, SIMD reductions (float exps
+// accumulated in double), selection-based top-k / top-p. Device-resident logits are read row by row.
 TreeUtilsResult tree_utils(const TreeUtilsArgs& args);
 
 }  // namespace lw

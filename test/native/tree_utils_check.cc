@@ -1,6 +1,7 @@
 // Native smoke check of core/tree_utils + core/multidraft against brute force (float64), without Node.
 // g++ -O2 -std=c++17 -Inative test/native/tree_utils_check.cc native/core/tree_utils.cc native/core/multidraft.cc
-//     native/core/parallel.cc native/cpu/device_none.cc -lpthread -o build-checks/tree_utils_check
+//     native/cpu/tree_utils_cpu.cc native/cpu/row_simd.cc native/cpu/simd.cc native/core/parallel.cc
+//     native/cpu/device_none.cc -lpthread -o build-checks/tree_utils_check
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -17,9 +18,76 @@ static void expect_near(double a, double b, double tol, const char* what) {
   }
 }
 
+// CPU kernel vs float64 reference on random trees, vocabularies and processing settings.
+static void check_kernel(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> U(0, 1);
+  double worst = 0;
+  for (int trial = 0; trial < 800; ++trial) {
+    const int64_t V = trial % 3 == 0 ? 2 + rng() % 20 : 100 + rng() % 5000;
+    const int batch = 1 + rng() % 4;
+    std::vector<int32_t> tokens, parents, offsets{0};
+    for (int b = 0; b < batch; ++b) {
+      const int size = 1 + rng() % 20;
+      for (int i = 0; i < size; ++i) {
+        parents.push_back(i == 0 ? -1 : static_cast<int32_t>(rng() % i));
+        tokens.push_back(static_cast<int32_t>(rng() % V));
+      }
+      offsets.push_back(static_cast<int32_t>(tokens.size()));
+    }
+    const int64_t rows = static_cast<int64_t>(tokens.size());
+    std::vector<float> z(static_cast<size_t>(rows * V));
+    const double scale = 0.5 + 6 * U(rng);
+    for (auto& v : z) v = U(rng) < 0.05 ? -INFINITY : static_cast<float>(scale * (U(rng) * 2 - 1));
+    for (int64_t r = 0; r < rows; ++r) z[r * V + rng() % V] = static_cast<float>(scale * 1.5);  // a peak
+    if (trial % 7 == 0)  // exact ties
+      for (auto& v : z) v = std::round(v);
+    float T[] = {1.0f, 0.7f, 1.9f, 0.0f};
+    int32_t K[] = {0, 1, 5, 50, 2000};
+    float P[] = {1.0f, 0.9f, 0.5f, 0.05f};
+    lw::TreeUtilsArgs a;
+    a.trees = {tokens.data(), parents.data(), offsets.data(), batch};
+    a.target.mem.data = z.data();
+    a.target.rows = rows;
+    a.target.vocab = V;
+    float t = T[rng() % 4], p = P[rng() % 4];
+    int32_t k = K[rng() % 5];
+    a.sampling.greedy = trial % 11 == 0;
+    a.sampling.temperature = &t;
+    a.sampling.temperature_len = 1;
+    a.sampling.top_k = &k;
+    a.sampling.top_k_len = 1;
+    a.sampling.top_p = &p;
+    a.sampling.top_p_len = 1;
+    a.want_reward = true;
+    a.eta = 1.5;
+    const lw::TreeUtilsResult fast = lw::tree_utils(a), ref = lw::tree_utils_reference(a);
+    for (size_t i = 0; i < ref.node_prob.size(); ++i) {
+      const double d = std::fabs(fast.node_prob[i] - ref.node_prob[i]);
+      worst = std::max(worst, d);
+      if (d > 2e-6 * std::max(1e-3, ref.node_prob[i])) {
+        std::printf("FAIL kernel trial %d node %zu: %.12g vs %.12g (V=%lld T=%g k=%d p=%g)\n", trial, i, fast.node_prob[i],
+                    ref.node_prob[i], static_cast<long long>(V), t, k, p);
+        ++failures;
+        for (int64_t r = 0; r < rows; ++r) {
+          std::printf("  row %lld:", static_cast<long long>(r));
+          for (int64_t x = 0; x < std::min<int64_t>(V, 12); ++x) std::printf(" %.9g", z[r * V + x]);
+          std::printf("\n");
+        }
+        return;
+      }
+    }
+    for (int b = 0; b < batch; ++b) {
+      expect_near(fast.expected[b], ref.expected[b], 1e-5, "kernel expected");
+      expect_near(fast.reward[b], ref.reward[b], 1e-5, "kernel reward");
+    }
+  }
+  std::printf("kernel vs reference: worst |dp| = %.3g\n", worst);
+}
+
 int main() {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> U(0, 1);
+  check_kernel(rng);
   // multidraft i.i.d.: prefix sweep == brute force over all subsets.
   for (int trial = 0; trial < 2000; ++trial) {
     const int V = 2 + trial % 8, n = 1 + trial % 5;

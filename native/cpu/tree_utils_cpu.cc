@@ -1,0 +1,199 @@
+// CPU kernel of the tree utilities: the processed target probability of every child token, rows in parallel.
+// Reductions use the shared SIMD row helpers (float exponentials accumulated in double); top-k keeps a small
+// heap (or nth_element for large k); top-p finds its cut by selection on probability mass, O(V) expected.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/tree_utils.h"
+#include "row_simd.h"
+
+namespace lw {
+
+namespace {
+
+const float kInfF = std::numeric_limits<float>::infinity();
+
+struct Item {
+  uint64_t key;
+  double w;
+};
+
+struct Scratch {
+  std::vector<unsigned char> host;
+  std::vector<float> z;
+  std::vector<int32_t> idx;
+  std::vector<double> w;  // weight of each token
+  std::vector<Item> items;
+};
+
+[[noreturn]] void bad_row(int64_t row, const std::string& what) {
+  throw_range("target logits row " + std::to_string(row) + " " + what +
+              " (logits must be finite or -inf, with at least one finite value)");
+}
+
+// Order of "more probable first": value descending, index ascending.
+struct Before {
+  const float* z;
+  bool operator()(int32_t a, int32_t b) const { return z[a] > z[b] || (z[a] == z[b] && a < b); }
+};
+
+// Top-k set (unordered) into idx; returns its last element in the order.
+int32_t top_k_set(const float* z, int64_t V, int32_t k, std::vector<int32_t>& idx) {
+  Before before{z};
+  idx.clear();
+  if (k <= 1024) {
+    // Heap whose front is the worst kept element; scanning in index order, a later equal value is worse.
+    auto worse_first = [&](int32_t a, int32_t b) { return before(a, b); };
+    for (int32_t x = 0; x < V; ++x) {
+      if (static_cast<int32_t>(idx.size()) < k) {
+        idx.push_back(x);
+        std::push_heap(idx.begin(), idx.end(), worse_first);
+      } else if (z[x] > z[idx.front()]) {
+        std::pop_heap(idx.begin(), idx.end(), worse_first);
+        idx.back() = x;
+        std::push_heap(idx.begin(), idx.end(), worse_first);
+      }
+    }
+    return idx.front();
+  }
+  idx.resize(static_cast<size_t>(V));
+  for (int32_t x = 0; x < V; ++x) idx[x] = x;
+  std::nth_element(idx.begin(), idx.begin() + (k - 1), idx.end(), before);
+  idx.resize(static_cast<size_t>(k));
+  return idx[k - 1];
+}
+
+// Sort key of "more probable first" (value descending, index ascending) as one integer.
+uint64_t order_key(float v, int32_t x) {
+  if (v == 0.0f) v = 0.0f;  // -0 ties with +0, as in float comparison
+  uint32_t b;
+  std::memcpy(&b, &v, 4);
+  const uint32_t asc = (b & 0x80000000u) ? ~b : (b | 0x80000000u);  // increasing with v
+  return (static_cast<uint64_t>(~asc) << 32) | static_cast<uint32_t>(x);
+}
+
+// Smallest prefix (in the order) of the candidates whose mass reaches `need`: binary search on order
+// statistics with nth_element over packed keys, so each level costs its range. Returns the prefix's last token;
+// *kept = its mass.
+int32_t mass_cut(const float* z, const std::vector<int32_t>& idx, const std::vector<double>& w, double need,
+                 std::vector<Item>& items, double* kept) {
+  items.resize(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) items[i] = {order_key(z[idx[i]], idx[i]), w[idx[i]]};
+  auto less = [](const Item& a, const Item& b) { return a.key < b.key; };
+  size_t lo = 0, hi = items.size();
+  double acc = 0;
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    std::nth_element(items.begin() + lo, items.begin() + mid, items.begin() + hi, less);
+    double m1 = 0;
+    for (size_t i = lo; i < mid; ++i) m1 += items[i].w;
+    if (acc + m1 >= need) {
+      hi = mid;
+    } else {
+      acc += m1;
+      lo = mid;
+    }
+  }
+  *kept = acc + items[lo].w;
+  return static_cast<int32_t>(items[lo].key & 0xffffffffu);
+}
+
+void row_probs(const float* z, int64_t V, int64_t row, const RowParams& rp, const int32_t* tokens, int64_t count,
+               double* out, Scratch& sc) {
+  const cpu::RowMax mx = cpu::row_max(z, V);
+  if (mx.nonfinite) {
+    for (int64_t x = 0; x < V; ++x)
+      if (!(z[x] < kInfF)) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
+  }
+  if (mx.max == -kInfF) bad_row(row, "is all -inf");
+  if (rp.greedy || rp.temperature == 0.0) {
+    for (int64_t i = 0; i < count; ++i) out[i] = tokens[i] == mx.arg ? 1.0 : 0.0;
+    return;
+  }
+  const float m = mx.max;
+  const double inv_t = 1.0 / rp.temperature;
+  auto weight = [&](int32_t x) { return std::exp((static_cast<double>(z[x]) - m) * inv_t); };
+  const bool use_k = rp.top_k > 0 && rp.top_k < V;
+  const bool use_p = rp.top_p < 1.0;
+  if (!use_k && !use_p) {
+    const double total = cpu::row_sum_exp(z, V, m, static_cast<float>(inv_t));
+    for (int64_t i = 0; i < count; ++i) out[i] = weight(tokens[i]) / total;
+    return;
+  }
+  std::vector<int32_t>& idx = sc.idx;
+  std::vector<double>& w = sc.w;
+  w.resize(static_cast<size_t>(V));
+  int32_t last;
+  double kept_mass = 0;
+  if (use_k) {
+    last = top_k_set(z, V, rp.top_k, idx);
+    for (int32_t x : idx) kept_mass += (w[x] = weight(x));
+    if (use_p) last = mass_cut(z, idx, w, rp.top_p * kept_mass, sc.items, &kept_mass);
+  } else {
+    // Candidates {x : (z_x − m)/T >= log c} are a prefix of the order; widen c until they hold top_p of the mass.
+    const double total = cpu::row_sum_exp(z, V, m, static_cast<float>(inv_t));
+    const double need = rp.top_p * total;
+    for (double log_c = std::log(1e-4);; log_c *= 2) {
+      const bool all = log_c < -1400;
+      const float cut = all ? -kInfF : static_cast<float>(m + log_c * rp.temperature);
+      idx.clear();
+      double mass = 0;
+      for (int32_t x = 0; x < V; ++x)
+        if (z[x] >= cut) idx.push_back(x), mass += (w[x] = weight(x));
+      if (mass >= need || all) break;
+    }
+    last = mass_cut(z, idx, w, need, sc.items, &kept_mass);
+  }
+  const float z_last = z[last];
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t x = tokens[i];
+    const bool kept = z[x] > z_last || (z[x] == z_last && x <= last);
+    out[i] = kept ? weight(x) / kept_mass : 0.0;
+  }
+}
+
+}  // namespace
+
+TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
+  const TreeUtilsPlan pl = plan_tree_utils(a);
+  TreeUtilsResult res;
+  res.node_prob.assign(pl.tree_of.size(), 1.0);
+  const int64_t V = a.target.vocab;
+  const size_t row_bytes = static_cast<size_t>(V) * dtype_size(a.target.dtype);
+  const size_t grain = std::max<size_t>(1, static_cast<size_t>(65536 / V));
+  parallel_for(pl.rows.size(), grain, [&](size_t lo, size_t hi) {
+    Scratch sc;
+    std::vector<double> probs;
+    for (size_t r = lo; r < hi; ++r) {
+      a.cancel.check();
+      const int32_t n = pl.rows[r];
+      const void* data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
+      if (a.target.mem.on_device) {
+        sc.host.resize(row_bytes);
+        device::to_host(a.target.mem.device, sc.host.data(), data, row_bytes);
+        data = sc.host.data();
+      }
+      const float* z = static_cast<const float*>(data);
+      if (a.target.dtype != DType::F32) {
+        sc.z.resize(static_cast<size_t>(V));
+        cpu::row_to_float(data, a.target.dtype, V, sc.z.data());
+        z = sc.z.data();
+      }
+      const int32_t c0 = pl.child_start[n], cnt = pl.child_start[n + 1] - c0;
+      probs.resize(static_cast<size_t>(cnt));
+      row_probs(z, V, n, row_params(a.sampling, pl.tree_of[n]), &pl.child_tok[c0], cnt, probs.data(), sc);
+      for (int32_t j = 0; j < cnt; ++j) res.node_prob[pl.child_node[c0 + j]] = probs[j];
+    }
+  });
+  finish_tree_utils(a, pl, res);
+  return res;
+}
+
+}  // namespace lw
