@@ -103,18 +103,24 @@ LW_HD double huber_psi(double z, double delta) { return z > delta ? delta : (z <
 // Objective and gradient over all points: `lN, lD, lL` are ln N, ln D, ln loss; `w` are per-point
 // multiplicities (null = all 1; a bootstrap resample is a weight vector of counts). Returns f, writes g.
 // Huber: Σ w h(r);  MSE: Σ w r² / Σ w;  Huber likelihood: Σ w [h(r e^−σ) + ln Z + σ].
-template <typename Data>
-LW_HD double objective_eval(const Problem& pb, const Data& data, const double* w, const double* th, double* g) {
-  const int k = law_params(pb.law);
+// The law is a template parameter so per-point arrays stay in registers (matters on the GPU).
+template <Law L, typename Data>
+LW_HD double objective_eval_law(const Problem& pb, const Data& data, const double* w, const double* theta, double* g) {
+  constexpr int k = L == Law::Chinchilla ? 5 : 4;
+  double th[k + 1];
+  for (int j = 0; j <= k; ++j) th[j] = theta[j];  // θ may carry σ at index k
   const bool lik = pb.objective == Objective::HuberLikelihood;
   const double delta = pb.objective == Objective::Mse ? INFINITY : pb.delta;
   const double inv_s = lik ? exp(-th[k]) : 1.0;
-  double f = 0, wsum = 0, gz = 0, acc[kMaxParams] = {0, 0, 0, 0, 0, 0};
+  double f = 0, wsum = 0, gz = 0, acc[k];
+  for (int j = 0; j < k; ++j) acc[j] = 0;
   for (int64_t i = 0; i < pb.n; ++i) {
     const double c = w ? w[i] : 1.0;
     if (c == 0) continue;
     double dr[5];
-    const double r = law_point(pb.law, th, data.lN(i), data.lD(i), dr) - data.lL(i);
+    const double pred = L == Law::Chinchilla ? chinchilla_point(th, data.lN(i), data.lD(i), dr)
+                                             : kaplan_point(th, data.lN(i), data.lD(i), dr);
+    const double r = pred - data.lL(i);
     const double z = r * inv_s;
     const double psi = huber_psi(z, delta);
     f += c * psi * (z - 0.5 * psi);
@@ -133,6 +139,12 @@ LW_HD double objective_eval(const Problem& pb, const Data& data, const double* w
     for (int j = 0; j < k; ++j) g[j] *= s;
   }
   return f;
+}
+
+template <typename Data>
+LW_HD double objective_eval(const Problem& pb, const Data& data, const double* w, const double* th, double* g) {
+  return pb.law == Law::Chinchilla ? objective_eval_law<Law::Chinchilla>(pb, data, w, th, g)
+                                   : objective_eval_law<Law::KaplanND>(pb, data, w, th, g);
 }
 
 // Starting σ for the likelihood: the profile optimum when every scaled residual is in Huber's linear zone,
