@@ -52,18 +52,33 @@ Dist softmax(const std::vector<double>& z) { return processed(z, 1.0, 0, 1.0); }
 
 double total(const Dist& d) { return std::accumulate(d.begin(), d.end(), 0.0); }
 
-// y ~ r by the exponential race argmax r(x)/E_x; -1 when r is zero everywhere.
+double exponential(uint32_t bits) { return -std::log((static_cast<double>(bits) + 0.5) * 2.3283064365386963e-10); }
+
+// y ~ r by the two-stage exponential race of tree_walk.h (a chunk by its mass, then a token inside it);
+// -1 when r is zero everywhere.
 int32_t race(const Dist& r, const tree::RowKey& key) {
-  int32_t best = -1;
-  double best_key = 0.0;
-  for (int32_t x = 0; x < static_cast<int32_t>(r.size()); ++x) {
-    if (r[x] <= 0.0) continue;
-    uint32_t bits = tree::sample_bits(key, static_cast<uint32_t>(x) >> 2).v[x & 3];
-    double E = -std::log((static_cast<double>(bits) + 0.5) * 2.3283064365386963e-10);
-    double k = r[x] / E;
-    if (k > best_key) { best_key = k; best = x; }
+  const int32_t V = static_cast<int32_t>(r.size()), C = tree::kChunk;
+  int32_t chunk = -1;
+  double best = 0.0;
+  for (int32_t c = 0; c * C < V; ++c) {
+    double mass = 0.0;
+    for (int32_t x = c * C; x < std::min(V, (c + 1) * C); ++x) mass += r[x];
+    if (mass <= 0.0) continue;
+    uint32_t bits = philox::philox4x32_10(key.request, key.step, key.node,
+                                          (tree::kPurposeChunk << 28) | (static_cast<uint32_t>(c) >> 2), key.k0,
+                                          key.k1).v[c & 3];
+    double k = mass / exponential(bits);
+    if (k > best) { best = k; chunk = c; }
   }
-  return best;
+  if (chunk < 0) return -1;
+  int32_t y = -1;
+  best = 0.0;
+  for (int32_t x = chunk * C; x < std::min(V, (chunk + 1) * C); ++x) {
+    if (r[x] <= 0.0) continue;
+    double k = r[x] / exponential(tree::sample_bits(key, static_cast<uint32_t>(x) >> 2).v[x & 3]);
+    if (k > best) { best = k; y = x; }
+  }
+  return y;
 }
 
 int32_t sample(const Dist& r, const Dist& p, const tree::RowKey& key) {

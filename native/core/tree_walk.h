@@ -12,7 +12,7 @@ namespace tree {
 enum WalkKind : int32_t { kGreedy = 0, kDeterministic = 1, kIid = 2, kWithoutReplacement = 3 };
 
 // Random-stream purposes (counter word 3 = purpose << 28 | index).
-enum Purpose : uint32_t { kPurposeAccept = 1, kPurposeSample = 2 };
+enum Purpose : uint32_t { kPurposeAccept = 1, kPurposeSample = 2, kPurposeChunk = 3 };
 
 struct RowKey {
   uint32_t k0, k1;  // seed
@@ -31,15 +31,26 @@ LW_HD float token_exponential(const RowKey& k, int32_t x) {
   return philox::exponential(sample_bits(k, static_cast<uint32_t>(x) >> 2).v[x & 3]);
 }
 
-// Winner of an exponential race: larger key wins, ties go to the lower token id.
+// Winner of an exponential race: larger key wins, ties go to the lower id.
 struct Best {
   float key;
   int32_t token;
 };
 LW_HD bool better(float k, int32_t t, const Best& b) { return k > b.key || (k == b.key && t < b.token); }
 
+// Sampling y ~ r without normalising, in two exact stages so only ~V/kChunk + kChunk variates are drawn:
+// chunk c of kChunk consecutive ids wins the race argmax_c M_c / E_c (M_c = Σ_{x in c} r(x)), then
+// y = argmax_{x in c} r(x) / E_x. Every backend uses the same chunking and the same streams.
+constexpr int32_t kChunk = 1024;
+
+LW_HD float chunk_exponential(const RowKey& k, int32_t c) {
+  return philox::exponential(
+      philox::philox4x32_10(k.request, k.step, k.node, (kPurposeChunk << 28) | (static_cast<uint32_t>(c) >> 2), k.k0,
+                            k.k1).v[c & 3]);
+}
+
 // The residual R(x) = max(p(x) - D q(x), 0) (use_q) or p(x) (!use_q), for every token except the `nx` special
-// tokens xs[i], whose value is xr[i] (0 when xr is null). The walk tells Ops only the generic part.
+// tokens xs[i], whose value is xr[i] (0 when xr is null).
 struct Residual {
   bool use_q;
   float D;
@@ -54,26 +65,20 @@ LW_HD float generic_value(float p, float q, const Residual& r) {
   return v > 0.f ? v : 0.f;
 }
 
-// Exponential race over R restricted as described, combining Ops' generic race (which skips xs) with the
-// special tokens. Returns -1 when every R(x) is zero.
-template <class Ops>
-LW_HD int32_t race(Ops& ops, const Residual& r, const RowKey& key) {
-  Best b = ops.race_generic(r, key);
-  for (int32_t i = 0; i < r.nx; ++i) {
-    float v = r.xr ? r.xr[i] : 0.f;
-    if (v <= 0.f) continue;
-    float k = v / token_exponential(key, r.xs[i]);
-    if (better(k, r.xs[i], b)) b = Best{k, r.xs[i]};
-  }
-  return b.key > 0.f ? b.token : -1;
+// Value of token x under r, given its generic value (scans the few special tokens).
+LW_HD float residual_value(int32_t x, float generic, const Residual& r) {
+  for (int32_t i = 0; i < r.nx; ++i)
+    if (r.xs[i] == x) return r.xr ? r.xr[i] : 0.f;
+  return generic;
 }
 
+// y ~ R (ops.race: -1 when R is zero everywhere); falls back to p_v when the residual mass underflowed.
 template <class Ops>
 LW_HD int32_t race_or_p(Ops& ops, const Residual& r, const RowKey& key) {
-  int32_t y = race(ops, r, key);
-  if (y < 0) {  // residual mass underflowed: fall back to p_v
+  int32_t y = ops.race(r, key);
+  if (y < 0) {
     Residual p{false, 0.f, nullptr, nullptr, 0};
-    y = race(ops, p, key);
+    y = ops.race(p, key);
   }
   if (y < 0) y = ops.argmax_p();
   return y;
@@ -85,7 +90,7 @@ LW_HD int32_t race_or_p(Ops& ops, const Residual& r, const RowKey& key) {
 //   int32_t argmax_p()                    most probable kept token of the prepared row
 //   void prep_q(g), float q(x)            softmax of draft row g
 //   double sum_generic(const Residual&)   Σ over all x of generic_value(p(x), q(x))
-//   Best race_generic(const Residual&, const RowKey&)   best generic_value(x)/E_x over x not in r.xs
+//   int32_t race(const Residual&, const RowKey&)        y ~ R by the two-stage race above, -1 if R == 0
 //   float* frozen()                       scratch of max_children floats
 //   void emit(local, token)
 // Plan arrays: child_start (global, +1), child_node (global), child_token.

@@ -60,16 +60,36 @@ class CpuWalker {
     const int32_t k = a_.top_k[b_];
     const int64_t K = (k > 0 && k < V_) ? k : V_;
     const double P = a_.top_p[b_];
-    double Z;
-    if (K < V_ || P < 1.0) Z = select_kept(K, P);
-    else Z = cpu::row_sum_exp(pz_, V_, pm_, inv_t_);
+    filtered_ = K < V_ || P < 1.0;
+    if (filtered_) select_kept(K, P);
+    // Mass of every chunk relative to the row max (the sampler's first stage); Z is their sum.
+    const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
+    pmass_.resize(nch);
+    double Z = 0.0;
+    for (int64_t c = 0; c < nch; ++c) {
+      const int64_t lo = c * tree::kChunk, n = std::min<int64_t>(tree::kChunk, V_ - lo);
+      double s = 0.0;
+      if (!filtered_) {
+        s = cpu::row_sum_exp(pz_ + lo, n, pm_, inv_t_);
+      } else {
+        for (int64_t x = lo; x < lo + n; ++x)
+          if (kept(static_cast<int32_t>(x))) s += std::exp((pz_[x] - pm_) * inv_t_);
+      }
+      pmass_[c] = s;
+      Z += s;
+    }
     inv_z_ = static_cast<float>(1.0 / Z);
+    inv_zd_ = 1.0 / Z;
+  }
+
+  bool kept(int32_t x) const {
+    float z = pz_[x];
+    return z > tau_ || (z == tau_ && x <= xtau_);
   }
 
   float p(int32_t x) const {
-    float z = pz_[x];
-    if (!(z > tau_ || (z == tau_ && x <= xtau_))) return 0.f;
-    return std::exp((z - pm_) * inv_t_) * inv_z_;
+    if (!kept(x)) return 0.f;
+    return std::exp((pz_[x] - pm_) * inv_t_) * inv_z_;
   }
   int32_t argmax_p() const { return parg_; }
 
@@ -87,19 +107,45 @@ class CpuWalker {
     return s;
   }
 
-  Best race_generic(const Residual& r, const RowKey& key) const {
-    Best best{0.f, INT_MAX};
-    uint32_t cached = UINT_MAX;
+  float value(int32_t x, const Residual& r) const {
+    return tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
+  }
+
+  int32_t race(const Residual& r, const RowKey& key) {
+    const int32_t nch = static_cast<int32_t>((V_ + tree::kChunk - 1) / tree::kChunk);
+    mass_.resize(nch);
+    auto chunk_sum = [&](int32_t c) {
+      const int32_t lo = c * tree::kChunk, hi = static_cast<int32_t>(std::min<int64_t>(V_, lo + tree::kChunk));
+      double s = 0.0;
+      for (int32_t x = lo; x < hi; ++x) s += tree::residual_value(x, value(x, r), r);
+      return s;
+    };
+    for (int32_t c = 0; c < nch; ++c) mass_[c] = r.use_q ? chunk_sum(c) : pmass_[c] * inv_zd_;
+    for (int32_t i = 0; i < r.nx; ++i) {  // chunks holding special tokens: recompute exactly
+      int32_t c = r.xs[i] / tree::kChunk;
+      if (!r.use_q) mass_[c] = chunk_sum(c);
+    }
+    Best bc{0.f, INT_MAX};
+    for (int32_t c = 0; c < nch; ++c) {
+      float m = static_cast<float>(mass_[c]);
+      if (!(m > 0.f)) continue;
+      float k = m / tree::chunk_exponential(key, c);
+      if (tree::better(k, c, bc)) bc = Best{k, c};
+    }
+    if (!(bc.key > 0.f)) return -1;
+    const int32_t lo = bc.token * tree::kChunk, hi = static_cast<int32_t>(std::min<int64_t>(V_, lo + tree::kChunk));
+    Best bt{0.f, INT_MAX};
     philox::Out4 bits{};
-    for (int32_t x = 0; x < V_; ++x) {
-      float v = tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
-      if (!(v > 0.f) || v < best.key * philox::kMinExponential) continue;  // cannot win the race
-      uint32_t blk = static_cast<uint32_t>(x) >> 2;
+    uint32_t cached = UINT_MAX;
+    for (int32_t x = lo; x < hi; ++x) {
+      float v = tree::residual_value(x, value(x, r), r);
+      if (!(v > 0.f)) continue;
+      const uint32_t blk = static_cast<uint32_t>(x) >> 2;
       if (blk != cached) { bits = tree::sample_bits(key, blk); cached = blk; }
       float k = v / philox::exponential(bits.v[x & 3]);
-      if (tree::better(k, x, best) && !special(r, x)) best = Best{k, x};
+      if (tree::better(k, x, bt)) bt = Best{k, x};
     }
-    return best;
+    return bt.key > 0.f ? bt.token : -1;
   }
 
   float* frozen() { return frozen_.data(); }
@@ -110,12 +156,6 @@ class CpuWalker {
   }
 
  private:
-  static bool special(const Residual& r, int32_t x) {
-    for (int32_t i = 0; i < r.nx; ++i)
-      if (r.xs[i] == x) return true;
-    return false;
-  }
-
   const float* load(Row& row, const LogitsView& l, int32_t g, const char*) {
     if (row.g == g) return row.z;
     const char* base = static_cast<const char*>(l.mem.data) + static_cast<size_t>(g) * V_ * dtype_size(l.dtype);
@@ -139,8 +179,8 @@ class CpuWalker {
     return s;
   }
 
-  // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc); returns its mass.
-  double select_kept(int64_t K, double P) {
+  // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc).
+  void select_kept(int64_t K, double P) {
     idx_.resize(V_);
     for (int32_t i = 0; i < V_; ++i) idx_[i] = i;
     const float* z = pz_;
@@ -150,7 +190,6 @@ class CpuWalker {
     double ZK = 0.0;
     for (int64_t i = 0; i < K; ++i) ZK += w(idx_[i]);
     int32_t pivot = idx_[K - 1];
-    double Z = ZK;
     if (P < 1.0) {
       const double target = P * ZK;
       double cum = 0.0;
@@ -162,16 +201,15 @@ class CpuWalker {
         std::sort(idx_.begin() + done, idx_.begin() + done + c, before);
         for (int64_t i = done; i < done + c; ++i) {
           cum += w(idx_[i]);
-          if (cum >= target) { pivot = idx_[i]; Z = cum; found = true; break; }
+          if (cum >= target) { pivot = idx_[i]; found = true; break; }
         }
         done += c;
         chunk *= 2;
       }
-      if (!found) { pivot = idx_[K - 1]; Z = cum; }
+      if (!found) pivot = idx_[K - 1];
     }
     tau_ = z[pivot];
     xtau_ = pivot;
-    return Z;
   }
 
   const TreeVerifyArgs& a_;
@@ -181,6 +219,9 @@ class CpuWalker {
   Row target_, draft_;
   std::vector<float> frozen_;
   std::vector<int32_t> idx_;
+  std::vector<double> pmass_, mass_;
+  bool filtered_ = false;
+  double inv_zd_ = 1.0;
   const float* pz_ = nullptr;
   float pm_ = 0.f, inv_t_ = 1.f, inv_z_ = 1.f, tau_ = -INFINITY;
   int32_t parg_ = 0, xtau_ = INT_MAX;

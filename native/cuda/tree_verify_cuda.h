@@ -1,0 +1,25 @@
+// CUDA verifyTree split into setup / enqueue / finish, so benchmarks can time the kernels alone (CUDA events
+// around enqueue()) with the plan already on the device.
+#pragma once
+#include <memory>
+
+#include "core/tree_verify.h"
+
+namespace lw {
+namespace cuda {
+
+class TreeVerifyCuda {
+ public:
+  TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan);  // uploads inputs and the plan
+  ~TreeVerifyCuda();
+  void enqueue();                 // launches the kernels on cudaStreamPerThread
+  TreeVerifyResult finish();      // copies results back, synchronises, raises input errors
+  bool rows_path() const;         // true: all rows reduced in parallel first (small batches)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cuda
+}  // namespace lw

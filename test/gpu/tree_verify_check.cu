@@ -1,0 +1,297 @@
+// GPU check of verifyTree: CUDA vs CPU token agreement (both walk paths, all dtypes, every mode, many seeds),
+// then CUDA-event timings from device-resident bf16 logits at V = 128256 against a measured device copy.
+// Build: see test/gpu/tree.sh.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/tree_verify.h"
+#include "cuda/tree_verify_cuda.h"
+
+using namespace lw;
+
+#define CK(x)                                                                           \
+  do {                                                                                  \
+    cudaError_t e_ = (x);                                                               \
+    if (e_ != cudaSuccess) { std::printf("CUDA error %s at %d\n", cudaGetErrorString(e_), __LINE__); std::exit(2); } \
+  } while (0)
+
+static uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+static uint16_t to_f16(float f) {  // round-to-nearest for normal range (test data is moderate)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  uint32_t sign = (u >> 16) & 0x8000u;
+  int e = static_cast<int>((u >> 23) & 0xff) - 127 + 15;
+  uint32_t man = u & 0x7fffffu;
+  if ((u & 0x7fffffffu) == 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (e <= 0) return static_cast<uint16_t>(sign);
+  if (e >= 31) return static_cast<uint16_t>(sign | 0x7bffu);
+  uint32_t h = sign | (e << 10) | (man >> 13);
+  if ((man & 0x1fff) > 0x1000 || ((man & 0x1fff) == 0x1000 && (h & 1))) ++h;
+  return static_cast<uint16_t>(h);
+}
+
+struct Data {
+  std::vector<int32_t> tokens, parents, offsets{0};
+  std::vector<float> z, q;
+  std::vector<float> T, P;
+  std::vector<int32_t> K;
+  int64_t V = 0;
+};
+
+// Trees: a chain of `depth` nodes from the root plus random side nodes; planted logits make the chain likely.
+static Data make(std::mt19937_64& rng, int B, int nodes, int64_t V, int depth, float plant, float scale) {
+  Data d;
+  d.V = V;
+  std::normal_distribution<float> nd(0.f, scale);
+  for (int b = 0; b < B; ++b) {
+    int o = d.offsets.back();
+    for (int i = 0; i < nodes; ++i) {
+      int par = i == 0 ? -1 : (i <= depth ? i - 1 : static_cast<int>(rng() % i));
+      int tok = static_cast<int>(rng() % V);
+      if (i > 0) {  // distinct siblings
+        for (;;) {
+          bool clash = false;
+          for (int c = 1; c < i; ++c) if (d.parents[o + c] == par && d.tokens[o + c] == tok) clash = true;
+          if (!clash) break;
+          tok = static_cast<int>(rng() % V);
+        }
+      }
+      d.tokens.push_back(tok);
+      d.parents.push_back(par);
+    }
+    d.offsets.push_back(o + nodes);
+    d.T.push_back(0.6f + (rng() % 80) / 100.f);
+    d.K.push_back(0);
+    d.P.push_back(1.f);
+  }
+  const int64_t N = d.offsets.back();
+  d.z.resize(N * V);
+  for (auto& v : d.z) v = nd(rng);
+  d.q.resize(N * V);
+  for (auto& v : d.q) v = nd(rng);
+  for (int b = 0; b < B; ++b) {
+    int o = d.offsets[b];
+    for (int i = 1; i <= depth && i < nodes; ++i) {
+      d.z[(o + i - 1) * V + d.tokens[o + i]] += plant;
+      d.q[(o + i - 1) * V + d.tokens[o + i]] += plant;
+    }
+  }
+  return d;
+}
+
+struct Inputs {
+  std::vector<uint16_t> h16;
+  void* dev_t = nullptr;
+  void* dev_q = nullptr;
+};
+
+static TreeVerifyArgs args_for(const Data& d, Inputs& in, DType dt, bool on_device, VerifyMode mode, DraftKind dk,
+                               uint64_t seed, uint32_t step) {
+  const int64_t N = d.offsets.back();
+  TreeVerifyArgs a;
+  a.trees = {d.tokens.data(), d.parents.data(), d.offsets.data(), static_cast<int64_t>(d.offsets.size()) - 1};
+  const void* host = d.z.data();
+  if (dt != DType::F32) {
+    in.h16.resize(d.z.size());
+    for (size_t i = 0; i < d.z.size(); ++i) in.h16[i] = dt == DType::BF16 ? to_bf16(d.z[i]) : to_f16(d.z[i]);
+    host = in.h16.data();
+  }
+  const size_t bytes = N * d.V * dtype_size(dt);
+  if (on_device) {
+    if (in.dev_t) cudaFree(in.dev_t);
+    CK(cudaMalloc(&in.dev_t, bytes));
+    CK(cudaMemcpy(in.dev_t, host, bytes, cudaMemcpyHostToDevice));
+  }
+  a.target = {{on_device ? in.dev_t : host, on_device, 0}, dt, N, d.V};
+  a.draft = {{d.q.data(), false, 0}, DType::F32, N, d.V};
+  a.mode = mode;
+  a.drafts = dk;
+  a.temperature = d.T.data();
+  a.top_k = d.K.data();
+  a.top_p = d.P.data();
+  a.seed = seed;
+  a.step = step;
+  a.backend = Backend::Cuda;
+  return a;
+}
+
+static int failures = 0;
+
+static void agreement() {
+  std::printf("== CUDA vs CPU token agreement (requests identical / total)\n");
+  std::mt19937_64 rng(2024);
+  for (int path = 0; path < 2; ++path) {
+    setenv("LENGTHWISE_TREE_PATH", path ? "rows" : "lazy", 1);
+    for (int cfg = 0; cfg < 8; ++cfg) {
+      const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
+      const DraftKind dk = cfg <= 3 ? DraftKind::Deterministic : cfg <= 5 ? DraftKind::Iid : DraftKind::WithoutReplacement;
+      int64_t same = 0, total = 0, greedy_mismatch = 0;
+      for (int rep = 0; rep < 6; ++rep) {
+        const int64_t V = rep % 3 == 0 ? 128256 : rep % 3 == 1 ? 3000 + rng() % 5000 : 50 + rng() % 900;
+        Data d = make(rng, 24, 3 + rng() % 20, V, 4, 6.f, 2.f);
+        for (size_t b = 0; b < d.K.size(); ++b) {
+          if (cfg == 2 || cfg == 5) d.K[b] = 1 + rng() % 60;
+          if (cfg == 3 || cfg == 5 || cfg == 7) d.P[b] = 0.5f + (rng() % 50) / 100.f;
+        }
+        const DType dt = static_cast<DType>(rep % 3);
+        for (int seed = 0; seed < 4; ++seed) {
+          Inputs in;
+          TreeVerifyArgs a = args_for(d, in, dt, seed % 2 == 0, mode, dk, 77 + seed * 1000003ull, rep);
+          TreeVerifyResult g = verify_tree(a);
+          a.backend = Backend::Cpu;
+          TreeVerifyArgs ac = args_for(d, in, dt, false, mode, dk, 77 + seed * 1000003ull, rep);
+          ac.backend = Backend::Cpu;
+          TreeVerifyResult c = verify_tree(ac);
+          for (size_t b = 0; b + 1 < g.token_offsets.size(); ++b) {
+            ++total;
+            bool eq = g.accepted_length[b] == c.accepted_length[b];
+            for (int i = 0; eq && i <= g.accepted_length[b]; ++i)
+              eq = g.tokens[g.token_offsets[b] + i] == c.tokens[c.token_offsets[b] + i] &&
+                   g.accepted_nodes[g.token_offsets[b] + i] == c.accepted_nodes[c.token_offsets[b] + i];
+            same += eq;
+            if (!eq && mode == VerifyMode::Greedy) ++greedy_mismatch;
+          }
+          if (in.dev_t) cudaFree(in.dev_t);
+        }
+      }
+      const char* names[] = {"greedy", "deterministic", "det top-k", "det top-p", "iid", "iid top-k+p", "wor", "wor top-p"};
+      std::printf("  %-5s %-14s %lld / %lld (%.3f%% differ)\n", path ? "rows" : "lazy", names[cfg], (long long)same,
+                  (long long)total, 100.0 * (total - same) / total);
+      if (greedy_mismatch) { ++failures; std::printf("  FAIL: greedy must agree exactly\n"); }
+      if (total - same > total / 50) { ++failures; std::printf("  FAIL: too many differences\n"); }
+    }
+  }
+  unsetenv("LENGTHWISE_TREE_PATH");
+}
+
+static double copy_bandwidth() {
+  const size_t bytes = size_t(1) << 30;
+  void *a, *b;
+  CK(cudaMalloc(&a, bytes));
+  CK(cudaMalloc(&b, bytes));
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  std::vector<float> ms;
+  for (int i = 0; i < 12; ++i) {
+    cudaEventRecord(e0);
+    cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(e1);
+    cudaEventSynchronize(e1);
+    float t;
+    cudaEventElapsedTime(&t, e0, e1);
+    if (i >= 2) ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  cudaFree(a);
+  cudaFree(b);
+  return 2.0 * bytes / (ms[ms.size() / 2] * 1e-3);  // read + write
+}
+
+static void bench(const char* name, Data& d, VerifyMode mode, DraftKind dk, double copy_bw) {
+  Inputs in;
+  TreeVerifyArgs a = args_for(d, in, DType::BF16, true, mode, dk, 5, 1);
+  std::vector<uint16_t> q16;
+  void* dq = nullptr;
+  if (dk != DraftKind::Deterministic) {
+    q16.resize(d.q.size());
+    for (size_t i = 0; i < q16.size(); ++i) q16[i] = to_bf16(d.q[i]);
+    CK(cudaMalloc(&dq, q16.size() * 2));
+    CK(cudaMemcpy(dq, q16.data(), q16.size() * 2, cudaMemcpyHostToDevice));
+    a.draft = {{dq, true, 0}, DType::BF16, a.target.rows, a.target.vocab};
+  }
+  validate_tree_verify(a);
+  TreePlan plan = plan_tree_verify(a);
+  cuda::TreeVerifyCuda run(a, plan);
+  run.enqueue();
+  TreeVerifyResult r = run.finish();
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  std::vector<float> ms;
+  for (int i = 0; i < 40; ++i) {
+    cudaEventRecord(e0, cudaStreamPerThread);
+    run.enqueue();
+    cudaEventRecord(e1, cudaStreamPerThread);
+    cudaEventSynchronize(e1);
+    float t;
+    cudaEventElapsedTime(&t, e0, e1);
+    if (i >= 5) ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms[ms.size() / 2];
+  // end to end from the host: setup (plan upload) + kernels + results back
+  std::vector<double> e2e;
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    TreeVerifyResult rr = verify_tree(a);
+    e2e.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(e2e.begin(), e2e.end());
+  const int64_t visited = r.token_offsets.back();
+  const double row_bytes = d.V * 2.0;
+  const double floor_ms = visited * row_bytes / copy_bw * 1e3 * 2;  // copy_bw counts read+write
+  const double acc = double(visited - (int64_t)r.accepted_length.size()) / r.accepted_length.size();
+  std::printf("  %-44s %s GPU median %.4f ms (min %.4f)  accepted %.2f  visited rows %lld  "
+              "visited-row floor %.4f ms (%.0f%% of copy bw)  host end-to-end %.1f us\n",
+              name, run.rows_path() ? "[rows]" : "[lazy]", med, ms[0], acc, (long long)visited, floor_ms,
+              100.0 * floor_ms / med, e2e[e2e.size() / 2]);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  if (in.dev_t) cudaFree(in.dev_t);
+  if (dq) cudaFree(dq);
+}
+
+int main() {
+  int dev = 0;
+  cudaDeviceProp prop;
+  CK(cudaGetDeviceProperties(&prop, dev));
+  std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+  agreement();
+  const double bw = copy_bandwidth();
+  std::printf("== timings (CUDA events, median of 35; device-resident bf16, V = 128256); device copy %.2f TB/s\n",
+              bw / 1e12);
+  std::mt19937_64 rng(99);
+  {
+    Data d = make(rng, 64, 64, 128256, 5, 12.f, 2.5f);
+    bench("bs 64 x 64 nodes greedy", d, VerifyMode::Greedy, DraftKind::Deterministic, bw);
+    for (auto& t : d.T) t = 0.7f;
+    for (auto& k : d.K) k = 20;
+    for (auto& p : d.P) p = 0.9f;
+    bench("bs 64 x 64 sample T0.7 top-k 20 top-p 0.9", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
+    for (auto& t : d.T) t = 1.f;
+    for (auto& k : d.K) k = 0;
+    for (auto& p : d.P) p = 1.f;
+    bench("bs 64 x 64 sample T1 (no top-k/p)", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
+  }
+  {
+    Data d = make(rng, 64, 16, 128256, 15, 12.f, 2.5f);  // chains of 15 drafts
+    for (size_t b = 0; b < d.T.size(); ++b) d.T[b] = 1.f;
+    bench("chain bs 64 k 15, real q (iid)", d, VerifyMode::Sample, DraftKind::Iid, bw);
+  }
+  {
+    Data d = make(rng, 1, 16, 128256, 5, 12.f, 2.5f);
+    bench("bs 1 x 16 nodes greedy", d, VerifyMode::Greedy, DraftKind::Deterministic, bw);
+    for (auto& t : d.T) t = 0.7f;
+    bench("bs 1 x 16 nodes sample T0.7", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
+    for (auto& k : d.K) k = 20;
+    for (auto& p : d.P) p = 0.9f;
+    bench("bs 1 x 16 nodes sample T0.7 top-k 20 top-p 0.9", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
+  }
+  std::printf(failures ? "FAILED (%d)\n" : "OK\n", failures);
+  return failures ? 1 : 0;
+}
