@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error.h"
@@ -12,14 +13,14 @@ namespace lw {
 namespace {
 
 // Tokens with q > 0 sorted by p/q ascending (ties by index); tokens with q = 0 never belong to a best H.
+// Sorting precomputed ratios (not cross products in the comparator) keeps the sort cheap for large V.
 std::vector<int64_t> ratio_order(const double* p, const double* q, int64_t vocab) {
-  std::vector<int64_t> idx;
+  std::vector<std::pair<double, int64_t>> keyed;
   for (int64_t x = 0; x < vocab; ++x)
-    if (q[x] > 0) idx.push_back(x);
-  std::sort(idx.begin(), idx.end(), [p, q](int64_t a, int64_t b) {
-    const double l = p[a] * q[b], r = p[b] * q[a];
-    return l < r || (l == r && a < b);
-  });
+    if (q[x] > 0) keyed.emplace_back(p[x] / q[x], x);
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int64_t> idx(keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) idx[i] = keyed[i].second;
   return idx;
 }
 
