@@ -143,6 +143,24 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     expect(rw[2]).toBeCloseTo(Math.log(2) / 2, 12); // two paths with L = 0
   });
 
+  test('an AbortSignal stops a long call', async () => {
+    const V = 50000;
+    const batch = 60;
+    const trees: TreeBatch = {
+      tokens: Int32Array.from({ length: batch * 3 }, (_, i) => i % 3),
+      parents: Int32Array.from({ length: batch * 3 }, (_, i) => (i % 3 === 0 ? -1 : 0)),
+      offsets: Int32Array.from({ length: batch + 1 }, (_, b) => 3 * b),
+    };
+    const z = new Float32Array(batch * 3 * V);
+    for (let i = 0; i < z.length; i++) z[i] = ((i * 2654435761) % 1000) / 100; // flat rows: top-p needs most tokens
+    const target = { data: z, rows: batch * 3, vocab: V };
+    const ac = new AbortController();
+    const p = expectedAcceptance(trees, target, { topP: 0.95, signal: ac.signal });
+    setTimeout(() => ac.abort(), 2);
+    await expect(p).rejects.toThrow(/aborted/);
+    await expect(expectedAcceptance(trees, target, { topP: 0.95 })).resolves.toHaveLength(batch);
+  });
+
   test('GTO reward tends to the best path as eta grows and is >= it', async () => {
     const r = rng(31);
     const vocab = 6;

@@ -48,8 +48,9 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
  * Expected number of accepted draft tokens per tree (not counting the bonus/correction token) when the tree is
  * verified losslessly against the target with deterministic drafts (DESIGN §4.3, modes A and B):
  * `E[A] = Σ_{v ≠ root} Π_{u ∈ path(v)} p(x_u)`, where p(x_u) is node u's token under its parent's processed
- * target distribution (greedy: 1 if it is the argmax, else 0). Computed in float64; only rows of nodes with
- * children are read.
+ * target distribution (greedy: 1 if it is the argmax, else 0). Only rows of nodes with children are read (in
+ * parallel); each is reduced with SIMD float exponentials summed in double (probabilities to ~1e-8 relative),
+ * path products and sums are float64.
  *
  * @param trees draft trees; sibling tokens must be distinct (deterministic drafts).
  * @param target one logits row per node, in node order (row n = the distribution after node n).
