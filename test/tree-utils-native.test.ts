@@ -1,4 +1,4 @@
-import { expectedAcceptance, gtoReward } from '../lib/tree/utils';
+import { expectedAcceptance, gtoReward, nodeProbabilities } from '../lib/tree/utils';
 import { optimalAcceptance, optimalAcceptanceBounds } from '../lib/multidraft';
 import type { TreeBatch } from '../lib/tree/types';
 import { rng, randInt, randomLogits, randomTrees } from './helpers/treeRandom';
@@ -47,6 +47,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
       const opts = { mode: proc.greedy ? ('greedy' as const) : ('sample' as const), temperature: proc.temperature, topK: proc.topK, topP: proc.topP };
       const target = { data: z, rows, vocab };
       expectClose(await expectedAcceptance(trees, target, opts), expectedAcceptanceRef(trees, prob));
+      expectClose(await nodeProbabilities(trees, target, opts), prob);
       for (const eta of [0.3, 1, 7]) {
         expectClose(await gtoReward(trees, target, { ...opts, eta }), gtoRewardRef(trees, prob, eta));
       }

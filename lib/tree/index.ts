@@ -13,5 +13,11 @@ export {
 } from './import';
 export { type AttentionMaskOptions, type TreeAttentionMask, attentionMask } from './mask';
 export type { TargetProcessingOptions } from './sampling';
-export { type ExpectedAcceptanceOptions, type GtoRewardOptions, expectedAcceptance, gtoReward } from './utils';
+export {
+  type ExpectedAcceptanceOptions,
+  type GtoRewardOptions,
+  expectedAcceptance,
+  gtoReward,
+  nodeProbabilities,
+} from './utils';
 export { verifyTree } from './verify';

@@ -67,6 +67,21 @@ export async function expectedAcceptance(
 }
 
 /**
+ * Per node, the probability that verification accepts it once its parent is accepted: p_parent(x_node) under the
+ * processed target distribution (1 for roots). The product along a path is that node's reach probability; the
+ * same numbers {@link expectedAcceptance} sums. Useful for pruning or re-ranking draft trees.
+ *
+ * @returns Float64Array with one entry per node (global node order).
+ */
+export async function nodeProbabilities(
+  trees: TreeBatch,
+  target: Logits,
+  opts: ExpectedAcceptanceOptions = {},
+): Promise<Float64Array> {
+  return (await run(trees, target, opts)).nodeProb;
+}
+
+/**
  * GTO's draft-tree reward per tree: `(1/η) log Σ_paths exp(η L_i)`, with one path per leaf and
  * `L_i = Σ_j Π_{k ≤ j} p(x_k)` over the path's non-root nodes (the expected accepted length if only path i
  * were drafted). Evaluated as a stable log-sum-exp in float64; a root-only tree scores 0.
