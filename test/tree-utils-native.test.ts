@@ -7,6 +7,7 @@ import {
   gtoRewardRef,
   nodeProbs,
   optimalAcceptanceRef,
+  rrsNodeProbs,
   type Processing,
 } from './helpers/treeReference';
 
@@ -52,6 +53,45 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
         expectClose(await gtoReward(trees, target, { ...opts, eta }), gtoRewardRef(trees, prob, eta));
       }
     }
+  });
+
+  test.each([
+    ['iid', false],
+    ['without-replacement', true],
+  ] as const)('drafts = %s: recursive-rejection acceptance probabilities', async (drafts, wor) => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = rng(seed * 7 + (wor ? 1 : 0));
+      const vocab = 2 + randInt(r, 8);
+      const trees = randomTrees(r, 1 + randInt(r, 4), 12, vocab, !wor && seed % 2 === 0);
+      const rows = trees.tokens.length;
+      const z = randomLogits(r, rows, vocab, 0.1);
+      const qz = randomLogits(r, rows, vocab, 0.1);
+      const proc: Processing = [{}, { temperature: 0.7 }, { topK: 2 }, { topP: 0.8 }][seed % 4];
+      const opts = { ...proc, drafts, draft: { data: qz, rows, vocab } };
+      const want = rrsNodeProbs(trees, z, qz, vocab, () => proc, wor);
+      const target = { data: z, rows, vocab };
+      expectClose(await nodeProbabilities(trees, target, opts), want);
+      expectClose(await expectedAcceptance(trees, target, opts), expectedAcceptanceRef(trees, want));
+    }
+  });
+
+  test('drafts validation', async () => {
+    const trees: TreeBatch = { tokens: I([0, 1, 1]), parents: I([-1, 0, 0]), offsets: I([0, 3]) };
+    const target = { data: new Float32Array(9), rows: 3, vocab: 3 };
+    await expect(expectedAcceptance(trees, target, { drafts: 'iid' })).rejects.toThrow(/opts.draft .* is required/);
+    await expect(expectedAcceptance(trees, target, { drafts: 'iid', draft: { data: new Float32Array(6), rows: 2, vocab: 3 } })).rejects.toThrow(
+      /draft must be 3 × 3/,
+    );
+    await expect(expectedAcceptance(trees, target, { drafts: 'without-replacement', draft: target })).rejects.toThrow(/same token 1/);
+    await expect(expectedAcceptance(trees, target, { drafts: 'beam' as 'iid', draft: target })).rejects.toThrow(/opts.drafts/);
+    const nan = new Float32Array(9);
+    nan[2] = NaN;
+    await expect(expectedAcceptance(trees, target, { drafts: 'iid', draft: { ...target, data: nan } })).rejects.toThrow(/draft logits row 0 has NaN/);
+    // q = p with one child: accepted with certainty.
+    const one: TreeBatch = { tokens: I([0, 2]), parents: I([-1, 0]), offsets: I([0, 2]) };
+    const z = new Float32Array([0.1, 0.5, 0.9, 0, 0, 0]);
+    const l = { data: z, rows: 2, vocab: 3 };
+    expect((await expectedAcceptance(one, l, { drafts: 'iid', draft: l }))[0]).toBeCloseTo(1, 12);
   });
 
   test('per-request temperature / top-k / top-p arrays', async () => {

@@ -12,6 +12,15 @@ import { type TreeBatch, validateTreeBatch } from './types';
 
 /** Options of {@link expectedAcceptance}. */
 export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
+  /**
+   * How the children were drafted, as for `verifyTree` (default `'deterministic'`): deterministic drafts are
+   * verified against the target only; `'iid'` / `'without-replacement'` children (in draw order = node order)
+   * by recursive rejection sampling with the draft distribution q, so `draft` is required (sampling mode only;
+   * greedy ignores q). Sibling tokens must be distinct except for `'iid'`.
+   */
+  drafts?: 'deterministic' | 'iid' | 'without-replacement';
+  /** Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax). */
+  draft?: Logits;
   /** `'cpu'`, `'cuda'` or `'auto'`; device-resident target logits are read row by row from the device. */
   backend?: BackendChoice;
   /** Cancels the call; the promise rejects with the signal's reason. */
@@ -27,32 +36,54 @@ export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
 type NativeTreeUtils = (
   trees: TreeBatch,
   target: NativeLogits,
-  opts: NativeProcessing & { eta?: number; cancel: Int32Array; backend: string },
+  opts: NativeProcessing & { eta?: number; drafts: number; draft?: NativeLogits; cancel: Int32Array; backend: string },
 ) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
+
+const DRAFTS = { deterministic: 0, iid: 1, 'without-replacement': 2 } as const;
 
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object');
+  const drafts = opts.drafts ?? 'deterministic';
+  if (!Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
+    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got ${JSON.stringify(drafts)}`);
+  }
   const t = normalizeLogits(target, 'target');
-  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: false });
+  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });
   const nodes = trees.tokens.length;
   if (t.native.rows !== nodes) {
     throw new RangeError(`target must have one row per tree node (${nodes} = trees.tokens.length), got rows = ${t.native.rows}`);
   }
+  let q: ReturnType<typeof normalizeLogits> | undefined;
+  if (drafts !== 'deterministic') {
+    if (opts.draft === undefined) throw new TypeError(`opts.draft (draft logits, one row per node) is required for drafts = '${drafts}'`);
+    q = normalizeLogits(opts.draft, 'draft');
+    if (q.native.rows !== nodes || q.native.vocab !== t.native.vocab) {
+      throw new RangeError(
+        `draft must be ${nodes} × ${t.native.vocab} (one row per node, the target's vocabulary), got ${q.native.rows} × ${q.native.vocab}`,
+      );
+    }
+    if (q.onDevice !== t.onDevice) throw new TypeError('target and draft must both be host data or both DeviceTensors');
+  }
   const processing = normaliseProcessing(opts, trees.offsets.length - 1);
   const backend = backendForCall(opts.backend, t.onDevice);
   const fn = nativeFunction<NativeTreeUtils>(backend, 'treeUtils');
-  return withSignal(opts.signal, (cancel) => fn(trees, t.native, { ...processing, eta, cancel, backend }));
+  return withSignal(opts.signal, (cancel) =>
+    fn(trees, t.native, { ...processing, eta, drafts: DRAFTS[drafts], draft: q?.native, cancel, backend }),
+  );
 }
 
 /**
  * Expected number of accepted draft tokens per tree (not counting the bonus/correction token) when the tree is
- * verified losslessly against the target with deterministic drafts (DESIGN §4.3, modes A and B):
+ * verified losslessly (DESIGN §4.3). Deterministic drafts (modes A and B):
  * `E[A] = Σ_{v ≠ root} Π_{u ∈ path(v)} p(x_u)`, where p(x_u) is node u's token under its parent's processed
- * target distribution (greedy: 1 if it is the argmax, else 0). Only rows of nodes with children are read (in
+ * target distribution (greedy: 1 if it is the argmax, else 0). With `drafts: 'iid' | 'without-replacement'`
+ * (modes C/D) the factor of child c_j is its exact acceptance probability under recursive rejection sampling,
+ * `Π_{i<j}(1 − α_i)·α_j` with `α_j = min(1, r_j(c_j)/q^(j)(c_j))` and the residual r updated after each
+ * rejection — the expectation conditional on the drawn tree (its average over draws is the true mean). Only rows of nodes with children are read (in
  * parallel); each is reduced with SIMD float exponentials summed in double (probabilities to ~1e-8 relative),
  * path products and sums are float64.
  *
- * @param trees draft trees; sibling tokens must be distinct (deterministic drafts).
+ * @param trees draft trees; sibling tokens must be distinct (except for i.i.d. drafts).
  * @param target one logits row per node, in node order (row n = the distribution after node n).
  * @returns Float64Array with one expectation per tree.
  * @throws TypeError / RangeError for invalid trees, logits or options (a row with NaN / +inf, or all -inf, is

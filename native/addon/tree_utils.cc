@@ -57,6 +57,10 @@ Napi::Value TreeUtils(const Napi::CallbackInfo& info) {
     for (int64_t l : {s.temperature_len, s.top_k_len, s.top_p_len}) {
       if (l > 1 && l != args->trees.batch) throw Error(ErrorKind::Range, "sampling parameters need 1 or batch entries");
     }
+    const int64_t drafts = static_cast<int64_t>(number_or(opts, "drafts", 0));
+    if (drafts < 0 || drafts > 2) throw Error(ErrorKind::Range, "drafts must be 0, 1 or 2");
+    args->drafts = static_cast<UtilDrafts>(drafts);
+    if (drafts != 0) args->draft = logits(env, opts.Get("draft"), "draft", pins);
     Napi::Value eta = opts.Get("eta");
     if (!eta.IsUndefined() && !eta.IsNull()) {
       args->want_reward = true;

@@ -116,6 +116,59 @@ void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t r
   }
 }
 
+void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out) {
+  double m = kNegInf;
+  for (int64_t x = 0; x < vocab; ++x) {
+    const double z = load_as_float(row_data, dtype, x);
+    if (std::isnan(z) || z == std::numeric_limits<double>::infinity())
+      throw_range("draft logits row " + std::to_string(row) + " has NaN or +inf at token " + std::to_string(x) +
+                  " (logits must be finite or -inf, with at least one finite value)");
+    out[x] = z;
+    m = std::max(m, z);
+  }
+  if (m == kNegInf) throw_range("draft logits row " + std::to_string(row) + " is all -inf");
+  double s = 0;
+  for (int64_t x = 0; x < vocab; ++x) s += (out[x] = std::exp(out[x] - m));
+  for (int64_t x = 0; x < vocab; ++x) out[x] /= s;
+}
+
+void rrs_accept_probs(const double* p, const double* q, int64_t vocab, const int32_t* tokens, int64_t m, bool wor,
+                      double* out, std::vector<double>& r, std::vector<double>& qwork) {
+  r.assign(p, p + vocab);
+  qwork.assign(q, q + vocab);  // without replacement: tried tokens zeroed
+  double reach = 1, tried_mass = 0;
+  int64_t j = 0;
+  for (; j < m; ++j) {
+    const int32_t x = tokens[j];
+    const double rem = wor ? 1.0 - tried_mass : 1.0;
+    if (wor && !(rem > 1e-12)) break;
+    const double qj = qwork[x] / rem;
+    const double alpha = qj > 0 ? std::min(1.0, r[x] / qj) : 0.0;
+    out[j] = reach * alpha;
+    reach *= 1 - alpha;
+    if (j + 1 == m || !(reach > 0)) {
+      ++j;
+      break;
+    }
+    // Rejected: r <- norm(max(r - q^(j), 0)).
+    double sum = 0;
+    for (int64_t t = 0; t < vocab; ++t) {
+      const double v = r[t] - qwork[t] / rem;
+      sum += (r[t] = v > 0 ? v : 0);
+    }
+    if (!(sum > 1e-30)) {
+      ++j;
+      break;
+    }
+    for (int64_t t = 0; t < vocab; ++t) r[t] /= sum;
+    if (wor) {
+      tried_mass += q[x];
+      qwork[x] = 0;
+    }
+  }
+  for (; j < m; ++j) out[j] = 0;
+}
+
 RowParams row_params(const SamplingView& sp, int64_t b) {
   return {sp.greedy, param(sp.temperature, sp.temperature_len, b, 1.0f), param(sp.top_k, sp.top_k_len, b, 0),
           param(sp.top_p, sp.top_p_len, b, 1.0f)};
@@ -133,6 +186,10 @@ TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
   const int64_t vocab = a.target.vocab;
   if (vocab < 1) throw_range("target.vocab must be >= 1");
   if (a.want_reward && !(a.eta > 0 && std::isfinite(a.eta))) throw_range("eta must be a finite number > 0");
+  if (a.drafts != UtilDrafts::Deterministic && (a.draft.rows != nodes || a.draft.vocab != vocab))
+    throw_range("draft must have one row per tree node and the target's vocabulary (" + std::to_string(nodes) +
+                " × " + std::to_string(vocab) + "), got " + std::to_string(a.draft.rows) + " × " +
+                std::to_string(a.draft.vocab));
 
   TreeUtilsPlan pl;
   pl.tree_of.resize(static_cast<size_t>(nodes));
@@ -196,27 +253,44 @@ void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtil
   }
 }
 
+const void* host_row(const LogitsView& l, int64_t row, std::vector<unsigned char>& buf) {
+  const size_t bytes = static_cast<size_t>(l.vocab) * dtype_size(l.dtype);
+  const void* data = static_cast<const unsigned char*>(l.mem.data) + bytes * row;
+  if (!l.mem.on_device) return data;
+  buf.resize(bytes);
+  device::to_host(l.mem.device, buf.data(), data, bytes);
+  return buf.data();
+}
+
 TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
   const TreeUtilsPlan pl = plan_tree_utils(a);
   TreeUtilsResult res;
   res.node_prob.assign(pl.tree_of.size(), 1.0);
   const int64_t vocab = a.target.vocab;
-  const size_t row_bytes = static_cast<size_t>(vocab) * dtype_size(a.target.dtype);
   RowScratch scratch;
-  std::vector<double> probs;
+  std::vector<unsigned char> qbuf;
+  std::vector<double> probs, p_full, q_full, r, qwork;
+  std::vector<int32_t> all;
   for (int32_t n : pl.rows) {
     a.cancel.check();
-    const void* row_data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
-    if (a.target.mem.on_device) {
-      scratch.host.resize(row_bytes);
-      device::to_host(a.target.mem.device, scratch.host.data(), row_data, row_bytes);
-      row_data = scratch.host.data();
-    }
+    const void* row_data = host_row(a.target, n, scratch.host);
     const RowParams rp = row_params(a.sampling, pl.tree_of[n]);
     const int32_t c0 = pl.child_start[n], cnt = pl.child_start[n + 1] - c0;
     probs.resize(static_cast<size_t>(cnt));
-    processed_probs(row_data, a.target.dtype, vocab, n, rp.greedy, rp.temperature, rp.top_k, rp.top_p,
-                    &pl.child_tok[c0], cnt, probs.data(), scratch);
+    if (a.drafts != UtilDrafts::Deterministic && !rp.greedy && rp.temperature != 0.0) {
+      if (all.empty())
+        for (int32_t x = 0; x < vocab; ++x) all.push_back(x);
+      p_full.resize(static_cast<size_t>(vocab));
+      q_full.resize(static_cast<size_t>(vocab));
+      processed_probs(row_data, a.target.dtype, vocab, n, false, rp.temperature, rp.top_k, rp.top_p, all.data(), vocab,
+                      p_full.data(), scratch);
+      softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, vocab, n, q_full.data());
+      rrs_accept_probs(p_full.data(), q_full.data(), vocab, &pl.child_tok[c0], cnt,
+                       a.drafts == UtilDrafts::WithoutReplacement, probs.data(), r, qwork);
+    } else {
+      processed_probs(row_data, a.target.dtype, vocab, n, rp.greedy, rp.temperature, rp.top_k, rp.top_p,
+                      &pl.child_tok[c0], cnt, probs.data(), scratch);
+    }
     for (int32_t j = 0; j < cnt; ++j) res.node_prob[pl.child_node[c0 + j]] = probs[j];
   }
   finish_tree_utils(a, pl, res);

@@ -28,10 +28,16 @@ struct SamplingView {
   int64_t top_p_len = 0;
 };
 
+// How the children were drafted. Deterministic: verification uses the target only (mode B). Iid / without
+// replacement: recursive rejection sampling with the draft distribution q (modes C/D), children in draw order.
+enum class UtilDrafts : int { Deterministic = 0, Iid = 1, WithoutReplacement = 2 };
+
 struct TreeUtilsArgs {
   TreeView trees;
   LogitsView target;  // one row per node, same order as the tree nodes
   SamplingView sampling;
+  UtilDrafts drafts = UtilDrafts::Deterministic;
+  LogitsView draft;  // one row per node when drafts != Deterministic: q = softmax(row), unprocessed
   bool want_reward = false;
   double eta = 1.0;  // GTO temperature, > 0
   Cancel cancel;
@@ -40,7 +46,8 @@ struct TreeUtilsArgs {
 struct TreeUtilsResult {
   std::vector<double> expected;   // per tree: E[accepted draft tokens] = sum_{v != root} prod_{u in path(v)} p(x_u)
   std::vector<double> reward;     // per tree (when want_reward): (1/eta) log sum_paths exp(eta L_i)
-  std::vector<double> node_prob;  // per node: p_parent(x_node); 1 for roots
+  // per node: P(node accepted | parent accepted); deterministic drafts: p_parent(x_node); 1 for roots
+  std::vector<double> node_prob;
 };
 
 // Processed probability p(x) of each of `tokens` under row `row` of `logits`. Throws Range on NaN/+inf logits.
@@ -53,6 +60,17 @@ struct RowScratch {
 void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy, double temperature,
                      int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
                      RowScratch& scratch);
+
+// q = softmax(row) in float64; Range error naming `draft` row `row` on NaN / +inf / all -inf.
+void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out);
+
+// Conditional acceptance probabilities of children with tokens[0..m) (draw order) at one node under recursive
+// rejection sampling (DESIGN §4.3 C/D): out[j] = P(child j accepted | node reached) given the processed target
+// p and the draft q (both normalised, length vocab); `wor` = drawn without replacement. Mirrors the verifier:
+// q^(j)(c_j) = 0 rejects; without replacement, no draft mass left rejects the rest; a vanishing residual
+// (sum <= 1e-30) rejects the rest.
+void rrs_accept_probs(const double* p, const double* q, int64_t vocab, const int32_t* tokens, int64_t m, bool wor,
+                      double* out, std::vector<double>& r, std::vector<double>& qwork);
 
 // Processing parameters of request b (defaults where an array is absent).
 struct RowParams {
@@ -71,6 +89,9 @@ struct TreeUtilsPlan {
 TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& args);
 // Per-tree expectation and reward from res.node_prob.
 void finish_tree_utils(const TreeUtilsArgs& args, const TreeUtilsPlan& plan, TreeUtilsResult& res);
+
+// Row `row` of `l` in host memory (copied into `buf` when `l` is on a device).
+const void* host_row(const LogitsView& l, int64_t row, std::vector<unsigned char>& buf);
 
 // Float64 reference: serial, every row through processed_probs.
 TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& args);

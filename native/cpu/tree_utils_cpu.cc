@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/tree_utils.h"
@@ -166,29 +165,38 @@ TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
   TreeUtilsResult res;
   res.node_prob.assign(pl.tree_of.size(), 1.0);
   const int64_t V = a.target.vocab;
-  const size_t row_bytes = static_cast<size_t>(V) * dtype_size(a.target.dtype);
+  const bool with_q = a.drafts != UtilDrafts::Deterministic;
+  std::vector<int32_t> all;
+  if (with_q)
+    for (int32_t x = 0; x < V; ++x) all.push_back(x);
   const size_t grain = std::max<size_t>(1, static_cast<size_t>(65536 / V));
   parallel_for(pl.rows.size(), grain, [&](size_t lo, size_t hi) {
     Scratch sc;
-    std::vector<double> probs;
-    for (size_t r = lo; r < hi; ++r) {
+    std::vector<unsigned char> qbuf;
+    std::vector<double> probs, p_full, q_full, r, qwork;
+    for (size_t i = lo; i < hi; ++i) {
       a.cancel.check();
-      const int32_t n = pl.rows[r];
-      const void* data = static_cast<const unsigned char*>(a.target.mem.data) + row_bytes * n;
-      if (a.target.mem.on_device) {
-        sc.host.resize(row_bytes);
-        device::to_host(a.target.mem.device, sc.host.data(), data, row_bytes);
-        data = sc.host.data();
-      }
+      const int32_t n = pl.rows[i];
+      const void* data = host_row(a.target, n, sc.host);
       const float* z = static_cast<const float*>(data);
       if (a.target.dtype != DType::F32) {
         sc.z.resize(static_cast<size_t>(V));
         cpu::row_to_float(data, a.target.dtype, V, sc.z.data());
         z = sc.z.data();
       }
+      const RowParams rp = row_params(a.sampling, pl.tree_of[n]);
       const int32_t c0 = pl.child_start[n], cnt = pl.child_start[n + 1] - c0;
       probs.resize(static_cast<size_t>(cnt));
-      row_probs(z, V, n, row_params(a.sampling, pl.tree_of[n]), &pl.child_tok[c0], cnt, probs.data(), sc);
+      if (with_q && !rp.greedy && rp.temperature != 0.0) {
+        p_full.resize(static_cast<size_t>(V));
+        q_full.resize(static_cast<size_t>(V));
+        row_probs(z, V, n, rp, all.data(), V, p_full.data(), sc);
+        softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, V, n, q_full.data());
+        rrs_accept_probs(p_full.data(), q_full.data(), V, &pl.child_tok[c0], cnt,
+                         a.drafts == UtilDrafts::WithoutReplacement, probs.data(), r, qwork);
+      } else {
+        row_probs(z, V, n, rp, &pl.child_tok[c0], cnt, probs.data(), sc);
+      }
       for (int32_t j = 0; j < cnt; ++j) res.node_prob[pl.child_node[c0 + j]] = probs[j];
     }
   });

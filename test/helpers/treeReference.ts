@@ -131,3 +131,67 @@ export function optimalAcceptanceRef(p: ArrayLike<number>, q: ArrayLike<number>,
   }
   return 1 - best;
 }
+
+/** softmax of a logits row in float64. */
+export function softmax(z: ArrayLike<number>): Float64Array {
+  let m = -Infinity;
+  for (let i = 0; i < z.length; i++) m = Math.max(m, z[i]);
+  const out = Float64Array.from({ length: z.length }, (_, i) => Math.exp(z[i] - m));
+  const s = out.reduce((a, x) => a + x, 0);
+  return out.map((x) => x / s);
+}
+
+/**
+ * Per-node P(accepted | parent accepted) under recursive rejection sampling with draft logits `qz`
+ * (children in node order = draw order), written from the verification rule: accept c_j iff u·q_j(c_j) < r(c_j).
+ */
+export function rrsNodeProbs(
+  t: TreeBatch,
+  z: ArrayLike<number>,
+  qz: ArrayLike<number>,
+  vocab: number,
+  per: (b: number) => Processing,
+  wor: boolean,
+): Float64Array {
+  const out = new Float64Array(t.tokens.length).fill(1);
+  const batch = t.offsets.length - 1;
+  const row = (a: ArrayLike<number>, r: number) => Array.prototype.slice.call(a, r * vocab, (r + 1) * vocab) as number[];
+  for (let b = 0; b < batch; b++) {
+    const o = t.offsets[b];
+    const size = t.offsets[b + 1] - o;
+    const proc = per(b);
+    for (let v = 0; v < size; v++) {
+      const kids: number[] = [];
+      for (let i = v + 1; i < size; i++) if (t.parents[o + i] === v) kids.push(i);
+      if (kids.length === 0) continue;
+      let r = processedDistribution(row(z, o + v), proc);
+      if (proc.greedy || proc.temperature === 0) {
+        for (const c of kids) out[o + c] = r[t.tokens[o + c]];
+        continue;
+      }
+      const q = softmax(row(qz, o + v));
+      const removed = new Set<number>();
+      let reach = 1;
+      let dead = false;
+      for (const c of kids) {
+        const x = t.tokens[o + c];
+        let qj: Float64Array = q;
+        if (wor) {
+          let rest = 0;
+          for (let y = 0; y < vocab; y++) if (!removed.has(y)) rest += q[y];
+          if (!(rest > 1e-12)) dead = true;
+          qj = q.map((val, y) => (removed.has(y) ? 0 : val / rest));
+        }
+        const alpha = dead || !(qj[x] > 0) ? 0 : Math.min(1, r[x] / qj[x]);
+        out[o + c] = reach * alpha;
+        reach *= 1 - alpha;
+        const next = r.map((val, y) => Math.max(0, val - qj[y]));
+        const s = next.reduce((a, val) => a + val, 0);
+        if (!(s > 1e-30)) dead = true;
+        else r = next.map((val) => val / s);
+        removed.add(x);
+      }
+    }
+  }
+  return out;
+}

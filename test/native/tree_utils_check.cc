@@ -60,6 +60,15 @@ static void check_kernel(std::mt19937_64& rng) {
     a.sampling.top_p_len = 1;
     a.want_reward = true;
     a.eta = 1.5;
+    std::vector<float> dz(z.size());
+    for (auto& v : dz) v = U(rng) < 0.05 ? -INFINITY : static_cast<float>(2 * (U(rng) * 2 - 1));
+    for (int64_t r = 0; r < rows; ++r) dz[r * V + rng() % V] = 1.0f;
+    if (trial % 4 != 0) {
+      a.drafts = trial % 4 == 1 ? lw::UtilDrafts::Iid : lw::UtilDrafts::WithoutReplacement;
+      a.draft.mem.data = dz.data();
+      a.draft.rows = rows;
+      a.draft.vocab = V;
+    }
     const lw::TreeUtilsResult fast = lw::tree_utils(a), ref = lw::tree_utils_reference(a);
     for (size_t i = 0; i < ref.node_prob.size(); ++i) {
       const double d = std::fabs(fast.node_prob[i] - ref.node_prob[i]);
