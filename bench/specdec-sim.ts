@@ -2,7 +2,8 @@
 // small generated corpus drive a full decoding loop: each step builds a batch of draft trees, scores every node
 // with the target, verifies with `verifyTree`, appends the emitted tokens and repeats. Reports per mode the mean
 // accepted length next to the analytic `tree.expectedAcceptance` over the same trees (equal in expectation for
-// deterministic drafts; greedy: equal on every tree), GTO rewards, and for sampled drafts the empirical
+// every mode, sampled drafts through their exact recursive-rejection probabilities; greedy: equal on every tree),
+// GTO rewards, and for sampled drafts the empirical
 // first-token acceptance next to the multi-draft optimum α*.
 //
 //   node bench/run.js bench/specdec-sim.ts [--steps 250] [--batch 8] [--seed 1] [--quick]
@@ -133,19 +134,19 @@ async function main() {
         step: mi * 1_000_000 + step,
       });
       if (step > 0) verifyMs += performance.now() - t0; // step 0 warms up
-      const E = deterministic ? await expectedAcceptance(tb, targetL, mode.processing) : undefined;
-      const R = deterministic ? await gtoReward(tb, targetL, { ...mode.processing, eta: 1 }) : undefined;
+      // E conditional on the drawn tree (for sampled drafts: exact recursive-rejection acceptance probabilities).
+      const qOpts = deterministic ? {} : { drafts: mode.verify.drafts, draft: { data: q, rows, vocab } };
+      const E = await expectedAcceptance(tb, targetL, { ...mode.processing, ...qOpts });
+      const R = await gtoReward(tb, targetL, { ...mode.processing, ...qOpts, eta: 1 });
       for (let b = 0; b < batch; b++) {
         const A = res.acceptedLength[b];
         accepted.push(A);
         nodes.push(trees[b].tokens.length);
         firstAccepted.push(A >= 1 ? 1 : 0);
-        if (E && R) {
-          expected.push(E[b]);
-          diff.push(A - E[b]);
-          rewards.push(R[b]);
-          if (mode.verify.mode === 'greedy' && Math.abs(A - E[b]) > 1e-9) greedyMismatch++;
-        }
+        expected.push(E[b]);
+        diff.push(A - E[b]);
+        rewards.push(R[b]);
+        if (mode.verify.mode === 'greedy' && Math.abs(A - E[b]) > 1e-9) greedyMismatch++;
         const emitted = Array.from(res.tokens.subarray(res.tokenOffsets[b], res.tokenOffsets[b + 1]));
         emittedTotal += emitted.length;
         ctxs[b] = ctxs[b].concat(emitted).slice(-12);
@@ -178,10 +179,10 @@ async function main() {
       meanNodes: mean(nodes),
       meanAccepted: mean(accepted),
       seAccepted: stdErr(accepted),
-      meanExpected: deterministic ? mean(expected) : null,
-      zScore: deterministic ? mean(diff) / Math.max(stdErr(diff), 1e-300) : null,
+      meanExpected: mean(expected),
+      zScore: mode.verify.mode === 'greedy' ? 0 : mean(diff) / Math.max(stdErr(diff), 1e-300),
       greedyMismatches: mode.verify.mode === 'greedy' ? greedyMismatch : null,
-      meanGtoReward: deterministic ? mean(rewards) : null,
+      meanGtoReward: mean(rewards),
       tokensPerStep: emittedTotal / accepted.length,
       firstTokenAcceptance: mean(firstAccepted),
       alphaStar: mode.rootDrafts !== undefined ? [mean(alphaLow), mean(alphaHigh)] : null,
@@ -200,7 +201,8 @@ async function main() {
     `# Speculative-decoding simulation`,
     ``,
     `Target: ${meta.target}; draft: ${meta.draft}; V = ${vocab}; ${batch} requests × ${steps} steps per mode; seed ${seed}.`,
-    `A = accepted draft tokens per tree (verifyTree); E = tree.expectedAcceptance on the same trees (deterministic drafts);`,
+    `A = accepted draft tokens per tree (verifyTree); E = tree.expectedAcceptance on the same trees (sampled drafts: given`,
+    `the drawn tree, with the draft logits);`,
     `z = mean(A − E) / its standard error; α* = multidraft optimum for the root's children (bounds without replacement)`,
     `vs the empirical P(A ≥ 1).`,
     ``,
