@@ -57,6 +57,18 @@ async function main() {
       console.log(`B=${B} N=${N} V=${V} ${JSON.stringify(opts)}: device vs host max rel ${d.toExponential(1)} ` +
         `${d <= 1e-12 ? 'ok' : 'FAIL'}; host ${median(times.cpu).toFixed(2)} ms, device-resident ${median(times.dev).toFixed(2)} ms`);
     }
+    // Real-q drafts (recursive rejection), target and draft both device-resident.
+    const qdata = bf16Random(rows * V, 5);
+    const qdev = await lw.device.upload(qdata);
+    const qo = { drafts: 'iid', draft: { data: qdata, dtype: 'bfloat16', rows, vocab: V } };
+    const a = await lw.tree.expectedAcceptance(t, host, { ...qo, backend: 'cpu' });
+    let s = process.hrtime.bigint();
+    const g = await lw.tree.expectedAcceptance(t, devL, { ...qo, draft: { ...qo.draft, data: qdev } });
+    const ms = Number(process.hrtime.bigint() - s) / 1e6;
+    const d = maxRel(g, a);
+    if (!(d <= 1e-12)) fail++;
+    console.log(`B=${B} N=${N} V=${V} drafts=iid: device vs host max rel ${d.toExponential(1)} ${d <= 1e-12 ? 'ok' : 'FAIL'}; device-resident ${ms.toFixed(2)} ms`);
+    qdev.dispose();
     dev.dispose();
   }
   const p = new Float64Array(128256).fill(1 / 128256);
