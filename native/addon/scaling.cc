@@ -80,8 +80,11 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
       o.n_starts = static_cast<int64_t>(ng / k);
     }
     o.control.max_iter = static_cast<int>(number_or(opts, "maxIterations", o.control.max_iter));
-    o.control.ftol = number_or(opts, "ftol", o.control.ftol);
-    o.control.gtol = number_or(opts, "gtol", o.control.gtol);
+    if (!opts.Get("ftol").IsUndefined() || !opts.Get("gtol").IsUndefined()) {
+      o.auto_tolerances = false;
+      o.control.ftol = number_or(opts, "ftol", o.control.ftol);
+      o.control.gtol = number_or(opts, "gtol", o.control.gtol);
+    }
     o.optimum_rel_tol = number_or(opts, "optimumRelTol", o.optimum_rel_tol);
     o.backend = backend_of(opts);
     o.device = static_cast<int>(number_or(opts, "device", 0));

@@ -13,6 +13,7 @@ struct Prepared {
   std::vector<double> grid;  // owns the default grid when no user grid was given
   const double* starts = nullptr;
   int64_t n_starts = 0;
+  LbfgsControl control;  // with per-objective tolerances resolved
 };
 
 Prepared prepare(const Runs& runs, const FitOptions& opts);

@@ -42,6 +42,8 @@ struct FitOptions {
   const double* starts = nullptr;  // n_starts × law_params(law), row-major; null = default grid
   int64_t n_starts = 0;
   LbfgsControl control;
+  // Per-objective ftol/gtol (see prepare()); false keeps control.ftol/gtol as given.
+  bool auto_tolerances = true;
   double optimum_rel_tol = 1e-6;   // a start "reached the optimum" if f ≤ f* + tol·|f*|
   Backend backend = Backend::Cpu;
   int device = 0;
