@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/tree_utils.h"
@@ -43,22 +47,51 @@ struct Before {
   bool operator()(int32_t a, int32_t b) const { return z[a] > z[b] || (z[a] == z[b] && a < b); }
 };
 
+// First index in [i, n) with z > thr, or n.
+int64_t next_above_scalar(const float* z, int64_t i, int64_t n, float thr) {
+  while (i < n && !(z[i] > thr)) ++i;
+  return i;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) int64_t next_above_avx2(const float* z, int64_t i, int64_t n, float thr) {
+  const __m256 t = _mm256_set1_ps(thr);
+  for (; i + 16 <= n; i += 16) {
+    const int lo = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i), t, _CMP_GT_OQ));
+    const int hi = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i + 8), t, _CMP_GT_OQ));
+    const unsigned mask = static_cast<unsigned>(lo) | (static_cast<unsigned>(hi) << 8);
+    if (mask) return i + __builtin_ctz(mask);
+  }
+  return next_above_scalar(z, i, n, thr);
+}
+#endif
+
+int64_t next_above(const float* z, int64_t i, int64_t n, float thr) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return next_above_avx2(z, i, n, thr);
+#endif
+  return next_above_scalar(z, i, n, thr);
+}
+
 // Top-k set (unordered) into idx; returns its last element in the order.
 int32_t top_k_set(const float* z, int64_t V, int32_t k, std::vector<int32_t>& idx) {
   Before before{z};
   idx.clear();
   if (k <= 1024) {
     // Heap whose front is the worst kept element; scanning in index order, a later equal value is worse.
+    // Once full, only values above the current k-th can enter: skip to them with a vector scan.
     auto worse_first = [&](int32_t a, int32_t b) { return before(a, b); };
-    for (int32_t x = 0; x < V; ++x) {
-      if (static_cast<int32_t>(idx.size()) < k) {
-        idx.push_back(x);
-        std::push_heap(idx.begin(), idx.end(), worse_first);
-      } else if (z[x] > z[idx.front()]) {
-        std::pop_heap(idx.begin(), idx.end(), worse_first);
-        idx.back() = x;
-        std::push_heap(idx.begin(), idx.end(), worse_first);
-      }
+    int64_t x = 0;
+    for (; x < V && static_cast<int32_t>(idx.size()) < k; ++x) {
+      idx.push_back(static_cast<int32_t>(x));
+      std::push_heap(idx.begin(), idx.end(), worse_first);
+    }
+    while ((x = next_above(z, x, V, z[idx.front()])) < V) {
+      std::pop_heap(idx.begin(), idx.end(), worse_first);
+      idx.back() = static_cast<int32_t>(x);
+      std::push_heap(idx.begin(), idx.end(), worse_first);
+      ++x;
     }
     return idx.front();
   }
