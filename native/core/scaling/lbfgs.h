@@ -3,6 +3,9 @@
 // hands them to step(), and repeats while step() returns true. Each step costs exactly one evaluation, so on a
 // GPU every lane of a warp evaluates in lockstep whatever phase of the search its own fit is in.
 //
+// Vectors have P (compile-time) entries; coordinates at or beyond the fit's dimension n are kept exactly 0, so
+// every loop runs over P and unrolls.
+//
 // Stopping is scale-aware (the objective may be ~1e-3 or ~−900): relative decrease of f, gradient relative to
 // |f|, or a step that no longer moves x. Runs on host and device (LW_HD).
 #pragma once
@@ -34,6 +37,15 @@ struct LbfgsControl {
   double first_step = 0.5;  // ‖Δx‖∞ of the first trial along −∇f
 };
 
+// Dot product with three independent partial sums: the two-loop recursion is latency-bound on these.
+template <int P>
+LW_HD double dot(const double* a, const double* b) {
+  double s[3] = {0, 0, 0};
+  for (int i = 0; i < P; ++i) s[i % 3] += a[i] * b[i];
+  return (s[0] + s[1]) + s[2];
+}
+LW_HD double max2(double a, double b) { return a > b ? a : b; }
+
 template <int P, int M>
 struct Lbfgs {
   static constexpr double c1 = 1e-4, c2 = 0.9;
@@ -59,7 +71,7 @@ struct Lbfgs {
   LW_HD void start(int dims, const double* x0, const LbfgsControl& c) {
     n = dims;
     ctl = c;
-    for (int i = 0; i < n; ++i) xt[i] = x0[i];
+    for (int i = 0; i < P; ++i) xt[i] = i < n ? x0[i] : 0.0;  // unused coordinates stay exactly 0
     mcount = mhead = 0;
     phase = Init;
     iter = nfev = 0;
@@ -68,17 +80,18 @@ struct Lbfgs {
   }
 
   // Consumes f(xt), ∇f(xt); returns true if xt now holds the next point to evaluate.
-  LW_HD bool step(double ft, const double* gt) {
+  LW_HD bool step(double ft, const double* g_in) {
     ++nfev;
+    double gt[P];
+    for (int i = 0; i < P; ++i) gt[i] = i < n ? g_in[i] : 0.0;
     if (phase == Init) {
       if (!finite_all(ft, gt)) return finish(FitStatus::BadStart);
-      for (int i = 0; i < n; ++i) { x[i] = xt[i]; g[i] = gt[i]; }
+      for (int i = 0; i < P; ++i) { x[i] = xt[i]; g[i] = gt[i]; }
       f = ft;
       if (grad_small()) return finish(FitStatus::GradientTol);
       return steepest_start();
     }
-    double dgt = 0;
-    for (int i = 0; i < n; ++i) dgt += gt[i] * d[i];
+    const double dgt = dot<P>(gt, d);
     ++ls_evals;
     if (!finite_all(ft, gt) || ft > f0 + c1 * stp * dg0) {
       set_hi(stp, isfinite(ft) ? ft : INFINITY, dgt);
@@ -94,13 +107,13 @@ struct Lbfgs {
  private:
   LW_HD bool finite_all(double fv, const double* gv) const {
     if (!isfinite(fv)) return false;
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < P; ++i)
       if (!isfinite(gv[i])) return false;
     return true;
   }
   LW_HD bool grad_small() const {
     double gm = 0;
-    for (int i = 0; i < n; ++i) gm = fmax(gm, fabs(g[i]));
+    for (int i = 0; i < P; ++i) gm = max2(gm, fabs(g[i]));
     return gm <= ctl.gtol * fabs(f) || gm == 0;
   }
   LW_HD bool finish(FitStatus s) {
@@ -109,18 +122,17 @@ struct Lbfgs {
   }
   LW_HD void set_lo(double a, double fa, double dga, const double* ga) {
     a_lo = a; f_lo = fa; dg_lo = dga;
-    for (int i = 0; i < n; ++i) g_lo[i] = ga[i];
+    for (int i = 0; i < P; ++i) g_lo[i] = ga[i];
   }
   LW_HD void set_hi(double a, double fa, double dga) { a_hi = a; f_hi = fa; dg_hi = dga; }
 
   LW_HD bool propose() {
-    for (int i = 0; i < n; ++i) xt[i] = x[i] + stp * d[i];
+    for (int i = 0; i < P; ++i) xt[i] = x[i] + stp * d[i];
     return true;
   }
 
   LW_HD bool begin_search(double stp0) {
-    dg0 = 0;
-    for (int i = 0; i < n; ++i) dg0 += g[i] * d[i];
+    dg0 = dot<P>(g, d);
     if (!(dg0 < 0)) return finish(FitStatus::GradientTol);  // −∇f · ∇f ≥ 0 only when ∇f = 0
     f0 = f;
     set_lo(0, f, dg0, g);
@@ -134,9 +146,9 @@ struct Lbfgs {
   // Along −∇f with a first trial that moves the largest coordinate by ctl.first_step.
   LW_HD bool steepest_start() {
     double gm = 0;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < P; ++i) {
       d[i] = -g[i];
-      gm = fmax(gm, fabs(g[i]));
+      gm = max2(gm, fabs(g[i]));
     }
     mcount = mhead = 0;
     return begin_search(ctl.first_step / gm);
@@ -173,7 +185,7 @@ struct Lbfgs {
   LW_HD bool accept_lo() {
     if (a_lo > 0 && f_lo < f0) {
       double xa[P];
-      for (int i = 0; i < n; ++i) xa[i] = x[i] + a_lo * d[i];
+      for (int i = 0; i < P; ++i) xa[i] = x[i] + a_lo * d[i];
       return take(xa, f_lo, g_lo);
     }
     if (!reset_tried && mcount > 0) {
@@ -184,36 +196,36 @@ struct Lbfgs {
   }
 
   LW_HD bool take(const double* xn, double fn, const double* gn) {
-    double sy = 0, yy = 0, smax = 0, xmax = 0;
-    double* s = S[mhead];
-    double* y = Y[mhead];
-    for (int i = 0; i < n; ++i) {
-      s[i] = xn[i] - x[i];
-      y[i] = gn[i] - g[i];
-      sy += s[i] * y[i];
-      yy += y[i] * y[i];
-      smax = fmax(smax, fabs(s[i]));
+    double sv[P], yv[P], smax = 0, xmax = 0;
+    for (int i = 0; i < P; ++i) {
+      sv[i] = xn[i] - x[i];
+      yv[i] = gn[i] - g[i];
+      smax = max2(smax, fabs(sv[i]));
       x[i] = xn[i];
       g[i] = gn[i];
-      xmax = fmax(xmax, fabs(x[i]));
+      xmax = max2(xmax, fabs(x[i]));
     }
+    const double sy = dot<P>(sv, yv), yy = dot<P>(yv, yv);
     const double fprev = f;
     f = fn;
     ++iter;
     reset_tried = false;
-    if (sy > 1e-16 * yy && sy > 0) {  // curvature pair usable
+    if (sy > 1e-16 * yy && sy > 0) {  // curvature pair usable (when full, it replaces the oldest)
+      for (int i = 0; i < P; ++i) {
+        S[mhead][i] = sv[i];
+        Y[mhead][i] = yv[i];
+      }
       rho[mhead] = 1 / sy;
       mhead = (mhead + 1) % M;
       if (mcount < M) ++mcount;
     }
     if (grad_small()) return finish(FitStatus::GradientTol);
-    if (fprev - f <= ctl.ftol * fmax(fabs(fprev), fabs(f))) return finish(FitStatus::RelativeTol);
+    if (fprev - f <= ctl.ftol * max2(fabs(fprev), fabs(f))) return finish(FitStatus::RelativeTol);
     if (smax <= ctl.xtol * (1 + xmax)) return finish(FitStatus::StepTol);
     if (iter >= ctl.max_iter) return finish(FitStatus::MaxIter);
     if (mcount == 0) return steepest_start();
     two_loop();
-    double dg = 0;
-    for (int i = 0; i < n; ++i) dg += g[i] * d[i];
+    const double dg = dot<P>(g, d);
     if (!(dg < 0)) return steepest_start();  // rounding made H indefinite: drop the memory
     return begin_search(1.0);
   }
@@ -221,29 +233,24 @@ struct Lbfgs {
   // d = −H∇f by the two-loop recursion, H0 = (sᵀy / yᵀy) I from the newest pair.
   LW_HD void two_loop() {
     double q[P], alpha[M];
-    for (int i = 0; i < n; ++i) q[i] = -g[i];
+    for (int i = 0; i < P; ++i) q[i] = -g[i];
     int idx = mhead;
     for (int k = 0; k < mcount; ++k) {
       idx = (idx - 1 + M) % M;
-      double a = 0;
-      for (int i = 0; i < n; ++i) a += S[idx][i] * q[i];
-      a *= rho[idx];
+      const double a = dot<P>(S[idx], q) * rho[idx];
       alpha[k] = a;
-      for (int i = 0; i < n; ++i) q[i] -= a * Y[idx][i];
+      for (int i = 0; i < P; ++i) q[i] -= a * Y[idx][i];
     }
     const int newest = (mhead - 1 + M) % M;
-    double yy = 0;
-    for (int i = 0; i < n; ++i) yy += Y[newest][i] * Y[newest][i];
+    const double yy = dot<P>(Y[newest], Y[newest]);
     const double gamma = 1 / (rho[newest] * yy);
-    for (int i = 0; i < n; ++i) q[i] *= gamma;
+    for (int i = 0; i < P; ++i) q[i] *= gamma;
     for (int k = mcount - 1; k >= 0; --k) {
       idx = (mhead - 1 - k + 2 * M) % M;
-      double b = 0;
-      for (int i = 0; i < n; ++i) b += Y[idx][i] * q[i];
-      b *= rho[idx];
-      for (int i = 0; i < n; ++i) q[i] += S[idx][i] * (alpha[k] - b);
+      const double b = dot<P>(Y[idx], q) * rho[idx];
+      for (int i = 0; i < P; ++i) q[i] += S[idx][i] * (alpha[k] - b);
     }
-    for (int i = 0; i < n; ++i) d[i] = q[i];
+    for (int i = 0; i < P; ++i) d[i] = q[i];
   }
 };
 
