@@ -2,6 +2,7 @@
 // with lazy rows: only visited rows are converted and reduced, one row of scratch per worker.
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -179,8 +180,47 @@ class CpuWalker {
     return s;
   }
 
+  // Fast path of select_kept: the K0-th largest chunk max bounds the pivot from below, so the few tokens at or
+  // above it hold the whole kept prefix (same idea as the CUDA kernel). False when that does not hold.
+  bool select_fast(int64_t K, double P) {
+    const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
+    const int64_t K0 = K < V_ ? K : std::min<int64_t>(nch, 32);
+    if (K0 > nch) return false;
+    cmax_.resize(nch);
+    for (int64_t c = 0; c < nch; ++c)
+      cmax_[c] = cpu::row_max(pz_ + c * tree::kChunk, std::min<int64_t>(tree::kChunk, V_ - c * tree::kChunk)).max;
+    std::nth_element(cmax_.begin(), cmax_.begin() + (K0 - 1), cmax_.end(), std::greater<float>());
+    const float tlo = cmax_[K0 - 1];
+    if (tlo == -INFINITY) return false;
+    idx_.clear();
+    for (int32_t x = 0; x < V_; ++x)
+      if (pz_[x] >= tlo) idx_.push_back(x);
+    const float* z = pz_;
+    std::sort(idx_.begin(), idx_.end(), [z](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+    auto w = [this](int32_t x) { return std::exp(static_cast<double>((pz_[x] - pm_) * inv_t_)); };
+    const int64_t n = static_cast<int64_t>(idx_.size());
+    const int64_t kk = K < V_ ? std::min<int64_t>(K, n) : n;
+    int64_t piv = kk - 1;
+    if (P < 1.0) {
+      double ZK = 0.0;
+      if (K < V_) for (int64_t i = 0; i < kk; ++i) ZK += w(idx_[i]);
+      else ZK = cpu::row_sum_exp(pz_, V_, pm_, inv_t_);
+      double cum = 0.0;
+      bool found = false;
+      for (int64_t i = 0; i < kk; ++i) {
+        cum += w(idx_[i]);
+        if (cum >= P * ZK) { piv = i; found = true; break; }
+      }
+      if (!found && K == V_) return false;
+    }
+    tau_ = z[idx_[piv]];
+    xtau_ = idx_[piv];
+    return true;
+  }
+
   // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc).
   void select_kept(int64_t K, double P) {
+    if (select_fast(K, P)) return;
     idx_.resize(V_);
     for (int32_t i = 0; i < V_; ++i) idx_[i] = i;
     const float* z = pz_;
@@ -220,6 +260,7 @@ class CpuWalker {
   std::vector<float> frozen_;
   std::vector<int32_t> idx_;
   std::vector<double> pmass_, mass_;
+  std::vector<float> cmax_;
   bool filtered_ = false;
   double inv_zd_ = 1.0;
   const float* pz_ = nullptr;

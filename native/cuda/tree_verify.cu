@@ -231,42 +231,54 @@ __device__ __forceinline__ void merge_stat(ChunkStat& a, const ChunkStat& b, flo
   a.max = m;
 }
 
-// Per-chunk statistics of one row by the whole block into cs[nch] (smem). part = scratch of nch * 8 stats.
-// U 16-byte loads per thread are in flight before any arithmetic (one SM must pull ~100 GB/s).
-template <int DT, bool EXP>
-__device__ void chunk_pass(const void* row, int64_t V, int32_t nch, float inv_t, ChunkStat* cs, ChunkStat* part) {
-  constexpr int E = Elt<DT>::E;
-  constexpr int WT = 32 * E;       // tokens per warp step
-  constexpr int SUB = C / WT;      // warp partials per chunk
-  constexpr int STEP = NT * E;     // tokens per block step
-  constexpr int U = 8;
+// Streams one row through the block: every warp step covers WT = 32·E consecutive tokens; U 16-byte loads per
+// thread are issued before any arithmetic (one SM must keep ~64 KB in flight to pull ~100 GB/s).
+// f(w0, i, v) runs for each warp step (w0 = the warp's first token, warp-uniform; i = this lane's first token;
+// v = its E values, -inf past the end).
+template <int DT, class F>
+__device__ __forceinline__ void row_groups(const void* row, int64_t V, F&& f) {
+  constexpr int E = Elt<DT>::E, WT = 32 * E, STEP = NT * E, U = 8;
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int64_t full = vec_ok ? V / (static_cast<int64_t>(STEP) * U) * (static_cast<int64_t>(STEP) * U) : 0;
-  for (int64_t base = 0; base < full; base += static_cast<int64_t>(STEP) * U) {
+  for (int64_t base = 0; base < V; base += static_cast<int64_t>(STEP) * U) {
     uint4 raw[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      int64_t i = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT + lane * E;
-      raw[u] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * (DT == 0 ? 4 : 2)));
+      const int64_t i = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT + lane * E;
+      if (vec_ok && i + E <= V)
+        raw[u] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * (DT == 0 ? 4 : 2)));
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
+      const int64_t w0 = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT;
+      if (w0 >= V) break;  // warp-uniform
+      const int64_t i = w0 + lane * E;
       float v[E];
-      Elt<DT>::unpack(raw[u], v);
-      int64_t w0 = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT;
-      ChunkStat s = warp_stat<EXP, E>(v, w0 + lane * E, inv_t);
-      if (lane == 0) part[(w0 / C) * SUB + (w0 % C) / WT] = s;
+      if (vec_ok && i + E <= V) Elt<DT>::unpack(raw[u], v);
+      else
+#pragma unroll
+        for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DT>::at(row, i + k) : -INFINITY;
+      f(w0, i, v);
     }
   }
-  for (int64_t base = full; base < V; base += STEP) {
-    int64_t w0 = base + static_cast<int64_t>(warp) * WT;
-    if (w0 >= V) continue;  // warp-uniform
-    float v[E];
-    load_group<DT>(row, w0 + lane * E, V, vec_ok, v);
-    ChunkStat s = warp_stat<EXP, E>(v, w0 + lane * E, inv_t);
-    if (lane == 0) part[(w0 / C) * SUB + (w0 % C) / WT] = s;
-  }
+}
+
+// Slot of a warp step's partial: chunk-major, SUB = C / WT slots per chunk.
+template <int DT>
+__device__ __forceinline__ int64_t part_slot(int64_t w0) {
+  constexpr int WT = 32 * Elt<DT>::E, SUB = C / WT;
+  return (w0 / C) * SUB + (w0 % C) / WT;
+}
+
+// Per-chunk statistics of one row by the whole block into cs[nch] (smem). part = scratch of nch * 8 stats.
+template <int DT, bool EXP>
+__device__ void chunk_pass(const void* row, int64_t V, int32_t nch, float inv_t, ChunkStat* cs, ChunkStat* part) {
+  constexpr int E = Elt<DT>::E, WT = 32 * E, SUB = C / WT;
+  const int lane = threadIdx.x & 31;
+  row_groups<DT>(row, V, [&](int64_t w0, int64_t i, const float* v) {
+    ChunkStat s = warp_stat<EXP, E>(v, i, inv_t);
+    if (lane == 0) part[part_slot<DT>(w0)] = s;
+  });
   __syncthreads();
   for (int32_t c = threadIdx.x; c < nch; c += NT) {
     ChunkStat a{-INFINITY, 0.f, 0x7fffffff, 0};
@@ -274,6 +286,21 @@ __device__ void chunk_pass(const void* row, int64_t V, int32_t nch, float inv_t,
     for (int k = 0; k < SUB; ++k)
       if (lo + static_cast<int64_t>(k) * WT < V) merge_stat(a, part[c * SUB + k], inv_t);
     cs[c] = a;
+  }
+  __syncthreads();
+}
+
+// Sums per-warp-step float partials (wpart, chunk-major) into out[nch].
+template <int DT>
+__device__ void sum_parts(const float* wpart, int64_t V, int32_t nch, float* out) {
+  constexpr int WT = 32 * Elt<DT>::E, SUB = C / WT;
+  __syncthreads();
+  for (int32_t c = threadIdx.x; c < nch; c += NT) {
+    float a = 0.f;
+    const int64_t lo = static_cast<int64_t>(c) * C;
+    for (int k = 0; k < SUB; ++k)
+      if (lo + static_cast<int64_t>(k) * WT < V) a += wpart[c * SUB + k];
+    out[c] = a;
   }
   __syncthreads();
 }
@@ -411,33 +438,22 @@ struct BlockOps {
   // Σ over chunk c's tokens of the generic residual, per chunk into rmass; returns the total.
   __device__ double residual_pass(const Residual& r) {
     constexpr int E = Elt<DT>::E;
-    constexpr int WT = 32 * E, SUB = C / WT, STEP = NT * E;
-    const bool vec_ok = (reinterpret_cast<uintptr_t>(prow) & 15) == 0;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int lane = threadIdx.x & 31;
     float* wpart = reinterpret_cast<float*>(part);
-    for (int64_t base = 0; base < V; base += STEP) {
-      int64_t w0 = base + static_cast<int64_t>(warp) * WT;
-      if (w0 >= V) continue;
-      float v[E];
-      load_group<DT>(prow, w0 + lane * E, V, vec_ok, v);
+    row_groups<DT>(prow, V, [&](int64_t w0, int64_t i, const float* v) {
       float s = 0.f;
 #pragma unroll
       for (int k = 0; k < E; ++k) {
-        int64_t x = w0 + lane * E + k;
-        if (x < V) s += tree::generic_value(p_of(static_cast<int32_t>(x), v[k]), r.use_q ? q(static_cast<int32_t>(x)) : 0.f, r);
+        const int64_t x = i + k;
+        if (x < V) {
+          const float px = p_of(static_cast<int32_t>(x), v[k]);
+          s += tree::generic_value(px, r.use_q && px > 0.f ? q(static_cast<int32_t>(x)) : 0.f, r);
+        }
       }
       for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (lane == 0) wpart[(w0 / C) * SUB + (w0 % C) / WT] = s;
-    }
-    __syncthreads();
-    for (int32_t c = threadIdx.x; c < nch; c += NT) {
-      float a = 0.f;
-      const int64_t lo = static_cast<int64_t>(c) * C;
-      for (int k = 0; k < SUB; ++k)
-        if (lo + static_cast<int64_t>(k) * WT < V) a += wpart[c * SUB + k];
-      rmass[c] = a;
-    }
-    __syncthreads();
+      if (lane == 0) wpart[part_slot<DT>(w0)] = s;
+    });
+    sum_parts<DT>(wpart, V, nch, rmass);
     double t = 0.0;
     for (int32_t c = 0; c < nch; ++c) t += rmass[c];
     __syncthreads();
@@ -593,6 +609,7 @@ struct BlockOps {
   // realistic rows) hold the whole kept prefix: collect them, rank them, cut by count and by mass. Returns
   // false (nothing changed) when the candidates overflow or do not reach the top-p mass.
   __device__ bool select_fast(int64_t K, float Pp, double* Zout) {
+    __syncthreads();
     const int64_t K0 = K < V ? K : imin64(nch, 32);
     if (K0 > nch) return false;
     for (int32_t c = threadIdx.x; c < nch; c += NT) {
@@ -605,13 +622,14 @@ struct BlockOps {
     __syncthreads();
     const float tlo = sh.bf;
     if (tlo == -INFINITY) return false;
-    for (int64_t x = threadIdx.x; x < V; x += NT) {
-      const float z = Elt<DT>::at(prow, x);
-      if (z >= tlo) {
-        int slot = atomicAdd(&sh.flag, 1);
-        if (slot < kCand) { cz[slot] = z; ci[slot] = static_cast<int32_t>(x); }
-      }
-    }
+    row_groups<DT>(prow, V, [&](int64_t, int64_t i, const float* v) {
+#pragma unroll
+      for (int k = 0; k < Elt<DT>::E; ++k)
+        if (v[k] >= tlo && i + k < V) {
+          int slot = atomicAdd(&sh.flag, 1);
+          if (slot < kCand) { cz[slot] = v[k]; ci[slot] = static_cast<int32_t>(i + k); }
+        }
+    });
     __syncthreads();
     const int n = sh.flag;
     if (n > kCand) return false;
@@ -713,33 +731,17 @@ struct BlockOps {
   // pmass[c] = Σ_{x in c, kept} exp((z - pm) * inv_t).
   __device__ void kept_mass() {
     constexpr int E = Elt<DT>::E;
-    constexpr int WT = 32 * E, SUB = C / WT, STEP = NT * E;
-    const bool vec_ok = (reinterpret_cast<uintptr_t>(prow) & 15) == 0;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int lane = threadIdx.x & 31;
     float* wpart = reinterpret_cast<float*>(part);
-    for (int64_t base = 0; base < V; base += STEP) {
-      int64_t w0 = base + static_cast<int64_t>(warp) * WT;
-      if (w0 >= V) continue;
-      float v[E];
-      load_group<DT>(prow, w0 + lane * E, V, vec_ok, v);
+    row_groups<DT>(prow, V, [&](int64_t w0, int64_t i, const float* v) {
       float s = 0.f;
 #pragma unroll
-      for (int k = 0; k < E; ++k) {
-        int64_t x = w0 + lane * E + k;
-        if (x < V && kept(static_cast<int32_t>(x), v[k])) s += __expf((v[k] - pm) * inv_t);
-      }
+      for (int k = 0; k < E; ++k)
+        if (i + k < V && kept(static_cast<int32_t>(i + k), v[k])) s += __expf((v[k] - pm) * inv_t);
       for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (lane == 0) wpart[(w0 / C) * SUB + (w0 % C) / WT] = s;
-    }
-    __syncthreads();
-    for (int32_t c = threadIdx.x; c < nch; c += NT) {
-      float a = 0.f;
-      const int64_t lo = static_cast<int64_t>(c) * C;
-      for (int k = 0; k < SUB; ++k)
-        if (lo + static_cast<int64_t>(k) * WT < V) a += wpart[c * SUB + k];
-      pmass[c] = a;
-    }
-    __syncthreads();
+      if (lane == 0) wpart[part_slot<DT>(w0)] = s;
+    });
+    sum_parts<DT>(wpart, V, nch, pmass);
   }
 };
 

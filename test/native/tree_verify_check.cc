@@ -210,8 +210,8 @@ static void test_vs_reference() {
   for (int rep = 0; rep < 60; ++rep) {
     int dk = rep % 3;
     Batch bt;
-    int V = 16 + rng() % 2000;
-    random_batch(bt, rng, 20, 12, V, dk != 0, dk == 1, 1.5f);
+    int V = rep % 4 == 0 ? 20000 + rng() % 40000 : 16 + rng() % 2000;  // large V: several chunks, fast select
+    random_batch(bt, rng, rep % 4 == 0 ? 6 : 20, 12, V, dk != 0, dk == 1, 1.5f);
     for (size_t b = 0; b + 1 < bt.offsets.size(); ++b) {  // make children probable under the target
       int o = bt.offsets[b], n = bt.offsets[b + 1] - o;
       for (int c = 1; c < n; ++c)
