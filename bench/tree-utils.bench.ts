@@ -4,6 +4,7 @@
 //   node bench/run.js bench/tree-utils.bench.ts [--quick] [--rounds 7]
 // Needs the CPU addon. Writes bench/results/tree-utils.{json,md}.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { backendInfo } from '../lib/backend';
 import { attentionMask } from '../lib/tree/mask';
@@ -136,12 +137,12 @@ async function main(): Promise<void> {
   const info = backendInfo();
   const out = path.join(__dirname, 'results');
   fs.mkdirSync(out, { recursive: true });
-  const meta = { threads: info.threads, simd: info.simd, node: process.version, rounds, date: new Date().toISOString() };
+  const meta = { threads: info.threads, simd: info.simd, node: process.version, rounds, date: new Date().toISOString(), loadavg: os.loadavg()[0] };
   fs.writeFileSync(path.join(out, 'tree-utils.json'), JSON.stringify({ meta, results: rowsOut }, null, 2));
   const md = [
     `# Tree utilities (CPU)`,
     ``,
-    `${meta.threads} threads, SIMD ${meta.simd}, Node ${meta.node}; medians of ${rounds} calls after a warm-up; baseline = plain TypeScript float64 on the same data.`,
+    `${meta.threads} threads, SIMD ${meta.simd}, Node ${meta.node}, load average ${meta.loadavg.toFixed(1)} (shared machine); medians of ${rounds} calls after a warm-up; baseline = plain TypeScript float64 on the same data.`,
     ``,
     `| case | lengthwise ms | plain TS ms | note |`,
     `|---|---|---|---|`,
