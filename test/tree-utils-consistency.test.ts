@@ -39,6 +39,7 @@ const cases: [string, Processing][] = [
   ['T = 1', {}],
   ['T = 0.8, top-k 3', { temperature: 0.8, topK: 3 }],
   ['top-p 0.7', { topP: 0.7 }],
+  ['T = 1.3, top-k 4, top-p 0.6', { temperature: 1.3, topK: 4, topP: 0.6 }],
 ];
 
 describe('verifyTree agrees with tree.expectedAcceptance', () => {
