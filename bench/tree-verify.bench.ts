@@ -135,16 +135,20 @@ async function main() {
     const res = await verifyTree(w.trees, target, opts);
     const accepted = Array.from(res.acceptedLength).reduce((a, b) => a + b, 0) / c.batch;
     const rnd = lcg(3);
-    const bench = new Bench({ iterations: quick ? 5 : 30, warmupIterations: 3 });
     let step = 0;
-    bench.add('lengthwise', async () => {
+    const ourBench = new Bench({ iterations: quick ? 5 : 50, warmupIterations: 5, time: quick ? 20 : 300 });
+    ourBench.add('lengthwise', async () => {
       await verifyTree(w.trees, target, { ...opts, step: step++ });
     });
-    bench.add('plain TS', () => {
+    const plainIters = quick ? 2 : c.batch > 1 && c.opts.mode === 'sample' ? 3 : 10;
+    const plainBench = new Bench({ iterations: plainIters, warmupIterations: 1, time: 0 });
+    plainBench.add('plain TS', () => {
       plainWalk(w.trees, w.z, w.q, c.V, c.opts, rnd);
-    }, { iterations: quick ? 2 : c.batch > 1 && c.opts.mode === 'sample' ? 3 : 10 });
-    await bench.run();
-    const p50 = (i: number) => (bench.tasks[i]!.result as { latency?: { p50?: number } } | undefined)?.latency?.p50 ?? NaN;
+    });
+    await ourBench.run();
+    await plainBench.run();
+    const p50of = (b: Bench) => (b.tasks[0]!.result as { latency?: { p50?: number } } | undefined)?.latency?.p50 ?? NaN;
+    const p50 = (i: number) => p50of(i === 0 ? ourBench : plainBench);
     const ours = p50(0), plain = p50(1);
     rows.push({ case: c.name, acceptedPerTree: accepted, lengthwiseMs: ours, plainTsMs: plain, speedup: plain / ours });
     console.log(`${c.name}: lengthwise ${(ours * 1000).toFixed(1)} µs, plain TS ${(plain * 1000).toFixed(1)} µs → ${(plain / ours).toFixed(1)}× (accepted ${accepted.toFixed(2)}/tree)`);
