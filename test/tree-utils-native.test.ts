@@ -92,6 +92,15 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     const z = new Float32Array([0.1, 0.5, 0.9, 0, 0, 0]);
     const l = { data: z, rows: 2, vocab: 3 };
     expect((await expectedAcceptance(one, l, { drafts: 'iid', draft: l }))[0]).toBeCloseTo(1, 12);
+    // Greedy verification ignores q; temperature 0 likewise.
+    const r = rng(3);
+    const t = randomTrees(r, 3, 9, 5);
+    const zz = randomLogits(r, t.tokens.length, 5, 0);
+    const qq = randomLogits(r, t.tokens.length, 5, 0);
+    const tl = { data: zz, rows: t.tokens.length, vocab: 5 };
+    const g = await expectedAcceptance(t, tl, { mode: 'greedy' });
+    expect(await expectedAcceptance(t, tl, { mode: 'greedy', drafts: 'iid', draft: { ...tl, data: qq } })).toEqual(g);
+    expect(await expectedAcceptance(t, tl, { temperature: 0, drafts: 'without-replacement', draft: { ...tl, data: qq } })).toEqual(g);
   });
 
   test('per-request temperature / top-k / top-p arrays', async () => {
