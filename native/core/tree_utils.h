@@ -1,4 +1,5 @@
-// Draft-tree utilities: expected acceptance under the target, GTO's draft-tree reward (log-sum-exp form).
+// Draft-tree utilities: per-node acceptance probabilities, expected accepted length and GTO's draft-tree reward
+// (log-sum-exp form), for deterministic drafts (target only) and drafts sampled from q (recursive rejection).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -44,13 +45,14 @@ struct TreeUtilsArgs {
 };
 
 struct TreeUtilsResult {
-  std::vector<double> expected;   // per tree: E[accepted draft tokens] = sum_{v != root} prod_{u in path(v)} p(x_u)
+  std::vector<double> expected;   // per tree: E[accepted draft tokens] = sum_{v != root} prod_{u in path(v)} node_prob[u]
   std::vector<double> reward;     // per tree (when want_reward): (1/eta) log sum_paths exp(eta L_i)
   // per node: P(node accepted | parent accepted); deterministic drafts: p_parent(x_node); 1 for roots
   std::vector<double> node_prob;
 };
 
-// Processed probability p(x) of each of `tokens` under row `row` of `logits`. Throws Range on NaN/+inf logits.
+// Float64 reference of the processed probability p(x) of each of `tokens` under one logits row. Throws Range on
+// NaN/+inf logits.
 // `row` only names the row in errors; `scratch` is reused between calls by one thread.
 struct RowScratch {
   std::vector<double> s;
