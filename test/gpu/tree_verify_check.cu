@@ -142,7 +142,7 @@ static void agreement() {
       int64_t same = 0, total = 0, greedy_mismatch = 0;
       for (int rep = 0; rep < 6; ++rep) {
         const int64_t V = rep % 3 == 0 ? 128256 : rep % 3 == 1 ? 3000 + rng() % 5000 : 50 + rng() % 900;
-        Data d = make(rng, 24, 3 + rng() % 20, V, 4, 6.f, 2.f);
+        Data d = make(rng, V > 100000 ? 8 : 24, 3 + rng() % 20, V, 4, 6.f, 2.f);
         for (size_t b = 0; b < d.K.size(); ++b) {
           if (cfg == 2 || cfg == 5) d.K[b] = 1 + rng() % 60;
           if (cfg == 3 || cfg == 5 || cfg == 7) d.P[b] = 0.5f + (rng() % 50) / 100.f;
@@ -164,6 +164,15 @@ static void agreement() {
                    g.accepted_nodes[g.token_offsets[b] + i] == c.accepted_nodes[c.token_offsets[b] + i];
             same += eq;
             if (!eq && mode == VerifyMode::Greedy) ++greedy_mismatch;
+            static int shown = 0;
+            if (!eq && shown < 6) {  // the first few differences, for diagnosis
+              ++shown;
+              std::printf("    diff cfg %d V %lld dtype %d seed %d tree %zu: cpu", cfg, (long long)V, (int)dt, seed, b);
+              for (int i = c.token_offsets[b]; i < c.token_offsets[b + 1]; ++i) std::printf(" %d@%d", c.tokens[i], c.accepted_nodes[i]);
+              std::printf(" | cuda");
+              for (int i = g.token_offsets[b]; i < g.token_offsets[b + 1]; ++i) std::printf(" %d@%d", g.tokens[i], g.accepted_nodes[i]);
+              std::printf("\n");
+            }
           }
           if (in.dev_t) cudaFree(in.dev_t);
         }
@@ -256,11 +265,46 @@ static void bench(const char* name, Data& d, VerifyMode mode, DraftKind dk, doub
   if (dq) cudaFree(dq);
 }
 
+static int run_all();
+static void smoke();
+
 int main() {
+  try {
+    return run_all();
+  } catch (const std::exception& e) {
+    std::printf("FAILED with exception: %s\n", e.what());
+    return 1;
+  }
+}
+
+static void smoke() {
+  // root -> 1 (tok 3) -> 2 (tok 5); target rows make both accepted greedily; bonus = argmax of row 2 (7).
+  Data d;
+  d.V = 8;
+  d.tokens = {0, 3, 5};
+  d.parents = {-1, 0, 1};
+  d.offsets = {0, 3};
+  d.z.assign(24, 0.f);
+  d.q.assign(24, 0.f);
+  d.z[3] = 5; d.z[8 + 5] = 5; d.z[16 + 7] = 5;
+  d.T = {1.f}; d.K = {0}; d.P = {1.f};
+  Inputs in;
+  TreeVerifyResult r = verify_tree(args_for(d, in, DType::F32, true, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0));
+  std::printf("smoke greedy: accepted %d tokens", r.accepted_length[0]);
+  for (int t : r.tokens) std::printf(" %d", t);
+  std::printf(r.accepted_length[0] == 2 && r.tokens == std::vector<int32_t>{3, 5, 7} ? "  ok\n" : "  WRONG\n");
+  if (r.accepted_length[0] != 2) ++failures;
+  TreeVerifyResult s = verify_tree(args_for(d, in, DType::F32, true, VerifyMode::Sample, DraftKind::Deterministic, 1, 0));
+  std::printf("smoke sample: accepted %d\n", s.accepted_length[0]);
+  if (in.dev_t) cudaFree(in.dev_t);
+}
+
+static int run_all() {
   int dev = 0;
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, dev));
   std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+  smoke();
   agreement();
   const double bw = copy_bandwidth();
   std::printf("== timings (CUDA events, median of 35; device-resident bf16, V = 128256); device copy %.2f TB/s\n",
