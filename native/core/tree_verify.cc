@@ -87,6 +87,12 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
       depth[g] = depth[pg] + 1;
       plan.max_depth = std::max(plan.max_depth, depth[g]);
     }
+  plan.path_offset.assign(t.batch + 1, 0);
+  for (int64_t b = 0; b < t.batch; ++b) {
+    int32_t d = 0;
+    for (int64_t g = t.offsets[b]; g < t.offsets[b + 1]; ++g) d = std::max(d, depth[g]);
+    plan.path_offset[b + 1] = plan.path_offset[b] + d + 1;
+  }
   for (int64_t g = 0; g < nodes; ++g) {
     plan.max_children = std::max(plan.max_children, plan.child_start[g + 1]);
     plan.child_start[g + 1] += plan.child_start[g];

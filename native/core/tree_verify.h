@@ -64,6 +64,7 @@ struct TreePlan {
   std::vector<int32_t> kind;          // [batch] tree::WalkKind
   int32_t max_children = 0;
   int32_t max_depth = 0;              // edges on the longest root-to-leaf path
+  std::vector<int32_t> path_offset;   // [batch + 1]: room for request b's path = its depth + 1 (≤ its nodes)
 };
 
 // Throws lw::Error (Range/Type) naming the argument and the expected shape.

@@ -279,15 +279,15 @@ TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) 
   if (a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device))
     throw_range("target: device-resident logits need the 'cuda' backend");
   const int64_t B = a.trees.batch;
-  const int32_t cap = plan.max_depth + 1;
-  std::vector<int32_t> nodes(B * cap), tokens(B * cap), count(B);
+  const int32_t* at = plan.path_offset.data();
+  std::vector<int32_t> nodes(at[B]), tokens(at[B]), count(B);
   // Big rows cost ~V work per visited node; small ones are cheap enough to batch many requests per task.
   const size_t grain = std::max<size_t>(1, static_cast<size_t>(16384 / std::max<int64_t>(1, a.target.vocab)));
   parallel_for(static_cast<size_t>(B), grain, [&](size_t lo, size_t hi) {
     CpuWalker w(a, plan);
     for (size_t b = lo; b < hi; ++b) {
       if ((b & 63) == 0) a.cancel.check();
-      w.run(static_cast<int64_t>(b), &nodes[b * cap], &tokens[b * cap], &count[b]);
+      w.run(static_cast<int64_t>(b), &nodes[at[b]], &tokens[at[b]], &count[b]);
     }
   });
   TreeVerifyResult r;
@@ -301,8 +301,8 @@ TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) 
   r.accepted_nodes.resize(r.token_offsets[B]);
   r.tokens.resize(r.token_offsets[B]);
   for (int64_t b = 0; b < B; ++b) {
-    std::copy(&nodes[b * cap], &nodes[b * cap] + count[b], r.accepted_nodes.begin() + r.token_offsets[b]);
-    std::copy(&tokens[b * cap], &tokens[b * cap] + count[b], r.tokens.begin() + r.token_offsets[b]);
+    std::copy(&nodes[at[b]], &nodes[at[b]] + count[b], r.accepted_nodes.begin() + r.token_offsets[b]);
+    std::copy(&tokens[at[b]], &tokens[at[b]] + count[b], r.tokens.begin() + r.token_offsets[b]);
   }
   return r;
 }

@@ -44,7 +44,8 @@ struct Params {
   int dt_q;
   int64_t V;
   int32_t nch;
-  int32_t cap;
+  int32_t total_path;            // Σ over requests of (depth + 1)
+  const int32_t* path_off;       // [batch + 1]
   const int32_t* offsets;
   const int32_t* child_start;
   const int32_t* child_node;
@@ -56,7 +57,7 @@ struct Params {
   uint32_t k0, k1, step;
   const ChunkStat* pre_t;  // rows path: per-row chunk stats of target (invT of the row's request) or null
   const ChunkStat* pre_q;  // ... of draft (invT = 1)
-  int32_t* out;            // [batch][cap] nodes, then [batch][cap] tokens, then [batch] counts
+  int32_t* out;            // [total_path] nodes, then [total_path] tokens, then [batch] counts
   int32_t* err;            // [2]: error code, row
   int64_t batch;
 };
@@ -512,9 +513,10 @@ struct BlockOps {
   __device__ float* frozen() { return frozen_; }
 
   __device__ void emit(int32_t local, int32_t token) {
-    if (threadIdx.x == 0 && n < P.cap) {
-      P.out[b * P.cap + n] = local;
-      P.out[P.batch * P.cap + b * P.cap + n] = token;
+    const int32_t at = P.path_off[b];
+    if (threadIdx.x == 0 && at + n < P.path_off[b + 1]) {
+      P.out[at + n] = local;
+      P.out[P.total_path + at + n] = token;
     }
     ++n;
   }
@@ -771,7 +773,7 @@ __global__ void __launch_bounds__(NT) walk_kernel(Params P, int32_t max_children
   BlockOps<DT> ops{P, sh, cs, part, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V};
   RowKey key{P.k0, P.k1, static_cast<uint32_t>(b), P.step, 0};
   tree::walk(ops, P.kind[b], P.offsets[b], P.child_start, P.child_node, P.child_token, key);
-  if (threadIdx.x == 0) P.out[2 * P.batch * P.cap + b] = ops.n;
+  if (threadIdx.x == 0) P.out[2 * P.total_path + b] = ops.n;
   (void)max_children;
 }
 
@@ -832,6 +834,7 @@ struct TreeVerifyCuda::Impl {
   Scratch staging_t, staging_q, plan_dev, out_dev, pre_dev;
   std::vector<float> inv_t_row;
   const float* inv_t_dev = nullptr;
+  std::vector<int32_t> path_off_host;
 };
 
 static bool choose_rows_path(const TreeVerifyArgs& a, const TreePlan& plan) {
@@ -857,7 +860,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   Params& P = m.P;
   P.V = V;
   P.nch = static_cast<int32_t>((V + C - 1) / C);
-  P.cap = plan.max_depth + 1;
+  P.total_path = plan.path_offset[B];
   P.batch = B;
   P.k0 = static_cast<uint32_t>(a.seed);
   P.k1 = static_cast<uint32_t>(a.seed >> 32);
@@ -886,7 +889,8 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
     for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) m.inv_t_row[g] = 1.f / T[b];
   const size_t nC = plan.child_node.size();
   const size_t o_off = 0, o_cs = o_off + B + 1, o_cn = o_cs + N + 1, o_ct = o_cn + nC, o_kind = o_ct + nC,
-               o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_it = o_P + B, total = o_it + N;
+               o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_it = o_P + B, o_po = o_it + N,
+               total = o_po + B + 1;
   std::vector<int32_t> buf(total);
   put(buf, o_off, a.trees.offsets, B + 1);
   put(buf, o_cs, plan.child_start.data(), N + 1);
@@ -897,6 +901,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   put(buf, o_K, K.data(), B);
   put(buf, o_P, Pp.data(), B);
   put(buf, o_it, m.inv_t_row.data(), N);
+  put(buf, o_po, plan.path_offset.data(), B + 1);
   m.plan_dev.reset(total * 4);
   check(cudaMemcpyAsync(m.plan_dev.as<void>(), buf.data(), total * 4, cudaMemcpyHostToDevice, cudaStreamPerThread),
         "cudaMemcpyAsync plan");
@@ -910,10 +915,12 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.top_k = d + o_K;
   P.top_p = reinterpret_cast<const float*>(d + o_P);
   m.inv_t_dev = reinterpret_cast<const float*>(d + o_it);
-  const size_t out_n = 2 * B * P.cap + B + 2;
+  P.path_off = d + o_po;
+  m.path_off_host = plan.path_offset;
+  const size_t out_n = 2 * static_cast<size_t>(P.total_path) + B + 2;
   m.out_dev.reset(out_n * 4);
   P.out = m.out_dev.as<int32_t>();
-  P.err = P.out + 2 * B * P.cap + B;
+  P.err = P.out + 2 * static_cast<size_t>(P.total_path) + B;
   m.host_out.resize(out_n);
   if (m.rows_path) {
     const size_t per = static_cast<size_t>(P.nch) * sizeof(ChunkStat);
@@ -980,7 +987,7 @@ TreeVerifyResult TreeVerifyCuda::finish() {
         "cudaMemcpyAsync results");
   check(cudaStreamSynchronize(cudaStreamPerThread), "verifyTree");
   const int32_t* h = m.host_out.data();
-  const int32_t* err = h + 2 * m.batch * P.cap + m.batch;
+  const int32_t* err = h + 2 * static_cast<size_t>(P.total_path) + m.batch;
   if (err[0]) {
     const char* name = err[0] <= 2 ? "target" : "draft";
     const bool nan = err[0] == 1 || err[0] == 3;
@@ -991,9 +998,10 @@ TreeVerifyResult TreeVerifyCuda::finish() {
   const int64_t B = m.batch;
   r.accepted_length.resize(B);
   r.token_offsets.assign(B + 1, 0);
-  const int32_t* cnt = h + 2 * B * P.cap;
+  const int32_t* cnt = h + 2 * static_cast<size_t>(P.total_path);
+  const std::vector<int32_t>& po = m.path_off_host;
   for (int64_t b = 0; b < B; ++b) {
-    int32_t n = std::min(cnt[b], P.cap);
+    int32_t n = std::min(cnt[b], po[b + 1] - po[b]);
     r.accepted_length[b] = n - 1;
     r.token_offsets[b + 1] = r.token_offsets[b] + n;
   }
@@ -1001,8 +1009,8 @@ TreeVerifyResult TreeVerifyCuda::finish() {
   r.tokens.resize(r.token_offsets[B]);
   for (int64_t b = 0; b < B; ++b) {
     const int32_t n = r.token_offsets[b + 1] - r.token_offsets[b];
-    std::copy(h + b * P.cap, h + b * P.cap + n, r.accepted_nodes.begin() + r.token_offsets[b]);
-    std::copy(h + B * P.cap + b * P.cap, h + B * P.cap + b * P.cap + n, r.tokens.begin() + r.token_offsets[b]);
+    std::copy(h + po[b], h + po[b] + n, r.accepted_nodes.begin() + r.token_offsets[b]);
+    std::copy(h + P.total_path + po[b], h + P.total_path + po[b] + n, r.tokens.begin() + r.token_offsets[b]);
   }
   return r;
 }
