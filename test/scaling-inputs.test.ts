@@ -88,6 +88,9 @@ describe('closed forms', () => {
   });
 
   test('Kaplan/Su training dynamics', () => {
+    const ns = { Nc: 6.5e13, Sc: 2.1e3, alphaN: 0.077, alphaS: 0.76 };
+    expect(scaling.lossNS(ns, 1e9, 1e5)).toBeCloseTo((6.5e13 / 1e9) ** 0.077 + (2.1e3 / 1e5) ** 0.76, 12);
+    expect(scaling.lossNS(ns, [1e9, 1e10], new Float64Array([1e5, 1e5]))[1]).toBeCloseTo(scaling.lossNS(ns, 1e10, 1e5), 12);
     const b = scaling.criticalBatchSize(3, { bStar: 2e8, alphaB: 0.21 });
     expect(b).toBeCloseTo(2e8 / 3 ** (1 / 0.21), 6);
     expect(scaling.criticalBatchSize(3)).toBeCloseTo(b, 6);

@@ -62,6 +62,42 @@ export function predict(
   return scalar ? out[0]! : out;
 }
 
+/** L(N, S_min) = (Nc/N)^αN + (Sc/S_min)^αS (Kaplan et al. 2020, eq. 1.6; Su et al. 2024). */
+export interface KaplanStepsParams {
+  Nc: number;
+  Sc: number;
+  alphaN: number;
+  alphaS: number;
+}
+
+/** Loss after `steps` minimum steps S_min for a model of N parameters (Kaplan's L(N, S) form); elementwise for arrays. */
+export function lossNS(params: KaplanStepsParams, N: number, steps: number): number;
+export function lossNS(
+  params: KaplanStepsParams,
+  N: Float64Array | readonly number[],
+  steps: Float64Array | readonly number[],
+): Float64Array;
+export function lossNS(
+  params: KaplanStepsParams,
+  N: number | Float64Array | readonly number[],
+  steps: number | Float64Array | readonly number[],
+): number | Float64Array {
+  if (params === null || typeof params !== 'object') throw new TypeError('params must be an object { Nc, Sc, alphaN, alphaS }');
+  const v = new Float64Array([
+    checkNumber(params.Nc, 'params.Nc', true),
+    checkNumber(params.Sc, 'params.Sc', true),
+    checkNumber(params.alphaN, 'params.alphaN', false),
+    checkNumber(params.alphaS, 'params.alphaS', false),
+  ]);
+  const scalar = typeof N === 'number';
+  if (scalar !== (typeof steps === 'number')) throw new TypeError('N and steps must both be numbers or both be arrays');
+  const n = positiveColumn(typeof N === 'number' ? [N] : N, 'N');
+  const s = positiveColumn(typeof steps === 'number' ? [steps] : steps, 'steps');
+  if (n.length !== s.length) throw new RangeError(`N and steps must have the same length (got ${n.length} and ${s.length})`);
+  const out = nativeFunction<NativePredict>('cpu', 'scalingPredict')(2, v, n, s);
+  return scalar ? out[0]! : out;
+}
+
 /**
  * Compute-optimal allocation of a budget C (FLOPs) under C = 6ND: N_opt = G (C/6)^a, D_opt = G⁻¹ (C/6)^b with
  * G = (αA/(βB))^(1/(α+β)), a = β/(α+β), b = α/(α+β).

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 export { fit } from './fit';
-export { predict, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
+export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
+export type { KaplanStepsParams } from './formulas';
 export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
 export type {
   BootstrapOptions,

@@ -1,5 +1,5 @@
 // scalingFit(data, opts) → Promise<{ theta, objective, …, bootstrap? }>   (lib/scaling.ts validates first)
-// scalingPredict(law, params, N, D) → Float64Array
+// scalingPredict(law, params, N, D) → Float64Array   (law 2: Kaplan L(N, S_min), D holds steps)
 // scalingComputeOptimal(params, C) → { N, D, tokensPerParam, a, b, G }
 // scalingTraining(kind, x, p1, p2) → number   (0 critical batch size, 1 min steps, 2 min examples)
 #include <algorithm>
@@ -162,8 +162,9 @@ Napi::Value ScalingPredict(const Napi::CallbackInfo& info) {
     if (np != (law == 0 ? 5u : 4u)) throw_type("params has the wrong length");
     auto out = Napi::Float64Array::New(env, nn);
     for (size_t i = 0; i < nn; ++i) {
-      out[i] = law == 0 ? predict_chinchilla({p[0], p[1], p[2], p[3], p[4]}, N[i], D[i])
-                        : predict_kaplan(p[0], p[1], p[2], p[3], N[i], D[i]);
+      out[i] = law == 0   ? predict_chinchilla({p[0], p[1], p[2], p[3], p[4]}, N[i], D[i])
+               : law == 1 ? predict_kaplan(p[0], p[1], p[2], p[3], N[i], D[i])
+                          : predict_kaplan_steps(p[0], p[1], p[2], p[3], N[i], D[i]);
     }
     return out;
   });

@@ -27,6 +27,10 @@ double predict_kaplan(double Nc, double Dc, double alphaN, double alphaD, double
   return std::pow(std::pow(Nc / N, alphaN / alphaD) + Dc / D, alphaD);
 }
 
+double predict_kaplan_steps(double Nc, double Sc, double alphaN, double alphaS, double N, double steps) {
+  return std::pow(Nc / N, alphaN) + std::pow(Sc / steps, alphaS);
+}
+
 ComputeOptimal compute_optimal(const ChinchillaParams& p, double C) {
   positive(C, "C");
   ComputeOptimal r;

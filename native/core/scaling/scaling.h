@@ -143,6 +143,9 @@ double predict_chinchilla(const ChinchillaParams& p, double N, double D);
 // L̂ = [(Nc/N)^(αN/αD) + Dc/D]^αD.
 double predict_kaplan(double Nc, double Dc, double alphaN, double alphaD, double N, double D);
 
+// Kaplan et al. 2020 eq. 1.6 / Su et al. 2024: L(N, S_min) = (Nc/N)^αN + (Sc/S_min)^αS.
+double predict_kaplan_steps(double Nc, double Sc, double alphaN, double alphaS, double N, double steps);
+
 struct ComputeOptimal {
   double N, D, tokens_per_param, a, b, G;
 };
