@@ -2,7 +2,7 @@
 # max-shifted softmax, mean-pooled per segment. Serves timing requests on stdin so the caller can interleave
 # numpy runs with its own (both then see the same machine load):
 #   python3 xl3m_numpy.py LOGITS.npy SEGMENTS METRIC [TARGETS.npy]
-#   stdin "run" -> stdout seconds of one scoring; "scores" -> JSON list; "quit".
+#   stdin "run" -> stdout "wall_seconds cpu_seconds" of one scoring; "scores" -> JSON list; "quit".
 import json, sys, time
 import numpy as np
 
@@ -29,9 +29,9 @@ print('ready', flush=True)
 for line in sys.stdin:
     cmd = line.strip()
     if cmd == 'run':
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         score(raw)
-        print(time.perf_counter() - t0, flush=True)
+        print(time.perf_counter() - t0, time.process_time() - c0, flush=True)
     elif cmd == 'scores':
         print(json.dumps(score(raw).tolist()), flush=True)
     else:
