@@ -157,17 +157,6 @@ template <> struct Elem<0> {  // float32
     mx = fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3]));
     mn = fminf(fminf(x[0], x[1]), fminf(x[2], x[3]));
   }
-  __device__ static void max_min4(const uint4 (&r)[4], float& mx, float& mn) {
-    float a[4], b[4];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      float x[4];
-      unpack(r[k], x);
-      max_min(r[k], x, a[k], b[k]);
-    }
-    mx = fmaxf(fmaxf(a[0], a[1]), fmaxf(a[2], a[3]));
-    mn = fminf(fminf(b[0], b[1]), fminf(b[2], b[3]));
-  }
 };
 template <> struct Elem<1> {  // float16
   static constexpr int kPerVec = 8;
@@ -191,25 +180,7 @@ template <> struct Elem<1> {  // float16
     mx = fmaxf(__low2float(hx), __high2float(hx));
     mn = fminf(__low2float(hn), __high2float(hn));
   }
-  using T2 = __half2;
-  __device__ static void max_min4(const uint4 (&r)[4], float& mx, float& mn) {
-    T2 hx[8], hn[8];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const T2* q = reinterpret_cast<const T2*>(&r[k]);
-      hx[2 * k] = __hmax2(q[0], q[1]); hx[2 * k + 1] = __hmax2(q[2], q[3]);
-      hn[2 * k] = __hmin2(q[0], q[1]); hn[2 * k + 1] = __hmin2(q[2], q[3]);
-    }
-#pragma unroll
-    for (int n = 4; n >= 1; n >>= 1) {
-#pragma unroll
-      for (int k = 0; k < n; ++k) { hx[k] = __hmax2(hx[k], hx[k + n]); hn[k] = __hmin2(hn[k], hn[k + n]); }
-    }
-    mx = fmaxf(__low2float(hx[0]), __high2float(hx[0]));
-    mn = fminf(__low2float(hn[0]), __high2float(hn[0]));
-  }
 };
-
 template <> struct Elem<2> {  // bfloat16
   static constexpr int kPerVec = 8;
   static constexpr int kSize = 2;
@@ -232,23 +203,6 @@ template <> struct Elem<2> {  // bfloat16
     mx = fmaxf(__low2float(hx), __high2float(hx));
     mn = fminf(__low2float(hn), __high2float(hn));
   }
-  using T2 = __nv_bfloat162;
-  __device__ static void max_min4(const uint4 (&r)[4], float& mx, float& mn) {
-    T2 hx[8], hn[8];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const T2* q = reinterpret_cast<const T2*>(&r[k]);
-      hx[2 * k] = __hmax2(q[0], q[1]); hx[2 * k + 1] = __hmax2(q[2], q[3]);
-      hn[2 * k] = __hmin2(q[0], q[1]); hn[2 * k + 1] = __hmin2(q[2], q[3]);
-    }
-#pragma unroll
-    for (int n = 4; n >= 1; n >>= 1) {
-#pragma unroll
-      for (int k = 0; k < n; ++k) { hx[k] = __hmax2(hx[k], hx[k + n]); hn[k] = __hmin2(hn[k], hn[k + n]); }
-    }
-    mx = fmaxf(__low2float(hx[0]), __high2float(hx[0]));
-    mn = fminf(__low2float(hn[0]), __high2float(hn[0]));
-  }
 };
 
 __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
@@ -269,43 +223,6 @@ __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, fl
   add_vector<E::kPerVec>(p, x, mx, mn, index0, scale2, HAS_T, t_raw);
 }
 
-// Four vectors at once: one packed max/min over all of them decides whether the fast path applies (all finite,
-// no new maximum — the common case once a row's max has been seen); otherwise each vector takes add_raw.
-template <int DT, bool HAS_T>
-__device__ __forceinline__ void add_raw4(DevPartial& p, const uint4 (&r)[4], const int (&index0)[4], float scale2,
-                                         float t_raw) {
-  using E = Elem<DT>;
-  constexpr int V = E::kPerVec;
-  float mx, mn;
-  E::max_min4(r, mx, mn);
-  if (!(mx <= p.best) || mn == -INFINITY) {  // new max, +inf, all-NaN or −inf: the careful path
-#pragma unroll
-    for (int k = 0; k < 4; ++k) add_raw<DT, HAS_T>(p, r[k], index0[k], scale2, t_raw);
-    return;
-  }
-  // mx ≤ best means mx·scale2 ≤ m: no rescale. NaN elements poison s (detected at finalize).
-  const float m = p.m;
-  float s = p.s, u = p.u, w = p.w;
-  int greater = 0;
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    float x[V];
-    E::unpack(r[k], x);
-#pragma unroll
-    for (int i = 0; i < V; ++i) {
-      float d = fmaf(x[i], scale2, -m);
-      float e = ex2_ftz(d);
-      float ed = e * d;
-      s += e;
-      u += ed;
-      w = fmaf(ed, d, w);
-      if (HAS_T) greater += x[i] > t_raw;
-    }
-  }
-  p.s = s; p.u = u; p.w = w;
-  if (HAS_T) p.greater += greater;
-}
-
 // This thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
 // the block, four loads in flight per thread. scale2 = log2e / T; t_raw = raw target value.
 template <int DT, bool HAS_T>
@@ -322,20 +239,21 @@ __device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, 
   }
   int64_t nvec = (hi - a) / V;
   int64_t b = a + nvec * V;
+  // Head, vectors, tail: processed in index order so that, with strict '>' updates, the first maximum wins.
   for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
-  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
   const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
   const int stride = blockDim.x;
   int64_t v = threadIdx.x;
   for (; v + 3 * stride < nvec; v += 4 * stride) {
     uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
     uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
-    const uint4 r[4] = {r0, r1, r2, r3};
-    const int idx[4] = {(int)(a + v * V), (int)(a + (v + stride) * V), (int)(a + (v + 2 * stride) * V),
-                        (int)(a + (v + 3 * stride) * V)};
-    add_raw4<DT, HAS_T>(p, r, idx, scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r0, (int)(a + v * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r1, (int)(a + (v + stride) * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r2, (int)(a + (v + 2 * stride) * V), scale2, t_raw);
+    add_raw<DT, HAS_T>(p, r3, (int)(a + (v + 3 * stride) * V), scale2, t_raw);
   }
   for (; v < nvec; v += stride) add_raw<DT, HAS_T>(p, load_streaming(vec + v), (int)(a + v * V), scale2, t_raw);
+  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
   return p;
 }
 
