@@ -141,7 +141,7 @@ function splitSeed(seed: unknown): [number, number] {
  * r.tokens.subarray(r.tokenOffsets[0], r.tokenOffsets[1]); // accepted tokens + correction/bonus
  * ```
  * @throws TypeError / RangeError naming the argument for malformed trees (cycles, parent >= child, ids out of
- *   range, duplicate siblings unless drafts = 'iid' in sampling mode), mismatched row counts or vocabularies,
+ *   range, duplicate siblings unless drafts = 'iid'), mismatched row counts or vocabularies,
  *   bad per-tree parameters, seeds or steps.
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
@@ -153,7 +153,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   }
   const sample = opts.mode === 'sample';
   const t = normalizeLogits(target, 'target');
-  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: sample && drafts === 'iid' });
+  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });
   const nodes = trees.tokens.length;
   const batch = trees.offsets.length - 1;
   if (t.native.rows !== nodes) {

@@ -107,7 +107,7 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
       plan.child_node[k] = static_cast<int32_t>(g);
       plan.child_token[k] = t.tokens[g];
     }
-  const bool dup_ok = a.mode == VerifyMode::Sample && a.drafts == DraftKind::Iid;
+  const bool dup_ok = a.drafts == DraftKind::Iid;  // i.i.d. draws repeat (greedy verification of them too)
   if (!dup_ok) {
     std::vector<std::pair<int32_t, int32_t>> sib;
     for (int64_t g = 0; g < nodes; ++g) {
@@ -121,7 +121,7 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
           throw_range("trees.tokens: nodes " + std::to_string(sib[i - 1].second) + " and " +
                       std::to_string(sib[i].second) + " are siblings with the same token " +
                       std::to_string(sib[i].first) +
-                      "; duplicate sibling tokens are only legal for drafts 'iid' (sampling mode)");
+                      "; duplicate sibling tokens are only legal for drafts 'iid'");
     }
   }
   plan.kind.resize(t.batch);

@@ -308,7 +308,7 @@ struct Scenario {
 static void run_scenario(Scenario sc, int64_t trials, int L) {
   World& w = sc.w;
   const int V = w.V, n = int(sc.shape.size());
-  const int per_call = 100000;
+  const int per_call = static_cast<int>(std::min<int64_t>(100000, trials));
   std::mt19937_64 rng(w.salt * 7 + 1);
   std::vector<int64_t> counts(size_t(std::pow(V, L)), 0);
   int64_t acc_total = 0;
