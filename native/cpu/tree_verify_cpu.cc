@@ -104,12 +104,14 @@ class CpuWalker {
 
   double sum_generic(const Residual& r) const {
     double s = 0.0;
-    for (int32_t x = 0; x < V_; ++x) s += tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
+    for (int32_t x = 0; x < V_; ++x) s += value(x, r);
     return s;
   }
 
+  // Generic residual of token x (q is only needed where p > 0: elsewhere max(p - D q, 0) = 0).
   float value(int32_t x, const Residual& r) const {
-    return tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r);
+    const float px = p(x);
+    return tree::generic_value(px, r.use_q && px > 0.f ? q(x) : 0.f, r);
   }
 
   int32_t race(const Residual& r, const RowKey& key) {
