@@ -1,6 +1,6 @@
 // CUDA backend of multi-start fitting: one L-BFGS fit per thread, float64, the run table in shared memory.
 //
-// Work is (resample, start) tasks in "units" of kUnit consecutive starts of one resample. Each warp takes a unit at
+// Work is (resample, start) tasks in "units" of up to 256 consecutive starts of one resample. Each warp takes a unit at
 // a time from a global counter and hands its tasks to whichever lanes are free, so lanes stay busy (a fit ends at a
 // different iteration in every lane) while the lanes of a warp mostly share one resample's weight vector. The
 // L-BFGS is the reverse-communication state machine of core/scaling/lbfgs.h: every loop trip is one objective
@@ -27,7 +27,7 @@ using cuda::Scratch;
 
 constexpr int kThreads = 128;
 constexpr int kMemory = 8;  // same L-BFGS memory as the CPU backend
-constexpr int64_t kUnit = 256;
+constexpr int64_t kMaxUnit = 256;  // tasks per unit for large batches; small batches use 32 to spread out
 constexpr unsigned kFull = 0xffffffffu;
 
 struct KernelArgs {
@@ -40,6 +40,7 @@ struct KernelArgs {
   int64_t S;
   const int64_t* task_ids; // null: task = index
   int64_t total;
+  int64_t unit;  // tasks per unit (a multiple of 32)
   unsigned long long* unit_counter;
   StartOutcome* outcome;   // total
   double* theta;           // total × P, or null
@@ -59,7 +60,7 @@ __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
   }
   const LogData data{base, base + n, base + 2 * n};
   const unsigned lane = threadIdx.x & 31;
-  const int64_t n_units = (a.total + kUnit - 1) / kUnit;
+  const int64_t n_units = (a.total + a.unit - 1) / a.unit;
 
   Lbfgs<kMaxParams, kMemory> st;
   const double* w = nullptr;
@@ -74,14 +75,14 @@ __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
         unsigned long long u = 0;
         if (lane == 0) {
           u = *a.cancel ? ~0ull : atomicAdd(a.unit_counter, 1ull);
-          if (u < static_cast<unsigned long long>(n_units)) *a.progress = u * kUnit;
+          if (u < static_cast<unsigned long long>(n_units)) *a.progress = u * a.unit;
         }
         u = __shfl_sync(kFull, u, 0);
         if (u >= static_cast<unsigned long long>(n_units)) {
           exhausted = true;
         } else {
-          cur = static_cast<int64_t>(u) * kUnit;
-          end = min(a.total, cur + kUnit);
+          cur = static_cast<int64_t>(u) * a.unit;
+          end = min(a.total, cur + a.unit);
         }
       }
       if (!exhausted) {
@@ -212,8 +213,11 @@ void launch_fits(KernelArgs a, int dev, const Mapped& m, Progress* progress, con
     check(cudaFuncSetAttribute(fit_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
           "cudaFuncSetAttribute");
   }
-  const int64_t units = (a.total + kUnit - 1) / kUnit;
-  const int blocks = static_cast<int>(std::min<int64_t>(fit_blocks(dev, smem), (units + kThreads / 32 - 1) / (kThreads / 32) + 1));
+  const int64_t max_blocks = fit_blocks(dev, smem), warps = max_blocks * (kThreads / 32);
+  // Enough units for every warp several times over, so the last units finish together.
+  a.unit = std::min<int64_t>(kMaxUnit, std::max<int64_t>(32, a.total / (8 * warps) / 32 * 32));
+  const int64_t units = (a.total + a.unit - 1) / a.unit;
+  const int blocks = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(max_blocks, (units + kThreads / 32 - 1) / (kThreads / 32))));
   fit_kernel<<<blocks, kThreads, smem, cudaStreamPerThread>>>(a);
   check(cudaGetLastError(), "scaling fit kernel launch");
   int64_t reported = 0;
