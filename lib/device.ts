@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { cudaNative, cudaUnavailable } from './native';
+import { show } from './show';
 
 /** Element kinds a DeviceTensor may hold (what the uploaded TypedArray was). */
 export type DeviceElementType = 'float32' | 'uint16' | 'int32' | 'float64' | 'uint8' | 'bytes';
@@ -92,7 +93,7 @@ function cuda(what: string) {
 function checkDevice(device: unknown): number {
   if (device === undefined) return 0;
   if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
-    throw new RangeError(`opts.device must be an integer >= 0 (got ${String(device)})`);
+    throw new RangeError(`opts.device must be an integer >= 0 (got ${show(device)})`);
   }
   return device;
 }

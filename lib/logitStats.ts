@@ -68,5 +68,8 @@ export async function logitStats(logits: Logits, opts: LogitStatsOptions = {}): 
     opts.targets === undefined ? undefined : checkTokenIds(opts.targets, 'opts.targets', l.native.rows, l.native.vocab);
   const backend = backendForCall(opts.backend, l.onDevice);
   const run = nativeFunction<NativeLogitStats>(backend, 'logitStats');
-  return withSignal(opts.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend }));
+  const result = await withSignal(opts.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend }));
+  // The addon sees an empty targets array (rows = 0) as absent; the result still carries (empty) target outputs.
+  if (targets && !result.nll) Object.assign(result, { nll: new Float32Array(0), targetRank: new Int32Array(0) });
+  return result;
 }

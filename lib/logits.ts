@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { DeviceTensor, isDeviceTensor, nativeHandle } from './device';
+import { show } from './show';
 
 /** Element type of logits. 16-bit data arrives as a Uint16Array carrying float16 or bfloat16 bits. */
 export type LogitsDType = 'float32' | 'float16' | 'bfloat16';
@@ -62,7 +63,7 @@ export function normalizeLogits(logits: unknown, name = 'logits'): NormalizedLog
   const data = l.data;
   let dtype: LogitsDType;
   if (l.dtype !== undefined && l.dtype !== 'float32' && l.dtype !== 'float16' && l.dtype !== 'bfloat16') {
-    throw new RangeError(`${name}.dtype must be 'float32', 'float16' or 'bfloat16' (got ${JSON.stringify(l.dtype)})`);
+    throw new RangeError(`${name}.dtype must be 'float32', 'float16' or 'bfloat16' (got ${show(l.dtype)})`);
   }
   const expected = rows * vocab;
   if (data instanceof Float32Array) {

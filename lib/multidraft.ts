@@ -5,6 +5,7 @@
  */
 import { withSignal } from './abort';
 import { nativeFunction } from './native';
+import { show } from './show';
 
 /** Options of {@link optimalAcceptance}. */
 export interface OptimalAcceptanceOptions {
@@ -60,7 +61,7 @@ function checkArgs(p: unknown, q: unknown, n: unknown): [Float64Array, Float64Ar
   const qq = probabilities('q', q);
   if (pp.length !== qq.length) throw new RangeError(`p and q must have the same vocabulary size, got ${pp.length} and ${qq.length}`);
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1e6) {
-    throw new RangeError(`n (number of drafts) must be an integer in [1, 1e6], got ${String(n)}`);
+    throw new RangeError(`n (number of drafts) must be an integer in [1, 1e6], got ${show(n)}`);
   }
   return [pp, qq, n];
 }

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import * as path from 'path';
+import { show } from './show';
 
 /** A compute backend. `auto` picks CUDA when a device is visible, else CPU. */
 export type BackendName = 'cpu' | 'cuda';
@@ -89,7 +90,7 @@ function envChoice(): BackendChoice {
  */
 export function resolveBackend(requested?: BackendChoice): BackendName {
   if (requested !== undefined && requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') {
-    throw new RangeError(`opts.backend must be 'cpu', 'cuda' or 'auto' (got ${JSON.stringify(requested)})`);
+    throw new RangeError(`opts.backend must be 'cpu', 'cuda' or 'auto' (got ${show(requested)})`);
   }
   const choice = requested ?? envChoice();
   if (choice === 'cpu') return 'cpu';

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { show } from './show';
 
 /**
  * Index of the draft token after which to stop drafting: the first `i` (0-based) with
@@ -33,7 +34,7 @@ export function stopIndex(acceptProbs: ArrayLike<number> | Float32Array | Float6
   for (let i = 0; i < acceptProbs.length; i++) {
     const h = acceptProbs[i];
     if (typeof h !== 'number' || !(h >= 0 && h <= 1)) {
-      throw new RangeError(`acceptProbs[${i}] must be a probability in [0, 1], got ${String(h)}`);
+      throw new RangeError(`acceptProbs[${i}] must be a probability in [0, 1], got ${show(h)}`);
     }
     keep *= h;
     if (1 - keep > threshold) return i;

@@ -6,9 +6,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
+import { show } from '../show';
 
 /** Rows of a CSV text (RFC 4180 quoting; the first row is the header). */
 export function parseCsv(text: string): { header: string[]; rows: string[][] } {
+  if (typeof text !== 'string') throw new TypeError('text must be a string (CSV contents)');
   const records: string[][] = [];
   let field = '';
   let record: string[] = [];
@@ -51,7 +53,7 @@ export const CHINCHILLA_CSV = path.join(__dirname, '..', '..', 'data', 'scaling'
  */
 export function chinchillaRuns(opts: { dropHighest?: number } = {}): { N: Float64Array; D: Float64Array; loss: Float64Array } {
   const drop = opts.dropHighest ?? 5;
-  if (!Number.isInteger(drop) || drop < 0) throw new RangeError(`opts.dropHighest must be an integer >= 0 (got ${drop})`);
+  if (!Number.isInteger(drop) || drop < 0) throw new RangeError(`opts.dropHighest must be an integer >= 0 (got ${show(drop)})`);
   const { header, rows } = parseCsv(fs.readFileSync(CHINCHILLA_CSV, 'utf8'));
   const iN = header.indexOf('Model Size'), iC = header.indexOf('Training FLOP'), iL = header.indexOf('loss');
   const runs = rows.map((r) => {

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { GridSpec, ScalingData, ScalingLaw, ScalingObjective } from './types';
+import { show } from '../show';
 
 /** @internal */
 export const LAW_CODE: Record<ScalingLaw, number> = { chinchilla: 0, 'kaplan-nd': 1 };
@@ -25,7 +26,7 @@ export function paramCount(law: ScalingLaw, objective: ScalingObjective): number
 export function checkLaw(v: unknown): ScalingLaw {
   if (v === undefined) return 'chinchilla';
   if (v !== 'chinchilla' && v !== 'kaplan-nd') {
-    throw new RangeError(`opts.law must be 'chinchilla' or 'kaplan-nd' (got ${JSON.stringify(v)})`);
+    throw new RangeError(`opts.law must be 'chinchilla' or 'kaplan-nd' (got ${show(v)})`);
   }
   return v;
 }
@@ -34,7 +35,7 @@ export function checkLaw(v: unknown): ScalingLaw {
 export function checkObjective(v: unknown): ScalingObjective {
   if (v === undefined) return 'huber';
   if (v !== 'huber' && v !== 'mse' && v !== 'huber-likelihood') {
-    throw new RangeError(`opts.objective must be 'huber', 'mse' or 'huber-likelihood' (got ${JSON.stringify(v)})`);
+    throw new RangeError(`opts.objective must be 'huber', 'mse' or 'huber-likelihood' (got ${show(v)})`);
   }
   return v;
 }

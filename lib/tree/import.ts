@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
+import { show } from '../show';
 
 /** Input of {@link fromFirstChildNextSibling}: SGLang-style linked trees, one per request, fixed node count. */
 export interface FirstChildNextSiblingInput {
@@ -56,7 +57,7 @@ function checkInt32(name: string, a: unknown): asserts a is Int32Array {
 
 function batchOf(tokens: Int32Array, nodesPerTree: unknown): number {
   if (typeof nodesPerTree !== 'number' || !Number.isInteger(nodesPerTree) || nodesPerTree < 1) {
-    throw new RangeError(`nodesPerTree must be an integer >= 1, got ${String(nodesPerTree)}`);
+    throw new RangeError(`nodesPerTree must be an integer >= 1, got ${show(nodesPerTree)}`);
   }
   if (tokens.length === 0 || tokens.length % nodesPerTree !== 0) {
     throw new RangeError(
@@ -171,7 +172,7 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
   checkInt32('retrieveIndices', retrieveIndices);
   const batch = batchOf(tokens, nodesPerTree);
   if (typeof paths !== 'number' || !Number.isInteger(paths) || paths < 1) {
-    throw new RangeError(`paths must be an integer >= 1, got ${String(paths)}`);
+    throw new RangeError(`paths must be an integer >= 1, got ${show(paths)}`);
   }
   if (retrieveIndices.length === 0 || retrieveIndices.length % (batch * paths) !== 0) {
     throw new RangeError(

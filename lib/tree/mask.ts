@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
+import { show } from '../show';
 
 /** Options of {@link attentionMask}. */
 export interface AttentionMaskOptions {
@@ -50,7 +51,7 @@ export function attentionMask(
   validateTreeBatch(trees, { allowDuplicateSiblings: true });
   const layout = opts.layout ?? 'ragged';
   if (layout !== 'ragged' && layout !== 'padded') {
-    throw new RangeError(`layout must be 'ragged' or 'padded', got ${String(layout)}`);
+    throw new RangeError(`layout must be 'ragged' or 'padded', got ${show(layout)}`);
   }
   const packed = opts.packed === true;
   const { parents, offsets: nodeOffsets } = trees;

@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { show } from '../show';
 
 /** How the target distribution p_v at each node is formed (DESIGN §4.3). */
 export interface TargetProcessingOptions {
@@ -62,7 +63,7 @@ function perRequest<A extends Float32Array | Int32Array>(
 export function normaliseProcessing(opts: TargetProcessingOptions, batch: number): NativeProcessing {
   const mode = opts.mode ?? 'sample';
   if (mode !== 'greedy' && mode !== 'sample') {
-    throw new RangeError(`opts.mode must be 'greedy' or 'sample', got ${JSON.stringify(mode)}`);
+    throw new RangeError(`opts.mode must be 'greedy' or 'sample', got ${show(mode)}`);
   }
   return {
     greedy: mode === 'greedy',

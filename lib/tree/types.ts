@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { show } from '../show';
 
 /**
  * A batch of draft trees in CSR (compressed sparse row) form. Trees are ragged: each has its own node count.
@@ -39,6 +40,9 @@ export interface ValidateTreeOptions {
 
 /** Number of trees in a batch (`offsets.length - 1`). */
 export function treeCount(trees: TreeBatch): number {
+  if (trees === null || typeof trees !== 'object' || !(trees.offsets instanceof Int32Array) || trees.offsets.length < 1) {
+    throw new TypeError('trees must be a TreeBatch { tokens, parents, offsets: Int32Array (batch + 1 entries) }');
+  }
   return trees.offsets.length - 1;
 }
 
@@ -52,7 +56,9 @@ export function treeCount(trees: TreeBatch): number {
  *   negative or `>= vocab`, or two siblings share a token while `allowDuplicateSiblings` is false.
  */
 export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): asserts trees is TreeBatch {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { allowDuplicateSiblings, vocab?, name? }');
   const name = opts.name ?? 'trees';
+  if (typeof name !== 'string') throw new TypeError('opts.name must be a string');
   if (typeof trees !== 'object' || trees === null) {
     throw new TypeError(`${name} must be an object { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }`);
   }
@@ -65,7 +71,7 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
   const { tokens, parents, offsets } = t as unknown as TreeBatch;
   const vocab = opts.vocab;
   if (vocab !== undefined && !(Number.isInteger(vocab) && vocab > 0)) {
-    throw new RangeError(`vocab must be a positive integer, got ${String(vocab)}`);
+    throw new RangeError(`vocab must be a positive integer, got ${show(vocab)}`);
   }
   if (parents.length !== tokens.length) {
     throw new RangeError(

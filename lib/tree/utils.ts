@@ -9,6 +9,7 @@ import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
 import { type BackendChoice, backendForCall, nativeFunction } from '../native';
 import { type NativeProcessing, normaliseProcessing, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
+import { show } from '../show';
 
 /** Options of {@link expectedAcceptance}. */
 export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
@@ -44,8 +45,8 @@ const DRAFTS = { deterministic: 0, iid: 1, 'without-replacement': 2 } as const;
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object');
   const drafts = opts.drafts ?? 'deterministic';
-  if (!Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got ${JSON.stringify(drafts)}`);
+  if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
+    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got ${show(drafts)}`);
   }
   const t = normalizeLogits(target, 'target');
   validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });

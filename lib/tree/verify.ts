@@ -7,6 +7,7 @@ import { withSignal } from '../abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, backendForCall, nativeFunction } from '../native';
 import { TreeBatch, validateTreeBatch } from './types';
+import { show } from '../show';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -146,10 +147,10 @@ function splitSeed(seed: unknown): [number, number] {
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { mode, seed, ... }');
-  if (!(opts.mode in MODES)) throw new RangeError(`opts.mode must be 'greedy' or 'sample' (got ${String(opts.mode)})`);
+  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw new RangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
   const drafts = opts.drafts ?? 'deterministic';
-  if (!(drafts in DRAFTS)) {
-    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${String(drafts)})`);
+  if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
+    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
   }
   const sample = opts.mode === 'sample';
   const t = normalizeLogits(target, 'target');
@@ -182,7 +183,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const [seedLo, seedHi] = splitSeed(opts.seed);
   const step = opts.step ?? 0;
   if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
-    throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${String(step)})`);
+    throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
   }
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction<NativeVerifyTree>(backend, 'verifyTree');

@@ -2,7 +2,18 @@
 type Tag = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint16Array';
 
 function tagged(v: unknown, tag: Tag): boolean {
-  return ArrayBuffer.isView(v) && (v as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === tag;
+  return ArrayBuffer.isView(v) && (v as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === tag && !detached(v);
+}
+
+/** A view whose buffer was transferred away is not a usable array (any read or copy of it throws). */
+function detached(v: ArrayBufferView): boolean {
+  if (v.byteLength > 0) return false;
+  try {
+    new Uint8Array(v.buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export function isFloat32Array(v: unknown): v is Float32Array {

@@ -29,6 +29,7 @@ export function keyContext(
     throw new TypeError('plan must be the result of xl3m.plan');
   }
   const C = plan.contextLength;
+  if (typeof C !== 'number' || !Number.isSafeInteger(C) || C < 0) throw new TypeError('plan must be the result of xl3m.plan (plan.contextLength)');
   const q = plan.question.length;
   if (tokens.length !== C + q) {
     throw new RangeError(`tokens must be the planned sequence of ${C + q} tokens, got ${tokens.length}`);
@@ -38,7 +39,15 @@ export function keyContext(
   }
   const sep = opts.separator ?? new Int32Array(0);
   if (!isInt32Array(sep)) throw new TypeError('separator must be an Int32Array');
-  const ranges = mergedRanges(plan.segments, sortedSelection(selected, plan.segments.length));
+  const chosen = sortedSelection(selected, plan.segments.length);
+  for (const i of chosen) {
+    const s: unknown = plan.segments[i];
+    const { start, end } = (s ?? {}) as { start?: unknown; end?: unknown };
+    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > C) {
+      throw new RangeError(`plan.segments[${i}] must be a range { start, end } with 0 <= start <= end <= ${C}`);
+    }
+  }
+  const ranges = mergedRanges(plan.segments, chosen);
   let n = q + Math.max(0, ranges.length - 1) * sep.length;
   for (const r of ranges) n += r.end - r.start;
   const out = new Int32Array(n);

@@ -4,6 +4,7 @@
  * (Kuhn & De Mori 1990). The cache is what lets the model "read" its context: a phrase seen earlier in the
  * sub-context becomes predictable, so its question positions get low entropy and low NLL.
  */
+import { show } from '../show';
 
 type Counts = Map<string, Map<number, number>>;
 
@@ -31,6 +32,24 @@ function interpolate(p: Float64Array, followers: Map<number, number> | undefined
   return c;
 }
 
+function intIn(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be an integer (got ${typeof v})`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}] (got ${v})`);
+  return v;
+}
+
+function unit(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be a number in [0, 1] (got ${show(v)})`);
+  return v;
+}
+
+function tokenArray(seq: unknown, name: string, vocab: number): void {
+  if (!(seq instanceof Int32Array)) throw new TypeError(`${name} must be an Int32Array of token ids`);
+  for (let i = 0; i < seq.length; i++) {
+    if (seq[i]! < 0 || seq[i]! >= vocab) throw new RangeError(`${name}[${i}] = ${seq[i]} is out of range [0, vocab = ${vocab})`);
+  }
+}
+
 /** Options of {@link NgramLM}. */
 export interface NgramOptions {
   /** Vocabulary size; tokens are integers in [0, vocab). */
@@ -54,16 +73,21 @@ export class NgramLM {
   private total = 0;
 
   constructor(opts: NgramOptions) {
-    this.vocab = opts.vocab;
-    this.order = opts.order ?? 4;
-    this.cacheWeight = opts.cacheWeight ?? 0.9;
+    if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { vocab, order? }');
+    this.vocab = intIn(opts.vocab, 'opts.vocab', 1, 1 << 24);
+    this.order = intIn(opts.order ?? 4, 'opts.order', 1, 64);
+    this.cacheWeight = unit(opts.cacheWeight ?? 0.9, 'opts.cacheWeight');
     this.cacheSmoothing = opts.cacheSmoothing ?? 0.1;
+    if (typeof this.cacheSmoothing !== 'number' || !(this.cacheSmoothing > 0 && this.cacheSmoothing < Infinity)) {
+      throw new RangeError(`opts.cacheSmoothing must be a finite number > 0 (got ${show(opts.cacheSmoothing)})`);
+    }
     for (let k = 0; k < this.order; k++) this.counts.push(new Map());
     this.unigram = new Float64Array(this.vocab);
   }
 
   /** Adds the n-gram counts of `seq` to the static model. */
   train(seq: Int32Array): this {
+    tokenArray(seq, 'seq', this.vocab);
     for (let t = 0; t < seq.length; t++) {
       this.unigram[seq[t]]++;
       this.total++;
@@ -85,6 +109,13 @@ export class NgramLM {
    */
   logits(seq: Int32Array, positions: ArrayLike<number>): Float32Array {
     const V = this.vocab;
+    tokenArray(seq, 'seq', V);
+    if (positions === null || typeof positions !== 'object' || typeof positions.length !== 'number') {
+      throw new TypeError('positions must be an array of ascending indices into seq');
+    }
+    for (let j = 0; j < positions.length; j++) {
+      intIn(positions[j], `positions[${j}]`, j > 0 ? positions[j - 1]! + 1 : 0, seq.length - 2);
+    }
     const out = new Float32Array(positions.length * V);
     const cache: Counts[] = [];
     for (let k = 0; k < this.order; k++) cache.push(new Map());
@@ -116,17 +147,29 @@ export class WordVocab {
   readonly words: string[];
   private readonly ids = new Map<string, number>();
   constructor(words: Iterable<string>) {
+    if (words === null || typeof words !== 'object' || typeof (words as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+      throw new TypeError('words must be an iterable of strings');
+    }
     this.words = ['<pad>', '<unk>'];
-    for (const w of words) if (!this.ids.has(w) && w !== '<pad>' && w !== '<unk>') this.words.push(w);
+    if (ArrayBuffer.isView(words)) throw new TypeError('words must be an iterable of strings');
+    for (const w of words) {
+      if (typeof w !== 'string') throw new TypeError('words must be an iterable of strings');
+      if (!this.ids.has(w) && w !== '<pad>' && w !== '<unk>') this.words.push(w);
+    }
     this.words.forEach((w, i) => this.ids.set(w, i));
   }
   get size(): number {
     return this.words.length;
   }
   encode(text: string): Int32Array {
+    if (typeof text !== 'string') throw new TypeError('text must be a string');
     return Int32Array.from(text.split(/\s+/).filter((w) => w.length > 0), (w) => this.ids.get(w) ?? 1);
   }
   decode(ids: ArrayLike<number>): string {
-    return Array.from(ids, (i) => this.words[i] ?? '<unk>').join(' ');
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number' || !(ids.length <= 2 ** 32)) {
+      throw new TypeError('ids must be an array of token ids');
+    }
+    if (ArrayBuffer.isView(ids) && ids.byteLength === 0) return ''; // also a detached view (not iterable)
+    return Array.from(ids, (i) => (typeof i === 'number' ? this.words[i] : undefined) ?? '<unk>').join(' ');
   }
 }

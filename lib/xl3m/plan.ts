@@ -3,6 +3,7 @@
  * segments, and lay out the batch of sub-contexts `[segment_i, question]` the caller's model runs on.
  */
 import { isInt32Array } from './guards';
+import { show } from '../show';
 
 /** A half-open token range `[start, end)` of the context. */
 export interface Segment {
@@ -58,7 +59,7 @@ export interface Plan {
 
 function intOption(name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new TypeError(`${name} must be an integer, got ${String(v)}`);
+    throw new TypeError(`${name} must be an integer, got ${show(v)}`);
   }
   if (v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
   return v;
@@ -66,8 +67,14 @@ function intOption(name: string, v: unknown, min: number): number {
 
 /** Segment boundaries of a context of `contextLength` tokens (stride L − o; the last one ends at the context end). */
 export function segmentBounds(contextLength: number, segmentTokens: number, overlapTokens: number): Segment[] {
+  intOption('contextLength', contextLength, 0);
+  intOption('segmentTokens', segmentTokens, 1);
+  intOption('overlapTokens', overlapTokens, 0);
+  if (overlapTokens >= segmentTokens) throw new RangeError(`overlapTokens must be < segmentTokens (${segmentTokens}), got ${overlapTokens}`);
+  if (contextLength > 0x7fffffff) throw new RangeError(`contextLength must be < 2^31 tokens, got ${contextLength}`);
   const stride = segmentTokens - overlapTokens;
   const count = contextLength <= segmentTokens ? 1 : 1 + Math.ceil((contextLength - segmentTokens) / stride);
+  if (count > 2 ** 24) throw new RangeError(`contextLength ${contextLength} in segments of ${segmentTokens} (stride ${stride}) gives ${count} segments; at most 2^24`);
   const out: Segment[] = [];
   for (let i = 0; i < count; i++) {
     const start = i * stride;
@@ -98,11 +105,11 @@ export function plan(tokens: Int32Array, opts: PlanOptions): Plan {
   const o = intOption('overlapTokens', opts.overlapTokens ?? 0, 0);
   const padValue = opts.padValue ?? 0;
   if (typeof padValue !== 'number' || !Number.isInteger(padValue) || padValue < -0x80000000 || padValue > 0x7fffffff) {
-    throw new TypeError(`padValue must be an int32, got ${String(padValue)}`);
+    throw new TypeError(`padValue must be an int32, got ${show(padValue)}`);
   }
   const padSide = opts.padSide ?? 'right';
   if (padSide !== 'left' && padSide !== 'right') {
-    throw new TypeError(`padSide must be 'left' or 'right', got ${String(padSide)}`);
+    throw new TypeError(`padSide must be 'left' or 'right', got ${show(padSide)}`);
   }
   if (o >= L) {
     throw new RangeError(`overlapTokens must be < segmentTokens (${L}), got ${o}`);

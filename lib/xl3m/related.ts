@@ -6,6 +6,7 @@
 import type { Logits } from '../logits';
 import { isFloat32Array, isFloat64Array, isInt32Array } from './guards';
 import { score, ScoreOptions } from './score';
+import { show } from '../show';
 
 /**
  * LongLLMLingua's coarse (document-level) score: the mean NLL of the question tokens given each segment,
@@ -39,7 +40,7 @@ export function sirllmScores(
 ): Float32Array {
   floatArray(nll, 'nll');
   const decay = opts.decay ?? 1;
-  if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new RangeError(`opts.decay must be in [0, 1] (got ${decay})`);
+  if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new RangeError(`opts.decay must be in [0, 1] (got ${show(decay)})`);
   const out = new Float32Array(nll.length);
   const rounds = opts.rounds;
   if (rounds === undefined) {
@@ -59,7 +60,7 @@ export function sirllmScores(
 /** Indices of the `k` highest scores in chronological order; ties go to the earlier token, NaN never kept. */
 export function topTokens(scores: Float32Array | Float64Array, k: number): Int32Array {
   floatArray(scores, 'scores');
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) throw new RangeError(`k must be an integer >= 0 (got ${k})`);
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) throw new RangeError(`k must be an integer >= 0 (got ${show(k)})`);
   const idx: number[] = [];
   for (let i = 0; i < scores.length; i++) if (!Number.isNaN(scores[i])) idx.push(i);
   idx.sort((a, b) => (scores[a]! !== scores[b]! ? (scores[b]! > scores[a]! ? 1 : -1) : a - b));
@@ -116,8 +117,8 @@ export function llmlinguaKeepMask(nll: Float32Array | Float64Array, opts: { wind
   floatArray(nll, 'nll');
   if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be { window, keepRatio }');
   const { window, keepRatio } = opts;
-  if (typeof window !== 'number' || !Number.isInteger(window) || window < 1) throw new RangeError(`opts.window must be an integer >= 1 (got ${window})`);
-  if (typeof keepRatio !== 'number' || !(keepRatio >= 0 && keepRatio <= 1)) throw new RangeError(`opts.keepRatio must be in [0, 1] (got ${keepRatio})`);
+  if (typeof window !== 'number' || !Number.isInteger(window) || window < 1) throw new RangeError(`opts.window must be an integer >= 1 (got ${show(window)})`);
+  if (typeof keepRatio !== 'number' || !(keepRatio >= 0 && keepRatio <= 1)) throw new RangeError(`opts.keepRatio must be in [0, 1] (got ${show(keepRatio)})`);
   const mask = new Uint8Array(nll.length);
   const idx: number[] = [];
   for (let a = 0; a < nll.length; a += window) {

@@ -6,6 +6,7 @@
 import { withSignal } from '../abort';
 import { Logits, NativeLogits, checkTokenIds, normalizeLogits } from '../logits';
 import { BackendChoice, BackendName, backendForCall, nativeFunction } from '../native';
+import { show } from '../show';
 
 /** Per-row certainty measure. 'entropy': H(p) of the predictive distribution; 'nll': −log p(target). */
 export type Xl3mMetric = 'entropy' | 'nll';
@@ -83,14 +84,14 @@ function positiveInt(v: unknown, name: string): number {
 
 function metricOf(v: unknown): Xl3mMetric {
   const m = v ?? 'entropy';
-  if (m !== 'entropy' && m !== 'nll') throw new RangeError(`opts.metric must be 'entropy' or 'nll' (got ${JSON.stringify(v)})`);
+  if (m !== 'entropy' && m !== 'nll') throw new RangeError(`opts.metric must be 'entropy' or 'nll' (got ${show(v)})`);
   return m;
 }
 
 function poolingOf(v: unknown): Xl3mPooling {
   const p = v ?? 'mean';
   if (p !== 'mean' && p !== 'last' && p !== 'min') {
-    throw new RangeError(`opts.pooling must be 'mean', 'last' or 'min' (got ${JSON.stringify(v)})`);
+    throw new RangeError(`opts.pooling must be 'mean', 'last' or 'min' (got ${show(v)})`);
   }
   return p;
 }
@@ -163,6 +164,8 @@ class Scorer implements Xl3mScorer {
   constructor(opts: ScorerOptions) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { segments, positionsPerSegment, ... }');
     this.segments = positiveInt(opts.segments, 'opts.segments');
+    // The O(segments) native state is allocated up front: bound it (a failed allocation would abort the process).
+    if (this.segments > 2 ** 24) throw new RangeError(`opts.segments must be at most 2^24 (got ${this.segments})`);
     this.positions = positiveInt(opts.positionsPerSegment, 'opts.positionsPerSegment');
     this.rowsExpected = this.segments * this.positions;
     if (!Number.isSafeInteger(this.rowsExpected) || this.rowsExpected > 2 ** 48) {

@@ -2,6 +2,7 @@
 import type { Segment } from './plan';
 import { isFloat32Array } from './guards';
 import { Coverage } from './spans';
+import { show } from '../show';
 
 /** Options of {@link select}. Give `topK`, `tokenBudget`, or both (then both limits apply). */
 export interface SelectOptions {
@@ -16,7 +17,7 @@ export interface SelectOptions {
 
 function limit(name: string, v: number | undefined): number {
   if (v === undefined) return Infinity;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${show(v)}`);
   if (v < 0) throw new RangeError(`${name} must be an integer ≥ 0, got ${v}`);
   return v;
 }
@@ -26,6 +27,7 @@ function limit(name: string, v: number | undefined): number {
  * lower index. Deterministic.
  */
 export function rankSegments(scores: Float32Array): Int32Array {
+  if (!isFloat32Array(scores)) throw new TypeError('scores must be a Float32Array (one score per segment)');
   const idx = new Int32Array(scores.length);
   for (let i = 0; i < idx.length; i++) idx[i] = i;
   return idx.sort((a, b) => {
@@ -58,6 +60,12 @@ export function select(
 ): Int32Array {
   if (!isFloat32Array(scores)) throw new TypeError('scores must be a Float32Array (one score per segment)');
   if (!plan || !Array.isArray(plan.segments)) throw new TypeError('plan must be the result of xl3m.plan');
+  plan.segments.forEach((s: unknown, i) => {
+    const { start, end } = (s ?? {}) as { start?: unknown; end?: unknown };
+    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+      throw new TypeError(`plan.segments[${i}] must be a range { start, end } (plan must be the result of xl3m.plan)`);
+    }
+  });
   if (scores.length !== plan.segments.length) {
     throw new RangeError(`scores must have one entry per segment (${plan.segments.length}), got ${scores.length}`);
   }

@@ -24,6 +24,20 @@ const char* typed_array_name(napi_typedarray_type type) {
   }
 }
 
+void* typed_array_data(const Napi::Value& v, size_t* elements, size_t* bytes) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok) {
+    throw_type("expected a TypedArray");
+  }
+  if (elements) *elements = length;
+  if (bytes) *bytes = length * v.As<Napi::TypedArray>().ElementSize();
+  return data;
+}
+
 Napi::Object object(const Napi::Value& v, const char* name) {
   if (!v.IsObject()) throw_type(std::string(name) + " must be an object");
   return v.As<Napi::Object>();
@@ -66,11 +80,10 @@ std::string string_or(const Napi::Object& o, const char* key, const std::string&
 MemView memory(Napi::Env env, const Napi::Value& data, const char* name, Pins& pins, size_t* byte_length) {
   MemView m;
   if (data.IsTypedArray()) {
-    auto arr = data.As<Napi::TypedArray>();
-    auto buf = arr.ArrayBuffer();
-    if (arr.ByteLength() > 0 && buf.Data() == nullptr) throw_type(std::string(name) + " is detached");
-    m.data = static_cast<uint8_t*>(buf.Data()) + arr.ByteOffset();
-    *byte_length = arr.ByteLength();
+    size_t elements = 0;
+    void* p = typed_array_data(data, &elements, byte_length);
+    if (*byte_length > 0 && p == nullptr) throw_type(std::string(name) + " is detached");
+    m.data = p;
     pins.pin(data);
     return m;
   }

@@ -16,17 +16,21 @@ namespace addon {
 
 const char* typed_array_name(napi_typedarray_type type);
 
+// Data pointer (offset applied), element count and byte length of a TypedArray, read with
+// napi_get_typedarray_info: unlike ArrayBuffer().Data(), this also works for views of a SharedArrayBuffer.
+void* typed_array_data(const Napi::Value& v, size_t* elements, size_t* bytes);
+
 // A TypedArray of the expected element type; returns its data pointer and element count.
 template <typename T>
 T* typed_array(const Napi::Value& v, napi_typedarray_type type, const char* name, size_t* length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
     throw_type(std::string(name) + " must be a " + typed_array_name(type));
   }
-  auto arr = v.As<Napi::TypedArray>();
-  if (length) *length = arr.ElementLength();
-  auto buf = arr.ArrayBuffer();
-  if (arr.ElementLength() > 0 && buf.Data() == nullptr) throw_type(std::string(name) + " is detached");
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(buf.Data()) + arr.ByteOffset());
+  size_t n = 0;
+  void* data = typed_array_data(v, &n, nullptr);
+  if (length) *length = n;
+  if (n > 0 && data == nullptr) throw_type(std::string(name) + " is detached");
+  return static_cast<T*>(data);
 }
 
 // Optional property: null/undefined → nullptr.
