@@ -1,0 +1,787 @@
+/**
+ * Every exported function of lengthwise as a fuzz target: the argument names (for "the message names the
+ * argument"), a builder of VALID arguments from a seed (small shapes, all dtypes, special values), the call,
+ * and a check of a valid call's result (shape invariants; against a float64 reference where cheap).
+ */
+import * as lw from '../../../lib';
+import { randomLogits, refLogitStats, special } from '../../helpers/logitsReference';
+import { randomTrees, rng } from '../../helpers/treeRandom';
+import type { TreeBatch } from '../../../lib/tree/types';
+
+type R = () => number;
+export type Args = unknown[];
+
+export interface Target {
+  name: string;
+  /** Argument names and field names a validation message may cite. */
+  names: string[];
+  /** Valid arguments, deterministic in the seed. */
+  build: (r: R) => Args;
+  call: (args: Args) => unknown;
+  /** A problem description for a wrong result of a VALID call, else undefined. */
+  check?: (args: Args, result: unknown) => string | undefined;
+  /** Option keys the mutator may add although `build` leaves them out. */
+  extraKeys?: Record<number, string[]>;
+  /** Valid calls need a CUDA device (an Error naming CUDA is the expected outcome without one). */
+  needsGpu?: boolean;
+}
+
+const int = (r: R, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+type DT = (typeof DTYPES)[number];
+
+/** Host logits in a random dtype; with `specials`, one row may get NaN, +Inf or all −Inf (float32 only). */
+export function hostLogits(r: R, rows: number, vocab: number, dtype: DT, specials = false): lw.Logits {
+  const data = randomLogits(r, rows, vocab, dtype, 1 + 8 * r());
+  if (specials && rows > 0 && r() < 0.3) {
+    const row = int(r, 0, rows - 1);
+    const what = pick(r, ['nan', 'inf', '-inf-row'] as const);
+    if (what === '-inf-row') for (let v = 0; v < vocab; v++) data[row * vocab + v] = special(dtype, '-inf');
+    else data[row * vocab + int(r, 0, vocab - 1)] = special(dtype, what);
+  }
+  const l: lw.Logits = { data, rows, vocab };
+  if (dtype !== 'float32' || r() < 0.5) l.dtype = dtype;
+  return l;
+}
+
+function finiteRows(l: lw.Logits): boolean[] {
+  const d = l.data as Float32Array | Uint16Array;
+  const out: boolean[] = [];
+  for (let row = 0; row < l.rows; row++) {
+    let ok = true;
+    for (let v = 0; v < l.vocab && ok; v++) {
+      const x = d[row * l.vocab + v]!;
+      if (d instanceof Float32Array) ok = Number.isFinite(x);
+      else ok = (x & 0x7fff) < (l.dtype === 'float16' ? 0x7c00 : 0x7f80);
+    }
+    out.push(ok);
+  }
+  return out;
+}
+
+/** Typed-array check across realms (the addon's arrays come from Node's main realm, not jest's). */
+export function isTA(v: unknown, tag: string): v is { length: number; [i: number]: number } {
+  return ArrayBuffer.isView(v) && (v as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === tag;
+}
+
+const close = (g: number, w: number, tol: number) => Math.abs(g - w) <= tol * (1 + Math.abs(w));
+
+function checkLogitStats(args: Args, res: unknown): string | undefined {
+  const l = args[0] as lw.Logits;
+  const o = (args[1] ?? {}) as lw.LogitStatsOptions;
+  const s = res as lw.LogitStatsResult;
+  for (const k of ['logsumexp', 'entropy', 'varentropy', 'maxProb', 'argmax'] as const) {
+    if (s[k].length !== l.rows) return `${k}.length ${s[k].length} != rows ${l.rows}`;
+  }
+  if (o.targets && (s.nll?.length !== l.rows || s.targetRank?.length !== l.rows)) return 'nll/targetRank length';
+  const ref = refLogitStats(l.data as Float32Array | Uint16Array, l.dtype ?? 'float32', l.rows, l.vocab, o.targets, o.temperature ?? 1);
+  const fin = finiteRows(l);
+  for (let row = 0; row < l.rows; row++) {
+    if (!fin[row]) continue;
+    const bad = (what: string, g: number, w: number) => `row ${row} ${what}: got ${g}, want ${w}`;
+    if (!close(s.logsumexp[row]!, ref.logsumexp[row]!, 1e-5)) return bad('logsumexp', s.logsumexp[row]!, ref.logsumexp[row]!);
+    if (!close(s.entropy[row]!, ref.entropy[row]!, 1e-4)) return bad('entropy', s.entropy[row]!, ref.entropy[row]!);
+    if (!close(s.varentropy[row]!, ref.varentropy[row]!, 1e-3)) return bad('varentropy', s.varentropy[row]!, ref.varentropy[row]!);
+    if (!close(s.maxProb[row]!, ref.maxProb[row]!, 1e-5)) return bad('maxProb', s.maxProb[row]!, ref.maxProb[row]!);
+    if (s.argmax[row] !== ref.argmax[row]) return bad('argmax', s.argmax[row]!, ref.argmax[row]!);
+    if (o.targets) {
+      if (!close(s.nll![row]!, ref.nll[row]!, 1e-4)) return bad('nll', s.nll![row]!, ref.nll[row]!);
+      if ((o.temperature ?? 1) === 1 && s.targetRank![row] !== ref.targetRank[row]) return bad('targetRank', s.targetRank![row]!, ref.targetRank[row]!);
+    }
+  }
+  return undefined;
+}
+
+function targetsFor(r: R, rows: number, vocab: number): Int32Array {
+  return Int32Array.from({ length: rows }, () => int(r, 0, vocab - 1));
+}
+
+/** Argmax of a float32 row (lowest index on ties). */
+function argmaxRow(z: Float32Array, row: number, vocab: number): number {
+  let best = 0;
+  for (let v = 1; v < vocab; v++) if (z[row * vocab + v]! > z[row * vocab + best]!) best = v;
+  return best;
+}
+
+/** Greedy verification walk in plain TS: follow the child carrying the argmax; emit it. */
+export function greedyReference(t: TreeBatch, z: Float32Array, vocab: number): { length: number[]; tokens: number[][] } {
+  const length: number[] = [];
+  const tokens: number[][] = [];
+  for (let b = 0; b + 1 < t.offsets.length; b++) {
+    const o = t.offsets[b]!;
+    const end = t.offsets[b + 1]!;
+    let node = 0;
+    const out: number[] = [];
+    for (;;) {
+      const want = argmaxRow(z, o + node, vocab);
+      let next = -1;
+      for (let c = node + 1; c < end - o; c++) if (t.parents[o + c] === node && t.tokens[o + c] === want) next = c;
+      out.push(want);
+      if (next < 0) break;
+      node = next;
+    }
+    length.push(out.length - 1);
+    tokens.push(out);
+  }
+  return { length, tokens };
+}
+
+function buildVerify(r: R): Args {
+  const mode = pick(r, ['greedy', 'sample'] as const);
+  const drafts = pick(r, ['deterministic', 'iid', 'without-replacement'] as const);
+  const vocab = int(r, 2, 40);
+  const batch = int(r, 1, 4);
+  const trees = randomTrees(r, batch, int(r, 1, 8), vocab, mode === 'sample' && drafts === 'iid');
+  const nodes = trees.tokens.length;
+  const target = { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab };
+  const opts: Record<string, unknown> = { mode, seed: int(r, 0, 1e9), step: int(r, 0, 100) };
+  if (drafts !== 'deterministic' || r() < 0.3) opts.drafts = drafts;
+  if (mode === 'sample' && drafts !== 'deterministic') opts.draft = { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab };
+  if (r() < 0.5) opts.temperature = r() < 0.3 ? Float32Array.from({ length: batch }, () => r() * 2) : pick(r, [0, 0.5, 1, 2]);
+  if (r() < 0.4) opts.topK = r() < 0.3 ? Int32Array.from({ length: batch }, () => int(r, 0, vocab)) : int(r, 0, vocab);
+  if (r() < 0.4) opts.topP = r() < 0.3 ? Float32Array.from({ length: batch }, () => 0.05 + 0.95 * r()) : pick(r, [0.3, 0.9, 1]);
+  return [trees, target, opts];
+}
+
+function checkVerify(args: Args, res: unknown): string | undefined {
+  const t = args[0] as TreeBatch;
+  const target = args[1] as { data: Float32Array; vocab: number };
+  const opts = args[2] as lw.VerifyTreeOptions;
+  const v = res as lw.VerifyTreeResult;
+  const batch = t.offsets.length - 1;
+  if (v.acceptedLength.length !== batch || v.tokenOffsets.length !== batch + 1) return 'result lengths';
+  for (let b = 0; b < batch; b++) {
+    const n = v.tokenOffsets[b + 1]! - v.tokenOffsets[b]!;
+    if (n !== v.acceptedLength[b]! + 1) return `tree ${b}: ${n} tokens for acceptedLength ${v.acceptedLength[b]}`;
+  }
+  for (const tok of v.tokens) if (tok < 0 || tok >= target.vocab) return `token ${tok} out of range`;
+  if (opts.mode === 'greedy') {
+    const ref = greedyReference(t, target.data, target.vocab);
+    for (let b = 0; b < batch; b++) {
+      const got = Array.from(v.tokens.subarray(v.tokenOffsets[b]!, v.tokenOffsets[b + 1]!));
+      if (got.join() !== ref.tokens[b]!.join()) return `greedy tree ${b}: got [${got}], want [${ref.tokens[b]}]`;
+    }
+  }
+  return undefined;
+}
+
+function buildTreeUtils(r: R, eta: boolean): Args {
+  const mode = pick(r, ['greedy', 'sample'] as const);
+  const drafts = pick(r, ['deterministic', 'deterministic', 'iid', 'without-replacement'] as const);
+  const vocab = int(r, 2, 30);
+  const batch = int(r, 1, 3);
+  const trees = randomTrees(r, batch, int(r, 1, 7), vocab, drafts === 'iid');
+  const nodes = trees.tokens.length;
+  const opts: Record<string, unknown> = { mode };
+  if (drafts !== 'deterministic') {
+    opts.drafts = drafts;
+    opts.draft = { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab };
+  }
+  if (r() < 0.5) opts.temperature = pick(r, [0, 0.7, 1]);
+  if (r() < 0.3) opts.topK = int(r, 0, vocab);
+  if (r() < 0.3) opts.topP = pick(r, [0.5, 0.95]);
+  if (eta) opts.eta = pick(r, [0.1, 1, 10]);
+  return [trees, { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab }, opts];
+}
+
+function perTreeCheck(args: Args, res: unknown, perNode: boolean, bounded: boolean): string | undefined {
+  const t = args[0] as TreeBatch;
+  const a = res as Float64Array;
+  const n = perNode ? t.tokens.length : t.offsets.length - 1;
+  if (!isTA(a, 'Float64Array') || a.length !== n) return `expected a Float64Array of ${n}`;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]!)) return `entry ${i} = ${a[i]}`;
+    if (bounded) {
+      const max = perNode ? 1 : t.offsets[i + 1]! - t.offsets[i]! - 1;
+      if (a[i]! < -1e-9 || a[i]! > max + 1e-6) return `entry ${i} = ${a[i]} outside [0, ${max}]`;
+    }
+  }
+  return undefined;
+}
+
+/** Uniform-size trees as SGLang's first-child / next-sibling arrays. */
+function toLinked(r: R): Args {
+  const n = int(r, 1, 6);
+  const batch = int(r, 1, 3);
+  const tokens: number[] = [];
+  const firstChild: number[] = [];
+  const nextSibling: number[] = [];
+  for (let b = 0; b < batch; b++) {
+    const parents = [-1];
+    for (let i = 1; i < n; i++) parents.push(int(r, 0, i - 1));
+    const fc = new Array<number>(n).fill(-1);
+    const ns = new Array<number>(n).fill(-1);
+    for (let i = n - 1; i >= 1; i--) {
+      ns[i] = fc[parents[i]!]!;
+      fc[parents[i]!] = i;
+    }
+    for (let i = 0; i < n; i++) tokens.push(i); // distinct tokens: no duplicate siblings
+    firstChild.push(...fc);
+    nextSibling.push(...ns);
+  }
+  return [{ tokens: Int32Array.from(tokens), firstChild: Int32Array.from(firstChild), nextSibling: Int32Array.from(nextSibling), nodesPerTree: n }, {}];
+}
+
+function toRetrieve(r: R): Args {
+  const n = int(r, 1, 6);
+  const batch = int(r, 1, 3);
+  const tokens: number[] = [];
+  const rows: number[][] = [];
+  let paths = 1;
+  const perTree: number[][][] = [];
+  for (let b = 0; b < batch; b++) {
+    const parents = [-1];
+    for (let i = 1; i < n; i++) parents.push(int(r, 0, i - 1));
+    const isParent = new Set(parents);
+    const leaves = [...Array(n).keys()].filter((i) => !isParent.has(i));
+    const ps = leaves.map((leaf) => {
+      const p: number[] = [];
+      for (let v = leaf; v >= 0; v = parents[v]!) p.unshift(v);
+      return p;
+    });
+    paths = Math.max(paths, ps.length);
+    perTree.push(ps);
+    for (let i = 0; i < n; i++) tokens.push(i);
+  }
+  for (const ps of perTree) for (let k = 0; k < paths; k++) rows.push(ps[k] ?? []);
+  const idx = new Int32Array(batch * paths * n).fill(-1);
+  rows.forEach((p, k) => p.forEach((v, j) => (idx[k * n + j] = v)));
+  return [{ tokens: Int32Array.from(tokens), retrieveIndices: idx, nodesPerTree: n, paths }, {}];
+}
+
+function probs(r: R, v: number, zeros = 0.3): Float64Array {
+  const p = Float64Array.from({ length: v }, () => (r() < zeros ? 0 : r()));
+  p[int(r, 0, v - 1)] += 0.1;
+  let s = 0;
+  for (const x of p) s += x;
+  return p.map((x) => x / s);
+}
+
+function buildPlan(r: R): Args {
+  const q = int(r, 1, 5);
+  const total = q + int(r, 1, 60);
+  const L = int(r, 1, 20);
+  const opts: Record<string, unknown> = { questionTokens: q, segmentTokens: L };
+  if (r() < 0.7) opts.overlapTokens = int(r, 0, L - 1);
+  if (r() < 0.3) opts.padValue = int(r, -5, 5);
+  if (r() < 0.3) opts.padSide = pick(r, ['left', 'right']);
+  return [Int32Array.from({ length: total }, () => int(r, 0, 1000)), opts];
+}
+
+function checkPlan(args: Args, res: unknown): string | undefined {
+  const tokens = args[0] as Int32Array;
+  const p = res as lw.xl3m.Plan;
+  if (p.batch.length !== p.segments.length * p.rowLength) return 'batch size';
+  if (p.segments[p.segments.length - 1]!.end !== tokens.length - p.questionTokens) return 'last segment must end at the context end';
+  for (let i = 0; i < p.segments.length; i++) {
+    const s = p.segments[i]!;
+    for (let j = 0; j < p.questionTokens; j++) {
+      if (p.batch[i * p.rowLength + p.questionStart[i]! + j] !== tokens[tokens.length - p.questionTokens + j]) return `row ${i}: question misplaced`;
+    }
+    if (p.lengths[i] !== s.end - s.start + p.questionTokens) return `row ${i}: length`;
+  }
+  return undefined;
+}
+
+function buildScore(r: R, forceNll = false): Args {
+  const S = int(r, 1, 5);
+  const P = int(r, 1, 4);
+  const vocab = int(r, 1, 40);
+  const dtype = pick(r, DTYPES);
+  const metric = forceNll ? 'nll' : pick(r, ['entropy', 'nll'] as const);
+  const opts: Record<string, unknown> = { segments: S };
+  if (!forceNll) opts.metric = metric;
+  if (metric === 'nll' || r() < 0.2) opts.targets = targetsFor(r, S * P, vocab);
+  if (!forceNll && r() < 0.6) opts.pooling = pick(r, ['mean', 'last', 'min']);
+  if (r() < 0.3) opts.temperature = pick(r, [0.5, 1, 3]);
+  return [hostLogits(r, S * P, vocab, dtype), opts];
+}
+
+function floats(r: R, n: number, f64 = false, nan = 0): Float32Array | Float64Array {
+  const a = f64 ? new Float64Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r() < nan ? NaN : r() * 10;
+  return a;
+}
+
+function scalingData(r: R, runs: number): { N: Float64Array; D: Float64Array; loss: Float64Array } {
+  const N = new Float64Array(runs);
+  const D = new Float64Array(runs);
+  const loss = new Float64Array(runs);
+  for (let i = 0; i < runs; i++) {
+    N[i] = 10 ** (7 + 3 * r());
+    D[i] = 10 ** (9 + 3 * r());
+    loss[i] = (1.7 + 400 / N[i]! ** 0.34 + 410 / D[i]! ** 0.28) * (1 + 0.01 * (r() - 0.5));
+  }
+  return { N, D, loss };
+}
+
+const CHIN = { A: 406.4, B: 410.7, E: 1.69, alpha: 0.34, beta: 0.28 };
+
+function finiteNumber(v: unknown): string | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? undefined : `expected a finite number, got ${String(v)}`;
+}
+
+function isIndexArray(v: unknown, bound: number): string | undefined {
+  if (!isTA(v, 'Int32Array')) return 'expected an Int32Array';
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! < 0 || v[i]! >= bound) return `index ${v[i]} outside [0, ${bound})`;
+    if (i > 0 && v[i]! <= v[i - 1]!) return 'indices not ascending';
+  }
+  return undefined;
+}
+
+export const TARGETS: Target[] = [
+  {
+    name: 'backendInfo',
+    names: [],
+    build: () => [],
+    call: () => lw.backendInfo(),
+    check: (_a, res) => {
+      const i = res as lw.BackendInfo;
+      return i.threads >= 1 && (i.backend === 'cpu' || i.backend === 'cuda') ? undefined : 'bad info';
+    },
+  },
+  {
+    name: 'logitStats',
+    names: ['logits', 'opts', 'targets', 'temperature', 'backend', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    build: (r) => {
+      const rows = int(r, 0, 6);
+      const vocab = int(r, 1, 48);
+      const l = hostLogits(r, rows, vocab, pick(r, DTYPES), true);
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.5) opts.targets = targetsFor(r, rows, vocab);
+      if (r() < 0.3) opts.temperature = pick(r, [0.25, 1, 2.5]);
+      if (r() < 0.2) opts.backend = 'cpu';
+      return [l, opts];
+    },
+    call: (a) => lw.logitStats(a[0] as lw.Logits, a[1] as lw.LogitStatsOptions),
+    check: checkLogitStats,
+    extraKeys: { 1: ['targets', 'temperature', 'backend', 'signal'] },
+  },
+  {
+    name: 'verifyTree',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    build: buildVerify,
+    call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
+    check: checkVerify,
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'backend', 'signal'] },
+  },
+  {
+    name: 'tree.validateTreeBatch',
+    names: ['trees', 'opts', 'vocab', 'allowDuplicateSiblings', 'name', 'tokens', 'parents', 'offsets'],
+    build: (r) => {
+      const dup = r() < 0.3;
+      const vocab = int(r, 1, 20);
+      return [randomTrees(r, int(r, 1, 4), int(r, 1, 8), vocab, dup), { vocab, allowDuplicateSiblings: dup }];
+    },
+    call: (a) => lw.tree.validateTreeBatch(a[0], a[1] as lw.tree.ValidateTreeOptions),
+    extraKeys: { 1: ['name'] },
+  },
+  {
+    name: 'tree.treeCount',
+    names: ['trees', 'offsets'],
+    build: (r) => [randomTrees(r, int(r, 1, 4), 4, 8)],
+    call: (a) => lw.tree.treeCount(a[0] as TreeBatch),
+    check: (a, res) => (res === (a[0] as TreeBatch).offsets.length - 1 ? undefined : 'wrong count'),
+  },
+  {
+    name: 'tree.fromFirstChildNextSibling',
+    names: ['input', 'opts', 'tokens', 'firstChild', 'nextSibling', 'nodesPerTree', 'vocab', 'allowDuplicateSiblings', 'trees'],
+    build: toLinked,
+    call: (a) => lw.tree.fromFirstChildNextSibling(a[0] as lw.tree.FirstChildNextSiblingInput, a[1] as lw.tree.ImportOptions),
+    check: (a, res) => {
+      const t = res as TreeBatch;
+      lw.tree.validateTreeBatch(t, { allowDuplicateSiblings: false });
+      return t.tokens.length === (a[0] as { tokens: Int32Array }).tokens.length ? undefined : 'node count';
+    },
+    extraKeys: { 1: ['vocab', 'allowDuplicateSiblings'] },
+  },
+  {
+    name: 'tree.fromRetrieveIndices',
+    names: ['input', 'opts', 'tokens', 'retrieveIndices', 'nodesPerTree', 'paths', 'vocab', 'allowDuplicateSiblings', 'trees'],
+    build: toRetrieve,
+    call: (a) => lw.tree.fromRetrieveIndices(a[0] as lw.tree.RetrieveIndicesInput, a[1] as lw.tree.ImportOptions),
+    check: (_a, res) => {
+      lw.tree.validateTreeBatch(res, { allowDuplicateSiblings: false });
+      return undefined;
+    },
+    extraKeys: { 1: ['vocab', 'allowDuplicateSiblings'] },
+  },
+  {
+    name: 'tree.attentionMask',
+    names: ['trees', 'opts', 'packed', 'layout', 'tokens', 'parents', 'offsets'],
+    build: (r) => {
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.5) opts.packed = r() < 0.5;
+      if (r() < 0.5) opts.layout = pick(r, ['ragged', 'padded']);
+      return [randomTrees(r, int(r, 1, 4), int(r, 1, 40), 50, true), opts];
+    },
+    call: (a) => lw.tree.attentionMask(a[0] as TreeBatch, a[1] as lw.tree.AttentionMaskOptions),
+    check: (a, res) => {
+      const t = a[0] as TreeBatch;
+      const m = res as lw.tree.TreeAttentionMask<Uint8Array | Uint32Array>;
+      if (m.positions.length !== t.tokens.length) return 'positions length';
+      if (m.offsets.length !== t.offsets.length) return 'offsets length';
+      return undefined;
+    },
+  },
+  {
+    name: 'tree.expectedAcceptance',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    build: (r) => buildTreeUtils(r, false),
+    call: (a) => lw.tree.expectedAcceptance(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.tree.ExpectedAcceptanceOptions),
+    check: (a, res) => perTreeCheck(a, res, false, true),
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal'] },
+  },
+  {
+    name: 'tree.nodeProbabilities',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    build: (r) => buildTreeUtils(r, false),
+    call: (a) => lw.tree.nodeProbabilities(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.tree.ExpectedAcceptanceOptions),
+    check: (a, res) => perTreeCheck(a, res, true, true),
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal'] },
+  },
+  {
+    name: 'tree.gtoReward',
+    names: ['trees', 'target', 'opts', 'eta', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    build: (r) => buildTreeUtils(r, true),
+    call: (a) => lw.tree.gtoReward(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.tree.GtoRewardOptions),
+    check: (a, res) => perTreeCheck(a, res, false, false),
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal'] },
+  },
+  {
+    name: 'specdec.stopIndex',
+    names: ['acceptProbs', 'threshold'],
+    build: (r) => [r() < 0.5 ? Array.from({ length: int(r, 0, 8) }, () => r()) : Float64Array.from({ length: int(r, 0, 8) }, () => r()), r()],
+    call: (a) => lw.specdec.stopIndex(a[0] as number[], a[1] as number),
+    check: (a, res) => {
+      const h = a[0] as ArrayLike<number>;
+      let keep = 1;
+      let want = -1;
+      for (let i = 0; i < h.length && want < 0; i++) if (1 - (keep *= h[i]!) > (a[1] as number)) want = i;
+      return res === want ? undefined : `got ${String(res)}, want ${want}`;
+    },
+  },
+  {
+    name: 'multidraft.optimalAcceptance',
+    names: ['p', 'q', 'n', 'opts', 'replacement', 'signal'],
+    build: (r) => {
+      const v = int(r, 1, 12);
+      return [probs(r, v, 0), probs(r, v), int(r, 1, 4), { replacement: r() < 0.5 }];
+    },
+    call: (a) => lw.multidraft.optimalAcceptance(a[0] as Float64Array, a[1] as Float64Array, a[2] as number, a[3] as lw.multidraft.OptimalAcceptanceOptions),
+    check: (a, res) => {
+      const x = res as number;
+      if (!(x >= -1e-12 && x <= 1 + 1e-12)) return `alpha* = ${x} outside [0, 1]`;
+      if (a[2] === 1) {
+        const p = a[0] as Float64Array;
+        const q = a[1] as Float64Array;
+        let tv = 0;
+        for (let i = 0; i < p.length; i++) tv += Math.abs(p[i]! - q[i]!) / 2;
+        if (Math.abs(x - (1 - tv)) > 1e-9) return `n = 1: got ${x}, want 1 - TV = ${1 - tv}`;
+      }
+      return undefined;
+    },
+    extraKeys: { 3: ['signal'] },
+  },
+  {
+    name: 'multidraft.optimalAcceptanceBounds',
+    names: ['p', 'q', 'n', 'opts', 'signal'],
+    build: (r) => {
+      const v = int(r, 1, 30);
+      return [probs(r, v, 0), probs(r, v, 0.1), int(r, 1, 3), {}];
+    },
+    call: (a) => lw.multidraft.optimalAcceptanceBounds(a[0] as Float64Array, a[1] as Float64Array, a[2] as number, a[3] as { signal?: AbortSignal }),
+    check: (_a, res) => {
+      const b = res as lw.multidraft.AcceptanceBounds;
+      return b.lower <= b.upper + 1e-12 && b.lower >= -1e-12 && b.upper <= 1 + 1e-12 ? undefined : `bounds ${b.lower}..${b.upper}`;
+    },
+    extraKeys: { 3: ['signal'] },
+  },
+  {
+    name: 'xl3m.plan',
+    names: ['tokens', 'opts', 'questionTokens', 'segmentTokens', 'overlapTokens', 'padValue', 'padSide', 'batch'],
+    build: buildPlan,
+    call: (a) => lw.xl3m.plan(a[0] as Int32Array, a[1] as lw.xl3m.PlanOptions),
+    check: checkPlan,
+  },
+  {
+    name: 'xl3m.segmentBounds',
+    names: ['contextLength', 'segmentTokens', 'overlapTokens'],
+    build: (r) => {
+      const L = int(r, 1, 20);
+      return [int(r, 0, 100), L, int(r, 0, L - 1)];
+    },
+    call: (a) => lw.xl3m.segmentBounds(a[0] as number, a[1] as number, a[2] as number),
+    check: (a, res) => {
+      const s = res as lw.xl3m.Segment[];
+      const C = a[0] as number;
+      return s.length >= 1 && s[s.length - 1]!.end === C ? undefined : 'last segment must end at the context end';
+    },
+  },
+  {
+    name: 'xl3m.score',
+    names: ['logits', 'opts', 'segments', 'metric', 'targets', 'pooling', 'temperature', 'backend', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    build: (r) => buildScore(r),
+    call: (a) => lw.xl3m.score(a[0] as lw.Logits, a[1] as lw.xl3m.ScoreOptions),
+    check: (a, res) => {
+      const s = res as Float32Array;
+      const S = (a[1] as { segments: number }).segments;
+      if (!isTA(s, 'Float32Array') || s.length !== S) return `expected ${S} scores`;
+      return undefined;
+    },
+    extraKeys: { 1: ['metric', 'targets', 'pooling', 'temperature', 'backend', 'signal'] },
+  },
+  {
+    name: 'xl3m.coarseScore',
+    names: ['logits', 'opts', 'segments', 'targets', 'temperature', 'backend', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    build: (r) => buildScore(r, true),
+    call: (a) => lw.xl3m.coarseScore(a[0] as lw.Logits, a[1] as { segments: number; targets: Int32Array }),
+    check: (a, res) => ((res as Float32Array).length === (a[1] as { segments: number }).segments ? undefined : 'length'),
+  },
+  {
+    name: 'xl3m.createScorer+push+finish',
+    names: ['opts', 'segments', 'positionsPerSegment', 'metric', 'pooling', 'temperature', 'backend', 'chunk', 'targets', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    build: (r) => {
+      const [l, o] = buildScore(r) as [lw.Logits, Record<string, unknown>];
+      const S = o.segments as number;
+      const sopts: Record<string, unknown> = { segments: S, positionsPerSegment: l.rows / S };
+      for (const k of ['metric', 'pooling', 'temperature']) if (o[k] !== undefined) sopts[k] = o[k];
+      const t = (o.targets as Int32Array | undefined) ?? (o.metric === 'nll' ? targetsFor(r, l.rows, l.vocab) : undefined);
+      return [sopts, l, t, {}];
+    },
+    call: async (a) => {
+      const s = lw.xl3m.createScorer(a[0] as lw.xl3m.ScorerOptions);
+      await s.push(a[1] as lw.Logits, a[2] as Int32Array | undefined, a[3] as { signal?: AbortSignal });
+      return s.rowsPushed === s.rowsExpected ? s.finish() : s.rowsPushed;
+    },
+    check: (a, res) => ((res as Float32Array).length === (a[0] as { segments: number }).segments ? undefined : 'length'),
+    extraKeys: { 0: ['metric', 'pooling', 'temperature', 'backend'], 3: ['signal'] },
+  },
+  {
+    name: 'xl3m.select',
+    names: ['scores', 'plan', 'opts', 'topK', 'tokenBudget', 'segments'],
+    build: (r) => {
+      const p = lw.xl3m.plan(...(buildPlan(r) as [Int32Array, lw.xl3m.PlanOptions]));
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.7) opts.topK = int(r, 0, p.segments.length + 2);
+      if (r() < 0.5 || opts.topK === undefined) opts.tokenBudget = int(r, 0, 80);
+      return [floats(r, p.segments.length, false, 0.1), p, opts];
+    },
+    call: (a) => lw.xl3m.select(a[0] as Float32Array, a[1] as lw.xl3m.Plan, a[2] as lw.xl3m.SelectOptions),
+    check: (a, res) => isIndexArray(res, (a[1] as lw.xl3m.Plan).segments.length),
+  },
+  {
+    name: 'xl3m.rankSegments',
+    names: ['scores'],
+    build: (r) => [floats(r, int(r, 0, 20), false, 0.1)],
+    call: (a) => lw.xl3m.rankSegments(a[0] as Float32Array),
+    check: (a, res) => ((res as Int32Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'xl3m.keyContext',
+    names: ['tokens', 'plan', 'selected', 'opts', 'separator', 'segments', 'question', 'contextLength'],
+    build: (r) => {
+      const [tokens, po] = buildPlan(r) as [Int32Array, lw.xl3m.PlanOptions];
+      const p = lw.xl3m.plan(tokens, po);
+      const sel = [...Array(p.segments.length).keys()].filter(() => r() < 0.5);
+      const opts = r() < 0.3 ? { separator: Int32Array.of(-1, -2) } : {};
+      return [tokens, p, Int32Array.from(sel), opts];
+    },
+    call: (a) => lw.xl3m.keyContext(a[0] as Int32Array, a[1] as lw.xl3m.Plan, a[2] as Int32Array, a[3] as lw.xl3m.KeyContextOptions),
+    check: (a, res) => {
+      const k = res as Int32Array;
+      const q = (a[1] as lw.xl3m.Plan).question;
+      return k.length >= q.length && k.subarray(k.length - q.length).join() === q.join() ? undefined : 'must end with the question';
+    },
+  },
+  {
+    name: 'xl3m.sirllmScores',
+    names: ['nll', 'opts', 'decay', 'rounds'],
+    build: (r) => {
+      const n = int(r, 0, 12);
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.5) opts.decay = r();
+      if (r() < 0.5) opts.rounds = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 3));
+      return [floats(r, n, r() < 0.5), opts];
+    },
+    call: (a) => lw.xl3m.sirllmScores(a[0] as Float32Array, a[1] as { decay?: number; rounds?: Int32Array }),
+    check: (a, res) => ((res as Float32Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'xl3m.topTokens',
+    names: ['scores', 'k'],
+    build: (r) => {
+      const n = int(r, 0, 20);
+      return [floats(r, n, r() < 0.5, 0.1), int(r, 0, n + 2)];
+    },
+    call: (a) => lw.xl3m.topTokens(a[0] as Float32Array, a[1] as number),
+    check: (a, res) => isIndexArray(res, (a[0] as Float32Array).length),
+  },
+  {
+    name: 'xl3m.detectionStatistic',
+    names: ['stats', 'opts', 'nll', 'entropy', 'varentropy', 'offsets'],
+    build: (r) => {
+      const n = int(r, 1, 12);
+      const stats: Record<string, unknown> = { nll: floats(r, n), entropy: floats(r, n) };
+      if (r() < 0.5) stats.varentropy = floats(r, n);
+      const cuts = [0, ...[...Array(n - 1).keys()].map((i) => i + 1).filter(() => r() < 0.3), n];
+      return [stats, r() < 0.5 ? { offsets: Int32Array.from(cuts) } : {}];
+    },
+    call: (a) => lw.xl3m.detectionStatistic(a[0] as { nll: Float32Array; entropy: Float32Array }, a[1] as { offsets?: Int32Array }),
+    check: (a, res) => {
+      const o = (a[1] as { offsets?: Int32Array }).offsets;
+      const want = o ? o.length - 1 : 1;
+      return (res as { statistic: Float64Array }).statistic.length === want ? undefined : 'statistic length';
+    },
+  },
+  {
+    name: 'xl3m.llmlinguaKeepMask',
+    names: ['nll', 'opts', 'window', 'keepRatio'],
+    build: (r) => [floats(r, int(r, 0, 30), r() < 0.5, 0.05), { window: int(r, 1, 8), keepRatio: r() }],
+    call: (a) => lw.xl3m.llmlinguaKeepMask(a[0] as Float32Array, a[1] as { window: number; keepRatio: number }),
+    check: (a, res) => ((res as Uint8Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'xl3m.NgramLM',
+    names: ['opts', 'vocab', 'order', 'cacheWeight', 'cacheSmoothing', 'seq', 'positions'],
+    build: (r) => {
+      const vocab = int(r, 1, 12);
+      const seq = Int32Array.from({ length: int(r, 1, 30) }, () => int(r, 0, vocab - 1));
+      const positions = [...Array(seq.length - 1).keys()].filter(() => r() < 0.4);
+      return [{ vocab, order: int(r, 1, 4) }, seq, positions];
+    },
+    call: (a) => new lw.xl3m.NgramLM(a[0] as lw.xl3m.NgramOptions).train(a[1] as Int32Array).logits(a[1] as Int32Array, a[2] as number[]),
+    check: (a, res) => {
+      const z = res as Float32Array;
+      const V = (a[0] as { vocab: number }).vocab;
+      if (z.length !== (a[2] as number[]).length * V) return 'length';
+      for (const x of z) if (!(x <= 1e-6)) return `log-probability ${x} > 0`;
+      return undefined;
+    },
+    extraKeys: { 0: ['cacheWeight', 'cacheSmoothing'] },
+  },
+  {
+    name: 'xl3m.WordVocab',
+    names: ['words', 'text', 'ids'],
+    build: (r) => [['a', 'b', 'c', 'dd'].filter(() => r() < 0.7), 'a b  zz dd', [0, 1, 2, 9]],
+    call: (a) => {
+      const v = new lw.xl3m.WordVocab(a[0] as string[]);
+      return v.decode(v.encode(a[1] as string)) + '|' + v.decode(a[2] as number[]);
+    },
+  },
+  {
+    name: 'scaling.fit',
+    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs'],
+    build: (r) => {
+      const law = pick(r, ['chinchilla', 'kaplan-nd'] as const);
+      const objective = pick(r, ['huber', 'mse', 'huber-likelihood'] as const);
+      const opts: Record<string, unknown> = { law, objective, maxIterations: 60 };
+      opts.grid =
+        law === 'chinchilla'
+          ? { a: [4, 6], b: [5], e: [0.5], alpha: [0.3], beta: [0.3] }
+          : { nc: [30], dc: [22], alphaN: [0.1, 0.07], alphaD: [0.1] };
+      if (r() < 0.3) opts.bootstrap = { resamples: int(r, 0, 3), seed: int(r, 0, 100) };
+      if (r() < 0.2) opts.delta = 1e-2;
+      return [scalingData(r, int(r, 6, 20)), opts];
+    },
+    call: (a) => lw.scaling.fit(a[0] as lw.scaling.ScalingData, a[1] as lw.scaling.FitOptions),
+    check: (a, res) => {
+      const f = res as lw.scaling.FitResult;
+      if ((f as { runs: number }).runs !== (a[0] as { N: Float64Array }).N.length) return 'runs';
+      return Number.isFinite(f.objective) ? undefined : `objective ${f.objective}`;
+    },
+    extraKeys: { 1: ['delta', 'bootstrap', 'optimumRelTol', 'onProgress', 'backend', 'signal'] },
+  },
+  {
+    name: 'scaling.predict',
+    names: ['params', 'N', 'D', 'A', 'B', 'E', 'alpha', 'beta', 'Nc', 'Dc', 'alphaN', 'alphaD'],
+    build: (r) => {
+      const params = r() < 0.5 ? { ...CHIN } : { Nc: 8.8e13, Dc: 5.4e13, alphaN: 0.076, alphaD: 0.095 };
+      if (r() < 0.5) return [params, 10 ** (6 + 6 * r()), 10 ** (8 + 6 * r())];
+      const n = int(r, 0, 5);
+      return [params, Array.from({ length: n }, () => 1e9 * (1 + r())), Float64Array.from({ length: n }, () => 1e11 * (1 + r()))];
+    },
+    call: (a) => lw.scaling.predict(a[0] as lw.scaling.ChinchillaParams, a[1] as number, a[2] as number),
+    check: (a, res) => {
+      if (typeof a[1] !== 'number') return (res as Float64Array).length === (a[1] as number[]).length ? undefined : 'length';
+      const p = a[0] as Record<string, number>;
+      if ('A' in p) {
+        const want = p.E! + p.A! / (a[1] as number) ** p.alpha! + p.B! / (a[2] as number) ** p.beta!;
+        return Math.abs((res as number) - want) <= 1e-9 * want ? undefined : `got ${String(res)}, want ${want}`;
+      }
+      return finiteNumber(res);
+    },
+  },
+  {
+    name: 'scaling.lossNS',
+    names: ['params', 'N', 'steps', 'Nc', 'Sc', 'alphaN', 'alphaS'],
+    build: (r) => [{ Nc: 8.8e13, Sc: 2.1e3, alphaN: 0.076, alphaS: 0.76 }, 1e8 * (1 + r()), 1e4 * (1 + r())],
+    call: (a) => lw.scaling.lossNS(a[0] as lw.scaling.KaplanStepsParams, a[1] as number, a[2] as number),
+    check: (_a, res) => finiteNumber(res),
+  },
+  {
+    name: 'scaling.computeOptimal',
+    names: ['params', 'C', 'A', 'B', 'E', 'alpha', 'beta'],
+    build: (r) => [{ ...CHIN }, 10 ** (18 + 6 * r())],
+    call: (a) => lw.scaling.computeOptimal(a[0] as lw.scaling.ChinchillaParams, a[1] as number),
+    check: (a, res) => {
+      const o = res as lw.scaling.ComputeOptimalResult;
+      const c = 6 * o.N * o.D;
+      return Math.abs(c - (a[1] as number)) <= 1e-6 * c ? undefined : `6ND = ${c} != C`;
+    },
+  },
+  {
+    name: 'scaling.criticalBatchSize',
+    names: ['loss', 'opts', 'bStar', 'alphaB'],
+    build: (r) => [1 + 3 * r(), r() < 0.5 ? {} : { bStar: 2e8, alphaB: 0.21 }],
+    call: (a) => lw.scaling.criticalBatchSize(a[0] as number, a[1] as { bStar?: number }),
+    check: (_a, res) => finiteNumber(res),
+  },
+  {
+    name: 'scaling.minSteps',
+    names: ['steps', 'batchSize', 'criticalBatchSize'],
+    build: (r) => [1e4 * (1 + r()), 1e5 * (1 + r()), 1e6 * (1 + r())],
+    call: (a) => lw.scaling.minSteps(a[0] as number, a[1] as number, a[2] as number),
+    check: (a, res) => ((res as number) > 0 && (res as number) <= (a[0] as number) ? undefined : `S_min = ${String(res)}`),
+  },
+  {
+    name: 'scaling.minExamples',
+    names: ['examples', 'batchSize', 'criticalBatchSize'],
+    build: (r) => [1e9 * (1 + r()), 1e5 * (1 + r()), 1e6 * (1 + r())],
+    call: (a) => lw.scaling.minExamples(a[0] as number, a[1] as number, a[2] as number),
+    check: (a, res) => ((res as number) > 0 && (res as number) <= (a[0] as number) ? undefined : `E_min = ${String(res)}`),
+  },
+  {
+    name: 'scaling.chinchillaRuns',
+    names: ['opts', 'dropHighest'],
+    build: (r) => [r() < 0.5 ? {} : { dropHighest: int(r, 0, 10) }],
+    call: (a) => lw.scaling.chinchillaRuns(a[0] as { dropHighest?: number }),
+    check: (_a, res) => ((res as { N: Float64Array }).N.length > 100 ? undefined : 'too few runs'),
+  },
+  {
+    name: 'scaling.parseCsv',
+    names: ['text'],
+    build: (r) => [pick(r, ['a,b\n1,2\n', 'x\n"q,""w"\n', '', 'n,d,l\r\n1,2,3'])],
+    call: (a) => lw.scaling.parseCsv(a[0] as string),
+  },
+  {
+    name: 'device.upload',
+    names: ['data', 'opts', 'device'],
+    build: (r) => [new Float32Array(int(r, 0, 8)), {}],
+    call: (a) => lw.device.upload(a[0] as Float32Array, a[1] as { device?: number }),
+    needsGpu: true,
+    extraKeys: { 1: ['device'] },
+  },
+  {
+    name: 'device.wrap',
+    names: ['pointer', 'byteLength', 'opts', 'device'],
+    build: () => [0x7f0000000000n, 16, { device: 0 }],
+    call: (a) => lw.device.wrap(a[0] as bigint, a[1] as number, a[2] as { device: number }),
+    needsGpu: true,
+  },
+];
+
+/** Seeded generator for builders. */
+export const seeded = rng;
