@@ -17,6 +17,7 @@
 
 #include "check.cuh"
 #include "core/scaling/scaling.h"
+#include "scaling_loop.h"
 
 namespace lw {
 namespace scaling {
@@ -26,27 +27,16 @@ using cuda::check;
 using cuda::Scratch;
 
 constexpr int kThreads = 128;
-constexpr int kMemory = 8;  // same L-BFGS memory as the CPU backend
 constexpr int64_t kMaxUnit = 256;  // tasks per unit for large batches; small batches use 32 to spread out
 constexpr unsigned kFull = 0xffffffffu;
 
-struct KernelArgs {
-  Problem pb;
-  int P, k;
-  const double* data;      // 3n: ln N, ln D, ln loss (global copy; staged in shared memory when it fits)
-  bool shared_data;
-  const double* weights;   // resamples × n, or null
-  const double* starts;    // S × k
-  int64_t S;
-  const int64_t* task_ids; // null: task = index
-  int64_t total;
-  int64_t unit;  // tasks per unit (a multiple of 32)
-  unsigned long long* unit_counter;
-  StartOutcome* outcome;   // total
-  double* theta;           // total × P, or null
-  LbfgsControl ctl;
-  const volatile int* cancel;                 // mapped host memory
-  volatile unsigned long long* progress;      // mapped host memory: tasks handed out
+struct DeviceWarp {
+  const KernelArgs* a;
+  __device__ unsigned lane() const { return threadIdx.x & 31; }
+  __device__ uint32_t ballot(bool p) const { return __ballot_sync(kFull, p); }
+  __device__ unsigned long long shfl(unsigned long long v, int src) const { return __shfl_sync(kFull, v, src); }
+  __device__ unsigned long long next_unit() const { return *a->cancel ? ~0ull : atomicAdd(a->unit_counter, 1ull); }
+  __device__ void progress(unsigned long long v) const { *a->progress = v; }
 };
 
 __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
@@ -59,67 +49,8 @@ __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
     base = smem;
   }
   const LogData data{base, base + n, base + 2 * n};
-  const unsigned lane = threadIdx.x & 31;
-  const int64_t n_units = (a.total + a.unit - 1) / a.unit;
-
-  Lbfgs<kMaxParams, kMemory> st;
-  const double* w = nullptr;
-  int64_t idx = -1;
-  bool active = false;
-  int64_t cur = 0, end = 0;  // warp-uniform cursor into the current unit
-  bool exhausted = false;
-  for (;;) {
-    const unsigned need = __ballot_sync(kFull, !active);
-    if (need && !exhausted) {
-      if (cur == end) {
-        unsigned long long u = 0;
-        if (lane == 0) {
-          u = *a.cancel ? ~0ull : atomicAdd(a.unit_counter, 1ull);
-          if (u < static_cast<unsigned long long>(n_units)) *a.progress = u * a.unit;
-        }
-        u = __shfl_sync(kFull, u, 0);
-        if (u >= static_cast<unsigned long long>(n_units)) {
-          exhausted = true;
-        } else {
-          cur = static_cast<int64_t>(u) * a.unit;
-          end = min(a.total, cur + a.unit);
-        }
-      }
-      if (!exhausted) {
-        const int rank = __popc(need & ((1u << lane) - 1));
-        const int64_t avail = end - cur;
-        if (!active && rank < avail) {
-          idx = cur + rank;
-          const int64_t task = a.task_ids ? a.task_ids[idx] : idx;
-          const int64_t r = task / a.S, s = task % a.S;
-          w = a.weights ? a.weights + r * n : nullptr;
-          double x0[kMaxParams] = {0, 0, 0, 0, 0, 0};
-          for (int i = 0; i < a.k; ++i) x0[i] = a.starts[s * a.k + i];
-          if (a.pb.objective == Objective::HuberLikelihood) x0[a.k] = initial_log_scale(a.pb, data, w, x0);
-          st.start(a.P, x0, a.ctl);
-          active = true;
-        }
-        cur += min(avail, static_cast<int64_t>(__popc(need)));
-      }
-    }
-    if (!__any_sync(kFull, active)) break;
-    if (active) {
-      double g[kMaxParams];
-      const double f = objective_eval(a.pb, data, w, st.xt, g);
-      if (!st.step(f, g)) {
-        const bool bad = st.status == FitStatus::BadStart;
-        StartOutcome o;
-        o.f = bad ? NAN : st.f;
-        o.iterations = st.iter;
-        o.evaluations = st.nfev;
-        o.status = static_cast<int32_t>(st.status);
-        a.outcome[idx] = o;
-        if (a.theta)
-          for (int i = 0; i < a.P; ++i) a.theta[idx * a.P + i] = bad ? NAN : st.x[i];
-        active = false;
-      }
-    }
-  }
+  DeviceWarp warp{&a};
+  fit_loop(a, data, warp);
 }
 
 struct Reduced {
