@@ -9,11 +9,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define LW_HD __host__ __device__ __forceinline__
-#else
-#define LW_HD inline
-#endif
+#include "../hd.h"
 
 namespace lw {
 namespace scaling {
