@@ -1,17 +1,10 @@
 // A small original corpus for the simulation: sentences from a seeded toy grammar (written for this project,
 // no external text), lower-case characters, spaces and punctuation.
 
-/** Mulberry32 PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/prng';
+
+/** Mulberry32 uniforms in [0, 1) (lib/prng). */
+export const prng = mulberry32;
 
 const W = {
   det: ['the', 'a', 'every', 'one', 'that'],

@@ -2,6 +2,7 @@
  * Deterministic generated text for examples, tests and the demo: plain template sentences (the "haystack")
  * and a needle fact with the question that queries it.
  */
+import { mulberry32 } from '../prng';
 
 const NOUNS = ['farmer', 'river', 'teacher', 'market', 'garden', 'village', 'horse', 'bridge', 'baker', 'forest',
   'castle', 'window', 'letter', 'road', 'child', 'boat', 'mountain', 'lamp', 'door', 'field', 'king', 'bird'];
@@ -22,16 +23,6 @@ export function haystackWords(): string[] {
   return [...new Set(all)];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sentences of generated text with about `words` words, reproducible from `seed`. */
 export function haystackSentences(words: number, seed: number): string[] {

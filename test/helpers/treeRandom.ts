@@ -1,17 +1,10 @@
 // Seeded random draft trees and logits for tree-utility tests.
 import type { TreeBatch } from '../../lib/tree/types';
 
-/** Mulberry32: small deterministic PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/prng';
+
+/** Mulberry32 uniforms in [0, 1) (lib/prng). */
+export const rng = mulberry32;
 
 export function randInt(r: () => number, n: number): number {
   return Math.floor(r() * n);

@@ -38,17 +38,10 @@ export function random16(n: number, dtype: 'float16' | 'bfloat16', rand: () => n
   return out;
 }
 
-/** Deterministic uniform [0, 1) generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/prng';
+
+/** Mulberry32 uniforms in [0, 1) (lib/prng). */
+export const rng = mulberry32;
 
 export function toFloat(data: Float32Array | Uint16Array, dtype: RefDType, i: number): number {
   if (dtype === 'float32') return data[i];
