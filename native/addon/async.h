@@ -53,6 +53,16 @@ class Task : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
+  // A worker_thread terminated while this task ran completes it in an environment that can no longer run
+  // JavaScript: node-addon-api then throws from its HandleScope / promise calls, and an exception escaping this
+  // libuv callback would abort the whole process. Nothing can be settled any more; just free the task.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (...) {
+      Destroy();
+    }
+  }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
