@@ -41,6 +41,9 @@ void xl3m_push(Backend backend, const Xl3mChunkArgs& args, double* state);
 void xl3m_row_values_cpu(const Xl3mChunkArgs& args, float* values);
 #if LW_WITH_CUDA
 void xl3m_row_values_cuda(const Xl3mChunkArgs& args, float* values);
+// Benchmarks/tests only: 0 = lean s,u loop, 128-thread blocks (default), 1 = lean, 256-thread blocks,
+// 2 = the shared full-statistics loop (row_stats.cuh thread_slice), 128-thread blocks.
+void xl3m_cuda_set_variant(int variant);
 #endif
 
 // Float64 reference of one row's metric value (tests).

@@ -1,6 +1,9 @@
-// XL3M row values on CUDA: one block per row (very long rows split across blocks), reusing
-// the shared streaming row reduction; each row yields one float (entropy or NLL). Pooling happens in core.
+// XL3M row values on CUDA: one block per row (very long rows split across blocks), built on the shared streaming
+// row reduction (row_stats.cuh: element traits, streaming loads, merge, block reduction, finalize); each row yields
+// one float (entropy or NLL). Pooling happens in core. The default "lean" inner loop accumulates only s and u
+// (XL3M needs no varentropy, argmax or rank); the shared full-statistics loop stays selectable for comparison.
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -12,9 +15,72 @@ namespace lw {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 512;
+constexpr int kThreads = 128;  // see logit_stats.cu: 128-thread blocks per row stream bf16 fastest on the H200
 constexpr int64_t kMaxSlice = int64_t(1) << 18;  // elements per block at most
 constexpr int kNoBadRow = 0x7f7f7f7f;  // cudaMemset byte pattern 0x7f; larger than any row index here
+std::atomic<int> g_variant{0};        // see xl3m_cuda_set_variant
+
+// One 16-byte vector into s and u only. Same special-value rules as the shared add_vector: NaN poisons s,
+// vectors holding ±inf take the element path.
+template <int DT>
+__device__ __forceinline__ void add_lean(DevPartial& p, uint4 raw, float scale2) {
+  using E = Elem<DT>;
+  constexpr int N = E::kPerVec;
+  float x[N], mx, mn;
+  E::unpack(raw, x);
+  E::max_min(raw, x, mx, mn);
+  if (mx != mx) { p.nan = 1; return; }
+  if (mx == INFINITY || mn == -INFINITY) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) add_element(p, x[i], 0, scale2, false, 0.f);
+    return;
+  }
+  const float vm = mx * scale2;
+  if (vm > p.m) rescale(p, vm);
+  const float m = p.m;
+  float s = p.s, u = p.u;
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+    float d = fmaf(x[i], scale2, -m);
+    float e = ex2_ftz(d);
+    s += e;
+    u = fmaf(e, d, u);
+  }
+  p.s = s;
+  p.u = u;
+}
+
+// This thread's share of row[lo, hi) with the lean accumulation (layout as the shared thread_slice).
+template <int DT>
+__device__ __forceinline__ DevPartial thread_slice_lean(const void* row, int64_t lo, int64_t hi, float scale2) {
+  using E = Elem<DT>;
+  constexpr int V = E::kPerVec;
+  DevPartial p = empty_partial();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(row);
+  int64_t a = lo;
+  if (base % E::kSize == 0) {
+    while (a < hi && ((base + a * E::kSize) & 15u)) ++a;
+  } else {
+    a = hi;
+  }
+  const int64_t nvec = (hi - a) / V;
+  const int64_t b = a + nvec * V;
+  for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) add_element(p, E::load(row, i), 0, scale2, false, 0.f);
+  const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
+  const int stride = blockDim.x;
+  int64_t v = threadIdx.x;
+  for (; v + 3 * stride < nvec; v += 4 * stride) {
+    uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
+    uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
+    add_lean<DT>(p, r0, scale2);
+    add_lean<DT>(p, r1, scale2);
+    add_lean<DT>(p, r2, scale2);
+    add_lean<DT>(p, r3, scale2);
+  }
+  for (; v < nvec; v += stride) add_lean<DT>(p, load_streaming(vec + v), scale2);
+  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), 0, scale2, false, 0.f);
+  return p;
+}
 
 struct Xl3mLaunch {
   const void* data;
@@ -36,14 +102,14 @@ __device__ __forceinline__ void write_value(const Xl3mLaunch& L, int64_t r, cons
   values[r] = nll ? s.nll : s.entropy;
 }
 
-template <int DT>
-__global__ void __launch_bounds__(kThreads) xl3m_row_kernel(Xl3mLaunch L, float* values, DevPartial* partials, int* bad_row) {
-  __shared__ DevPartial shared[kThreads / 32];
+template <int DT, bool LEAN, int THREADS>
+__global__ void __launch_bounds__(THREADS) xl3m_row_kernel(Xl3mLaunch L, float* values, DevPartial* partials, int* bad_row) {
+  __shared__ DevPartial shared[THREADS / 32];
   const int64_t r = blockIdx.x;
   const int k = blockIdx.y;
   const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
   const int64_t lo = k * L.slice, hi = min(L.vocab, lo + L.slice);
-  DevPartial p = thread_slice<DT, false>(row, lo, hi, L.scale2, 0.f);
+  DevPartial p = LEAN ? thread_slice_lean<DT>(row, lo, hi, L.scale2) : thread_slice<DT, false>(row, lo, hi, L.scale2, 0.f);
   p = block_merge(p, shared);
   if (threadIdx.x != 0) return;
   if (L.splits == 1) write_value<DT>(L, r, p, values, bad_row);
@@ -62,7 +128,11 @@ __global__ void xl3m_merge_kernel(Xl3mLaunch L, int64_t rows, const DevPartial* 
 template <int DT>
 void launch(const Xl3mLaunch& L, int64_t rows, float* values, DevPartial* partials, int* bad_row) {
   dim3 grid(static_cast<unsigned>(rows), L.splits);
-  xl3m_row_kernel<DT><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row);
+  switch (g_variant.load(std::memory_order_relaxed)) {
+    case 1: xl3m_row_kernel<DT, true, 256><<<grid, 256, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+    case 2: xl3m_row_kernel<DT, false, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+    default: xl3m_row_kernel<DT, true, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+  }
   check(cudaGetLastError(), "xl3m score kernel launch");
   if (L.splits > 1) {
     xl3m_merge_kernel<DT><<<static_cast<unsigned>((rows + 255) / 256), 256, 0, cudaStreamPerThread>>>(L, rows, partials, values, bad_row);
@@ -72,6 +142,8 @@ void launch(const Xl3mLaunch& L, int64_t rows, float* values, DevPartial* partia
 
 }  // namespace
 }  // namespace cuda
+
+void xl3m_cuda_set_variant(int variant) { cuda::g_variant.store(variant, std::memory_order_relaxed); }
 
 void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   using namespace cuda;

@@ -71,7 +71,10 @@ int main() {
   double worst_cpu = 0, worst_ref = 0;
   const int64_t vocabs[] = {1, 7, 2049, 40001, 128256, 300007};
   const int64_t rowcounts[] = {3, 700};
+  const char* variant_names[] = {"lean s,u / 128 threads (default)", "lean s,u / 256 threads", "shared full stats / 128 threads"};
+  for (int variant = 0; variant < 3; ++variant)
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
+    xl3m_cuda_set_variant(variant);
     for (int64_t V : vocabs) {
       for (int64_t rows : rowcounts) {
         if (rows * V > 40000000) continue;
@@ -98,8 +101,8 @@ int main() {
             for (int64_t r = 0; r < rows; ++r) {
               double d = std::fabs(gpu[r] - cpu[r]);
               worst_cpu = std::max(worst_cpu, d);
-              CHECK(d <= 3e-5 + 3e-6 * std::fabs(cpu[r]), "dt %d V %lld rows %lld metric %d dev %d row %lld: gpu %g cpu %g",
-                    static_cast<int>(dt), (long long)V, (long long)rows, metric, on_dev, (long long)r, gpu[r], cpu[r]);
+              CHECK(d <= 3e-5 + 3e-6 * std::fabs(cpu[r]), "variant %d dt %d V %lld rows %lld metric %d dev %d row %lld: gpu %g cpu %g",
+                    variant, static_cast<int>(dt), (long long)V, (long long)rows, metric, on_dev, (long long)r, gpu[r], cpu[r]);
               if (r < 3) {
                 double ref = xl3m_row_value_reference(buf.data() + r * V * dtype_size(dt), dt, V, a.metric, tg[r], a.temperature);
                 worst_ref = std::max(worst_ref, std::fabs(gpu[r] - ref));
@@ -111,8 +114,10 @@ int main() {
       }
     }
   }
-  std::printf("correctness: max |cuda - cpu| %.3g nats, max |cuda - float64| %.3g nats\n", worst_cpu, worst_ref);
-  {
+  xl3m_cuda_set_variant(0);
+  std::printf("correctness (3 kernel variants): max |cuda - cpu| %.3g nats, max |cuda - float64| %.3g nats\n", worst_cpu, worst_ref);
+  for (int variant = 0; variant < 3; ++variant) {
+    xl3m_cuda_set_variant(variant);
     const int64_t V = 5000;
     std::vector<float> x(3 * V, 0.f);
     x[V + 17] = NAN;
@@ -127,8 +132,21 @@ int main() {
     a.row_offset = 10;
     bool threw = false;
     try { xl3m_row_values_cuda(a, v.data()); } catch (const Error& e) { threw = e.kind == ErrorKind::Range && std::strstr(e.what(), "row 12"); }
-    CHECK(threw, "all -inf row must be a Range error naming global row 12");
+    CHECK(threw, "variant %d: all -inf row must be a Range error naming global row 12", variant);
+    // +inf entries: the mass sits there (entropy log k); a row mixing -inf and finite values.
+    std::vector<float> y(2 * V, 1.f);
+    y[3] = INFINITY; y[4000] = INFINITY;
+    for (int64_t i = V; i < V + 4000; ++i) y[i] = -INFINITY;
+    Xl3mChunkArgs b;
+    b.logits = {{y.data(), false, 0}, DType::F32, 2, V};
+    b.segments = 2;
+    b.positions = 1;
+    std::vector<float> w(2);
+    xl3m_row_values_cuda(b, w.data());
+    CHECK(std::fabs(w[0] - std::log(2.0)) < 1e-5 && std::fabs(w[1] - std::log(1000.0)) < 1e-4,
+          "variant %d: +inf row %g (want log 2), -inf mix %g (want log 1000)", variant, w[0], w[1]);
   }
+  xl3m_cuda_set_variant(0);
   // One-shot pooled scores, CUDA vs CPU.
   {
     const int64_t segs = 37, P = 9, V = 32003;
@@ -182,17 +200,24 @@ int main() {
   a.positions = P;
   std::vector<double> state(segs * 4);
   std::vector<float> scores(segs);
-  for (int it = 0; it < 25; ++it) {
-    xl3m_pool_init(state.data(), segs);
-    auto t0 = std::chrono::steady_clock::now();
-    CU(cudaEventRecord(e0, cudaStreamPerThread));
-    xl3m_push(Backend::Cuda, a, state.data());
-    CU(cudaEventRecord(e1, cudaStreamPerThread));
-    CU(cudaEventSynchronize(e1));
-    double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    float ms;
-    CU(cudaEventElapsedTime(&ms, e0, e1));
-    if (it >= 3) { score_ms.push_back(ms); wall_ms.push_back(wall); }
+  double variant_ms[3] = {0, 0, 0};
+  for (int variant = 2; variant >= 0; --variant) {  // default (0) last, so its state is the one checked below
+    xl3m_cuda_set_variant(variant);
+    score_ms.clear();
+    wall_ms.clear();
+    for (int it = 0; it < 25; ++it) {
+      xl3m_pool_init(state.data(), segs);
+      auto t0 = std::chrono::steady_clock::now();
+      CU(cudaEventRecord(e0, cudaStreamPerThread));
+      xl3m_push(Backend::Cuda, a, state.data());
+      CU(cudaEventRecord(e1, cudaStreamPerThread));
+      CU(cudaEventSynchronize(e1));
+      double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      float ms;
+      CU(cudaEventElapsedTime(&ms, e0, e1));
+      if (it >= 3) { score_ms.push_back(ms); wall_ms.push_back(wall); }
+    }
+    variant_ms[variant] = median(score_ms);
   }
   xl3m_pool_finish(state.data(), segs, P, Xl3mPooling::Mean, scores.data());
   // Spot-check the big run against the CPU on the first 8 segments.
@@ -216,6 +241,11 @@ int main() {
   std::printf("device copy %zu MB: %.3f ms median -> %.2f TB/s (read+write)\n", bytes >> 20, copy, copy_bw);
   std::printf("xl3m score 1024x32x128256 bf16 device-resident: %.3f ms median (events), %.3f ms wall, %.2f TB/s "
               "= %.1f%% of copy bandwidth (target >= 85%%)\n", score, wall, score_bw, 100.0 * score_bw / copy_bw);
+  for (int v = 0; v < 3; ++v) {
+    double bw = bytes / (variant_ms[v] * 1e-3) / 1e12;
+    std::printf("  variant %d (%s): %.3f ms, %.2f TB/s = %.1f%% of copy\n", v, variant_names[v], variant_ms[v], bw,
+                100.0 * bw / copy_bw);
+  }
   CU(cudaFree(d_logits));
   std::printf(failures ? "RESULT: %d FAILURES\n" : "RESULT: all checks passed\n", failures);
   return failures ? 1 : 0;
