@@ -102,7 +102,7 @@ export async function optimalAcceptance(
     }
   }
   const fn = nativeFunction<Native>('cpu', 'multidraftOptimal');
-  const r = await withSignal(opts.signal, () => fn(pp, qq, nn, { replacement: opts.replacement }));
+  const r = await withSignal(opts.signal, (cancel) => fn(pp, qq, nn, { replacement: opts.replacement, cancel }));
   return r.lower;
 }
 
@@ -124,6 +124,6 @@ export async function optimalAcceptanceBounds(
 ): Promise<AcceptanceBounds> {
   const [pp, qq, nn] = checkArgs(p, q, n);
   const fn = nativeFunction<Native>('cpu', 'multidraftOptimal');
-  const r = await withSignal(opts.signal, () => fn(pp, qq, nn, { replacement: false, bounds: true }));
+  const r = await withSignal(opts.signal, (cancel) => fn(pp, qq, nn, { replacement: false, bounds: true, cancel }));
   return { lower: r.lower, upper: r.upper, exact: supportSize(qq) <= EXACT_SUPPORT };
 }

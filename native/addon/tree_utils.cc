@@ -96,15 +96,17 @@ Napi::Value MultidraftOptimal(const Napi::CallbackInfo& info) {
     Napi::Object opts = object(info[3], "opts");
     const bool replacement = boolean_or(opts, "replacement", true);
     const bool bounds = boolean_or(opts, "bounds", false);
+    Cancel cancel;
+    cancel.flag = cancel_flag(opts, pins);
     auto out = std::make_shared<AcceptanceBounds>();
     const int64_t vocab = static_cast<int64_t>(np);
     return run_async(
         env,
-        [p, q, vocab, n, replacement, bounds, out]() {
+        [p, q, vocab, n, replacement, bounds, cancel, out]() {
           if (replacement) {
             out->lower = out->upper = optimal_acceptance_iid(p, q, vocab, n);
           } else if (bounds) {
-            *out = optimal_acceptance_wor_bounds(p, q, vocab, n);
+            *out = optimal_acceptance_wor_bounds(p, q, vocab, n, cancel);
           } else {
             out->lower = out->upper = optimal_acceptance_wor_exact(p, q, vocab, n);
           }

@@ -87,13 +87,15 @@ double optimal_acceptance_wor_exact(const double* p, const double* q, int64_t vo
   return std::min(1.0, std::max(0.0, 1.0 - best));
 }
 
-double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n) {
+double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n, const Cancel& cancel) {
   check_n(n);
   // P(S subset of H) = E prod_i (q(H) - q(D_i)) / (1 - q(D_i)) over the drawn prefix D_i subset of H; each factor
   // falls as q(D_i) grows, so the i largest probabilities in H give a lower bound L(H).
   std::vector<double> top;  // largest n-1 probabilities of the prefix, descending
   double P = 0, Q = 0, best = 0;
+  int64_t visited = 0;
   for (int64_t x : ratio_order(p, q, vocab)) {
+    if ((++visited & 1023) == 0) cancel.check();  // O(V n) in all: large vocabularies with many drafts take seconds
     P += p[x];
     Q += q[x];
     top.insert(std::upper_bound(top.begin(), top.end(), q[x], [](double a, double b) { return a > b; }), q[x]);
@@ -109,7 +111,7 @@ double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vo
   return std::min(1.0, std::max(0.0, 1.0 - best));
 }
 
-AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n) {
+AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n, const Cancel& cancel) {
   check_n(n);
   int64_t m = 0;
   for (int64_t x = 0; x < vocab; ++x) m += q[x] > 0;
@@ -122,7 +124,8 @@ AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q,
   }
   AcceptanceBounds r;
   r.lower = optimal_acceptance_iid(p, q, vocab, n);
-  r.upper = std::max(r.lower, optimal_acceptance_wor_upper(p, q, vocab, n));
+  cancel.check();
+  r.upper = std::max(r.lower, optimal_acceptance_wor_upper(p, q, vocab, n, cancel));
   return r;
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "cancel.h"
+
 namespace lw {
 
 // alpha* = 1 - max_H [q(H)^n - p(H)] for n i.i.d. drafts from q: exact, O(V log V) (the best H is a prefix of
@@ -22,7 +24,8 @@ struct AcceptanceBounds {
   double lower = 0, upper = 1;
 };
 // The upper bound alone, for any support (tests compare it with the exact value on small supports).
-double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n);
-AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n);
+double optimal_acceptance_wor_upper(const double* p, const double* q, int64_t vocab, int n, const Cancel& cancel = Cancel{});
+AcceptanceBounds optimal_acceptance_wor_bounds(const double* p, const double* q, int64_t vocab, int n,
+                                               const Cancel& cancel = Cancel{});
 
 }  // namespace lw
