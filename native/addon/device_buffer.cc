@@ -42,7 +42,25 @@ bool DeviceBuffer::Is(Napi::Env env, const Napi::Value& v) {
 
 DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {}
 
+void DeviceBuffer::set(std::shared_ptr<DeviceAllocation> a) {
+  unreport();
+  alloc_ = std::move(a);
+  if (alloc_ && alloc_->owned && alloc_->bytes > 0) {
+    int64_t total = 0;
+    reported_ = static_cast<int64_t>(alloc_->bytes);
+    napi_adjust_external_memory(Env(), reported_, &total);  // C API: a finalizer must not throw
+  }
+}
+
+void DeviceBuffer::unreport() {
+  if (reported_ == 0) return;
+  int64_t total = 0;
+  napi_adjust_external_memory(Env(), -reported_, &total);
+  reported_ = 0;
+}
+
 Napi::Value DeviceBuffer::Dispose(const Napi::CallbackInfo& info) {
+  unreport();
   alloc_.reset();  // freed now, or when the last in-flight call using it settles
   return info.Env().Undefined();
 }

@@ -20,10 +20,11 @@ class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
   static Napi::Function Define(Napi::Env env);
   static bool Is(Napi::Env env, const Napi::Value& v);
   explicit DeviceBuffer(const Napi::CallbackInfo& info);
+  ~DeviceBuffer() override { unreport(); }
 
   // Shared so that an in-flight kernel keeps the memory alive even if dispose() runs meanwhile.
   std::shared_ptr<DeviceAllocation> allocation() const { return alloc_; }
-  void set(std::shared_ptr<DeviceAllocation> a) { alloc_ = std::move(a); }
+  void set(std::shared_ptr<DeviceAllocation> a);
 
  private:
   Napi::Value Dispose(const Napi::CallbackInfo& info);
@@ -31,7 +32,11 @@ class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value Download(const Napi::CallbackInfo& info);
+  // Owned device bytes are reported to V8 as external memory while the handle holds them, so dropping many
+  // undisposed tensors raises GC pressure and their finalizers free the device memory in time.
+  void unreport();
   std::shared_ptr<DeviceAllocation> alloc_;
+  int64_t reported_ = 0;
 };
 
 }  // namespace addon
