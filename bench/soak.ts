@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     gpuDriftAfterWarmupMiB: last.gpuMiB !== undefined && warm.gpuMiB !== undefined ? last.gpuMiB - warm.gpuMiB : null,
     samples,
   };
-  const out = path.join(__dirname, 'results', 'soak.json');
+  const out = path.join(process.env.LW_RESULTS_DIR ?? path.join(__dirname, 'results'), 'soak.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(summary, null, 2));
   const f = (x: number) => x.toFixed(1);

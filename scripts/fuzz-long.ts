@@ -57,7 +57,9 @@ function runRange(from: number, to: number, seed: number, total: Tally, perTarge
     let next = from;
     const skip: number[] = [];
     const start = (at: number) => {
-      const argv = [path.join(__dirname, '..', 'bench', 'run.js'), __filename, '--child', '--from', String(at), '--to', String(to), '--seed', String(seed), '--progress', progress];
+      // From the sources (bench/run.js compiles TypeScript) or as compiled JavaScript (GPU machine, no TypeScript).
+      const entry = __filename.endsWith('.ts') ? [path.join(__dirname, '..', 'bench', 'run.js'), __filename] : [__filename];
+      const argv = [...entry, '--child', '--from', String(at), '--to', String(to), '--seed', String(seed), '--progress', progress];
       if (skip.length > 0) argv.push('--skip', skip.join(','));
       const p = spawn(process.execPath, argv, {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,7 +148,7 @@ async function parent(): Promise<void> {
     crashList: crashes,
     failureList: total.failures,
   };
-  const out = path.join(__dirname, '..', 'bench', 'results', 'fuzz-long.json');
+  const out = path.join(process.env.LW_RESULTS_DIR ?? path.join(__dirname, '..', 'bench', 'results'), 'fuzz-long.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(summary, null, 2));
   console.log(`fuzz-long: ${total.calls} calls over ${Object.keys(perTarget).length} functions in ${seconds.toFixed(0)} s (seed ${seed}, ${jobs} jobs)`);

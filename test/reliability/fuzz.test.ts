@@ -4,7 +4,8 @@
  * TypeError/RangeError naming the argument (AbortError for an aborted signal; "no CUDA device" without a GPU).
  */
 import fc from 'fast-check';
-import { caseArbitrary, newTally, record, runCase } from './helpers/fuzz';
+import { caseArbitrary } from './helpers/arbitrary';
+import { newTally, record, runCase } from './helpers/fuzz';
 import { TARGETS } from './helpers/surface';
 
 const CALLS = Number(process.env.LW_FUZZ_CALLS ?? 3000);

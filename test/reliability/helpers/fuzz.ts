@@ -5,7 +5,6 @@
  * call is classified: a result (checked for valid calls), a TypeError/RangeError naming the argument, an
  * AbortError for an aborted signal, a "no CUDA device" Error where a GPU is needed — or a failure.
  */
-import fc from 'fast-check';
 import { NASTY } from './nasty';
 import { Args, Target, TARGETS, seeded } from './surface';
 
@@ -202,14 +201,3 @@ export function record(t: Tally, o: Outcome): void {
   if (o.detail && t.failures.length < 50) t.failures.push(o.detail);
 }
 
-/** fast-check arbitrary of cases (shrinks towards target 0, seed 0, no mutation). */
-export function caseArbitrary(targets = TARGETS): fc.Arbitrary<FuzzCase> {
-  const pick = fc.record({ path: fc.nat(), value: fc.nat() });
-  const mutation = fc.oneof(
-    { weight: 2, arbitrary: fc.constant<Mutation>({ kind: 'none' }) },
-    { weight: 8, arbitrary: fc.array(pick, { minLength: 1, maxLength: 2 }).map((picks): Mutation => ({ kind: 'replace', picks })) },
-    { weight: 1, arbitrary: fc.record({ path: fc.nat(), variant: fc.nat() }).map((o): Mutation => ({ kind: 'overflow', ...o })) },
-    { weight: 1, arbitrary: fc.nat().map((keep): Mutation => ({ kind: 'truncate', keep })) },
-  );
-  return fc.record({ target: fc.integer({ min: 0, max: targets.length - 1 }), seed: fc.nat(), mutation });
-}
