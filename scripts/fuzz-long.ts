@@ -35,6 +35,7 @@ async function child(): Promise<void> {
   for (let i = from; i < to; i++) {
     if (skip.has(i)) continue;
     fs.writeSync(fd, `${i}\n`, 0);
+    if (process.env.LW_FUZZ_SELFTEST_CRASH === String(i)) process.abort(); // checks that crashes are caught and counted
     const c = caseAt(i, seed);
     record(tally, await runCase(c));
     const name = TARGETS[c.target]!.name;
