@@ -12,8 +12,8 @@ const V = 65536;
 const logits = bigLogits(1024, V, 3); // 268 MB of float32
 const trees = treesWithNodes(1024, 32, V);
 const runs = lw.scaling.chinchillaRuns();
-const bigP = new Float64Array(1 << 18).fill(1 / (1 << 18));
-const bigQ = Float64Array.from({ length: 1 << 18 }, (_, i) => (i % 3) + 1);
+const bigP = new Float64Array(1 << 16).fill(1 / (1 << 16));
+const bigQ = Float64Array.from({ length: 1 << 16 }, (_, i) => (i % 3) + 1);
 {
   let s = 0;
   for (const x of bigQ) s += x;
@@ -40,7 +40,7 @@ const LONG: Record<string, [Long, number]> = {
   // Chains of argmax tokens: greedy verification accepts every node, so every row is read.
   'verifyTree 1024 nodes × 65536 (greedy, all accepted)': [(signal) => lw.verifyTree(acceptedChains, logits, { mode: 'greedy', seed: 1, signal }), 2],
   'tree.expectedAcceptance 1024 nodes × 65536': [(signal) => lw.tree.expectedAcceptance(trees, logits, { topP: 0.9, signal }), 5],
-  'multidraft.optimalAcceptanceBounds V=2^18, n=256': [(signal) => lw.multidraft.optimalAcceptanceBounds(bigP, bigQ, 256, { signal }), 20],
+  'multidraft.optimalAcceptanceBounds V=2^16, n=1024': [(signal) => lw.multidraft.optimalAcceptanceBounds(bigP, bigQ, 1024, { signal }), 20],
 };
 
 async function timeUnaborted(f: Long): Promise<number> {
