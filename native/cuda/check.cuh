@@ -53,6 +53,16 @@ inline const void* device_input(const void* data, bool on_device, size_t bytes, 
   return staging.as<void>();
 }
 
+// Copies `count` host values into `staging` (stream-ordered) and returns the device pointer.
+template <typename T>
+inline const T* upload(const T* host, int64_t count, Scratch& staging) {
+  const size_t bytes = static_cast<size_t>(count) * sizeof(T);
+  staging.reset(bytes);
+  check(cudaMemcpyAsync(staging.as<void>(), host, bytes, cudaMemcpyHostToDevice, cudaStreamPerThread),
+        "cudaMemcpyAsync host→device");
+  return staging.as<T>();
+}
+
 inline int sm_count(int dev) {
   int n = 0;
   check(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");

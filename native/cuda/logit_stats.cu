@@ -91,12 +91,7 @@ struct Prepared {
     const size_t bytes = static_cast<size_t>(rows * l.vocab * dtype_size(l.dtype));
     L.data = device_input(l.mem.data, l.mem.on_device, bytes, staging);
     L.vocab = l.vocab;
-    if (a.targets) {
-      targets_dev.reset(rows * sizeof(int32_t));
-      check(cudaMemcpyAsync(targets_dev.as<void>(), a.targets, rows * sizeof(int32_t), cudaMemcpyHostToDevice,
-                            cudaStreamPerThread), "cudaMemcpyAsync targets");
-      L.targets = targets_dev.as<int32_t>();
-    }
+    if (a.targets) L.targets = upload(a.targets, rows, targets_dev);
     L.inv_t = 1.f / a.temperature;
     L.scale2 = L.inv_t * kLog2e;
     // Enough blocks to fill every SM a few times; each split keeps ≥ 8k elements so merging stays negligible.

@@ -223,13 +223,14 @@ __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, fl
   add_vector<E::kPerVec>(p, x, mx, mn, index0, scale2, HAS_T, t_raw);
 }
 
-// This thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
-// the block, four loads in flight per thread. scale2 = log2e / T; t_raw = raw target value.
-template <int DT, bool HAS_T>
-__device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, int64_t hi, float scale2, float t_raw) {
+// Walks this thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
+// the block with four loads in flight per thread, all in index order (so strict '>' updates keep the first
+// maximum). on_vector(uint4 raw, int index0) and on_element(float x, int index) do the accumulating.
+template <int DT, class OnVector, class OnElement>
+__device__ __forceinline__ void walk_slice(const void* row, int64_t lo, int64_t hi, OnVector&& on_vector,
+                                           OnElement&& on_element) {
   using E = Elem<DT>;
   constexpr int V = E::kPerVec;
-  DevPartial p = empty_partial();
   const uintptr_t base = reinterpret_cast<uintptr_t>(row);
   int64_t a = lo;
   if (base % E::kSize == 0) {
@@ -237,23 +238,31 @@ __device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, 
   } else {
     a = hi;  // misaligned elements: no vector path
   }
-  int64_t nvec = (hi - a) / V;
-  int64_t b = a + nvec * V;
-  // Head, vectors, tail: processed in index order so that, with strict '>' updates, the first maximum wins.
-  for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
+  const int64_t nvec = (hi - a) / V;
+  const int64_t b = a + nvec * V;
+  for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) on_element(E::load(row, i), (int)i);
   const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
   const int stride = blockDim.x;
   int64_t v = threadIdx.x;
   for (; v + 3 * stride < nvec; v += 4 * stride) {
     uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
     uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
-    add_raw<DT, HAS_T>(p, r0, (int)(a + v * V), scale2, t_raw);
-    add_raw<DT, HAS_T>(p, r1, (int)(a + (v + stride) * V), scale2, t_raw);
-    add_raw<DT, HAS_T>(p, r2, (int)(a + (v + 2 * stride) * V), scale2, t_raw);
-    add_raw<DT, HAS_T>(p, r3, (int)(a + (v + 3 * stride) * V), scale2, t_raw);
+    on_vector(r0, (int)(a + v * V));
+    on_vector(r1, (int)(a + (v + stride) * V));
+    on_vector(r2, (int)(a + (v + 2 * stride) * V));
+    on_vector(r3, (int)(a + (v + 3 * stride) * V));
   }
-  for (; v < nvec; v += stride) add_raw<DT, HAS_T>(p, load_streaming(vec + v), (int)(a + v * V), scale2, t_raw);
-  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), (int)i, scale2, HAS_T, t_raw);
+  for (; v < nvec; v += stride) on_vector(load_streaming(vec + v), (int)(a + v * V));
+  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) on_element(E::load(row, i), (int)i);
+}
+
+// This thread's full statistics over row[lo, hi). scale2 = log2e / T; t_raw = raw target value.
+template <int DT, bool HAS_T>
+__device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, int64_t hi, float scale2, float t_raw) {
+  DevPartial p = empty_partial();
+  walk_slice<DT>(
+      row, lo, hi, [&](uint4 raw, int index0) { add_raw<DT, HAS_T>(p, raw, index0, scale2, t_raw); },
+      [&](float x, int index) { add_element(p, x, index, scale2, HAS_T, t_raw); });
   return p;
 }
 

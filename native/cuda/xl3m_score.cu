@@ -50,35 +50,13 @@ __device__ __forceinline__ void add_lean(DevPartial& p, uint4 raw, float scale2)
   p.u = u;
 }
 
-// This thread's share of row[lo, hi) with the lean accumulation (layout as the shared thread_slice).
+// This thread's share of row[lo, hi) with the lean accumulation (the shared walk_slice layout).
 template <int DT>
 __device__ __forceinline__ DevPartial thread_slice_lean(const void* row, int64_t lo, int64_t hi, float scale2) {
-  using E = Elem<DT>;
-  constexpr int V = E::kPerVec;
   DevPartial p = empty_partial();
-  const uintptr_t base = reinterpret_cast<uintptr_t>(row);
-  int64_t a = lo;
-  if (base % E::kSize == 0) {
-    while (a < hi && ((base + a * E::kSize) & 15u)) ++a;
-  } else {
-    a = hi;
-  }
-  const int64_t nvec = (hi - a) / V;
-  const int64_t b = a + nvec * V;
-  for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) add_element(p, E::load(row, i), 0, scale2, false, 0.f);
-  const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
-  const int stride = blockDim.x;
-  int64_t v = threadIdx.x;
-  for (; v + 3 * stride < nvec; v += 4 * stride) {
-    uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
-    uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
-    add_lean<DT>(p, r0, scale2);
-    add_lean<DT>(p, r1, scale2);
-    add_lean<DT>(p, r2, scale2);
-    add_lean<DT>(p, r3, scale2);
-  }
-  for (; v < nvec; v += stride) add_lean<DT>(p, load_streaming(vec + v), scale2);
-  for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) add_element(p, E::load(row, i), 0, scale2, false, 0.f);
+  walk_slice<DT>(
+      row, lo, hi, [&](uint4 raw, int) { add_lean<DT>(p, raw, scale2); },
+      [&](float x, int) { add_element(p, x, 0, scale2, false, 0.f); });
   return p;
 }
 
@@ -158,12 +136,7 @@ void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   Xl3mLaunch L{};
   L.data = device_input(l.mem.data, l.mem.on_device, bytes, staging);
   L.vocab = l.vocab;
-  if (a.metric == Xl3mMetric::Nll) {
-    targets_dev.reset(rows * sizeof(int32_t));
-    check(cudaMemcpyAsync(targets_dev.as<void>(), a.targets, rows * sizeof(int32_t), cudaMemcpyHostToDevice,
-                          cudaStreamPerThread), "cudaMemcpyAsync targets");
-    L.targets = targets_dev.as<int32_t>();
-  }
+  if (a.metric == Xl3mMetric::Nll) L.targets = upload(a.targets, rows, targets_dev);
   L.inv_t = 1.f / a.temperature;
   L.scale2 = L.inv_t * kLog2e;
   // Rows longer than kMaxSlice are split across blocks. The split depends on the vocabulary only (not on the row
