@@ -1,4 +1,5 @@
 /** Float64 reference of xl3m scoring and 16-bit conversions, for tests only. */
+import { refLogitStats } from './logitsReference';
 
 export type RefDType = 'float32' | 'float16' | 'bfloat16';
 
@@ -48,7 +49,7 @@ export function toFloat(data: Float32Array | Uint16Array, dtype: RefDType, i: nu
   return dtype === 'float16' ? f16ToFloat(data[i]) : bf16ToFloat(data[i]);
 }
 
-/** Per-row entropy and NLL (if targets) in float64. */
+/** Per-row entropy and NLL (if targets) in float64 (the logitStats reference). */
 export function refRowStats(
   data: Float32Array | Uint16Array,
   dtype: RefDType,
@@ -57,26 +58,7 @@ export function refRowStats(
   targets?: Int32Array,
   temperature = 1,
 ): { entropy: Float64Array; nll: Float64Array } {
-  const entropy = new Float64Array(rows);
-  const nll = new Float64Array(rows);
-  const x = new Float64Array(vocab);
-  for (let r = 0; r < rows; r++) {
-    let m = -Infinity;
-    for (let v = 0; v < vocab; v++) {
-      x[v] = toFloat(data, dtype, r * vocab + v) / temperature;
-      if (x[v] > m) m = x[v];
-    }
-    let s = 0;
-    let u = 0;
-    for (let v = 0; v < vocab; v++) {
-      if (x[v] === -Infinity) continue;
-      const e = Math.exp(x[v] - m);
-      s += e;
-      u += e * (x[v] - m);
-    }
-    entropy[r] = Math.log(s) - u / s;
-    nll[r] = targets ? m + Math.log(s) - x[targets[r]] : NaN;
-  }
+  const { entropy, nll } = refLogitStats(data, dtype, rows, vocab, targets, temperature);
   return { entropy, nll };
 }
 
