@@ -77,7 +77,7 @@ async function agreement() {
   log(`logitStats CUDA all -inf row → ${allNegInf} (${allNegInf === 'RangeError' ? 'PASS' : 'FAIL'})`);
 }
 
-const median = (a) => { const s = Array.from(a).sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const { median } = require('./common');
 
 async function timings() {
   const copyBytes = 1 << 30;

@@ -4,17 +4,7 @@
 const path = require('path');
 const lw = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
-function bf16Random(n, seed) {
-  const out = new Uint16Array(n);
-  let a = seed >>> 0;
-  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    f[0] = (a / 4294967296) * 16 - 8;
-    out[i] = ((u[0] + 0x7fff + ((u[0] >>> 16) & 1)) >>> 16) & 0xffff;
-  }
-  return out;
-}
+const { bf16Random, median } = require('./common');
 function trees(batch, nodes, vocab) {
   const tokens = [], parents = [], offsets = [0];
   for (let b = 0; b < batch; b++) {
@@ -26,7 +16,6 @@ function trees(batch, nodes, vocab) {
   }
   return { tokens: Int32Array.from(tokens), parents: Int32Array.from(parents), offsets: Int32Array.from(offsets) };
 }
-const median = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
 const maxRel = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]) / Math.max(1e-300, Math.abs(b[i]))), 0);
 
 async function main() {

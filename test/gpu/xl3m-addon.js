@@ -5,19 +5,8 @@ const path = require('path');
 const lw = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 const { needleScenario, questionLogits } = require(path.join(__dirname, '..', '..', 'dist', 'xl3m', 'needle.js'));
 
-function bf16Random(n, seed) {
-  const out = new Uint16Array(n);
-  let a = seed >>> 0;
-  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    f[0] = (a / 4294967296) * 16 - 8;
-    out[i] = ((u[0] + 0x7fff + ((u[0] >>> 16) & 1)) >>> 16) & 0xffff;
-  }
-  return out;
-}
+const { bf16Random, median } = require('./common');
 const maxDiff = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
-const median = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
 
 async function main() {
   const info = lw.backendInfo();
