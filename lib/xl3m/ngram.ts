@@ -105,7 +105,8 @@ export class NgramLM {
 
   /**
    * Next-token log-probabilities (natural log, usable as logits) after each prefix `seq[0..t]` for t in
-   * `positions` (ascending): a positions.length × vocab row-major Float32Array. Row j predicts seq[positions[j] + 1].
+   * `positions` (ascending): a positions.length × vocab row-major Float32Array. Row j is the distribution of the
+   * token after seq[positions[j]]: it predicts seq[positions[j] + 1], or a new token at the last position.
    */
   logits(seq: Int32Array, positions: ArrayLike<number>): Float32Array {
     const V = this.vocab;
@@ -114,7 +115,7 @@ export class NgramLM {
       throw new TypeError('positions must be an array of ascending indices into seq');
     }
     for (let j = 0; j < positions.length; j++) {
-      intIn(positions[j], `positions[${j}]`, j > 0 ? positions[j - 1]! + 1 : 0, seq.length - 2);
+      intIn(positions[j], `positions[${j}]`, j > 0 ? positions[j - 1]! + 1 : 0, seq.length - 1);
     }
     const out = new Float32Array(positions.length * V);
     const cache: Counts[] = [];
