@@ -16,15 +16,7 @@
 #include "core/scaling/scaling.h"
 
 using namespace lw::scaling;
-static int failures = 0;
-#define CHECK(c, ...)                          \
-  do {                                         \
-    if (!(c)) {                                \
-      std::printf("FAIL: " __VA_ARGS__);       \
-      std::printf("\n");                       \
-      ++failures;                              \
-    }                                          \
-  } while (0)
+#include "../native/check.h"
 
 static double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

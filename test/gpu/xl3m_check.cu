@@ -16,8 +16,7 @@
 
 using namespace lw;
 
-static int failures = 0;
-#define CHECK(c, ...) do { if (!(c)) { ++failures; std::printf("FAIL: " __VA_ARGS__); std::printf("\n"); } } while (0)
+#include "../native/check.h"
 #define CU(x) do { cudaError_t e = (x); if (e != cudaSuccess) { std::printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); return 2; } } while (0)
 
 static uint16_t to_bf16(float f) {

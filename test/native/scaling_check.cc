@@ -18,15 +18,7 @@
 #include "cpu/simd.h"
 
 using namespace lw::scaling;
-static int failures = 0;
-#define CHECK(c, ...)                 \
-  do {                                \
-    if (!(c)) {                       \
-      std::printf("FAIL: " __VA_ARGS__); \
-      std::printf("\n");              \
-      ++failures;                     \
-    }                                 \
-  } while (0)
+#include "check.h"
 
 struct Table {
   std::vector<double> N, D, L;

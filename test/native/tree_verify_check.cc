@@ -20,16 +20,7 @@
 
 using namespace lw;
 
-static int failures = 0;
-#define CHECK(c, ...)                        \
-  do {                                       \
-    if (!(c)) {                              \
-      ++failures;                            \
-      std::printf("FAIL %s:%d ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);              \
-      std::printf("\n");                     \
-    }                                        \
-  } while (0)
+#include "check.h"
 
 // ---------- helpers ----------
 static uint16_t to_bf16(float f) {

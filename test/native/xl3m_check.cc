@@ -26,8 +26,7 @@ static uint16_t to_f16(float f) {  // round to nearest via exhaustive-free appro
   return u;
 }
 
-static int failures = 0;
-#define CHECK(c, ...) do { if (!(c)) { ++failures; std::printf("FAIL: " __VA_ARGS__); std::printf("\n"); } } while (0)
+#include "check.h"
 
 static std::vector<uint8_t> make_logits(DType dt, int64_t rows, int64_t V, uint32_t seed, float scale) {
   std::mt19937 g(seed);
