@@ -1,5 +1,6 @@
 // CPU row values for XL3M scoring. Every row is reduced in fixed column slices merged left to right, so a row's
-// value is bit-identical however the rows are chunked or threaded (streaming == one-shot exactly).
+// value is bit-identical however the rows are chunked or threaded (streaming == one-shot exactly). Slices use the
+// lean reduction of xl3m_row_cpu.h (max, Σe, and Σe·(x−m) for entropy only), not logitStats' full statistics.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -8,13 +9,13 @@
 #include "core/parallel.h"
 #include "core/row_stats.h"
 #include "core/xl3m_score.h"
-#include "row_stats_cpu.h"
+#include "xl3m_row_cpu.h"
 
 namespace lw {
 
 namespace {
 
-constexpr int64_t kSlice = 16384;  // columns per slice; a multiple of the row kernel's block
+constexpr int64_t kSlice = 16384;  // columns per slice; a multiple of the slice kernel's block
 
 float row_value(const Xl3mChunkArgs& a, int64_t r, const RowPartial& p) {
   const LogitsView& l = a.logits;
@@ -37,9 +38,10 @@ void xl3m_row_values_cpu(const Xl3mChunkArgs& a, float* values) {
   const float inv_t = 1.f / a.temperature;
   const int64_t slices = (vocab + kSlice - 1) / kSlice;
   auto row_ptr = [&](int64_t r) { return static_cast<const uint8_t*>(l.mem.data) + r * vocab * esize; };
+  const bool want_u = a.metric == Xl3mMetric::Entropy;
   auto slice_partial = [&](int64_t r, int64_t k, RowPartial* p) {
     int64_t lo = k * kSlice, hi = std::min(vocab, lo + kSlice);
-    cpu::row_partial(row_ptr(r), l.dtype, lo, hi, inv_t, false, 0.f, p);
+    cpu::xl3m_slice_partial(row_ptr(r), l.dtype, lo, hi, inv_t, want_u, p);
   };
   const int threads = pool_threads();
   if (slices == 1 || rows >= 2 * threads) {

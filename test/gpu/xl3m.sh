@@ -9,8 +9,8 @@ BIN=build-checks/xl3m_cuda_check
 if [ ! -x "$BIN" ]; then
   mkdir -p build-checks
   nvcc -O3 -std=c++17 -arch=sm_90 -DLW_WITH_CUDA=1 -Inative test/gpu/xl3m_check.cu native/cuda/xl3m_score.cu \
-    native/core/xl3m_score.cc native/core/parallel.cc native/cpu/xl3m_score_cpu.cc native/cpu/row_stats_cpu.cc \
-    native/cpu/simd.cc -o "$BIN" || { echo "xl3m: build failed" | tee "$OUT/xl3m.txt"; exit 1; }
+    native/core/xl3m_score.cc native/core/parallel.cc native/cpu/xl3m_score_cpu.cc native/cpu/xl3m_row_cpu.cc \
+    native/cpu/row_stats_cpu.cc native/cpu/simd.cc -o "$BIN" || { echo "xl3m: build failed" | tee "$OUT/xl3m.txt"; exit 1; }
 fi
 {
   echo "== xl3m native check (CUDA vs CPU, bench)"
