@@ -1,6 +1,9 @@
-// Test/benchmark-only entry points (underscore-prefixed): kernel timings with CUDA events.
+// Test/benchmark-only entry points (underscore-prefixed): the CPU memory-read floor; kernel timings with CUDA events.
+#include <chrono>
+
 #include "async.h"
 #include "core/bench.h"
+#include "core/error.h"
 #include "core/logit_stats.h"
 #include "registry.h"
 #include "unpack.h"
@@ -8,6 +11,22 @@
 namespace lw {
 namespace addon {
 namespace {
+
+// _benchReadMemory(typedArray) → ms of one read of its bytes by every pool thread (synchronous: a benchmark helper)
+Napi::Value BenchReadMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray()) throw Error(ErrorKind::Type, "_benchReadMemory needs a TypedArray");
+    Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+    const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+    auto t0 = std::chrono::steady_clock::now();
+    volatile uint64_t sink = read_all_cpu(p, a.ByteLength());
+    (void)sink;
+    return Napi::Number::New(env, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  });
+}
+
+LW_EXPORT_FUNCTION("_benchReadMemory", BenchReadMemory);
 
 #if LW_WITH_CUDA
 Napi::Float64Array to_array(Napi::Env env, const std::vector<float>& v) {
