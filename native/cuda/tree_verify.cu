@@ -1,15 +1,22 @@
-// verifyTree on CUDA. One block per request runs the shared walk (core/tree_walk.h) with every thread in
-// lockstep; each visited row is reduced cooperatively by the block (16-byte coalesced loads, per-warp partials
-// combined in a fixed order, so results are deterministic). Small batches first reduce ALL rows in parallel
+// verifyTree on CUDA. One cluster of blocks per request runs the shared walk (core/tree_walk.h) with every
+// thread in lockstep; each visited row is split by chunk ranges over the cluster's blocks (16-byte coalesced
+// loads, per-warp partials combined in a fixed order) and the per-chunk results are gathered through
+// distributed shared memory, so every block then holds the same statistics and takes the same decisions. A
+// chunk's statistics do not depend on which block computed it, so results are identical for any cluster size. Small batches first reduce ALL rows in parallel
 // across the GPU ("rows" path) so the walk only merges per-chunk statistics; large batches reduce only the rows
 // the walk visits ("lazy" path). top-k / top-p use a radix select on the visited row (counts and fixed-point
 // masses in 8-bit digits over the dtype's own monotone key), ties resolved by an ordered scan.
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "check.cuh"
@@ -25,7 +32,7 @@ namespace tv {
 using tree::Best;
 using tree::Residual;
 using tree::RowKey;
-constexpr int NT = 512;
+constexpr int NT = 256;  // 2 blocks per SM (126 registers), so clusters of a 64-request batch fit one wave
 constexpr int NW = NT / 32;
 constexpr int C = tree::kChunk;
 constexpr double kFix = 1099511627776.0;  // 2^40: fixed-point unit of the slow select's masses
@@ -60,6 +67,8 @@ struct Params {
   int32_t* out;            // [total_path] nodes, then [total_path] tokens, then [batch] counts
   int32_t* err;            // [2]: error code, row
   int64_t batch;
+  int32_t ncl;             // blocks per request (a thread block cluster when > 1)
+  int32_t tree_ints;       // > 0: each request's child lists are copied to shared memory
 };
 
 // ---------------------------------------------------------------- element access
@@ -128,22 +137,42 @@ struct Elt<1> : Elt16<1> {};
 template <>
 struct Elt<2> : Elt16<2> {};
 
-// Loads the E elements starting at i (a multiple of E); ids >= V read as -inf and are flagged invalid.
-template <int DT>
-__device__ __forceinline__ void load_group(const void* row, int64_t i, int64_t V, bool vec_ok, float* v) {
-  constexpr int E = Elt<DT>::E;
-  if (vec_ok && i + E <= V) {
-    Elt<DT>::vec(row, i, v);
-  } else {
-#pragma unroll
-    for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DT>::at(row, i + k) : -INFINITY;
-  }
-}
-
 __host__ __device__ __forceinline__ int64_t imin64(int64_t a, int64_t b) { return a < b ? a : b; }
 __host__ __device__ __forceinline__ int64_t imax64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 __device__ __forceinline__ bool nonfinite_bad(float z) { return !(z < INFINITY); }
+
+// ---------------------------------------------------------------- cluster primitives (sm_90; one block below)
+__device__ __forceinline__ void cluster_sync(int ncl) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (ncl > 1) {
+    cooperative_groups::this_cluster().sync();
+    return;
+  }
+#endif
+  (void)ncl;
+  __syncthreads();
+}
+template <class T>
+__device__ __forceinline__ T* cluster_peer(T* p, int rank, int ncl) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (ncl > 1) return cooperative_groups::this_cluster().map_shared_rank(p, static_cast<unsigned>(rank));
+#endif
+  (void)rank;
+  (void)ncl;
+  return p;
+}
+__device__ __forceinline__ int cluster_rank(int ncl) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (ncl > 1) return static_cast<int>(cooperative_groups::this_cluster().block_rank());
+#endif
+  (void)ncl;
+  return 0;
+}
+// First chunk of block `rank`'s range (chunks [first(r), first(r + 1)) of nch).
+__host__ __device__ __forceinline__ int32_t range_first(int32_t nch, int rank, int ncl) {
+  return static_cast<int32_t>(static_cast<int64_t>(nch) * rank / ncl);
+}
 
 // ---------------------------------------------------------------- block primitives (all threads call)
 struct Shared {
@@ -195,18 +224,44 @@ __device__ __forceinline__ int32_t block_or(int32_t v, Shared& sh) {
   return r;
 }
 
-// Warp partial of E·32 consecutive tokens (one warp, one chunk): max, first argmax, bad flag, and (EXP)
-// Σ exp((z - wmax) * invT).
-template <bool EXP, int E>
-__device__ __forceinline__ ChunkStat warp_stat(const float* v, int64_t i0, float inv_t) {
-  float m = -INFINITY;
-  int32_t a = 0x7fffffff;
+// A chunk's values as one warp holds them: lane l has V = C / 32 values, v[k·E + e] = token
+// c·C + k·WT + l·E + e (WT = 32·E), so every k is one coalesced 16-byte load per lane.
+template <int DT>
+struct ChunkLayout {
+  static constexpr int E = Elt<DT>::E, WT = 32 * E, SUB = C / WT, N = C / 32;
+  __device__ static int64_t token(int32_t c, int lane, int j) {
+    return static_cast<int64_t>(c) * C + (j / E) * WT + lane * E + (j % E);
+  }
+};
+
+__device__ __forceinline__ float warp_sum(float s) {
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  return s;
+}
+
+// Statistics of one chunk by one warp: max, first argmax, bad flag, and (EXP) Σ exp((z - max) * invT).
+// The summation order is fixed by the layout, so a chunk's statistics do not depend on who computes them.
+template <int DT, bool EXP>
+__device__ __forceinline__ ChunkStat chunk_stat(int32_t c, const float* v, float inv_t) {
+  using L = ChunkLayout<DT>;
+  const int lane = threadIdx.x & 31;
+  // Four independent running maxima (ILP); merged by (value, lower token), which is the first argmax.
+  constexpr int A = 4;
+  float mk[A];
+  int32_t ak[A];
   int32_t bad = 0;
 #pragma unroll
-  for (int k = 0; k < E; ++k) {
-    bad |= nonfinite_bad(v[k]) && v[k] != -INFINITY ? 1 : 0;
-    if (v[k] > m) { m = v[k]; a = static_cast<int32_t>(i0 + k); }
+  for (int k = 0; k < A; ++k) { mk[k] = -INFINITY; ak[k] = 0x7fffffff; }
+#pragma unroll
+  for (int j = 0; j < L::N; ++j) {
+    bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
+    if (v[j] > mk[j % A]) { mk[j % A] = v[j]; ak[j % A] = static_cast<int32_t>(L::token(c, lane, j)); }
   }
+  float m = mk[0];
+  int32_t a = ak[0];
+#pragma unroll
+  for (int k = 1; k < A; ++k)
+    if (mk[k] > m || (mk[k] == m && ak[k] < a)) { m = mk[k]; a = ak[k]; }
   for (int o = 16; o > 0; o >>= 1) {
     float m2 = __shfl_xor_sync(0xffffffffu, m, o);
     int32_t a2 = __shfl_xor_sync(0xffffffffu, a, o);
@@ -215,95 +270,97 @@ __device__ __forceinline__ ChunkStat warp_stat(const float* v, int64_t i0, float
   bad = __any_sync(0xffffffffu, bad);
   float s = 0.f;
   if (EXP && m > -INFINITY) {
+    float sk[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-    for (int k = 0; k < E; ++k) s += __expf((v[k] - m) * inv_t);
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    for (int j = 0; j < L::N; ++j) sk[j % 4] += __expf((v[j] - m) * inv_t);
+    s = warp_sum((sk[0] + sk[1]) + (sk[2] + sk[3]));
   }
   return ChunkStat{m, s, a, bad};
 }
 
-__device__ __forceinline__ void merge_stat(ChunkStat& a, const ChunkStat& b, float inv_t) {
-  a.bad |= b.bad;
-  if (b.max == -INFINITY) return;
-  if (a.max == -INFINITY) { a.max = b.max; a.sum = b.sum; a.arg = b.arg; return; }
-  float m = fmaxf(a.max, b.max);
-  a.sum = a.sum * __expf((a.max - m) * inv_t) + b.sum * __expf((b.max - m) * inv_t);
-  if (b.max > a.max || (b.max == a.max && b.arg < a.arg)) a.arg = b.arg;
-  a.max = m;
-}
-
-// Streams one row through the block: every warp step covers WT = 32·E consecutive tokens; U 16-byte loads per
-// thread are issued before any arithmetic (one SM must keep ~64 KB in flight to pull ~100 GB/s).
-// f(w0, i, v) runs for each warp step (w0 = the warp's first token, warp-uniform; i = this lane's first token;
-// v = its E values, -inf past the end).
-template <int DT, class F>
-__device__ __forceinline__ void row_groups(const void* row, int64_t V, F&& f) {
-  constexpr int E = Elt<DT>::E, WT = 32 * E, STEP = NT * E, U = 8;
-  const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int64_t base = 0; base < V; base += static_cast<int64_t>(STEP) * U) {
-    uint4 raw[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t i = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT + lane * E;
-      if (vec_ok && i + E <= V)
-        raw[u] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * (DT == 0 ? 4 : 2)));
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t w0 = base + static_cast<int64_t>(u) * STEP + static_cast<int64_t>(warp) * WT;
-      if (w0 >= V) break;  // warp-uniform
-      const int64_t i = w0 + lane * E;
-      float v[E];
-      if (vec_ok && i + E <= V) Elt<DT>::unpack(raw[u], v);
-      else
-#pragma unroll
-        for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DT>::at(row, i + k) : -INFINITY;
-      f(w0, i, v);
-    }
-  }
-}
-
-// Slot of a warp step's partial: chunk-major, SUB = C / WT slots per chunk.
+// Raw 16-byte words of one chunk for this lane (SUB of them; tokens past V are fixed up by unpack_chunk).
 template <int DT>
-__device__ __forceinline__ int64_t part_slot(int64_t w0) {
-  constexpr int WT = 32 * Elt<DT>::E, SUB = C / WT;
-  return (w0 / C) * SUB + (w0 % C) / WT;
-}
-
-// Per-chunk statistics of one row by the whole block into cs[nch] (smem). part = scratch of nch * 8 stats.
-template <int DT, bool EXP>
-__device__ void chunk_pass(const void* row, int64_t V, int32_t nch, float inv_t, ChunkStat* cs, ChunkStat* part) {
-  constexpr int E = Elt<DT>::E, WT = 32 * E, SUB = C / WT;
+__device__ __forceinline__ void load_chunk(const void* row, int32_t c, int64_t V, bool vec_ok, uint4* raw) {
+  using L = ChunkLayout<DT>;
   const int lane = threadIdx.x & 31;
-  row_groups<DT>(row, V, [&](int64_t w0, int64_t i, const float* v) {
-    ChunkStat s = warp_stat<EXP, E>(v, i, inv_t);
-    if (lane == 0) part[part_slot<DT>(w0)] = s;
-  });
-  __syncthreads();
-  for (int32_t c = threadIdx.x; c < nch; c += NT) {
-    ChunkStat a{-INFINITY, 0.f, 0x7fffffff, 0};
-    const int64_t lo = static_cast<int64_t>(c) * C;
-    for (int k = 0; k < SUB; ++k)
-      if (lo + static_cast<int64_t>(k) * WT < V) merge_stat(a, part[c * SUB + k], inv_t);
-    cs[c] = a;
+#pragma unroll
+  for (int k = 0; k < L::SUB; ++k) {
+    const int64_t i = static_cast<int64_t>(c) * C + k * L::WT + lane * L::E;
+    if (vec_ok && i + L::E <= V)
+      raw[k] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * (DT == 0 ? 4 : 2)));
   }
-  __syncthreads();
+}
+template <int DT>
+__device__ __forceinline__ void unpack_chunk(const void* row, int32_t c, int64_t V, bool vec_ok, const uint4* raw,
+                                             float* v) {
+  using L = ChunkLayout<DT>;
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int k = 0; k < L::SUB; ++k) {
+    const int64_t i = static_cast<int64_t>(c) * C + k * L::WT + lane * L::E;
+    if (vec_ok && i + L::E <= V) Elt<DT>::unpack(raw[k], v + k * L::E);
+    else
+#pragma unroll
+      for (int e = 0; e < L::E; ++e) v[k * L::E + e] = i + e < V ? Elt<DT>::at(row, i + e) : -INFINITY;
+  }
 }
 
-// Sums per-warp-step float partials (wpart, chunk-major) into out[nch].
-template <int DT>
-__device__ void sum_parts(const float* wpart, int64_t V, int32_t nch, float* out) {
-  constexpr int WT = 32 * Elt<DT>::E, SUB = C / WT;
-  __syncthreads();
-  for (int32_t c = threadIdx.x; c < nch; c += NT) {
-    float a = 0.f;
-    const int64_t lo = static_cast<int64_t>(c) * C;
-    for (int k = 0; k < SUB; ++k)
-      if (lo + static_cast<int64_t>(k) * WT < V) a += wpart[c * SUB + k];
-    out[c] = a;
+// Streams chunks [c0, c1) of one row through the block, one chunk per warp at a time; each warp keeps the loads
+// of U chunks (U·C·bytes/32 per lane, ~4 KB per warp) in flight before it computes. f(c, v) runs for each
+// chunk with this lane's values in the ChunkLayout.
+template <int DT, int U = (DT == 0 ? 1 : 2), class F>
+__device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t c1, int64_t V, F&& f) {
+  using L = ChunkLayout<DT>;
+  const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
+  const int warp = threadIdx.x >> 5;
+  for (int32_t base = c0 + warp; base < c1; base += NW * U) {
+    uint4 raw[U][L::SUB];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (base + u * NW < c1) load_chunk<DT>(row, base + u * NW, V, vec_ok, raw[u]);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int32_t c = base + u * NW;
+      if (c >= c1) break;  // warp-uniform
+      float v[L::N];
+      unpack_chunk<DT>(row, c, V, vec_ok, raw[u], v);
+      f(c, v);
+    }
   }
-  __syncthreads();
+}
+
+// Per-chunk statistics of chunks [c0, c1) of one row by the whole block into cs (smem).
+template <int DT, bool EXP>
+__device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, float inv_t, ChunkStat* cs) {
+  const int lane = threadIdx.x & 31;
+  warp_chunks<DT>(row, c0, c1, V, [&](int32_t c, const float* v) {
+    ChunkStat s = chunk_stat<DT, EXP>(c, v, inv_t);
+    if (lane == 0) cs[c] = s;
+  });
+}
+
+// E consecutive values of a row of dtype DQ starting at i (a multiple of E), -inf past V.
+template <int DQ, int E>
+__device__ __forceinline__ void load_run(const void* row, int64_t i, int64_t V, bool vec_ok, float* v) {
+  if (vec_ok && i + E <= V) {
+    if constexpr (DQ == 0) {
+#pragma unroll
+      for (int j = 0; j < E; j += 4) Elt<0>::vec(row, i + j, v + j);
+    } else if constexpr (E == 8) {
+      Elt<DQ>::vec(row, i, v);
+    } else {
+      const uint2 x = *reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(row) + i);
+      const uint32_t w[2] = {x.x, x.y};
+#pragma unroll
+      for (int k = 0; k < 2; ++k) {
+        v[2 * k] = Elt<DQ>::cvt(static_cast<uint16_t>(w[k] & 0xffffu));
+        v[2 * k + 1] = Elt<DQ>::cvt(static_cast<uint16_t>(w[k] >> 16));
+      }
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DQ>::at(row, i + k) : -INFINITY;
+  }
 }
 
 // ---------------------------------------------------------------- the block's Ops for tree::walk
@@ -312,7 +369,6 @@ struct BlockOps {
   const Params& P;
   Shared& sh;
   ChunkStat* cs;        // [nch] chunk stats of the current row
-  ChunkStat* part;      // [nch * 8]
   float* pmass;         // [nch] chunk masses of p (relative to row max; multiply by inv_z)
   float* rmass;         // [nch] residual chunk masses
   int32_t* hist;        // [256]
@@ -325,6 +381,9 @@ struct BlockOps {
   int64_t b;
   int32_t nch;
   int64_t V;
+  int rank, ncl;   // this block's place in the request's cluster
+  int32_t c0, c1;  // its chunk range
+  int32_t path_at, path_end;  // this request's output slots
   // p row
   const void* prow = nullptr;
   float pm = 0.f, inv_t = 1.f, inv_z = 1.f, tau = -INFINITY;
@@ -339,7 +398,21 @@ struct BlockOps {
     return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * (dt == 0 ? 4 : 2);
   }
   __device__ void fail(int code, int32_t g) {
-    if (threadIdx.x == 0) atomicCAS(P.err, 0, code), P.err[1] = g;
+    if (threadIdx.x == 0 && rank == 0) atomicCAS(P.err, 0, code), P.err[1] = g;
+  }
+
+  // After each block filled a[c] for its own chunks: copy the other blocks' ranges in, so every block holds
+  // the whole array. Ends with a cluster barrier (no block overwrites a before its peers have read it).
+  template <class T>
+  __device__ void gather(T* a) {
+    cluster_sync(ncl);
+    if (ncl == 1) return;
+    for (int r = 0; r < ncl; ++r) {
+      if (r == rank) continue;
+      const T* src = cluster_peer(a, r, ncl);
+      for (int32_t c = range_first(nch, r, ncl) + threadIdx.x; c < range_first(nch, r + 1, ncl); c += NT) a[c] = src[c];
+    }
+    cluster_sync(ncl);
   }
 
   // Row max / first argmax / bad flag over the chunk stats (filled by a pass, or copied from `pre`).
@@ -349,7 +422,8 @@ struct BlockOps {
       for (int32_t c = threadIdx.x; c < nch; c += NT) cs[c] = pre[c];
       __syncthreads();
     } else {
-      chunk_pass<D2, EXP>(row, V, nch, it, cs, part);
+      chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
+      gather(cs);
     }
     float m = -INFINITY;
     int32_t arg = 0x7fffffff, bad = 0;
@@ -437,28 +511,39 @@ struct BlockOps {
   }
 
   // Σ over chunk c's tokens of the generic residual, per chunk into rmass; returns the total.
-  __device__ double residual_pass(const Residual& r) {
-    constexpr int E = Elt<DT>::E;
+  template <int DQ>
+  __device__ double residual_pass_q(const Residual& r) {
+    using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
-    float* wpart = reinterpret_cast<float*>(part);
-    row_groups<DT>(prow, V, [&](int64_t w0, int64_t i, const float* v) {
+    const bool qvec = (reinterpret_cast<uintptr_t>(qrow) & 15) == 0;
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
       float s = 0.f;
 #pragma unroll
-      for (int k = 0; k < E; ++k) {
-        const int64_t x = i + k;
-        if (x < V) {
-          const float px = p_of(static_cast<int32_t>(x), v[k]);
-          s += tree::generic_value(px, r.use_q && px > 0.f ? q(static_cast<int32_t>(x)) : 0.f, r);
+      for (int k = 0; k < L::SUB; ++k) {
+        const int64_t i = L::token(c, lane, k * L::E);
+        float qv[L::E];
+        if (r.use_q) load_run<DQ, L::E>(qrow, i, V, qvec, qv);
+#pragma unroll
+        for (int e = 0; e < L::E; ++e) {
+          const int64_t x = i + e;
+          if (x < V) {
+            const float px = p_of(static_cast<int32_t>(x), v[k * L::E + e]);
+            s += tree::generic_value(px, r.use_q && px > 0.f ? __expf(qv[e] - qm) * inv_zq : 0.f, r);
+          }
         }
       }
-      for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (lane == 0) wpart[part_slot<DT>(w0)] = s;
+      s = warp_sum(s);
+      if (lane == 0) rmass[c] = s;
     });
-    sum_parts<DT>(wpart, V, nch, rmass);
+    gather(rmass);
     double t = 0.0;
     for (int32_t c = 0; c < nch; ++c) t += rmass[c];
     __syncthreads();
     return t;
+  }
+  __device__ double residual_pass(const Residual& r) {
+    if (!r.use_q) return residual_pass_q<0>(r);
+    return P.dt_q == 0 ? residual_pass_q<0>(r) : P.dt_q == 1 ? residual_pass_q<1>(r) : residual_pass_q<2>(r);
   }
 
   __device__ double sum_generic(const Residual& r) { return residual_pass(r); }
@@ -513,10 +598,9 @@ struct BlockOps {
   __device__ float* frozen() { return frozen_; }
 
   __device__ void emit(int32_t local, int32_t token) {
-    const int32_t at = P.path_off[b];
-    if (threadIdx.x == 0 && at + n < P.path_off[b + 1]) {
-      P.out[at + n] = local;
-      P.out[P.total_path + at + n] = token;
+    if (threadIdx.x == 0 && rank == 0 && path_at + n < path_end) {
+      P.out[path_at + n] = local;
+      P.out[P.total_path + path_at + n] = token;
     }
     ++n;
   }
@@ -607,6 +691,29 @@ struct BlockOps {
 
   __device__ double w_of(float z) const { return static_cast<double>(__expf((z - pm) * inv_t)); }
 
+  // Every block collected the candidates of its own range into cz/ci (count in sh.flag, cluster barrier
+  // passed): concatenate all blocks' lists into cz/ci. Returns the total (> kCand: overflow, lists untouched).
+  __device__ int gather_candidates() {
+    if (ncl == 1) return sh.flag;
+    int64_t total = 0;
+    for (int r = 0; r < ncl; ++r) total += *cluster_peer(&sh.flag, r, ncl);
+    if (total <= kCand) {
+      int at = 0;
+      for (int r = 0; r < ncl; ++r) {
+        const int cr = *cluster_peer(&sh.flag, r, ncl);
+        const float* zr = cluster_peer(cz, r, ncl);
+        const int32_t* ir = cluster_peer(ci, r, ncl);
+        for (int i = threadIdx.x; i < cr; i += NT) { sz[at + i] = zr[i]; si[at + i] = ir[i]; }
+        at += cr;
+      }
+    }
+    cluster_sync(ncl);
+    if (total > kCand) return kCand + 1;
+    for (int i = threadIdx.x; i < total; i += NT) { cz[i] = sz[i]; ci[i] = si[i]; }
+    __syncthreads();
+    return static_cast<int>(total);
+  }
+
   // Fast path: the K0-th largest chunk max bounds the pivot from below, so the tokens above it (few, for
   // realistic rows) hold the whole kept prefix: collect them, rank them, cut by count and by mass. Returns
   // false (nothing changed) when the candidates overflow or do not reach the top-p mass.
@@ -624,16 +731,17 @@ struct BlockOps {
     __syncthreads();
     const float tlo = sh.bf;
     if (tlo == -INFINITY) return false;
-    row_groups<DT>(prow, V, [&](int64_t, int64_t i, const float* v) {
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+      const int lane = threadIdx.x & 31;
 #pragma unroll
-      for (int k = 0; k < Elt<DT>::E; ++k)
-        if (v[k] >= tlo && i + k < V) {
+      for (int j = 0; j < ChunkLayout<DT>::N; ++j)
+        if (v[j] >= tlo) {  // -inf past V never passes: tlo > -inf
           int slot = atomicAdd(&sh.flag, 1);
-          if (slot < kCand) { cz[slot] = v[k]; ci[slot] = static_cast<int32_t>(i + k); }
+          if (slot < kCand) { cz[slot] = v[j]; ci[slot] = static_cast<int32_t>(ChunkLayout<DT>::token(c, lane, j)); }
         }
     });
-    __syncthreads();
-    const int n = sh.flag;
+    cluster_sync(ncl);
+    const int n = gather_candidates();
     if (n > kCand) return false;
     for (int i = threadIdx.x; i < n; i += NT) {
       int r = 0;
@@ -732,36 +840,36 @@ struct BlockOps {
 
   // pmass[c] = Σ_{x in c, kept} exp((z - pm) * inv_t).
   __device__ void kept_mass() {
-    constexpr int E = Elt<DT>::E;
+    using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
-    float* wpart = reinterpret_cast<float*>(part);
-    row_groups<DT>(prow, V, [&](int64_t w0, int64_t i, const float* v) {
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
       float s = 0.f;
 #pragma unroll
-      for (int k = 0; k < E; ++k)
-        if (i + k < V && kept(static_cast<int32_t>(i + k), v[k])) s += __expf((v[k] - pm) * inv_t);
-      for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (lane == 0) wpart[part_slot<DT>(w0)] = s;
+      for (int j = 0; j < L::N; ++j)
+        if (kept(static_cast<int32_t>(L::token(c, lane, j)), v[j])) s += __expf((v[j] - pm) * inv_t);
+      s = warp_sum(s);
+      if (lane == 0) pmass[c] = s;
     });
-    sum_parts<DT>(wpart, V, nch, pmass);
+    gather(pmass);
   }
 };
 
-// Dynamic shared memory layout of the walk kernel.
-__host__ __device__ inline size_t walk_smem(int32_t nch, int32_t max_children) {
-  return static_cast<size_t>(nch) * (sizeof(ChunkStat) * 9 + 2 * sizeof(float)) + 256 * (4 + 8) +
-         static_cast<size_t>(kCand) * 16 + static_cast<size_t>(max_children + 1) * sizeof(float) + 64;
+// Dynamic shared memory layout of the walk kernel; tree_ints = room for one request's child lists (0: they are
+// read from global memory).
+__host__ __device__ inline size_t walk_smem(int32_t nch, int32_t max_children, int32_t tree_ints) {
+  return static_cast<size_t>(nch) * (sizeof(ChunkStat) + 2 * sizeof(float)) + 256 * (4 + 8) +
+         static_cast<size_t>(kCand) * 16 + static_cast<size_t>(max_children + 1) * sizeof(float) +
+         static_cast<size_t>(tree_ints) * sizeof(int32_t) + 64;
 }
 
 template <int DT>
-__global__ void __launch_bounds__(NT) walk_kernel(Params P, int32_t max_children) {
+__global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_children) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ Shared sh;
   const int32_t nch = P.nch;
   unsigned long long* hmass = reinterpret_cast<unsigned long long*>(smem);
   ChunkStat* cs = reinterpret_cast<ChunkStat*>(smem + 256 * 8);
-  ChunkStat* part = cs + nch;
-  float* pmass = reinterpret_cast<float*>(part + static_cast<size_t>(nch) * 8);
+  float* pmass = reinterpret_cast<float*>(cs + nch);
   float* rmass = pmass + nch;
   int32_t* hist = reinterpret_cast<int32_t*>(rmass + nch);
   float* cz = reinterpret_cast<float*>(hist + 256);
@@ -769,43 +877,221 @@ __global__ void __launch_bounds__(NT) walk_kernel(Params P, int32_t max_children
   float* sz = reinterpret_cast<float*>(ci + kCand);
   int32_t* si = reinterpret_cast<int32_t*>(sz + kCand);
   float* frozen = reinterpret_cast<float*>(si + kCand);
-  const int64_t b = blockIdx.x;
-  BlockOps<DT> ops{P, sh, cs, part, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V};
+  const int ncl = P.ncl;
+  const int64_t b = blockIdx.x / ncl;
+  const int rank = cluster_rank(ncl);
+  BlockOps<DT> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
+                   range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
   RowKey key{P.k0, P.k1, static_cast<uint32_t>(b), P.step, 0};
-  tree::walk(ops, P.kind[b], P.offsets[b], P.child_start, P.child_node, P.child_token, key);
-  if (threadIdx.x == 0) P.out[2 * P.total_path + b] = ops.n;
+  const int32_t root = P.offsets[b];
+  const int32_t* child_start = P.child_start;
+  const int32_t* child_node = P.child_node;
+  const int32_t* child_token = P.child_token;
+  if (P.tree_ints > 0) {
+    // The walk reads the child lists at every node: keep this request's in shared memory. Pointers are offset
+    // so that global node / child indices address the copies.
+    const int32_t nn = P.offsets[b + 1] - root, e0 = P.child_start[root], e1 = P.child_start[root + nn];
+    int32_t* t_cs = reinterpret_cast<int32_t*>(frozen + max_children + 1);
+    int32_t* t_cn = t_cs + nn + 1;
+    int32_t* t_ct = t_cn + (e1 - e0);
+    for (int32_t i = threadIdx.x; i <= nn; i += NT) t_cs[i] = P.child_start[root + i];
+    for (int32_t i = threadIdx.x; i < e1 - e0; i += NT) {
+      t_cn[i] = P.child_node[e0 + i];
+      t_ct[i] = P.child_token[e0 + i];
+    }
+    __syncthreads();
+    child_start = t_cs - root;
+    child_node = t_cn - e0;
+    child_token = t_ct - e0;
+  }
+  tree::walk(ops, P.kind[b], root, child_start, child_node, child_token, key);
+  if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = ops.n;
+  cluster_sync(ncl);  // no block leaves while a peer could still read its shared memory
   (void)max_children;
 }
 
-// Rows path: chunk stats of every row (grid: chunk groups × rows), one warp per (row, chunk sub-slice).
+// Greedy walks only need each visited row's first argmax, so they get a lean kernel: a cluster of blocks per
+// request, each block reducing its chunk range to one (max, argmax, bad) that the cluster exchanges through
+// distributed shared memory; ties go to the lower token, so the result equals the generic walk's.
+struct Best3 {
+  float m;
+  int32_t a;
+  int32_t bad;
+};
+__device__ __forceinline__ void best_merge(Best3& x, const Best3& y) {
+  x.bad |= y.bad;
+  if (y.m > x.m || (y.m == x.m && y.a < x.a)) { x.m = y.m; x.a = y.a; }
+}
+
+template <int DT>
+__global__ void __launch_bounds__(NT, 2) greedy_kernel(Params P, int32_t max_children) {
+  (void)max_children;  // same parameters as walk_kernel
+  using L = ChunkLayout<DT>;
+  __shared__ Best3 warp_best[NW];
+  __shared__ Best3 block_best_s;  // read by the cluster's other blocks
+  __shared__ int32_t next_child;
+  const int ncl = P.ncl;
+  const int64_t b = blockIdx.x / ncl;
+  const int rank = cluster_rank(ncl);
+  const int32_t c0 = range_first(P.nch, rank, ncl), c1 = range_first(P.nch, rank + 1, ncl);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int32_t root = P.offsets[b], at = P.path_off[b], end = P.path_off[b + 1];
+  const int64_t V = P.V;
+  const int32_t* child_start = P.child_start;
+  const int32_t* child_node = P.child_node;
+  const int32_t* child_token = P.child_token;
+  if (P.tree_ints > 0) {  // this request's child lists in shared memory (see walk_kernel)
+    extern __shared__ __align__(16) unsigned char tree_smem[];
+    const int32_t nn = P.offsets[b + 1] - root, e0 = P.child_start[root], e1 = P.child_start[root + nn];
+    int32_t* t_cs = reinterpret_cast<int32_t*>(tree_smem);
+    int32_t* t_cn = t_cs + nn + 1;
+    int32_t* t_ct = t_cn + (e1 - e0);
+    for (int32_t i = threadIdx.x; i <= nn; i += NT) t_cs[i] = P.child_start[root + i];
+    for (int32_t i = threadIdx.x; i < e1 - e0; i += NT) {
+      t_cn[i] = P.child_node[e0 + i];
+      t_ct[i] = P.child_token[e0 + i];
+    }
+    __syncthreads();
+    child_start = t_cs - root;
+    child_node = t_cn - e0;
+    child_token = t_ct - e0;
+  }
+  int32_t g = root, n = 0;
+  for (;;) {
+    const void* row = static_cast<const uint8_t*>(P.target) + static_cast<int64_t>(g) * V * (DT == 0 ? 4 : 2);
+    Best3 t{-INFINITY, 0x7fffffff, 0};
+    warp_chunks<DT, DT == 0 ? 2 : 4>(row, c0, c1, V, [&](int32_t c, const float* v) {
+#pragma unroll
+      for (int j = 0; j < L::N; ++j) {  // tokens rise with j and with c: strict > keeps the first maximum
+        t.bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
+        if (v[j] > t.m) { t.m = v[j]; t.a = static_cast<int32_t>(L::token(c, lane, j)); }
+      }
+    });
+    for (int o = 16; o > 0; o >>= 1) {
+      Best3 y{__shfl_xor_sync(0xffffffffu, t.m, o), __shfl_xor_sync(0xffffffffu, t.a, o),
+              __shfl_xor_sync(0xffffffffu, t.bad, o)};
+      best_merge(t, y);
+    }
+    if (lane == 0) warp_best[warp] = t;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      Best3 r = warp_best[0];
+      for (int w = 1; w < NW; ++w) best_merge(r, warp_best[w]);
+      block_best_s = r;
+    }
+    cluster_sync(ncl);
+    Best3 r = *cluster_peer(&block_best_s, 0, ncl);
+    for (int k = 1; k < ncl; ++k) best_merge(r, *cluster_peer(&block_best_s, k, ncl));
+    if (threadIdx.x == 0) next_child = 0x7fffffff;
+    cluster_sync(ncl);  // peers have read block_best_s; next_child reset is visible
+    if (r.bad || r.m == -INFINITY) {
+      if (threadIdx.x == 0 && rank == 0) atomicCAS(P.err, 0, r.bad ? 1 : 2), P.err[1] = g;
+      r.a = 0;
+    }
+    const int32_t y = r.a < V ? r.a : 0;
+    const int32_t cb = child_start[g], ce = child_start[g + 1];
+    for (int32_t i = cb + threadIdx.x; i < ce; i += NT)
+      if (child_token[i] == y) atomicMin(&next_child, i);
+    if (threadIdx.x == 0 && rank == 0 && at + n < end) {
+      P.out[at + n] = g - root;
+      P.out[P.total_path + at + n] = y;
+    }
+    ++n;
+    __syncthreads();
+    const int32_t nx = next_child;
+    if (nx == 0x7fffffff || r.bad || r.m == -INFINITY) break;
+    g = child_node[nx];
+  }
+  if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = n;
+  cluster_sync(ncl);
+}
+
+// Greedy for small batches in one launch: every (row, chunk) warp folds its first argmax into the row's 64-bit
+// key (monotone value key << 32 | ~token, so atomicMax keeps the larger value, then the lower token); the last
+// block to finish walks every request over those keys. row_key / row_bad / the ticket start zeroed.
+__device__ __forceinline__ uint32_t value_key(float z) {
+  const uint32_t u = __float_as_uint(z);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+__device__ __forceinline__ float key_value(uint32_t k) {
+  return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+template <int DT>
+__global__ void __launch_bounds__(256) greedy_rows_kernel(Params P, unsigned long long* row_key, int32_t* row_bad,
+                                                          unsigned* ticket) {
+  using L = ChunkLayout<DT>;
+  const int64_t V = P.V;
+  const int64_t r = blockIdx.y;
+  const int32_t c = blockIdx.x * 8 + (threadIdx.x >> 5);
+  const int lane = threadIdx.x & 31;
+  if (c < P.nch) {
+    const void* row = static_cast<const uint8_t*>(P.target) + r * V * (DT == 0 ? 4 : 2);
+    const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
+    uint4 raw[L::SUB];
+    float v[L::N];
+    load_chunk<DT>(row, c, V, vec_ok, raw);
+    unpack_chunk<DT>(row, c, V, vec_ok, raw, v);
+    const ChunkStat st = chunk_stat<DT, false>(c, v, 1.f);
+    if (lane == 0) {
+      atomicMax(&row_key[r], (static_cast<unsigned long long>(value_key(st.max)) << 32) |
+                                 (0xffffffffu - static_cast<uint32_t>(st.arg)));
+      if (st.bad) atomicOr(&row_bad[r], 1);
+    }
+  }
+  __shared__ bool last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == gridDim.x * gridDim.y - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  for (int64_t b = threadIdx.x; b < P.batch; b += blockDim.x) {
+    const int32_t root = P.offsets[b], at = P.path_off[b], end = P.path_off[b + 1];
+    int32_t g = root, n = 0;
+    for (;;) {
+      const unsigned long long k = __ldcg(&row_key[g]);
+      const float m = key_value(static_cast<uint32_t>(k >> 32));
+      int32_t y = static_cast<int32_t>(0xffffffffu - static_cast<uint32_t>(k & 0xffffffffu));
+      const bool bad = __ldcg(&row_bad[g]) != 0;
+      if (bad || m == -INFINITY) {
+        atomicCAS(P.err, 0, bad ? 1 : 2);
+        P.err[1] = g;
+        y = 0;
+      }
+      if (y >= V) y = 0;
+      if (at + n < end) {
+        P.out[at + n] = g - root;
+        P.out[P.total_path + at + n] = y;
+      }
+      ++n;
+      int32_t next = -1;
+      for (int32_t i = P.child_start[g]; i < P.child_start[g + 1]; ++i)
+        if (P.child_token[i] == y) { next = P.child_node[i]; break; }
+      if (next < 0 || bad || m == -INFINITY) break;
+      g = next;
+    }
+    P.out[2 * P.total_path + b] = n;
+  }
+}
+
+// Rows path: chunk stats of every row (grid: chunk groups × rows), one warp per (row, chunk).
 template <int DT>
 __global__ void __launch_bounds__(256) rows_kernel(const void* data, int64_t V, int32_t nch, const float* inv_t_row,
                                                    ChunkStat* out) {
-  constexpr int E = Elt<DT>::E, WT = 32 * E, SUB = C / WT;
+  using L = ChunkLayout<DT>;
   const int64_t r = blockIdx.y;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int32_t c = blockIdx.x * 8 + warp;  // 8 warps per block, one chunk each
+  const int32_t c = blockIdx.x * 8 + (threadIdx.x >> 5);  // 8 warps per block, one chunk each
   if (c >= nch) return;
   const void* row = static_cast<const uint8_t*>(data) + r * V * (DT == 0 ? 4 : 2);
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const float it = inv_t_row ? inv_t_row[r] : 1.f;
-  float v[SUB][E];
-#pragma unroll
-  for (int k = 0; k < SUB; ++k) {
-    int64_t i = static_cast<int64_t>(c) * C + k * WT + lane * E;
-    if (i < V) load_group<DT>(row, i, V, vec_ok, v[k]);
-    else
-#pragma unroll
-      for (int e = 0; e < E; ++e) v[k][e] = -INFINITY;
-  }
-  ChunkStat a{-INFINITY, 0.f, 0x7fffffff, 0};
-#pragma unroll
-  for (int k = 0; k < SUB; ++k) {
-    int64_t i0 = static_cast<int64_t>(c) * C + k * WT;
-    if (i0 >= V) break;
-    merge_stat(a, warp_stat<true, E>(v[k], i0 + lane * E, it), it);
-  }
-  if (lane == 0) out[r * nch + c] = a;
+  uint4 raw[L::SUB];
+  float v[L::N];
+  load_chunk<DT>(row, c, V, vec_ok, raw);
+  unpack_chunk<DT>(row, c, V, vec_ok, raw, v);
+  ChunkStat a = chunk_stat<DT, true>(c, v, it);
+  if ((threadIdx.x & 31) == 0) out[r * nch + c] = a;
 }
 
 }  // namespace tv
@@ -835,7 +1121,93 @@ struct TreeVerifyCuda::Impl {
   std::vector<float> inv_t_row;
   const float* inv_t_dev = nullptr;
   std::vector<int32_t> path_off_host;
+  bool greedy = false;  // the lean greedy kernel instead of the generic walk
+  bool greedy_rows = false;  // small greedy batch: one launch reduces every row, then walks
+  const void* fn = nullptr;
+  size_t zero_bytes = 8;
+  unsigned* ticket = nullptr;
+  unsigned long long* row_key = nullptr;
+  int32_t* row_bad = nullptr;
 };
+
+static void set_attributes(const void* fn, size_t smem, bool large_clusters) {
+  if (smem > 48 * 1024)
+    check(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+          "cudaFuncSetAttribute (vocabulary too large for shared memory)");
+  if (large_clusters)
+    check(cudaFuncSetAttribute(fn, cudaFuncAttributeNonPortableClusterSizeAllowed, 1),
+          "cudaFuncSetAttribute (cluster size)");
+}
+
+static cudaLaunchConfig_t cluster_config(int64_t blocks, size_t smem, int ncl, cudaLaunchAttribute* attr) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(static_cast<unsigned>(blocks));
+  cfg.blockDim = dim3(NT);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = cudaStreamPerThread;
+  attr->id = cudaLaunchAttributeClusterDimension;
+  attr->val.clusterDim.x = static_cast<unsigned>(ncl);
+  attr->val.clusterDim.y = 1;
+  attr->val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = ncl > 1 ? 1 : 0;
+  return cfg;
+}
+
+// How many clusters of each size (2, 4, 8, 16 blocks) of kernel fn can be resident at once.
+static std::array<int, 5> resident_clusters(const void* fn, int dev, size_t smem) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, size_t>, std::array<int, 5>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find({fn, dev, smem});
+  if (it != cache.end()) return it->second;
+  std::array<int, 5> n{};
+  for (int k = 1; k <= 4; ++k) {
+    cudaLaunchAttribute attr;
+    cudaLaunchConfig_t cfg = cluster_config(1 << k, smem, 1 << k, &attr);
+    int c = 0;
+    if (cudaOccupancyMaxActiveClusters(&c, fn, &cfg) != cudaSuccess) {
+      cudaGetLastError();  // clear: this size is not supported here
+      c = 0;
+    }
+    n[k] = c;
+  }
+  cache[{fn, dev, smem}] = n;
+  return n;
+}
+
+// Blocks per request: the largest cluster (up to 8) whose clusters for the whole batch are (nearly) resident
+// in one wave, so each visited row is streamed by that many SMs; 1 before sm_90. LENGTHWISE_TREE_CLUSTER
+// forces a size (up to 16).
+static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch) {
+  int major = 0;
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+  if (major < 9) return 1;
+  set_attributes(fn, smem, true);
+  const std::array<int, 5> n = resident_clusters(fn, dev, smem);
+  if (const char* e = std::getenv("LENGTHWISE_TREE_CLUSTER")) {
+    const int want = std::atoi(e);
+    for (int k = 4; k >= 1; --k)
+      if ((1 << k) <= want && n[k] > 0) return 1 << k;
+    return 1;
+  }
+  // Larger clusters than 8 measured slower (the per-row barriers grow, the slices shrink); a batch that needs a
+  // few more clusters than are resident still gains from the larger size.
+  for (int k = 3; k >= 1; --k)
+    if (static_cast<int64_t>(n[k]) * 10 >= batch * 9) return 1 << k;
+  return 1;
+}
+
+static const void* walk_fn(int dt) {
+  return dt == 0 ? reinterpret_cast<const void*>(walk_kernel<0>)
+       : dt == 1 ? reinterpret_cast<const void*>(walk_kernel<1>)
+                 : reinterpret_cast<const void*>(walk_kernel<2>);
+}
+static const void* greedy_fn(int dt) {
+  return dt == 0 ? reinterpret_cast<const void*>(greedy_kernel<0>)
+       : dt == 1 ? reinterpret_cast<const void*>(greedy_kernel<1>)
+                 : reinterpret_cast<const void*>(greedy_kernel<2>);
+}
 
 static bool choose_rows_path(const TreeVerifyArgs& a, const TreePlan& plan) {
   if (const char* e = std::getenv("LENGTHWISE_TREE_PATH")) {
@@ -918,26 +1290,39 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.path_off = d + o_po;
   m.path_off_host = plan.path_offset;
   const size_t out_n = 2 * static_cast<size_t>(P.total_path) + B + 2;
-  m.out_dev.reset(out_n * 4);
+  m.greedy_rows = a.mode == VerifyMode::Greedy && m.rows_path && N <= 65535;
+  // greedy rows path: after err (zeroed together): a ticket, then per-row keys (8-byte aligned) and bad flags
+  const size_t extra = m.greedy_rows ? 2 + 2 * static_cast<size_t>(N) + N : 0;
+  m.out_dev.reset((out_n + extra) * 4);
   P.out = m.out_dev.as<int32_t>();
   P.err = P.out + 2 * static_cast<size_t>(P.total_path) + B;
   m.host_out.resize(out_n);
-  if (m.rows_path) {
+  m.zero_bytes = 8;
+  if (m.greedy_rows) {
+    int32_t* tail = P.err + 2;
+    m.ticket = reinterpret_cast<unsigned*>(tail);
+    const uintptr_t k = (reinterpret_cast<uintptr_t>(tail + 1) + 7) & ~uintptr_t(7);
+    m.row_key = reinterpret_cast<unsigned long long*>(k);
+    m.row_bad = reinterpret_cast<int32_t*>(m.row_key + N);
+    m.zero_bytes = static_cast<size_t>(reinterpret_cast<uint8_t*>(m.row_bad + N) - reinterpret_cast<uint8_t*>(P.err));
+  } else if (m.rows_path) {
     const size_t per = static_cast<size_t>(P.nch) * sizeof(ChunkStat);
     m.pre_dev.reset(per * N * (need_q ? 2 : 1));
     P.pre_t = m.pre_dev.as<ChunkStat>();
     if (need_q) P.pre_q = P.pre_t + static_cast<size_t>(P.nch) * N;
   }
-  m.smem = walk_smem(P.nch, plan.max_children);
-  if (m.smem > 48 * 1024) {
-    auto set = [&](auto kern) {
-      check(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(m.smem)),
-            "cudaFuncSetAttribute (vocabulary too large for shared memory)");
-    };
-    if (m.dt_t == 0) set(walk_kernel<0>);
-    else if (m.dt_t == 1) set(walk_kernel<1>);
-    else set(walk_kernel<2>);
+  int32_t tree_ints = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int32_t nn = a.trees.offsets[b + 1] - a.trees.offsets[b];
+    tree_ints = std::max(tree_ints, 3 * nn + 1);  // child_start (nn + 1) + child_node, child_token (nn - 1 each)
   }
+  P.tree_ints = tree_ints * 4 <= 16 * 1024 ? tree_ints : 0;
+  m.greedy = a.mode == VerifyMode::Greedy && !m.rows_path;
+  m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t)
+                     : walk_smem(P.nch, plan.max_children, P.tree_ints);
+  m.fn = m.greedy ? greedy_fn(m.dt_t) : walk_fn(m.dt_t);
+  set_attributes(m.fn, m.smem, false);
+  P.ncl = choose_cluster(m.fn, dev, m.smem, B);
 }
 
 TreeVerifyCuda::~TreeVerifyCuda() = default;
@@ -957,7 +1342,15 @@ static void launch_rows(const void* data, int64_t V, int32_t nch, int64_t rows, 
 void TreeVerifyCuda::enqueue() {
   Impl& m = *impl_;
   Params& P = m.P;
-  check(cudaMemsetAsync(P.err, 0, 8, cudaStreamPerThread), "cudaMemsetAsync");
+  check(cudaMemsetAsync(P.err, 0, m.zero_bytes, cudaStreamPerThread), "cudaMemsetAsync");
+  if (m.greedy_rows) {
+    dim3 grid(static_cast<unsigned>((P.nch + 7) / 8), static_cast<unsigned>(m.rows));
+    if (m.dt_t == 0) greedy_rows_kernel<0><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
+    else if (m.dt_t == 1) greedy_rows_kernel<1><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
+    else greedy_rows_kernel<2><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
+    check(cudaGetLastError(), "verifyTree greedy rows kernel launch");
+    return;
+  }
   if (m.rows_path) {
     const float* it = m.inv_t_dev;
     ChunkStat* pt = const_cast<ChunkStat*>(P.pre_t);
@@ -971,14 +1364,14 @@ void TreeVerifyCuda::enqueue() {
       else launch_rows<2>(P.draft, P.V, P.nch, m.rows, nullptr, pq);
     }
   }
-  dim3 grid(static_cast<unsigned>(m.batch));
-  if (m.dt_t == 0) walk_kernel<0><<<grid, NT, m.smem, cudaStreamPerThread>>>(P, m.max_children);
-  else if (m.dt_t == 1) walk_kernel<1><<<grid, NT, m.smem, cudaStreamPerThread>>>(P, m.max_children);
-  else walk_kernel<2><<<grid, NT, m.smem, cudaStreamPerThread>>>(P, m.max_children);
-  check(cudaGetLastError(), "verifyTree walk kernel launch");
+  cudaLaunchAttribute attr;
+  cudaLaunchConfig_t cfg = cluster_config(m.batch * P.ncl, m.smem, P.ncl, &attr);
+  void* args[] = {&P, &m.max_children};
+  check(cudaLaunchKernelExC(&cfg, m.fn, args), "verifyTree walk kernel launch");
 }
 
 bool TreeVerifyCuda::rows_path() const { return impl_->rows_path; }
+int TreeVerifyCuda::cluster() const { return impl_->P.ncl; }
 
 TreeVerifyResult TreeVerifyCuda::finish() {
   Impl& m = *impl_;

@@ -15,6 +15,7 @@ class TreeVerifyCuda {
   void enqueue();                 // launches the kernels on cudaStreamPerThread
   TreeVerifyResult finish();      // copies results back, synchronises, raises input errors
   bool rows_path() const;         // true: all rows reduced in parallel first (small batches)
+  int cluster() const;            // blocks per request
 
  private:
   struct Impl;

@@ -145,8 +145,11 @@ static int failures = 0;
 static void agreement() {
   std::printf("== CUDA vs CPU token agreement (requests identical / total)\n");
   std::mt19937_64 rng(2024);
-  for (int path = 0; path < 2; ++path) {
-    setenv("LENGTHWISE_TREE_PATH", path ? "rows" : "lazy", 1);
+  for (int path = 0; path < 3; ++path) {
+    setenv("LENGTHWISE_TREE_PATH", path == 2 ? "rows" : "lazy", 1);
+    if (path == 1) setenv("LENGTHWISE_TREE_CLUSTER", "1", 1);
+    else unsetenv("LENGTHWISE_TREE_CLUSTER");
+    const char* path_name = path == 0 ? "lazy" : path == 1 ? "lazy1" : "rows";
     for (int cfg = 0; cfg < 8; ++cfg) {
       const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
       const DraftKind dk = cfg <= 3 ? DraftKind::Deterministic : cfg <= 5 ? DraftKind::Iid : DraftKind::WithoutReplacement;
@@ -189,13 +192,51 @@ static void agreement() {
         }
       }
       const char* names[] = {"greedy", "deterministic", "det top-k", "det top-p", "iid", "iid top-k+p", "wor", "wor top-p"};
-      std::printf("  %-5s %-14s %lld / %lld (%.3f%% differ)\n", path ? "rows" : "lazy", names[cfg], (long long)same,
+      std::printf("  %-5s %-14s %lld / %lld (%.3f%% differ)\n", path_name, names[cfg], (long long)same,
                   (long long)total, 100.0 * (total - same) / total);
       if (greedy_mismatch) { ++failures; std::printf("  FAIL: greedy must agree exactly\n"); }
       if (total - same > total / 50) { ++failures; std::printf("  FAIL: too many differences\n"); }
     }
   }
   unsetenv("LENGTHWISE_TREE_PATH");
+  unsetenv("LENGTHWISE_TREE_CLUSTER");
+}
+
+// A chunk's statistics do not depend on which block of a cluster computed them: every cluster size must emit
+// exactly the tokens of one block per request.
+static void cluster_identity() {
+  std::printf("== cluster sizes give identical tokens (lazy path, every mode)\n");
+  std::mt19937_64 rng(7);
+  setenv("LENGTHWISE_TREE_PATH", "lazy", 1);
+  int64_t differ = 0, total = 0;
+  for (int cfg = 0; cfg < 8; ++cfg) {
+    const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
+    const DraftKind dk = cfg <= 3 ? DraftKind::Deterministic : cfg <= 5 ? DraftKind::Iid : DraftKind::WithoutReplacement;
+    for (int rep = 0; rep < 3; ++rep) {
+      const int64_t V = rep == 0 ? 128256 : rep == 1 ? 32000 + rng() % 999 : 1000 + rng() % 5000;
+      Data d = make(rng, 3 + rng() % 6, 3 + rng() % 20, V, 4, 6.f, 2.f);
+      for (size_t b = 0; b < d.K.size(); ++b) {
+        if (cfg == 2 || cfg == 5) d.K[b] = 1 + rng() % 60;
+        if (cfg == 3 || cfg == 5 || cfg == 7) d.P[b] = 0.5f + (rng() % 50) / 100.f;
+      }
+      const DType dt = static_cast<DType>(rep % 3);
+      std::vector<TreeVerifyResult> res;
+      for (const char* cl : {"1", "2", "4", "8", "16"}) {
+        setenv("LENGTHWISE_TREE_CLUSTER", cl, 1);
+        Inputs in;
+        res.push_back(verify_tree(args_for(d, in, dt, true, mode, dk, 901 + rep, cfg)));
+        if (in.dev_t) cudaFree(in.dev_t);
+      }
+      for (size_t k = 1; k < res.size(); ++k) {
+        ++total;
+        if (res[k].tokens != res[0].tokens || res[k].accepted_nodes != res[0].accepted_nodes) ++differ;
+      }
+    }
+  }
+  std::printf("  %lld of %lld batches differ\n", (long long)differ, (long long)total);
+  if (differ) { ++failures; std::printf("  FAIL: cluster size changed the tokens\n"); }
+  unsetenv("LENGTHWISE_TREE_PATH");
+  unsetenv("LENGTHWISE_TREE_CLUSTER");
 }
 
 static double copy_bandwidth() {
@@ -222,7 +263,32 @@ static double copy_bandwidth() {
   return 2.0 * bytes / (ms[ms.size() / 2] * 1e-3);  // read + write
 }
 
+static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, double copy_bw);
+
+// TREE_BENCH_CASE="<label>" runs that one timing case only (for the profiler).
+static bool want(const std::string& label, bool prefix_only) {
+  const char* c = std::getenv("TREE_BENCH_CASE");
+  if (!c) return true;
+  const std::string want_label(c);
+  return prefix_only ? want_label.compare(0, label.size(), label) == 0 : want_label == label;
+}
+
+// One case under each walk configuration: the automatic choice, then lazy with one block per request, then
+// lazy with each cluster size, then the rows path.
 static void bench(const char* name, Data& d, VerifyMode mode, DraftKind dk, double copy_bw) {
+  const char* cfgs[][2] = {{nullptr, nullptr}, {"lazy", "1"}, {"lazy", "2"}, {"lazy", "4"}, {"lazy", "8"},
+                           {"lazy", "16"}, {"rows", nullptr}};
+  for (auto& c : cfgs) {
+    if (c[0]) setenv("LENGTHWISE_TREE_PATH", c[0], 1); else unsetenv("LENGTHWISE_TREE_PATH");
+    if (c[1]) setenv("LENGTHWISE_TREE_CLUSTER", c[1], 1); else unsetenv("LENGTHWISE_TREE_CLUSTER");
+    std::string label = std::string(name) + (c[0] ? std::string(" ") + c[0] + (c[1] ? std::string("/") + c[1] : "") : " auto");
+    if (want(label, false)) bench_one(label.c_str(), d, mode, dk, copy_bw);
+  }
+  unsetenv("LENGTHWISE_TREE_PATH");
+  unsetenv("LENGTHWISE_TREE_CLUSTER");
+}
+
+static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, double copy_bw) {
   Inputs in;
   TreeVerifyArgs a = args_for(d, in, DType::BF16, true, mode, dk, 5, 1);
   std::vector<uint16_t> q16;
@@ -266,9 +332,9 @@ static void bench(const char* name, Data& d, VerifyMode mode, DraftKind dk, doub
   const double row_bytes = d.V * 2.0;
   const double floor_ms = visited * row_bytes / copy_bw * 1e3;  // DESIGN §5: bytes / device-copy rate
   const double acc = double(visited - (int64_t)r.accepted_length.size()) / r.accepted_length.size();
-  std::printf("  %-44s %s GPU median %.4f ms (min %.4f)  accepted %.2f  visited rows %lld  "
+  std::printf("  %-56s [%s x%-2d] GPU median %.4f ms (min %.4f)  accepted %.2f  visited rows %lld  "
               "visited-row floor %.4f ms (%.0f%% of copy bw)  host end-to-end %.1f us\n",
-              name, run.rows_path() ? "[rows]" : "[lazy]", med, ms[0], acc, (long long)visited, floor_ms,
+              name, run.rows_path() ? "rows" : "lazy", run.cluster(), med, ms[0], acc, (long long)visited, floor_ms,
               100.0 * floor_ms / med, e2e[e2e.size() / 2]);
   cudaEventDestroy(e0);
   cudaEventDestroy(e1);
@@ -316,12 +382,15 @@ static int run_all() {
   CK(cudaGetDeviceProperties(&prop, dev));
   std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
   smoke();
-  agreement();
+  if (!std::getenv("TREE_BENCH_ONLY")) {
+    cluster_identity();
+    agreement();
+  }
   const double bw = copy_bandwidth();
   std::printf("== timings (CUDA events, median of 35; device-resident bf16, V = 128256); device copy %.2f TB/s\n",
               bw / 1e12);
   std::mt19937_64 rng(99);
-  {
+  if (want("bs 64 x 64", true)) {
     Data d = make(rng, 64, 64, 128256, 5, 12.f, 2.5f);
     bench("bs 64 x 64 nodes greedy", d, VerifyMode::Greedy, DraftKind::Deterministic, bw);
     for (auto& t : d.T) t = 0.7f;
@@ -333,12 +402,12 @@ static int run_all() {
     for (auto& p : d.P) p = 1.f;
     bench("bs 64 x 64 sample T1 (no top-k/p)", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
   }
-  {
+  if (want("chain", true)) {
     Data d = make(rng, 64, 16, 128256, 15, 12.f, 2.5f);  // chains of 15 drafts
     for (size_t b = 0; b < d.T.size(); ++b) d.T[b] = 1.f;
     bench("chain bs 64 k 15, real q (iid)", d, VerifyMode::Sample, DraftKind::Iid, bw);
   }
-  {
+  if (want("bs 1 x 16", true)) {
     Data d = make(rng, 1, 16, 128256, 5, 12.f, 2.5f);
     bench("bs 1 x 16 nodes greedy", d, VerifyMode::Greedy, DraftKind::Deterministic, bw);
     for (auto& t : d.T) t = 0.7f;
