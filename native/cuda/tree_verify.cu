@@ -142,6 +142,26 @@ __host__ __device__ __forceinline__ int64_t imax64(int64_t a, int64_t b) { retur
 
 __device__ __forceinline__ bool nonfinite_bad(float z) { return !(z < INFINITY); }
 
+// Stage clocks of block 0 for the GPU check's profile build (-DLW_TREE_PROFILE); nothing otherwise.
+#ifdef LW_TREE_PROFILE
+__device__ unsigned long long g_prof[16];
+#endif
+#if defined(LW_TREE_PROFILE) && defined(__CUDA_ARCH__)
+struct ProfScope {
+  int k;
+  long long t0;
+  __device__ explicit ProfScope(int k_) : k(k_), t0(clock64()) {}
+  __device__ ~ProfScope() {
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[k], static_cast<unsigned long long>(clock64() - t0));
+  }
+};
+#define LW_PROF_CAT2(a, b) a##b
+#define LW_PROF_CAT(a, b) LW_PROF_CAT2(a, b)
+#define LW_PROF(k) ProfScope LW_PROF_CAT(prof_scope_, __LINE__)(k)
+#else
+#define LW_PROF(k)
+#endif
+
 // ---------------------------------------------------------------- cluster primitives (sm_90; one block below)
 __device__ __forceinline__ void cluster_sync(int ncl) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -254,7 +274,7 @@ __device__ __forceinline__ ChunkStat chunk_stat(int32_t c, const float* v, float
   for (int k = 0; k < A; ++k) { mk[k] = -INFINITY; ak[k] = 0x7fffffff; }
 #pragma unroll
   for (int j = 0; j < L::N; ++j) {
-    bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
+    if (!EXP) bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
     if (v[j] > mk[j % A]) { mk[j % A] = v[j]; ak[j % A] = static_cast<int32_t>(L::token(c, lane, j)); }
   }
   float m = mk[0];
@@ -267,13 +287,20 @@ __device__ __forceinline__ ChunkStat chunk_stat(int32_t c, const float* v, float
     int32_t a2 = __shfl_xor_sync(0xffffffffu, a, o);
     if (m2 > m || (m2 == m && a2 < a)) { m = m2; a = a2; }
   }
-  bad = __any_sync(0xffffffffu, bad);
   float s = 0.f;
   if (EXP && m > -INFINITY) {
     float sk[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
     for (int j = 0; j < L::N; ++j) sk[j % 4] += __expf((v[j] - m) * inv_t);
     s = warp_sum((sk[0] + sk[1]) + (sk[2] + sk[3]));
+    // A NaN makes its exp NaN; a +inf makes the max +inf (and inf - inf NaN): the sum finds both.
+    bad = s != s || m == INFINITY ? 1 : 0;
+    if (bad) s = 0.f;
+  } else {
+    if (EXP)
+#pragma unroll
+      for (int j = 0; j < L::N; ++j) bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
+    bad = __any_sync(0xffffffffu, bad);
   }
   return ChunkStat{m, s, a, bad};
 }
@@ -405,6 +432,7 @@ struct BlockOps {
   // the whole array. Ends with a cluster barrier (no block overwrites a before its peers have read it).
   template <class T>
   __device__ void gather(T* a) {
+    LW_PROF(9);
     cluster_sync(ncl);
     if (ncl == 1) return;
     for (int r = 0; r < ncl; ++r) {
@@ -418,11 +446,15 @@ struct BlockOps {
   // Row max / first argmax / bad flag over the chunk stats (filled by a pass, or copied from `pre`).
   template <int D2, bool EXP>
   __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it) {
+    LW_PROF(0);
     if (pre) {
       for (int32_t c = threadIdx.x; c < nch; c += NT) cs[c] = pre[c];
       __syncthreads();
     } else {
-      chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
+      {
+        LW_PROF(10);
+        chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
+      }
       gather(cs);
     }
     float m = -INFINITY;
@@ -458,6 +490,10 @@ struct BlockOps {
   }
 
   __device__ void prep_p(int32_t g) {
+    LW_PROF(1);
+#ifdef LW_TREE_PROFILE
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[15], 1ull);
+#endif  // LW_TREE_PROFILE
     prow = row_ptr(P.target, DT, g);
     inv_t = 1.f / P.temperature[b];
     ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, inv_t);
@@ -513,6 +549,7 @@ struct BlockOps {
   // Σ over chunk c's tokens of the generic residual, per chunk into rmass; returns the total.
   template <int DQ>
   __device__ double residual_pass_q(const Residual& r) {
+    LW_PROF(2);
     using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
     const bool qvec = (reinterpret_cast<uintptr_t>(qrow) & 15) == 0;
@@ -553,22 +590,66 @@ struct BlockOps {
   }
 
   __device__ int32_t race(const Residual& r, const RowKey& key) {
+    LW_PROF(3);
     if (r.use_q) residual_pass(r);
     else {
       for (int32_t c = threadIdx.x; c < nch; c += NT) rmass[c] = static_cast<float>(pmass[c] * inv_zd);
       __syncthreads();
     }
-    // Chunks holding special tokens: exact sums with the special values (block-cooperative, fixed order).
-    for (int32_t i = 0; i < r.nx; ++i) {
-      const int32_t c = r.xs[i] / C;
-      bool seen = false;
-      for (int32_t j = 0; j < i; ++j) seen |= r.xs[j] / C == c;
-      if (seen) continue;
-      double s = 0.0;
-      for (int32_t x = c * C + threadIdx.x; x < imin64(V, static_cast<int64_t>(c + 1) * C); x += NT) s += value(x, r);
-      s = block_sum(s, sh);
-      if (threadIdx.x == 0) rmass[c] = static_cast<float>(s);
+    // Chunks holding special tokens: exact sums with the special values, block-cooperative in a fixed order
+    // (thread t sums tokens t, t + NT, ... of the chunk; warps fold by xor, then in warp order). Up to 32
+    // distinct chunks are summed in one sweep so their loads overlap; more go one chunk at a time.
+    {
+      LW_PROF(11);
+      int32_t* sc = hist;                                  // distinct special chunks (the select's scratch)
+      double* wp = reinterpret_cast<double*>(hmass);       // [NW][32] warp partials
+      if (threadIdx.x == 0) {
+        int32_t ns = 0;
+        for (int32_t i = 0; i < r.nx; ++i) {
+          const int32_t c = r.xs[i] / C;
+          bool seen = false;
+          for (int32_t j = 0; j < ns && !seen; ++j) seen = sc[j] == c;
+          if (!seen) {
+            if (ns == 256) { ns = -1; break; }  // too many: one chunk at a time below
+            sc[ns++] = c;
+          }
+        }
+        sh.flag = ns;
+      }
       __syncthreads();
+      const int32_t ns = sh.flag;
+      if (ns < 0) {
+        for (int32_t i = 0; i < r.nx; ++i) {
+          const int32_t c = r.xs[i] / C;
+          bool seen = false;
+          for (int32_t j = 0; j < i; ++j) seen |= r.xs[j] / C == c;
+          if (seen) continue;
+          double t = 0.0;
+          for (int32_t x = c * C + threadIdx.x; x < imin64(V, static_cast<int64_t>(c + 1) * C); x += NT) t += value(x, r);
+          t = block_sum(t, sh);
+          if (threadIdx.x == 0) rmass[c] = static_cast<float>(t);
+          __syncthreads();
+        }
+      }
+      const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+      for (int32_t q0 = 0; q0 < ns; q0 += 32) {
+        const int32_t nq = ns - q0 < 32 ? ns - q0 : 32;
+        for (int32_t q = 0; q < nq; ++q) {
+          const int32_t c = sc[q0 + q];
+          double s = 0.0;
+          for (int32_t x = c * C + threadIdx.x; x < imin64(V, static_cast<int64_t>(c + 1) * C); x += NT)
+            s += value(x, r);
+          for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+          if (lane == 0) wp[warp * 32 + q] = s;
+        }
+        __syncthreads();
+        if (threadIdx.x < nq) {
+          double t = 0.0;
+          for (int w = 0; w < NW; ++w) t += wp[w * 32 + threadIdx.x];
+          rmass[sc[q0 + threadIdx.x]] = static_cast<float>(t);
+        }
+        __syncthreads();
+      }
     }
     float bk = 0.f;
     int32_t bc = 0x7fffffff;
@@ -581,6 +662,7 @@ struct BlockOps {
     float wk;
     int32_t chunk = block_best(bk, bc, sh, &wk);
     if (!(wk > 0.f)) return -1;
+    LW_PROF(12);
     float tk = 0.f;
     int32_t tb = 0x7fffffff;
     const int64_t lo = static_cast<int64_t>(chunk) * C, hi = imin64(V, lo + C);
@@ -718,9 +800,13 @@ struct BlockOps {
   // realistic rows) hold the whole kept prefix: collect them, rank them, cut by count and by mass. Returns
   // false (nothing changed) when the candidates overflow or do not reach the top-p mass.
   __device__ bool select_fast(int64_t K, float Pp, double* Zout) {
+    LW_PROF(4);
     __syncthreads();
     const int64_t K0 = K < V ? K : imin64(nch, 32);
     if (K0 > nch) return false;
+#ifdef LW_TREE_PROFILE
+    long long pt0 = clock64();
+#endif
     for (int32_t c = threadIdx.x; c < nch; c += NT) {
       const float v = cs[c].max;
       int32_t gt = 0, ge = 0;
@@ -742,6 +828,9 @@ struct BlockOps {
     });
     cluster_sync(ncl);
     const int n = gather_candidates();
+#ifdef LW_TREE_PROFILE
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[8], static_cast<unsigned long long>(clock64() - pt0));
+#endif
     if (n > kCand) return false;
     for (int i = threadIdx.x; i < n; i += NT) {
       int r = 0;
@@ -795,6 +884,7 @@ struct BlockOps {
 
   // Returns Z = mass of the kept set (relative to the row max) and fills pmass.
   __device__ double select_kept(int64_t K, float Pp) {
+    LW_PROF(5);
     double Zf;
     if (select_fast(K, Pp, &Zf)) return Zf;
     int64_t an, tn;
@@ -840,6 +930,7 @@ struct BlockOps {
 
   // pmass[c] = Σ_{x in c, kept} exp((z - pm) * inv_t).
   __device__ void kept_mass() {
+    LW_PROF(6);
     using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
     warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
@@ -904,7 +995,10 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
     child_node = t_cn - e0;
     child_token = t_ct - e0;
   }
-  tree::walk(ops, P.kind[b], root, child_start, child_node, child_token, key);
+  {
+    LW_PROF(7);
+    tree::walk(ops, P.kind[b], root, child_start, child_node, child_token, key);
+  }
   if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = ops.n;
   cluster_sync(ncl);  // no block leaves while a peer could still read its shared memory
   (void)max_children;
@@ -1371,6 +1465,16 @@ void TreeVerifyCuda::enqueue() {
 }
 
 bool TreeVerifyCuda::rows_path() const { return impl_->rows_path; }
+
+#ifdef LW_TREE_PROFILE
+void tree_profile(unsigned long long* out, bool reset) {
+  check(cudaMemcpyFromSymbol(out, tv::g_prof, sizeof(tv::g_prof)), "profile");
+  if (reset) {
+    unsigned long long z[16] = {};
+    check(cudaMemcpyToSymbol(tv::g_prof, z, sizeof(z)), "profile");
+  }
+}
+#endif
 int TreeVerifyCuda::cluster() const { return impl_->P.ncl; }
 
 TreeVerifyResult TreeVerifyCuda::finish() {

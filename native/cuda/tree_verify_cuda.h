@@ -22,5 +22,9 @@ class TreeVerifyCuda {
   std::unique_ptr<Impl> impl_;
 };
 
+#ifdef LW_TREE_PROFILE
+void tree_profile(unsigned long long* out, bool reset);  // block 0's stage clocks (GPU check's profile build)
+#endif
+
 }  // namespace cuda
 }  // namespace lw

@@ -305,6 +305,9 @@ static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, 
   cuda::TreeVerifyCuda run(a, plan);
   run.enqueue();
   TreeVerifyResult r = run.finish();
+#ifdef LW_TREE_PROFILE
+  { unsigned long long pr[16]; cuda::tree_profile(pr, true); }
+#endif
   cudaEvent_t e0, e1;
   cudaEventCreate(&e0);
   cudaEventCreate(&e1);
@@ -320,6 +323,18 @@ static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, 
   }
   std::sort(ms.begin(), ms.end());
   const double med = ms[ms.size() / 2];
+#ifdef LW_TREE_PROFILE
+  {
+    unsigned long long pr[16];
+    cuda::tree_profile(pr, true);
+    const char* names[] = {"row_stats", "prep_p", "residual", "race", "select_fast", "select_kept", "kept_mass",
+                           "walk", "sf_pass+gather", "gather", "chunk_pass", "special", "token_race", "-", "-", "prep_p calls"};
+    std::printf("    profile (block 0, kcycles per call over 40 calls):");
+    for (int k = 0; k < 16; ++k)
+      if (pr[k] && k != 15) std::printf(" %s %.1f", names[k], pr[k] / 40.0 / 1e3);
+    std::printf(" | prep_p calls/call %.1f\n", pr[15] / 40.0);
+  }
+#endif
   // end to end from the host: setup (plan upload) + kernels + results back
   std::vector<double> e2e;
   for (int i = 0; i < 20; ++i) {
