@@ -435,10 +435,11 @@ struct BlockOps {
     LW_PROF(9);
     cluster_sync(ncl);
     if (ncl == 1) return;
-    for (int r = 0; r < ncl; ++r) {
-      if (r == rank) continue;
-      const T* src = cluster_peer(a, r, ncl);
-      for (int32_t c = range_first(nch, r, ncl) + threadIdx.x; c < range_first(nch, r + 1, ncl); c += NT) a[c] = src[c];
+    // One sweep over every chunk the block does not own (independent remote loads), owner found by stepping.
+    int r = 0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      while (c >= range_first(nch, r + 1, ncl)) ++r;
+      if (r != rank) a[c] = cluster_peer(a, r, ncl)[c];
     }
     cluster_sync(ncl);
   }
