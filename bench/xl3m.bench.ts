@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const readMemory = cpuNative()['_benchReadMemory'] as (a: ArrayBufferView) => number;
   const results: Row[] = [];
   try {
-    for (const [dtype, metric] of [['float32', 'entropy'], ['float32', 'nll'], ['bfloat16', 'entropy']] as const) {
+    for (const [dtype, metric] of [['float32', 'entropy'], ['float32', 'nll'], ['bfloat16', 'entropy'], ['bfloat16', 'nll']] as const) {
       const data = randomLogits(rows * V, dtype === 'bfloat16');
       const targets = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % V);
       const file = path.join(dir, 'logits.npy');
