@@ -946,6 +946,31 @@ struct BlockOps {
   }
 };
 
+// A request's child lists. The walks read them at every node, so the kernels copy them to shared memory
+// (stage_child_lists) when they fit; the pointers are then offset so that global node / child indices address
+// the copies.
+struct ChildLists {
+  const int32_t* start;
+  const int32_t* node;
+  const int32_t* token;
+};
+__device__ ChildLists stage_child_lists(const Params& P, int64_t b, int32_t* dst) {
+  ChildLists l{P.child_start, P.child_node, P.child_token};
+  if (P.tree_ints <= 0) return l;
+  const int32_t root = P.offsets[b], nn = P.offsets[b + 1] - root;
+  const int32_t e0 = P.child_start[root], e1 = P.child_start[root + nn];
+  int32_t* cs = dst;
+  int32_t* cn = cs + nn + 1;
+  int32_t* ct = cn + (e1 - e0);
+  for (int32_t i = threadIdx.x; i <= nn; i += NT) cs[i] = P.child_start[root + i];
+  for (int32_t i = threadIdx.x; i < e1 - e0; i += NT) {
+    cn[i] = P.child_node[e0 + i];
+    ct[i] = P.child_token[e0 + i];
+  }
+  __syncthreads();
+  return ChildLists{cs - root, cn - e0, ct - e0};
+}
+
 // Dynamic shared memory layout of the walk kernel; tree_ints = room for one request's child lists (0: they are
 // read from global memory).
 __host__ __device__ inline size_t walk_smem(int32_t nch, int32_t max_children, int32_t tree_ints) {
@@ -976,29 +1001,10 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
                    range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
   RowKey key{P.k0, P.k1, static_cast<uint32_t>(b), P.step, 0};
   const int32_t root = P.offsets[b];
-  const int32_t* child_start = P.child_start;
-  const int32_t* child_node = P.child_node;
-  const int32_t* child_token = P.child_token;
-  if (P.tree_ints > 0) {
-    // The walk reads the child lists at every node: keep this request's in shared memory. Pointers are offset
-    // so that global node / child indices address the copies.
-    const int32_t nn = P.offsets[b + 1] - root, e0 = P.child_start[root], e1 = P.child_start[root + nn];
-    int32_t* t_cs = reinterpret_cast<int32_t*>(frozen + max_children + 1);
-    int32_t* t_cn = t_cs + nn + 1;
-    int32_t* t_ct = t_cn + (e1 - e0);
-    for (int32_t i = threadIdx.x; i <= nn; i += NT) t_cs[i] = P.child_start[root + i];
-    for (int32_t i = threadIdx.x; i < e1 - e0; i += NT) {
-      t_cn[i] = P.child_node[e0 + i];
-      t_ct[i] = P.child_token[e0 + i];
-    }
-    __syncthreads();
-    child_start = t_cs - root;
-    child_node = t_cn - e0;
-    child_token = t_ct - e0;
-  }
+  const ChildLists lists = stage_child_lists(P, b, reinterpret_cast<int32_t*>(frozen + max_children + 1));
   {
     LW_PROF(7);
-    tree::walk(ops, P.kind[b], root, child_start, child_node, child_token, key);
+    tree::walk(ops, P.kind[b], root, lists.start, lists.node, lists.token, key);
   }
   if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = ops.n;
   cluster_sync(ncl);  // no block leaves while a peer could still read its shared memory
@@ -1032,25 +1038,8 @@ __global__ void __launch_bounds__(NT, 2) greedy_kernel(Params P, int32_t max_chi
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int32_t root = P.offsets[b], at = P.path_off[b], end = P.path_off[b + 1];
   const int64_t V = P.V;
-  const int32_t* child_start = P.child_start;
-  const int32_t* child_node = P.child_node;
-  const int32_t* child_token = P.child_token;
-  if (P.tree_ints > 0) {  // this request's child lists in shared memory (see walk_kernel)
-    extern __shared__ __align__(16) unsigned char tree_smem[];
-    const int32_t nn = P.offsets[b + 1] - root, e0 = P.child_start[root], e1 = P.child_start[root + nn];
-    int32_t* t_cs = reinterpret_cast<int32_t*>(tree_smem);
-    int32_t* t_cn = t_cs + nn + 1;
-    int32_t* t_ct = t_cn + (e1 - e0);
-    for (int32_t i = threadIdx.x; i <= nn; i += NT) t_cs[i] = P.child_start[root + i];
-    for (int32_t i = threadIdx.x; i < e1 - e0; i += NT) {
-      t_cn[i] = P.child_node[e0 + i];
-      t_ct[i] = P.child_token[e0 + i];
-    }
-    __syncthreads();
-    child_start = t_cs - root;
-    child_node = t_cn - e0;
-    child_token = t_ct - e0;
-  }
+  extern __shared__ __align__(16) unsigned char tree_smem[];
+  const ChildLists lists = stage_child_lists(P, b, reinterpret_cast<int32_t*>(tree_smem));
   int32_t g = root, n = 0;
   for (;;) {
     const void* row = static_cast<const uint8_t*>(P.target) + static_cast<int64_t>(g) * V * (DT == 0 ? 4 : 2);
@@ -1084,9 +1073,9 @@ __global__ void __launch_bounds__(NT, 2) greedy_kernel(Params P, int32_t max_chi
       r.a = 0;
     }
     const int32_t y = r.a < V ? r.a : 0;
-    const int32_t cb = child_start[g], ce = child_start[g + 1];
+    const int32_t cb = lists.start[g], ce = lists.start[g + 1];
     for (int32_t i = cb + threadIdx.x; i < ce; i += NT)
-      if (child_token[i] == y) atomicMin(&next_child, i);
+      if (lists.token[i] == y) atomicMin(&next_child, i);
     if (threadIdx.x == 0 && rank == 0 && at + n < end) {
       P.out[at + n] = g - root;
       P.out[P.total_path + at + n] = y;
@@ -1095,7 +1084,7 @@ __global__ void __launch_bounds__(NT, 2) greedy_kernel(Params P, int32_t max_chi
     __syncthreads();
     const int32_t nx = next_child;
     if (nx == 0x7fffffff || r.bad || r.m == -INFINITY) break;
-    g = child_node[nx];
+    g = lists.node[nx];
   }
   if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = n;
   cluster_sync(ncl);
