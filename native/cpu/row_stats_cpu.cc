@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 
+#include "avx2_reduce.h"
 #include "simd.h"
 
 namespace lw {
@@ -85,7 +86,6 @@ void convert_scalar(const void* row, DType dt, int64_t begin, int n, float* out)
 }
 
 // ---------------------------------------------------------------------------------------------- AVX2
-#define LW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 LW_AVX2 inline __m256 exp_avx2(__m256 d) {
   const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
@@ -103,20 +103,6 @@ LW_AVX2 inline __m256 exp_avx2(__m256 d) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-LW_AVX2 inline float hmax_avx2(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
-}
-
-LW_AVX2 inline float hsum_avx2(__m256 v) {
-  __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_add_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
 }
 
 LW_AVX2 void block_avx2(const float* x, int n, float inv_t, bool has_t, float t_raw, int64_t base, RowPartial& acc) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "avx2_reduce.h"
 #include "simd.h"
 
 namespace lw {
@@ -122,7 +123,6 @@ void slice_scalar(const void* row, int64_t begin, int64_t end, float inv_t, RowP
 }
 
 // ---------------------------------------------------------------------------------------------- AVX2
-#define LW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 // e^d for d ∈ [kMinD, 0] (NaN → NaN).
 LW_AVX2 inline __m256 exp_avx2(__m256 d) {
@@ -146,20 +146,6 @@ LW_AVX2 inline void step_avx2(__m256 x, __m256 vit, __m256 vm, __m256& s, __m256
   __m256 e = exp_avx2(d);
   s = _mm256_add_ps(s, e);
   if (U) u = _mm256_fmadd_ps(e, d, u);
-}
-
-LW_AVX2 inline float hmax_avx2(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
-}
-
-LW_AVX2 inline float hsum_avx2(__m256 v) {
-  __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_add_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
 }
 
 template <DType DT>
