@@ -1465,7 +1465,7 @@ void tree_profile(unsigned long long* out, bool reset) {
   }
 }
 #endif
-int TreeVerifyCuda::cluster() const { return impl_->P.ncl; }
+int TreeVerifyCuda::cluster() const { return impl_->greedy_rows ? 1 : impl_->P.ncl; }
 
 TreeVerifyResult TreeVerifyCuda::finish() {
   Impl& m = *impl_;
