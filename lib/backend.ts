@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { cpuNative, cudaNative, resolveBackend, BackendName } from './native';
+import { cpuNative, cudaNative, cudaUnavailable, resolveBackend, BackendName } from './native';
 
 /** A CUDA device as seen by the CUDA addon. */
 export interface DeviceInfo {
@@ -25,17 +25,31 @@ export interface BackendInfo {
   simd: string;
   /** Package version. */
   version: string;
+  /**
+   * Why the CUDA backend cannot be used (absent when it can). With `LENGTHWISE_BACKEND=cuda` and this set,
+   * `backend` is 'cuda' and calls without a `backend` option reject with this reason.
+   */
+  cudaUnavailable?: string;
 }
 
-/** Reports the default backend, devices, CPU threads, SIMD level and version. */
+/** Reports the default backend, devices, CPU threads, SIMD level and version; never throws for a missing GPU. */
 export function backendInfo(): BackendInfo {
   const cpu = cpuNative().info();
   const cuda = cudaNative();
-  return {
-    backend: resolveBackend(),
+  let backend: BackendName;
+  try {
+    backend = resolveBackend();
+  } catch (err) {
+    if (err instanceof RangeError) throw err;  // a bad LENGTHWISE_BACKEND value
+    backend = 'cuda';  // requested but unavailable: cudaUnavailable says why
+  }
+  const info: BackendInfo = {
+    backend,
     devices: cuda ? cuda.devices().devices : [],
     threads: cpu.threads,
     simd: cpu.simd,
     version: cpu.version,
   };
+  if (!cuda) info.cudaUnavailable = cudaUnavailable();
+  return info;
 }

@@ -34,9 +34,9 @@ function lazy(modulePath: string, exportName: string): Command {
 async function info(): Promise<number> {
   const i = backendInfo();
   console.log(`lengthwise ${i.version}`);
-  console.log(`backend:  ${i.backend}`);
+  console.log(`backend:  ${i.backend}${i.backend === 'cuda' && i.cudaUnavailable ? ' (requested, but unavailable)' : ''}`);
   console.log(`cpu:      ${i.threads} threads, SIMD ${i.simd}`);
-  if (i.devices.length === 0) console.log(`cuda:     unavailable (${cudaUnavailable()})`);
+  if (i.devices.length === 0) console.log(`cuda:     unavailable (${i.cudaUnavailable ?? cudaUnavailable()})`);
   for (const d of i.devices) {
     console.log(`cuda:     ${d.name}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, compute ${d.computeCapability}`);
   }
@@ -100,7 +100,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`lengthwise: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${message.startsWith('lengthwise: ') ? '' : 'lengthwise: '}${message}\n`);
     process.exitCode = 1;
   },
 );

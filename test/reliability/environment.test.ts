@@ -30,9 +30,15 @@ const call = `await lw.logitStats({ data: new Float32Array([1, 2]), rows: 1, voc
   expect(e.name).toBe('Error');
   expect(e.message).toMatch(/backend 'cuda' was requested but/);
   expect(e.message).toMatch(/no device|no CUDA addon|npm run build:cuda/);
-  // backendInfo() (which reports the default backend) throws the same clear error.
+  // backendInfo() does not throw: it reports the requested backend and why CUDA cannot run it.
   const info = inChild({ LENGTHWISE_BACKEND: 'cuda' }, `console.log(JSON.stringify(lw.backendInfo()));`);
-  expect(JSON.parse(info.out)).toMatchObject({ message: expect.stringMatching(/backend 'cuda' was requested but/) });
+  expect(JSON.parse(info.out)).toMatchObject({ backend: 'cuda', devices: [], cudaUnavailable: expect.stringMatching(/no device|no CUDA addon|build:cuda/) });
+  // ...and so does `lengthwise info`, exiting 0.
+  const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'info'],
+    { env: { ...process.env, LENGTHWISE_BACKEND: 'cuda' }, encoding: 'utf8', timeout: 60000 });
+  expect(cli.status).toBe(0);
+  expect(cli.stdout).toMatch(/backend: +cuda \(requested, but unavailable\)/);
+  expect(cli.stdout).toMatch(/cuda: +unavailable \(/);
 });
 
 test('LENGTHWISE_BACKEND=auto (and unset) falls back to the CPU without a GPU', () => {
