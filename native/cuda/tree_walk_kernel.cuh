@@ -1,0 +1,609 @@
+// verifyTree CUDA: the walk kernel. BlockOps implements the Ops of the shared walk (core/tree_walk.h) for one
+// block of a request's cluster: row passes over the block's chunk range, per-chunk results gathered through
+// distributed shared memory, then the same decisions in every block. Included by tree_verify.cu only.
+#pragma once
+#include "tree_rows.cuh"
+
+namespace lw {
+namespace cuda {
+namespace tv {
+
+// ---------------------------------------------------------------- the block's Ops for tree::walk
+template <int DT>
+struct BlockOps {
+  const Params& P;
+  Shared& sh;
+  ChunkStat* cs;        // [nch] chunk stats of the current row
+  float* pmass;         // [nch] chunk masses of p (relative to row max; multiply by inv_z)
+  float* rmass;         // [nch] residual chunk masses
+  int32_t* hist;        // [256]
+  unsigned long long* hmass;  // [256]
+  float* frozen_;       // [max_children]
+  float* cz;            // [kCand] select candidates (logit, id), then ranked (sz, si)
+  int32_t* ci;
+  float* sz;
+  int32_t* si;
+  int64_t b;
+  int32_t nch;
+  int64_t V;
+  int rank, ncl;   // this block's place in the request's cluster
+  int32_t c0, c1;  // its chunk range
+  int32_t path_at, path_end;  // this request's output slots
+  // p row
+  const void* prow = nullptr;
+  float pm = 0.f, inv_t = 1.f, inv_z = 1.f, tau = -INFINITY;
+  int32_t parg = 0, xtau = 0x7fffffff;
+  double inv_zd = 1.0;
+  // q row
+  const void* qrow = nullptr;
+  float qm = 0.f, inv_zq = 1.f;
+  int32_t n = 0;
+
+  __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
+    return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * (dt == 0 ? 4 : 2);
+  }
+  __device__ void fail(int code, int32_t g) {
+    if (threadIdx.x == 0 && rank == 0) atomicCAS(P.err, 0, code), P.err[1] = g;
+  }
+
+  // After each block filled a[c] for its own chunks: copy the other blocks' ranges in, so every block holds
+  // the whole array. Ends with a cluster barrier (no block overwrites a before its peers have read it).
+  template <class T>
+  __device__ void gather(T* a) {
+    LW_PROF(9);
+    cluster_sync(ncl);
+    if (ncl == 1) return;
+    // One sweep over every chunk the block does not own (independent remote loads), owner found by stepping.
+    int r = 0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      while (c >= range_first(nch, r + 1, ncl)) ++r;
+      if (r != rank) a[c] = cluster_peer(a, r, ncl)[c];
+    }
+    cluster_sync(ncl);
+  }
+
+  // Row max / first argmax / bad flag over the chunk stats (filled by a pass, or copied from `pre`).
+  template <int D2, bool EXP>
+  __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it) {
+    LW_PROF(0);
+    if (pre) {
+      for (int32_t c = threadIdx.x; c < nch; c += NT) cs[c] = pre[c];
+      __syncthreads();
+    } else {
+      {
+        LW_PROF(10);
+        chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
+      }
+      gather(cs);
+    }
+    float m = -INFINITY;
+    int32_t arg = 0x7fffffff, bad = 0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      bad |= cs[c].bad;
+      if (cs[c].max > m || (cs[c].max == m && cs[c].arg < arg)) { m = cs[c].max; arg = cs[c].arg; }
+    }
+    bad = block_or(bad, sh);
+    float bm;
+    arg = block_best(m, arg, sh, &bm);
+    return ChunkStat{bm, 0.f, arg, bad};
+  }
+
+  // pmass[c] = mass of chunk c relative to the row max; returns Σ (fixed order).
+  __device__ double chunk_masses(float m, float it) {
+    double z = 0.0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      float v = cs[c].max == -INFINITY ? 0.f : cs[c].sum * __expf((cs[c].max - m) * it);
+      pmass[c] = v;
+      z += v;
+    }
+    return block_sum(z, sh);
+  }
+
+  __device__ int32_t argmax(int32_t g) {
+    const void* row = row_ptr(P.target, DT, g);
+    ChunkStat a = row_stats<DT, false>(row, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, 1.f);
+    __syncthreads();
+    if (a.bad) fail(1, g);
+    else if (a.max == -INFINITY) fail(2, g);
+    return a.arg < V ? a.arg : 0;
+  }
+
+  __device__ void prep_p(int32_t g) {
+    LW_PROF(1);
+#ifdef LW_TREE_PROFILE
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[15], 1ull);
+#endif  // LW_TREE_PROFILE
+    prow = row_ptr(P.target, DT, g);
+    inv_t = 1.f / P.temperature[b];
+    ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, inv_t);
+    if (a.bad) fail(1, g);
+    else if (a.max == -INFINITY) fail(2, g);
+    pm = a.max;
+    parg = a.arg < V ? a.arg : 0;
+    tau = -INFINITY;
+    xtau = 0x7fffffff;
+    const int32_t k = P.top_k[b];
+    const int64_t K = (k > 0 && k < V) ? k : V;
+    const float Pp = P.top_p[b];
+    double Z;
+    if (K < V || Pp < 1.f) {
+      Z = select_kept(K, Pp);
+    } else {
+      Z = chunk_masses(pm, inv_t);
+    }
+    inv_zd = 1.0 / Z;
+    inv_z = static_cast<float>(inv_zd);
+    __syncthreads();
+  }
+
+  __device__ bool kept(int32_t x, float z) const { return z > tau || (z == tau && x <= xtau); }
+  __device__ float p_of(int32_t x, float z) const {
+    return kept(x, z) ? __expf((z - pm) * inv_t) * inv_z : 0.f;
+  }
+  __device__ float p(int32_t x) const { return p_of(x, Elt<DT>::at(prow, x)); }
+  __device__ int32_t argmax_p() const { return parg; }
+
+  template <int DQ>
+  __device__ float qat(int64_t x) const { return Elt<DQ>::at(qrow, x); }
+  __device__ float qz(int64_t x) const {
+    return P.dt_q == 0 ? qat<0>(x) : P.dt_q == 1 ? qat<1>(x) : qat<2>(x);
+  }
+  __device__ float q(int32_t x) const { return __expf(qz(x) - qm) * inv_zq; }
+
+  __device__ void prep_q(int32_t g) {
+    qrow = row_ptr(P.draft, P.dt_q, g);
+    const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
+    ChunkStat a = P.dt_q == 0 ? row_stats<0, true>(qrow, pre, 1.f)
+                 : P.dt_q == 1 ? row_stats<1, true>(qrow, pre, 1.f)
+                               : row_stats<2, true>(qrow, pre, 1.f);
+    if (a.bad) fail(3, g);
+    else if (a.max == -INFINITY) fail(4, g);
+    qm = a.max;
+    double zq = 0.0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT)
+      if (cs[c].max != -INFINITY) zq += cs[c].sum * __expf((cs[c].max - qm));
+    inv_zq = static_cast<float>(1.0 / block_sum(zq, sh));
+  }
+
+  // Σ over chunk c's tokens of the generic residual, per chunk into rmass; returns the total.
+  template <int DQ>
+  __device__ double residual_pass_q(const Residual& r) {
+    LW_PROF(2);
+    using L = ChunkLayout<DT>;
+    const int lane = threadIdx.x & 31;
+    const bool qvec = (reinterpret_cast<uintptr_t>(qrow) & 15) == 0;
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+      float s = 0.f;
+#pragma unroll
+      for (int k = 0; k < L::SUB; ++k) {
+        const int64_t i = L::token(c, lane, k * L::E);
+        float qv[L::E];
+        if (r.use_q) load_run<DQ, L::E>(qrow, i, V, qvec, qv);
+#pragma unroll
+        for (int e = 0; e < L::E; ++e) {
+          const int64_t x = i + e;
+          if (x < V) {
+            const float px = p_of(static_cast<int32_t>(x), v[k * L::E + e]);
+            s += tree::generic_value(px, r.use_q && px > 0.f ? __expf(qv[e] - qm) * inv_zq : 0.f, r);
+          }
+        }
+      }
+      s = warp_sum(s);
+      if (lane == 0) rmass[c] = s;
+    });
+    gather(rmass);
+    double t = 0.0;
+    for (int32_t c = 0; c < nch; ++c) t += rmass[c];
+    __syncthreads();
+    return t;
+  }
+  __device__ double residual_pass(const Residual& r) {
+    if (!r.use_q) return residual_pass_q<0>(r);
+    return P.dt_q == 0 ? residual_pass_q<0>(r) : P.dt_q == 1 ? residual_pass_q<1>(r) : residual_pass_q<2>(r);
+  }
+
+  __device__ double sum_generic(const Residual& r) { return residual_pass(r); }
+
+  __device__ float value(int32_t x, const Residual& r) const {
+    return tree::residual_value(x, tree::generic_value(p(x), r.use_q ? q(x) : 0.f, r), r);
+  }
+
+  __device__ int32_t race(const Residual& r, const RowKey& key) {
+    LW_PROF(3);
+    if (r.use_q) residual_pass(r);
+    else {
+      for (int32_t c = threadIdx.x; c < nch; c += NT) rmass[c] = static_cast<float>(pmass[c] * inv_zd);
+      __syncthreads();
+    }
+    // Chunks holding special tokens: exact sums with the special values, block-cooperative in a fixed order
+    // (thread t sums tokens t, t + NT, ... of the chunk; warps fold by xor, then in warp order). Up to 32
+    // distinct chunks are summed in one sweep so their loads overlap; more go one chunk at a time.
+    {
+      LW_PROF(11);
+      int32_t* sc = hist;                                  // distinct special chunks (the select's scratch)
+      double* wp = reinterpret_cast<double*>(hmass);       // [NW][32] warp partials
+      if (threadIdx.x == 0) {
+        int32_t ns = 0;
+        for (int32_t i = 0; i < r.nx; ++i) {
+          const int32_t c = r.xs[i] / C;
+          bool seen = false;
+          for (int32_t j = 0; j < ns && !seen; ++j) seen = sc[j] == c;
+          if (!seen) {
+            if (ns == 256) { ns = -1; break; }  // too many: one chunk at a time below
+            sc[ns++] = c;
+          }
+        }
+        sh.flag = ns;
+      }
+      __syncthreads();
+      const int32_t ns = sh.flag;
+      if (ns < 0) {
+        for (int32_t i = 0; i < r.nx; ++i) {
+          const int32_t c = r.xs[i] / C;
+          bool seen = false;
+          for (int32_t j = 0; j < i; ++j) seen |= r.xs[j] / C == c;
+          if (seen) continue;
+          double t = 0.0;
+          for (int32_t x = c * C + threadIdx.x; x < imin64(V, static_cast<int64_t>(c + 1) * C); x += NT) t += value(x, r);
+          t = block_sum(t, sh);
+          if (threadIdx.x == 0) rmass[c] = static_cast<float>(t);
+          __syncthreads();
+        }
+      }
+      const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+      for (int32_t q0 = 0; q0 < ns; q0 += 32) {
+        const int32_t nq = ns - q0 < 32 ? ns - q0 : 32;
+        for (int32_t q = 0; q < nq; ++q) {
+          const int32_t c = sc[q0 + q];
+          double s = 0.0;
+          for (int32_t x = c * C + threadIdx.x; x < imin64(V, static_cast<int64_t>(c + 1) * C); x += NT)
+            s += value(x, r);
+          for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+          if (lane == 0) wp[warp * 32 + q] = s;
+        }
+        __syncthreads();
+        if (threadIdx.x < nq) {
+          double t = 0.0;
+          for (int w = 0; w < NW; ++w) t += wp[w * 32 + threadIdx.x];
+          rmass[sc[q0 + threadIdx.x]] = static_cast<float>(t);
+        }
+        __syncthreads();
+      }
+    }
+    float bk = 0.f;
+    int32_t bc = 0x7fffffff;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      float m = rmass[c];
+      if (!(m > 0.f)) continue;
+      float k = m / tree::chunk_exponential(key, c);
+      if (k > bk || (k == bk && c < bc)) { bk = k; bc = c; }
+    }
+    float wk;
+    int32_t chunk = block_best(bk, bc, sh, &wk);
+    if (!(wk > 0.f)) return -1;
+    LW_PROF(12);
+    float tk = 0.f;
+    int32_t tb = 0x7fffffff;
+    const int64_t lo = static_cast<int64_t>(chunk) * C, hi = imin64(V, lo + C);
+    for (int64_t x = lo + threadIdx.x; x < hi; x += NT) {
+      float v = value(static_cast<int32_t>(x), r);
+      if (!(v > 0.f)) continue;
+      float k = v / tree::token_exponential(key, static_cast<int32_t>(x));
+      if (k > tk || (k == tk && x < tb)) { tk = k; tb = static_cast<int32_t>(x); }
+    }
+    float best;
+    int32_t y = block_best(tk, tb, sh, &best);
+    return best > 0.f ? y : -1;
+  }
+
+  __device__ float* frozen() { return frozen_; }
+
+  __device__ void emit(int32_t local, int32_t token) {
+    if (threadIdx.x == 0 && rank == 0 && path_at + n < path_end) {
+      P.out[path_at + n] = local;
+      P.out[P.total_path + path_at + n] = token;
+    }
+    ++n;
+  }
+
+  // ---- top-k / top-p: pivot (tau, xtau) = the K'-th token in (logit desc, id asc) order.
+  __device__ unsigned long long fixed_mass(float z) const {
+    return static_cast<unsigned long long>(static_cast<double>(__expf((z - pm) * inv_t)) * kFix);
+  }
+
+  // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`.
+  __device__ void histogram(uint32_t prefix, int shift, bool with_mass) {
+    for (int i = threadIdx.x; i < 256; i += NT) { hist[i] = 0; hmass[i] = 0ull; }
+    __syncthreads();
+    const int top = shift + 8;
+    for (int64_t x = threadIdx.x; x < V; x += NT) {
+      uint32_t u = Elt<DT>::key(prow, x);
+      if (top < 32 && (u >> top) != (prefix >> top)) continue;
+      int bin = (u >> shift) & 255;
+      atomicAdd(&hist[bin], 1);
+      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(Elt<DT>::at(prow, x)));
+    }
+    __syncthreads();
+  }
+
+  // Index of the j-th (1-based) lowest id whose key is `u`.
+  __device__ int32_t nth_tie(uint32_t u, int64_t j) {
+    int64_t seen = 0;
+    for (int64_t base = 0; base < V; base += NT) {
+      int64_t x = base + threadIdx.x;
+      int hit = x < V && Elt<DT>::key(prow, x) == u;
+      unsigned bal = __ballot_sync(0xffffffffu, hit);
+      __syncthreads();
+      if ((threadIdx.x & 31) == 0) sh.i[threadIdx.x >> 5] = __popc(bal);
+      __syncthreads();
+      int64_t before = seen;
+      for (int w = 0; w < (threadIdx.x >> 5); ++w) before += sh.i[w];
+      before += __popc(bal & ((1u << (threadIdx.x & 31)) - 1u));
+      int64_t total = seen;
+      for (int w = 0; w < NW; ++w) total += sh.i[w];
+      if (hit && before + 1 == j) sh.bi = static_cast<int32_t>(x);
+      __syncthreads();
+      if (total >= j) return sh.bi;
+      seen = total;
+    }
+    return static_cast<int32_t>(V - 1);
+  }
+
+  // Radix descent: by count (rank `need`, 1-based) or by mass (first prefix reaching `target`).
+  // Returns the pivot key; *above_n / *above_m = count / mass strictly above it; *tie_n / *tie_m of the key.
+  __device__ uint32_t descend(bool by_mass, int64_t need, unsigned long long target, int64_t* above_n,
+                              unsigned long long* above_m, int64_t* tie_n, unsigned long long* tie_m) {
+    uint32_t prefix = 0;
+    int64_t an = 0;
+    unsigned long long am = 0;
+    int64_t bn = 0;
+    unsigned long long bm = 0;
+    for (int shift = Elt<DT>::kBits - 8; shift >= 0; shift -= 8) {
+      histogram(prefix, shift, true);
+      if (threadIdx.x == 0) {
+        int bin = 0;
+        for (int k = 255; k >= 0; --k) {
+          bool stop = by_mass ? am + hmass[k] >= target : an + hist[k] >= need;
+          if (stop || k == 0) { bin = k; break; }
+          an += hist[k];
+          am += hmass[k];
+        }
+        // a bin with nothing in it can only be chosen at k == 0 when rounding left the target unreached
+        sh.bi = bin;
+        sh.u[0] = am;
+        sh.u[1] = static_cast<unsigned long long>(an);
+        sh.u[2] = hmass[bin];
+        sh.u[3] = static_cast<unsigned long long>(hist[bin]);
+      }
+      __syncthreads();
+      prefix |= static_cast<uint32_t>(sh.bi) << shift;
+      am = sh.u[0];
+      an = static_cast<int64_t>(sh.u[1]);
+      bm = sh.u[2];
+      bn = static_cast<int64_t>(sh.u[3]);
+      __syncthreads();
+    }
+    *above_n = an;
+    *above_m = am;
+    *tie_n = bn;
+    *tie_m = bm;
+    return prefix;
+  }
+
+  __device__ double w_of(float z) const { return static_cast<double>(__expf((z - pm) * inv_t)); }
+
+  // Every block collected the candidates of its own range into cz/ci (count in sh.flag, cluster barrier
+  // passed): concatenate all blocks' lists into cz/ci. Returns the total (> kCand: overflow, lists untouched).
+  __device__ int gather_candidates() {
+    if (ncl == 1) return sh.flag;
+    int64_t total = 0;
+    for (int r = 0; r < ncl; ++r) total += *cluster_peer(&sh.flag, r, ncl);
+    if (total <= kCand) {
+      int at = 0;
+      for (int r = 0; r < ncl; ++r) {
+        const int cr = *cluster_peer(&sh.flag, r, ncl);
+        const float* zr = cluster_peer(cz, r, ncl);
+        const int32_t* ir = cluster_peer(ci, r, ncl);
+        for (int i = threadIdx.x; i < cr; i += NT) { sz[at + i] = zr[i]; si[at + i] = ir[i]; }
+        at += cr;
+      }
+    }
+    cluster_sync(ncl);
+    if (total > kCand) return kCand + 1;
+    for (int i = threadIdx.x; i < total; i += NT) { cz[i] = sz[i]; ci[i] = si[i]; }
+    __syncthreads();
+    return static_cast<int>(total);
+  }
+
+  // Fast path: the K0-th largest chunk max bounds the pivot from below, so the tokens above it (few, for
+  // realistic rows) hold the whole kept prefix: collect them, rank them, cut by count and by mass. Returns
+  // false (nothing changed) when the candidates overflow or do not reach the top-p mass.
+  __device__ bool select_fast(int64_t K, float Pp, double* Zout) {
+    LW_PROF(4);
+    __syncthreads();
+    const int64_t K0 = K < V ? K : imin64(nch, 32);
+    if (K0 > nch) return false;
+#ifdef LW_TREE_PROFILE
+    long long pt0 = clock64();
+#endif
+    for (int32_t c = threadIdx.x; c < nch; c += NT) {
+      const float v = cs[c].max;
+      int32_t gt = 0, ge = 0;
+      for (int32_t d = 0; d < nch; ++d) { gt += cs[d].max > v; ge += cs[d].max >= v; }
+      if (gt < K0 && K0 <= ge) sh.bf = v;  // all writers write the same value
+    }
+    if (threadIdx.x == 0) sh.flag = 0;
+    __syncthreads();
+    const float tlo = sh.bf;
+    if (tlo == -INFINITY) return false;
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+      const int lane = threadIdx.x & 31;
+#pragma unroll
+      for (int j = 0; j < ChunkLayout<DT>::N; ++j)
+        if (v[j] >= tlo) {  // -inf past V never passes: tlo > -inf
+          int slot = atomicAdd(&sh.flag, 1);
+          if (slot < kCand) { cz[slot] = v[j]; ci[slot] = static_cast<int32_t>(ChunkLayout<DT>::token(c, lane, j)); }
+        }
+    });
+    cluster_sync(ncl);
+    const int n = gather_candidates();
+#ifdef LW_TREE_PROFILE
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[8], static_cast<unsigned long long>(clock64() - pt0));
+#endif
+    if (n > kCand) return false;
+    for (int i = threadIdx.x; i < n; i += NT) {
+      int r = 0;
+      const float zi = cz[i];
+      const int32_t xi = ci[i];
+      for (int j = 0; j < n; ++j) r += cz[j] > zi || (cz[j] == zi && ci[j] < xi);
+      sz[r] = zi;
+      si[r] = xi;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int ok = 1;
+      const int kk = static_cast<int>(K < V ? imin64(K, n) : n);
+      int piv = kk - 1;
+      double Zk = 0.0;
+      if (K < V) {
+        for (int r = 0; r < kk; ++r) Zk += w_of(sz[r]);
+      } else {
+        for (int32_t c = 0; c < nch; ++c)
+          if (cs[c].max != -INFINITY) Zk += cs[c].sum * __expf((cs[c].max - pm) * inv_t);
+      }
+      double Z = Zk;
+      if (Pp < 1.f) {
+        const double target = static_cast<double>(Pp) * Zk;
+        double cum = 0.0;
+        bool found = false;
+        for (int r = 0; r < kk; ++r) {
+          cum += w_of(sz[r]);
+          if (cum >= target) { piv = r; found = true; break; }
+        }
+        if (!found && K == V) ok = 0;
+        Z = found ? cum : Zk;
+      }
+      if (ok) {
+        sh.bf = sz[piv];
+        sh.bi = si[piv];
+        sh.bd = Z;
+        for (int32_t c = 0; c < nch; ++c) pmass[c] = 0.f;
+        for (int r = 0; r <= piv; ++r) pmass[si[r] / C] += static_cast<float>(w_of(sz[r]));
+      }
+      sh.flag = ok;
+    }
+    __syncthreads();
+    if (!sh.flag) return false;
+    tau = sh.bf;
+    xtau = sh.bi;
+    *Zout = sh.bd;
+    __syncthreads();
+    return true;
+  }
+
+  // Returns Z = mass of the kept set (relative to the row max) and fills pmass.
+  __device__ double select_kept(int64_t K, float Pp) {
+    LW_PROF(5);
+    double Zf;
+    if (select_fast(K, Pp, &Zf)) return Zf;
+    int64_t an, tn;
+    unsigned long long am, tm;
+    uint32_t ukey;
+    int64_t j;  // rank of the pivot among its ties
+    unsigned long long zk;
+    if (K < V) {
+      ukey = descend(false, K, 0, &an, &am, &tn, &tm);
+      j = K - an;
+      zk = am + (tn > 0 ? (tm / static_cast<unsigned long long>(tn)) * static_cast<unsigned long long>(j) : 0);
+    } else {
+      ukey = 0;
+      an = V;
+      j = 0;
+      zk = 0;
+      histogram(0, Elt<DT>::kBits - 8, true);  // total mass
+      for (int k = 0; k < 256; ++k) zk += hmass[k];
+      __syncthreads();
+    }
+    if (Pp < 1.f) {
+      const unsigned long long target =
+          static_cast<unsigned long long>(static_cast<double>(Pp) * static_cast<double>(zk));
+      int64_t an2, tn2;
+      unsigned long long am2, tm2;
+      uint32_t u2 = descend(true, 0, target, &an2, &am2, &tn2, &tm2);
+      int64_t c = 1;
+      if (tn2 > 0) {
+        const unsigned long long each = tm2 / static_cast<unsigned long long>(tn2);
+        if (each > 0 && target > am2) c = static_cast<int64_t>((target - am2 + each - 1) / each);
+        c = imax64(1, imin64(c, tn2));
+      }
+      if (an2 + c < an + j || K == V) { ukey = u2; j = c; an = an2; }
+    }
+    if (j < 1) j = 1;
+    xtau = nth_tie(ukey, j);
+    tau = Elt<DT>::from_key(ukey);
+    kept_mass();
+    double Z = 0.0;
+    for (int32_t c = threadIdx.x; c < nch; c += NT) Z += pmass[c];
+    return block_sum(Z, sh);
+  }
+
+  // pmass[c] = Σ_{x in c, kept} exp((z - pm) * inv_t).
+  __device__ void kept_mass() {
+    LW_PROF(6);
+    using L = ChunkLayout<DT>;
+    const int lane = threadIdx.x & 31;
+    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+      float s = 0.f;
+#pragma unroll
+      for (int j = 0; j < L::N; ++j)
+        if (kept(static_cast<int32_t>(L::token(c, lane, j)), v[j])) s += __expf((v[j] - pm) * inv_t);
+      s = warp_sum(s);
+      if (lane == 0) pmass[c] = s;
+    });
+    gather(pmass);
+  }
+};
+
+// Dynamic shared memory layout of the walk kernel; tree_ints = room for one request's child lists (0: they are
+// read from global memory).
+__host__ __device__ inline size_t walk_smem(int32_t nch, int32_t max_children, int32_t tree_ints) {
+  return static_cast<size_t>(nch) * (sizeof(ChunkStat) + 2 * sizeof(float)) + 256 * (4 + 8) +
+         static_cast<size_t>(kCand) * 16 + static_cast<size_t>(max_children + 1) * sizeof(float) +
+         static_cast<size_t>(tree_ints) * sizeof(int32_t) + 64;
+}
+
+template <int DT>
+__global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_children) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ Shared sh;
+  const int32_t nch = P.nch;
+  unsigned long long* hmass = reinterpret_cast<unsigned long long*>(smem);
+  ChunkStat* cs = reinterpret_cast<ChunkStat*>(smem + 256 * 8);
+  float* pmass = reinterpret_cast<float*>(cs + nch);
+  float* rmass = pmass + nch;
+  int32_t* hist = reinterpret_cast<int32_t*>(rmass + nch);
+  float* cz = reinterpret_cast<float*>(hist + 256);
+  int32_t* ci = reinterpret_cast<int32_t*>(cz + kCand);
+  float* sz = reinterpret_cast<float*>(ci + kCand);
+  int32_t* si = reinterpret_cast<int32_t*>(sz + kCand);
+  float* frozen = reinterpret_cast<float*>(si + kCand);
+  const int ncl = P.ncl;
+  const int64_t b = blockIdx.x / ncl;
+  const int rank = cluster_rank(ncl);
+  BlockOps<DT> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
+                   range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
+  RowKey key{P.k0, P.k1, static_cast<uint32_t>(b), P.step, 0};
+  const int32_t root = P.offsets[b];
+  const ChildLists lists = stage_child_lists(P, b, reinterpret_cast<int32_t*>(frozen + max_children + 1));
+  {
+    LW_PROF(7);
+    tree::walk(ops, P.kind[b], root, lists.start, lists.node, lists.token, key);
+  }
+  if (threadIdx.x == 0 && rank == 0) P.out[2 * P.total_path + b] = ops.n;
+  cluster_sync(ncl);  // no block leaves while a peer could still read its shared memory
+  (void)max_children;
+}
+
+}  // namespace tv
+}  // namespace cuda
+}  // namespace lw
