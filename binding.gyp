@@ -20,6 +20,7 @@
       "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden"],
       "cflags": ["-O3"],
       "ldflags": ["-pthread"],
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

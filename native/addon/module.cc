@@ -1,4 +1,5 @@
 #include <napi.h>
+#include "pin_module.h"
 #include "registry.h"
 
 namespace lw {
@@ -13,6 +14,7 @@ std::vector<Initializer>& registry() {
 }  // namespace lw
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lw::addon::pin_module();
   for (auto& init : lw::addon::registry()) init(env, exports);
   return exports;
 }

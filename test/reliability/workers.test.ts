@@ -3,6 +3,7 @@
  * get the main thread's results; workers terminated mid-call end cleanly; a process that used workers exits.
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { mixedCalls, outcome } from './helpers/workload';
@@ -60,4 +61,29 @@ test('a process that used the library in workers (and terminated some mid-call) 
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   expect(r.stdout.trim()).toBe('ok 30 30');
+});
+
+// Node unloads an addon when the last environment that loaded it ends; the native pool's threads would then run
+// unmapped code (a SIGSEGV at some later wake-up or at exit, seen under load). The addon pins itself instead.
+const linuxOnly = fs.existsSync('/proc/self/maps') ? test : test.skip;
+linuxOnly('the addon stays mapped after the only worker that loaded it has ended', () => {
+  const script = `
+    const fs = require('fs');
+    const { Worker } = require('worker_threads');
+    const boot = ${JSON.stringify(BOOT)}, task = ${JSON.stringify(TASK)};
+    const mapped = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n')
+      .filter((l) => /lengthwise(_cuda)?\\.node$/.test(l)).map((l) => l.split(/\\s+/).pop());
+    const w = new Worker(boot, { workerData: { script: task, mode: 'compute', calls: 10, seed: 2 } });
+    let cudaLoaded = false;
+    w.once('message', (m) => { cudaLoaded = !/^no CUDA addon/.test(m.info.cudaUnavailable || ''); w.terminate(); });
+    w.once('exit', () => {
+      const names = [...new Set(mapped().map((f) => f.split('/').pop()))].sort();
+      console.log(JSON.stringify({ names, cudaLoaded }));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const { names, cudaLoaded } = JSON.parse(r.stdout) as { names: string[]; cudaLoaded: boolean };
+  expect(names).toContain('lengthwise.node');
+  if (cudaLoaded) expect(names).toContain('lengthwise_cuda.node');
 });
