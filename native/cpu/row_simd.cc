@@ -30,6 +30,11 @@ double row_sum_exp_scalar(const float* z, int64_t n, float m, float inv_t) {
   return s;
 }
 
+void row_indices_at_least_scalar(const float* z, int64_t n, float t, std::vector<int32_t>* out) {
+  for (int64_t i = 0; i < n; ++i)
+    if (z[i] >= t) out->push_back(static_cast<int32_t>(i));
+}
+
 void row_to_float_scalar(const void* src, DType t, int64_t n, float* dst) {
   if (t == DType::F32) { std::memcpy(dst, src, n * sizeof(float)); return; }
   const uint16_t* h = static_cast<const uint16_t*>(src);
@@ -111,6 +116,21 @@ __attribute__((target("avx2,fma"))) double row_sum_exp_avx2(const float* z, int6
   return s;
 }
 
+__attribute__((target("avx2"))) void row_indices_at_least_avx2(const float* z, int64_t n, float t,
+                                                               std::vector<int32_t>* out) {
+  const __m256 vt = _mm256_set1_ps(t);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i), vt, _CMP_GE_OQ)));
+    while (mask) {
+      out->push_back(static_cast<int32_t>(i + __builtin_ctz(mask)));
+      mask &= mask - 1;
+    }
+  }
+  for (; i < n; ++i)
+    if (z[i] >= t) out->push_back(static_cast<int32_t>(i));
+}
+
 __attribute__((target("avx2,f16c"))) void row_to_float_avx2(const void* src, DType t, int64_t n, float* dst) {
   if (t == DType::F32) { std::memcpy(dst, src, n * sizeof(float)); return; }
   const uint16_t* h = static_cast<const uint16_t*>(src);
@@ -151,6 +171,13 @@ double row_sum_exp(const float* z, int64_t n, float m, float inv_t) {
   if (has_avx2()) return row_sum_exp_avx2(z, n, m, inv_t);
 #endif
   return row_sum_exp_scalar(z, n, m, inv_t);
+}
+
+void row_indices_at_least(const float* z, int64_t n, float t, std::vector<int32_t>* out) {
+#if LW_X86
+  if (has_avx2()) return row_indices_at_least_avx2(z, n, t, out);
+#endif
+  row_indices_at_least_scalar(z, n, t, out);
 }
 
 void row_to_float(const void* src, DType t, int64_t n, float* dst) {

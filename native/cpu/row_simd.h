@@ -1,6 +1,7 @@
 // Vectorised row reductions for the CPU kernels, with runtime dispatch (baseline scalar, AVX2+FMA+F16C).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "../core/dtype.h"
 
@@ -17,6 +18,8 @@ struct RowMax {
 RowMax row_max(const float* z, int64_t n);
 // Σ exp((z[i] - m) * inv_t), accumulated in double lanes.
 double row_sum_exp(const float* z, int64_t n, float m, float inv_t);
+// Appends to `out` every index i with z[i] >= t, in increasing order (z holds no NaN).
+void row_indices_at_least(const float* z, int64_t n, float t, std::vector<int32_t>* out);
 // dst[i] = src[i] as float for float16 / bfloat16 / float32 rows.
 void row_to_float(const void* src, DType t, int64_t n, float* dst);
 // Name of the SIMD level in use ("avx2" or "scalar").

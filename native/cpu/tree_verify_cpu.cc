@@ -66,19 +66,21 @@ class CpuWalker {
     // Mass of every chunk relative to the row max (the sampler's first stage); Z is their sum.
     const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
     pmass_.resize(nch);
-    double Z = 0.0;
-    for (int64_t c = 0; c < nch; ++c) {
-      const int64_t lo = c * tree::kChunk, n = std::min<int64_t>(tree::kChunk, V_ - lo);
-      double s = 0.0;
-      if (!filtered_) {
-        s = cpu::row_sum_exp(pz_ + lo, n, pm_, inv_t_);
-      } else {
-        for (int64_t x = lo; x < lo + n; ++x)
-          if (kept(static_cast<int32_t>(x))) s += std::exp((pz_[x] - pm_) * inv_t_);
+    if (filtered_) {
+      // Only the few tokens at or above the pivot can be kept; each chunk still sums in increasing id order.
+      std::fill(pmass_.begin(), pmass_.end(), 0.0);
+      idx_.clear();
+      cpu::row_indices_at_least(pz_, V_, tau_, &idx_);
+      for (int32_t x : idx_)
+        if (kept(x)) pmass_[x / tree::kChunk] += std::exp((pz_[x] - pm_) * inv_t_);
+    } else {
+      for (int64_t c = 0; c < nch; ++c) {
+        const int64_t lo = c * tree::kChunk;
+        pmass_[c] = cpu::row_sum_exp(pz_ + lo, std::min<int64_t>(tree::kChunk, V_ - lo), pm_, inv_t_);
       }
-      pmass_[c] = s;
-      Z += s;
     }
+    double Z = 0.0;
+    for (int64_t c = 0; c < nch; ++c) Z += pmass_[c];
     inv_z_ = static_cast<float>(1.0 / Z);
     inv_zd_ = 1.0 / Z;
   }
@@ -195,8 +197,7 @@ class CpuWalker {
     const float tlo = cmax_[K0 - 1];
     if (tlo == -INFINITY) return false;
     idx_.clear();
-    for (int32_t x = 0; x < V_; ++x)
-      if (pz_[x] >= tlo) idx_.push_back(x);
+    cpu::row_indices_at_least(pz_, V_, tlo, &idx_);
     const float* z = pz_;
     std::sort(idx_.begin(), idx_.end(), [z](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
     auto w = [this](int32_t x) { return std::exp(static_cast<double>((pz_[x] - pm_) * inv_t_)); };
