@@ -124,6 +124,8 @@ async function main() {
     { name: '16 × 64 nodes, V 32000, greedy', batch: 16, nodes: 64, V: 32000, depth: 5, opts: { mode: 'greedy', seed: 1 } },
     { name: '16 × 64 nodes, V 32000, T 0.7 top-k 20 top-p 0.9', batch: 16, nodes: 64, V: 32000, depth: 5,
       opts: { mode: 'sample', temperature: 0.7, topK: 20, topP: 0.9, seed: 1 } },
+    { name: '16 × 64 nodes, V 32000, top-p 0.9 alone', batch: 16, nodes: 64, V: 32000, depth: 5,
+      opts: { mode: 'sample', topP: 0.9, seed: 1 } },
     { name: 'chain 16 × 8, V 32000, real q (iid)', batch: 16, nodes: 8, V: 32000, depth: 7,
       opts: { mode: 'sample', drafts: 'iid', seed: 1 } },
   ];

@@ -30,6 +30,19 @@ double row_sum_exp_scalar(const float* z, int64_t n, float m, float inv_t) {
   return s;
 }
 
+double row_weights_scalar(const float* z, int64_t n, float m, float inv_t, float* w) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += (w[i] = std::exp((z[i] - m) * inv_t));
+  return s;
+}
+
+MassCount row_mass_at_least_scalar(const float* z, const float* w, int64_t n, float t) {
+  MassCount r{0.0, 0};
+  for (int64_t i = 0; i < n; ++i)
+    if (z[i] >= t) { r.mass += w[i]; ++r.count; }
+  return r;
+}
+
 void row_indices_at_least_scalar(const float* z, int64_t n, float t, std::vector<int32_t>* out) {
   for (int64_t i = 0; i < n; ++i)
     if (z[i] >= t) out->push_back(static_cast<int32_t>(i));
@@ -100,35 +113,76 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_neg_avx2(__m256 x) {
   return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), keep);
 }
 
-__attribute__((target("avx2,fma"))) double row_sum_exp_avx2(const float* z, int64_t n, float m, float inv_t) {
+// Σ exp((z - m) * inv_t), storing each term in w when it is not null (one loop, so both sums are identical).
+__attribute__((target("avx2,fma"))) inline double sum_exp_avx2(const float* z, int64_t n, float m, float inv_t, float* w) {
   const __m256 vm = _mm256_set1_ps(m), vt = _mm256_set1_ps(inv_t);
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 e = exp_neg_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i), vm), vt));
+    if (w) _mm256_storeu_ps(w + i, e);
     s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
     s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
   }
   double lanes[4];
   _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
   double s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  for (; i < n; ++i) s += std::exp((z[i] - m) * inv_t);
+  for (; i < n; ++i) {
+    float e = std::exp((z[i] - m) * inv_t);
+    if (w) w[i] = e;
+    s += e;
+  }
   return s;
+}
+
+__attribute__((target("avx2,fma"))) double row_sum_exp_avx2(const float* z, int64_t n, float m, float inv_t) {
+  return sum_exp_avx2(z, n, m, inv_t, nullptr);
+}
+
+__attribute__((target("avx2,fma"))) double row_weights_avx2(const float* z, int64_t n, float m, float inv_t, float* w) {
+  return sum_exp_avx2(z, n, m, inv_t, w);
+}
+
+__attribute__((target("avx2"))) MassCount row_mass_at_least_avx2(const float* z, const float* w, int64_t n, float t) {
+  const __m256 vt = _mm256_set1_ps(t);
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int64_t count = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 keep = _mm256_cmp_ps(_mm256_loadu_ps(z + i), vt, _CMP_GE_OQ);
+    __m256 e = _mm256_and_ps(keep, _mm256_loadu_ps(w + i));
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    count += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(keep)));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+  MassCount r{lanes[0] + lanes[1] + lanes[2] + lanes[3], count};
+  for (; i < n; ++i)
+    if (z[i] >= t) { r.mass += w[i]; ++r.count; }
+  return r;
 }
 
 __attribute__((target("avx2"))) void row_indices_at_least_avx2(const float* z, int64_t n, float t,
                                                                std::vector<int32_t>* out) {
+  // Count first (cheap, and the row stays in cache), then write without capacity checks.
   const __m256 vt = _mm256_set1_ps(t);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  const int64_t n8 = n & ~int64_t{7};
+  int64_t count = 0;
+  for (int64_t i = 0; i < n8; i += 8)
+    count += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i), vt, _CMP_GE_OQ))));
+  for (int64_t i = n8; i < n; ++i) count += z[i] >= t;
+  const size_t at = out->size();
+  out->resize(at + static_cast<size_t>(count));
+  int32_t* o = out->data() + at;
+  for (int64_t i = 0; i < n8; i += 8) {
     unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(z + i), vt, _CMP_GE_OQ)));
     while (mask) {
-      out->push_back(static_cast<int32_t>(i + __builtin_ctz(mask)));
+      *o++ = static_cast<int32_t>(i + __builtin_ctz(mask));
       mask &= mask - 1;
     }
   }
-  for (; i < n; ++i)
-    if (z[i] >= t) out->push_back(static_cast<int32_t>(i));
+  for (int64_t i = n8; i < n; ++i)
+    if (z[i] >= t) *o++ = static_cast<int32_t>(i);
 }
 
 __attribute__((target("avx2,f16c"))) void row_to_float_avx2(const void* src, DType t, int64_t n, float* dst) {
@@ -171,6 +225,20 @@ double row_sum_exp(const float* z, int64_t n, float m, float inv_t) {
   if (has_avx2()) return row_sum_exp_avx2(z, n, m, inv_t);
 #endif
   return row_sum_exp_scalar(z, n, m, inv_t);
+}
+
+double row_weights(const float* z, int64_t n, float m, float inv_t, float* w) {
+#if LW_X86
+  if (has_avx2()) return row_weights_avx2(z, n, m, inv_t, w);
+#endif
+  return row_weights_scalar(z, n, m, inv_t, w);
+}
+
+MassCount row_mass_at_least(const float* z, const float* w, int64_t n, float t) {
+#if LW_X86
+  if (has_avx2()) return row_mass_at_least_avx2(z, w, n, t);
+#endif
+  return row_mass_at_least_scalar(z, w, n, t);
 }
 
 void row_indices_at_least(const float* z, int64_t n, float t, std::vector<int32_t>* out) {

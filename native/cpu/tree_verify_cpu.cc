@@ -12,6 +12,7 @@
 #include "../core/tree_verify.h"
 #include "../core/tree_walk.h"
 #include "row_simd.h"
+#include "top_p_cpu.h"
 
 namespace lw {
 namespace {
@@ -186,7 +187,8 @@ class CpuWalker {
 
   // Fast path of select_kept: the K0-th largest chunk max bounds the pivot from below, so the few tokens at or
   // above it hold the whole kept prefix (same idea as the CUDA kernel). False when that does not hold.
-  bool select_fast(int64_t K, double P) {
+  // Z_all: Σ of every weight, used when K == V.
+  bool select_fast(int64_t K, double P, double Z_all) {
     const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
     const int64_t K0 = K < V_ ? K : std::min<int64_t>(nch, 32);
     if (K0 > nch) return false;
@@ -207,7 +209,7 @@ class CpuWalker {
     if (P < 1.0) {
       double ZK = 0.0;
       if (K < V_) for (int64_t i = 0; i < kk; ++i) ZK += w(idx_[i]);
-      else ZK = cpu::row_sum_exp(pz_, V_, pm_, inv_t_);
+      else ZK = Z_all;  // == row_sum_exp(pz_, V_, pm_, inv_t_)
       double cum = 0.0;
       bool found = false;
       for (int64_t i = 0; i < kk; ++i) {
@@ -223,7 +225,21 @@ class CpuWalker {
 
   // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc).
   void select_kept(int64_t K, double P) {
-    if (select_fast(K, P)) return;
+    // Top-p alone (P < 1 here): the weights and their sum Z serve both the fast path and the bisection.
+    double Z = 0.0;
+    if (K == V_) {
+      wbuf_.resize(V_);
+      Z = cpu::row_weights(pz_, V_, pm_, inv_t_, wbuf_.data());
+    }
+    if (select_fast(K, P, Z)) return;
+    if (K == V_) {
+      cpu::TopPPivot pv;
+      if (cpu::top_p_pivot(pz_, wbuf_.data(), V_, pm_, inv_t_, P, Z, top_p_, &pv)) {
+        tau_ = pv.tau;
+        xtau_ = pv.x;
+        return;
+      }
+    }
     idx_.resize(V_);
     for (int32_t i = 0; i < V_; ++i) idx_[i] = i;
     const float* z = pz_;
@@ -263,7 +279,8 @@ class CpuWalker {
   std::vector<float> frozen_;
   std::vector<int32_t> idx_;
   std::vector<double> pmass_, mass_;
-  std::vector<float> cmax_;
+  std::vector<float> cmax_, wbuf_;
+  cpu::TopPScratch top_p_;
   bool filtered_ = false;
   double inv_zd_ = 1.0;
   const float* pz_ = nullptr;
