@@ -1,4 +1,5 @@
-// Vectorised row reductions for the CPU kernels, with runtime dispatch (baseline scalar, AVX2+FMA+F16C).
+// Vectorised row reductions for the CPU kernels, with runtime dispatch (baseline scalar, AVX2+FMA+F16C; the exp
+// sums also AVX-512, bit-identical to AVX2).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,7 +31,7 @@ MassCount row_mass_at_least(const float* z, const float* w, int64_t n, float t);
 void row_indices_at_least(const float* z, int64_t n, float t, std::vector<int32_t>* out);
 // dst[i] = src[i] as float for float16 / bfloat16 / float32 rows.
 void row_to_float(const void* src, DType t, int64_t n, float* dst);
-// Name of the SIMD level in use ("avx2" or "scalar").
+// Name of the SIMD level in use ("avx512", "avx2" or "scalar").
 const char* row_simd_level();
 
 }  // namespace cpu
