@@ -97,35 +97,43 @@ __attribute__((target("avx2,fma"))) RowMax row_max_avx2(const float* z, int64_t 
   return r;
 }
 
-// exp for x <= 0 (arguments here are (z - max) / T); Cephes-style range reduction + degree-5 polynomial.
+// exp for x <= 0 (arguments here are (z - max) / T); Cephes-style range reduction + degree-5 polynomial. One set
+// of constants for the AVX2 and AVX-512 versions, which must agree lane for lane.
+namespace expc {
+constexpr float kLo = -87.0f, kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                            4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+}  // namespace expc
+
 __attribute__((target("avx2,fma"))) inline __m256 exp_neg_avx2(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f);
+  const __m256 lo = _mm256_set1_ps(expc::kLo);
   __m256 keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
   x = _mm256_max_ps(x, lo);
-  __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(expc::kLog2e), _mm256_set1_ps(0.5f)));
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(expc::kLn2Hi), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(expc::kLn2Lo), x);
+  __m256 y = _mm256_set1_ps(expc::kPoly[0]);
+  for (int k = 1; k < 6; ++k) y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(expc::kPoly[k]));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
   return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), keep);
 }
 
-// Σ exp((z - m) * inv_t), storing each term in w when it is not null (one loop, so both sums are identical).
-__attribute__((target("avx2,fma"))) inline double sum_exp_avx2(const float* z, int64_t n, float m, float inv_t, float* w) {
+// Adds the 8 terms of e to the two double accumulators (low half to s0, high half to s1).
+__attribute__((target("avx2"))) inline void add8(__m256 e, __m256d& s0, __m256d& s1) {
+  s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+  s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+}
+
+// Σ exp((z - m) * inv_t) over [i, n) added to the running accumulators, storing each term in w when it is not
+// null (one loop, so a weighted and an unweighted sum are identical); then the horizontal sum and scalar tail.
+__attribute__((target("avx2,fma"))) inline double sum_exp_from_avx2(const float* z, int64_t n, int64_t i, float m,
+                                                                    float inv_t, float* w, __m256d s0, __m256d s1) {
   const __m256 vm = _mm256_set1_ps(m), vt = _mm256_set1_ps(inv_t);
-  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
-  int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 e = exp_neg_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i), vm), vt));
     if (w) _mm256_storeu_ps(w + i, e);
-    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    add8(e, s0, s1);
   }
   double lanes[4];
   _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
@@ -138,31 +146,26 @@ __attribute__((target("avx2,fma"))) inline double sum_exp_avx2(const float* z, i
   return s;
 }
 
+__attribute__((target("avx2,fma"))) inline double sum_exp_avx2(const float* z, int64_t n, float m, float inv_t, float* w) {
+  return sum_exp_from_avx2(z, n, 0, m, inv_t, w, _mm256_setzero_pd(), _mm256_setzero_pd());
+}
+
 // AVX-512: the same exp, lane for lane, 16 at a time; the sums are taken in exactly the AVX2 loop's order
 // (low then high half of each 8-lane group, into the same two accumulators), so results are bit-identical.
 #define LW_ROW_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 LW_ROW_AVX512 inline __m512 exp_neg_avx512(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.0f);
+  const __m512 lo = _mm512_set1_ps(expc::kLo);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
   x = _mm512_max_ps(x, lo);
-  __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+  __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(expc::kLog2e), _mm512_set1_ps(0.5f)),
                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(expc::kLn2Hi), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(expc::kLn2Lo), x);
+  __m512 y = _mm512_set1_ps(expc::kPoly[0]);
+  for (int k = 1; k < 6; ++k) y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(expc::kPoly[k]));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
   __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(fx), _mm512_set1_epi32(127)), 23);
   return _mm512_maskz_mov_ps(keep, _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
-}
-
-LW_ROW_AVX512 inline void add8(__m256 e, __m256d& s0, __m256d& s1) {
-  s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-  s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
 }
 
 LW_ROW_AVX512 double sum_exp_avx512(const float* z, int64_t n, float m, float inv_t, float* w) {
@@ -175,21 +178,7 @@ LW_ROW_AVX512 double sum_exp_avx512(const float* z, int64_t n, float m, float in
     add8(_mm512_castps512_ps256(e), s0, s1);
     add8(_mm512_extractf32x8_ps(e, 1), s0, s1);
   }
-  if (i + 8 <= n) {
-    __m256 e = exp_neg_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i), _mm256_set1_ps(m)), _mm256_set1_ps(inv_t)));
-    if (w) _mm256_storeu_ps(w + i, e);
-    add8(e, s0, s1);
-    i += 8;
-  }
-  double lanes[4];
-  _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
-  double s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  for (; i < n; ++i) {
-    float e = std::exp((z[i] - m) * inv_t);
-    if (w) w[i] = e;
-    s += e;
-  }
-  return s;
+  return sum_exp_from_avx2(z, n, i, m, inv_t, w, s0, s1);  // at most one 8-lane group, then the tail
 }
 
 __attribute__((target("avx2,fma"))) double row_sum_exp_avx2(const float* z, int64_t n, float m, float inv_t) {
