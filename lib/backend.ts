@@ -3,7 +3,10 @@
  *
  * @packageDocumentation
  */
-import { cpuNative, cudaNative, cudaUnavailable, resolveBackend, BackendName } from './native';
+import type { GpuReport } from './gpuReport';
+import { addonPaths, cpuNative, cudaNative, cudaUnavailable, gpuReport, resolveBackend, BackendName } from './native';
+
+export type { GpuDevice, GpuReport } from './gpuReport';
 
 /** A CUDA device as seen by the CUDA addon. */
 export interface DeviceInfo {
@@ -30,6 +33,10 @@ export interface BackendInfo {
    * `backend` is 'cuda' and calls without a `backend` option reject with this reason.
    */
   cudaUnavailable?: string;
+  /** The CUDA side in detail: driver, the CUDA runtime the addon needs, built architectures vs each device. */
+  gpu: GpuReport;
+  /** Files the addons were loaded from (`cuda` only when the CUDA addon loaded). */
+  addons: { cpu: string; cuda?: string };
 }
 
 /** Reports the default backend, devices, CPU threads, SIMD level and version; never throws for a missing GPU. */
@@ -49,6 +56,8 @@ export function backendInfo(): BackendInfo {
     threads: cpu.threads,
     simd: cpu.simd,
     version: cpu.version,
+    gpu: gpuReport(),
+    addons: addonPaths() as { cpu: string; cuda?: string },
   };
   if (!cuda) info.cudaUnavailable = cudaUnavailable();
   return info;

@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 /**
- * `lengthwise` command line: info, demo, bench, fit, xl3m.
+ * `lengthwise` command line: info, build, demo, bench, fit, xl3m.
  *
  * @packageDocumentation
  */
 import { backendInfo } from './backend';
 import { demoLogitStats } from './cli/demoStats';
-import { cudaUnavailable } from './native';
 
 const USAGE = `usage: lengthwise <command> [options]
 
 commands:
-  info                     backend, devices, CPU threads and SIMD path
+  info [--json]            backend, CPU, CUDA driver / runtime / architectures vs devices
+  build [--cuda]           build the native addon from source in this install (no prebuilt for this platform)
   demo                     all capabilities on bundled data
   bench [--quick]          benchmarks (writes bench/results/ in a checkout)
   fit runs.csv [options]   fit a scaling law (lengthwise fit --help)
@@ -29,18 +29,6 @@ function lazy(modulePath: string, exportName: string): Command {
     if (typeof fn !== 'function') throw new Error(`internal: ${modulePath} has no ${exportName}`);
     return fn(argv);
   };
-}
-
-async function info(): Promise<number> {
-  const i = backendInfo();
-  console.log(`lengthwise ${i.version}`);
-  console.log(`backend:  ${i.backend}${i.backend === 'cuda' && i.cudaUnavailable ? ' (requested, but unavailable)' : ''}`);
-  console.log(`cpu:      ${i.threads} threads, SIMD ${i.simd}`);
-  if (i.devices.length === 0) console.log(`cuda:     unavailable (${i.cudaUnavailable ?? cudaUnavailable()})`);
-  for (const d of i.devices) {
-    console.log(`cuda:     ${d.name}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, compute ${d.computeCapability}`);
-  }
-  return 0;
 }
 
 type DemoPart = { title: string; run: () => Promise<string> };
@@ -74,7 +62,8 @@ async function demo(): Promise<number> {
 }
 
 const COMMANDS: Record<string, Command> = {
-  info,
+  info: lazy('./cli/info', 'runInfo'),
+  build: lazy('./cli/build', 'runBuild'),
   demo,
   bench: lazy('./cli/bench', 'runBench'),
   fit: lazy('./cli/fit', 'runFit'),

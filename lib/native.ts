@@ -1,10 +1,12 @@
 /**
- * The loader: finds the CPU addon (always) and the CUDA addon (when present and a device is visible), caches the
- * choice, and resolves the backend of each call from `opts.backend`, `LENGTHWISE_BACKEND`, or auto.
+ * The loader: loads the CPU addon (always) and the CUDA addon (when present and its report shows a usable device;
+ * locating is in loader.ts, the GPU diagnosis in gpuReport.ts), caches the choice, and resolves the backend of each
+ * call from `opts.backend`, `LENGTHWISE_BACKEND`, or auto.
  *
  * @packageDocumentation
  */
-import * as path from 'path';
+import { interpretCudaReport, type GpuReport, type NativeCudaReport } from './gpuReport';
+import { cpuLoadError, cudaMissingReason, loadBinary, loaderHooks, packageVersion } from './loader';
 import { show } from './show';
 
 /** A compute backend. `auto` picks CUDA when a device is visible, else CPU. */
@@ -20,54 +22,50 @@ export interface NativeAddon {
   [fn: string]: unknown;
 }
 
-const root = path.join(__dirname, '..');
 let cpuAddon: NativeAddon | undefined;
 let cudaAddon: NativeAddon | null | undefined; // null = tried, unavailable
 let cudaUnavailableReason = '';
-
-function loadWith(dir: string): NativeAddon {
-  // node-gyp-build looks in <dir>/build/Release then <dir>/prebuilds/<platform>-<arch>.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
-  return nodeGypBuild(dir);
-}
+let gpu: GpuReport | undefined;
+const loadedFrom: { cpu?: string; cuda?: string } = {};
 
 /** The CPU addon; throws one actionable error when it cannot be loaded. */
 export function cpuNative(): NativeAddon {
   if (cpuAddon) return cpuAddon;
-  try {
-    cpuAddon = loadWith(root);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `lengthwise: could not load the native CPU addon.\n` +
-        `  tried: ${path.join(root, 'build', 'Release')} and ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)}\n` +
-        `  why: ${why}\n` +
-        `  fix: install a release with prebuilt binaries for ${process.platform}-${process.arch} (Node-API 8), or build from ` +
-        `source in a checkout with \`npm install\` (or \`npx node-gyp rebuild\`; needs python3, make and a C++17 compiler).`,
-    );
-  }
+  const r = loadBinary<NativeAddon>('cpu', packageVersion(), (a) => a.info().version);
+  if (!r.addon) throw cpuLoadError(r.attempts);
+  cpuAddon = r.addon;
+  loadedFrom.cpu = r.path;
   return cpuAddon;
 }
 
-/** The CUDA addon if it loads and reports at least one device, else null (with the reason kept). */
+function noAddonReport(reason: string): GpuReport {
+  return {
+    addonLoaded: false, driverRelease: loaderHooks.driverRelease(), driverCuda: null, runtimeCuda: null,
+    requiredDriver: null, builtArchs: [], devices: [], problem: reason,
+  };
+}
+
+/** The CUDA addon if it loads and its report shows a usable device, else null (with the reason kept). */
 export function cudaNative(): NativeAddon | null {
   if (cudaAddon !== undefined) return cudaAddon;
-  try {
-    const addon = loadWith(path.join(root, 'cuda'));
-    const d = addon.devices();
-    if (d.devices.length === 0) {
-      cudaUnavailableReason = `the CUDA addon loaded but sees no device (${d.status})`;
-      cudaAddon = null;
-    } else {
-      cudaAddon = addon;
-    }
-  } catch (err) {
-    cudaUnavailableReason =
-      `no CUDA addon (looked in ${path.join(root, 'cuda', 'build', 'Release')} and ${path.join(root, 'cuda', 'prebuilds')}: ` +
-      `${err instanceof Error ? err.message.split('\n')[0] : String(err)}); build it with \`npm run build:cuda\` where nvcc exists`;
+  const r = loadBinary<NativeAddon>('cuda', packageVersion(), (a) => a.info().version);
+  if (!r.addon) {
+    cudaUnavailableReason = cudaMissingReason(r.attempts);
+    gpu = noAddonReport(cudaUnavailableReason);
     cudaAddon = null;
+    return null;
   }
+  loadedFrom.cuda = r.path;
+  const report = r.addon.cudaReport as (() => NativeCudaReport) | undefined;
+  if (typeof report !== 'function') {
+    cudaUnavailableReason = `the CUDA addon at ${r.path} is a stale build without cudaReport(); rebuild it`;
+    gpu = noAddonReport(cudaUnavailableReason);
+    cudaAddon = null;
+    return null;
+  }
+  gpu = interpretCudaReport(report(), loaderHooks.driverRelease());
+  cudaAddon = gpu.problem === undefined ? r.addon : null;
+  cudaUnavailableReason = gpu.problem ?? '';
   return cudaAddon;
 }
 
@@ -75,6 +73,27 @@ export function cudaNative(): NativeAddon | null {
 export function cudaUnavailable(): string {
   cudaNative();
   return cudaUnavailableReason;
+}
+
+/** Driver, runtime, architectures and devices as the CUDA addon sees them (probes once). @internal */
+export function gpuReport(): GpuReport {
+  cudaNative();
+  return gpu!;
+}
+
+/** Where the addons were loaded from (after they were loaded). @internal */
+export function addonPaths(): { cpu?: string; cuda?: string } {
+  return { ...loadedFrom };
+}
+
+/** Forgets the loaded addons so the next call locates them again (tests with faked loader hooks). @internal */
+export function resetNativeForTest(): void {
+  cpuAddon = undefined;
+  cudaAddon = undefined;
+  cudaUnavailableReason = '';
+  gpu = undefined;
+  delete loadedFrom.cpu;
+  delete loadedFrom.cuda;
 }
 
 function envChoice(): BackendChoice {

@@ -1,29 +1,49 @@
 #!/usr/bin/env node
-// Prebuilt binaries for the package: the CPU addon via prebuildify (--napi --strip --tag-libc) into prebuilds/,
-// and the CUDA addon (when it has been built) into its own root, cuda/prebuilds/, so node-gyp-build never
-// confuses the two.
+// Copies this machine's builds into prebuilds/<id>/ (stripped), where scripts/pack.js takes each prebuilt part from:
+//   build/Release/lengthwise.node           → prebuilds/linux-x64-gnu/lengthwise.node   (id from lib/platform.ts)
+//   cuda/build/Release/lengthwise_cuda.node → prebuilds/cuda-linux-x64/lengthwise_cuda.node (when it was built)
+// Cross builds (scripts/cross-build.js) write their prebuilds/<id>/ themselves.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status === null ? 1 : r.status);
-};
 
-run(process.execPath, [require.resolve('prebuildify/bin.js'), '--napi', '--strip', '--tag-libc']);
-
-const cudaBuilt = path.join(root, 'cuda', 'build', 'Release', 'lengthwise_cuda.node');
-if (fs.existsSync(cudaBuilt)) {
-  const libc = process.platform === 'linux' ? (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc') : '';
-  const dir = path.join(root, 'cuda', 'prebuilds', `${process.platform}-${process.arch}`);
-  fs.mkdirSync(dir, { recursive: true });
-  const dest = path.join(dir, `lengthwise_cuda.napi${libc ? '.' + libc : ''}.node`);
-  fs.copyFileSync(cudaBuilt, dest);
-  spawnSync('strip', ['--strip-unneeded', dest], { stdio: 'inherit' });
-  console.log(`prebuild: CUDA addon → ${path.relative(root, dest)}`);
-} else {
-  console.log('prebuild: no CUDA addon built (cuda/build/Release); CPU prebuild only');
+function platform() {
+  try {
+    return require(path.join(root, 'dist', 'platform.js'));
+  } catch {
+    console.error('prebuild: dist/platform.js missing: run npm run build:ts first');
+    process.exit(1);
+  }
 }
+
+/** Copies what was built; returns the ids it staged. */
+function stageHostBuilds() {
+  const { hostCpuTarget, hostCudaTarget } = platform();
+  const staged = [];
+  for (const [from, id, file] of [
+    [path.join(root, 'build', 'Release', 'lengthwise.node'), hostCpuTarget(), 'lengthwise.node'],
+    [path.join(root, 'cuda', 'build', 'Release', 'lengthwise_cuda.node'), hostCudaTarget(), 'lengthwise_cuda.node'],
+  ]) {
+    if (!fs.existsSync(from)) continue;
+    const dir = path.join(root, 'prebuilds', id);
+    fs.mkdirSync(dir, { recursive: true });
+    const dest = path.join(dir, file);
+    fs.copyFileSync(from, dest);
+    if (process.platform !== 'win32') spawnSync('strip', ['--strip-unneeded', dest], { stdio: 'inherit' });
+    console.log(`prebuild: ${path.relative(root, from)} → ${path.relative(root, dest)} (${(fs.statSync(dest).size / 1024).toFixed(0)} kB)`);
+    staged.push(id);
+  }
+  return staged;
+}
+
+if (require.main === module) {
+  if (stageHostBuilds().length === 0) {
+    console.error('prebuild: nothing built yet (build/Release, cuda/build/Release): npm run build:native first');
+    process.exit(1);
+  }
+}
+
+module.exports = { stageHostBuilds };

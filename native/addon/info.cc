@@ -1,5 +1,6 @@
 // Build and runtime facts for backendInfo(), plus test-only switches (underscore-prefixed).
 #include "async.h"
+#include "core/device.h"
 #include "core/parallel.h"
 #include "cpu/simd.h"
 #include "registry.h"
@@ -22,6 +23,32 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The CUDA runtime's view of the machine plus the visible devices; lib/gpuReport.ts reads it.
+Napi::Value CudaReport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const device::RuntimeReport r = device::runtime_report();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("runtimeVersion", Napi::Number::New(env, r.runtime_version));
+    o.Set("driverVersion", Napi::Number::New(env, r.driver_version));
+    o.Set("archs", Napi::String::New(env, r.archs));
+    o.Set("error", Napi::String::New(env, r.error));
+    o.Set("errorMessage", Napi::String::New(env, r.error_message));
+    const int n = device::count();
+    Napi::Array list = Napi::Array::New(env, n);
+    for (int i = 0; i < n; ++i) {
+      const device::Info d = device::info(i);
+      Napi::Object dev = Napi::Object::New(env);
+      dev.Set("name", d.name);
+      dev.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(d.memory_bytes)));
+      dev.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+      list.Set(i, dev);
+    }
+    o.Set("devices", list);
+    return o;
+  });
+}
+
 Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   int level = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
   cpu::set_simd_override(level);
@@ -31,6 +58,7 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
 }  // namespace
 
 LW_EXPORT_FUNCTION("info", Info);
+LW_EXPORT_FUNCTION("cudaReport", CudaReport);
 LW_EXPORT_FUNCTION("_setSimd", SetSimd);
 
 }  // namespace addon

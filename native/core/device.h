@@ -13,7 +13,17 @@ struct Info {
   int major = 0, minor = 0;
 };
 
+// What the CUDA runtime says about the machine, for the loader's diagnosis (lib/gpuReport.ts).
+struct RuntimeReport {
+  int runtime_version = 0;   // CUDART_VERSION linked (13000 = 13.0); 0 in the CPU build
+  int driver_version = 0;    // CUDA version the driver supports; 0 = no driver could be loaded
+  std::string archs;         // CMAKE_CUDA_ARCHITECTURES of the build, comma-separated
+  std::string error;         // cudaGetDeviceCount's error name, '' on success
+  std::string error_message;
+};
+
 bool compiled();            // built with CUDA?
+RuntimeReport runtime_report();
 int count();                // devices visible (0 when no driver / no GPU)
 std::string status();       // human-readable reason when count() == 0
 Info info(int dev);

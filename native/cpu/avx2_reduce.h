@@ -1,6 +1,8 @@
 // AVX2 helpers shared by the CPU row kernels: the target attribute and horizontal max / sum of 8 floats.
 // Only called after the runtime dispatch (simd.h) has seen AVX2.
 #pragma once
+#include "simd.h"
+#if LW_SIMD_X86
 #include <immintrin.h>
 
 #define LW_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -24,3 +26,4 @@ LW_AVX2 inline float hsum_avx2(__m256 v) {
 
 }  // namespace cpu
 }  // namespace lw
+#endif  // LW_SIMD_X86

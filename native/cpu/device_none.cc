@@ -7,6 +7,7 @@ namespace device {
 
 bool compiled() { return false; }
 int count() { return 0; }
+RuntimeReport runtime_report() { return {}; }
 std::string status() { return "this is the CPU build of lengthwise (built without CUDA)"; }
 Info info(int) { throw_device("no CUDA device: " + status()); }
 void* alloc(int, size_t) { throw_device("no CUDA device: " + status()); }

@@ -1,9 +1,12 @@
 #include "row_stats_cpu.h"
 
+#include "simd.h"
+#if LW_SIMD_X86
 // GCC 12 warns about _mm512_undefined_* inside its own intrinsics headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -85,6 +88,7 @@ void convert_scalar(const void* row, DType dt, int64_t begin, int n, float* out)
   for (int i = 0; i < n; ++i) out[i] = load_as_float(row, dt, begin + i);
 }
 
+#if LW_SIMD_X86
 // ---------------------------------------------------------------------------------------------- AVX2
 
 LW_AVX2 inline __m256 exp_avx2(__m256 d) {
@@ -261,6 +265,8 @@ LW_AVX512 void convert_avx512(const void* row, DType dt, int64_t begin, int n, f
   for (; i < n; ++i) out[i] = load_as_float(row, dt, begin + i);
 }
 
+#endif  // LW_SIMD_X86
+
 // ---------------------------------------------------------------------------------------------- dispatch
 using BlockFn = void (*)(const float*, int, float, bool, float, int64_t, RowPartial&);
 using ConvertFn = void (*)(const void*, DType, int64_t, int, float*);
@@ -272,8 +278,10 @@ struct Path {
 
 Path path_for(SimdLevel level) {
   switch (level) {
+#if LW_SIMD_X86
     case SimdLevel::Avx512: return {block_avx512, convert_avx512};
     case SimdLevel::Avx2: return {block_avx2, convert_avx2};
+#endif
     default: return {block_scalar, convert_scalar};
   }
 }

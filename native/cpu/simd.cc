@@ -9,7 +9,7 @@ namespace cpu {
 namespace {
 
 SimdLevel detect() {
-#if defined(__x86_64__) || defined(__i386__)
+#if LW_SIMD_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
     return SimdLevel::Avx512;

@@ -1,6 +1,14 @@
 // Runtime SIMD dispatch: the best instruction set this CPU supports, chosen once; overridable for tests.
 #pragma once
 
+// 1 where the AVX2 / AVX-512 kernels are compiled: x86-64 with GCC or clang (per-function target attributes).
+// Elsewhere (arm64, MSVC) only the scalar paths exist and simd_level() is always Scalar.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LW_SIMD_X86 1
+#else
+#define LW_SIMD_X86 0
+#endif
+
 namespace lw {
 namespace cpu {
 

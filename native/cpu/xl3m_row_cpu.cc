@@ -7,10 +7,13 @@
 // counts only; a NaN anywhere else propagates into s (max(lo, NaN) keeps the NaN), and s = NaN flags the slice.
 #include "xl3m_row_cpu.h"
 
+#include "simd.h"
+#if LW_SIMD_X86
 // GCC 12 warns about _mm512_undefined_* inside its own intrinsics headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -122,6 +125,7 @@ void slice_scalar(const void* row, int64_t begin, int64_t end, float inv_t, RowP
   finish(a, st, U ? ut : 0.f, out);
 }
 
+#if LW_SIMD_X86
 // ---------------------------------------------------------------------------------------------- AVX2
 
 // e^d for d ∈ [kMinD, 0] (NaN → NaN).
@@ -361,14 +365,18 @@ LW_AVX512 void slice_avx512(const void* row, int64_t begin, int64_t end, float i
   finish(a, s, u, out);
 }
 
+#endif  // LW_SIMD_X86
+
 // ---------------------------------------------------------------------------------------------- dispatch
 using SliceFn = void (*)(const void*, int64_t, int64_t, float, RowPartial*);
 
 template <DType DT, bool U>
 SliceFn pick(SimdLevel level) {
   switch (level) {
+#if LW_SIMD_X86
     case SimdLevel::Avx512: return slice_avx512<DT, U>;
     case SimdLevel::Avx2: return slice_avx2<DT, U>;
+#endif
     default: return slice_scalar<DT, U>;
   }
 }

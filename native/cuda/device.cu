@@ -10,8 +10,10 @@ namespace {
 struct Probe {
   int count = 0;
   std::string status = "ok";
+  cudaError_t error = cudaSuccess;
   Probe() {
     cudaError_t e = cudaGetDeviceCount(&count);
+    error = e;
     if (e != cudaSuccess) {
       count = 0;
       status = std::string("CUDA runtime reports: ") + cudaGetErrorString(e);
@@ -28,7 +30,26 @@ const Probe& probe() {
 void use(int dev) { cuda::check(cudaSetDevice(dev), "cudaSetDevice"); }
 }  // namespace
 
+#ifndef LW_CUDA_ARCHS
+#define LW_CUDA_ARCHS ""
+#endif
+
 bool compiled() { return true; }
+
+RuntimeReport runtime_report() {
+  const Probe& p = probe();
+  RuntimeReport r;
+  r.runtime_version = CUDART_VERSION;
+  // Reports 0 (and succeeds) when libcuda cannot be loaded, i.e. no NVIDIA driver; a too-old driver still answers.
+  if (cudaDriverGetVersion(&r.driver_version) != cudaSuccess) r.driver_version = 0;
+  cudaGetLastError();
+  r.archs = LW_CUDA_ARCHS;
+  if (p.error != cudaSuccess) {
+    r.error = cudaGetErrorName(p.error);
+    r.error_message = cudaGetErrorString(p.error);
+  }
+  return r;
+}
 int count() { return probe().count; }
 std::string status() { return probe().status; }
 

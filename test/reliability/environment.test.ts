@@ -29,10 +29,10 @@ const call = `await lw.logitStats({ data: new Float32Array([1, 2]), rows: 1, voc
   const e = JSON.parse(r.out) as { name: string; message: string };
   expect(e.name).toBe('Error');
   expect(e.message).toMatch(/backend 'cuda' was requested but/);
-  expect(e.message).toMatch(/no device|no CUDA addon|npm run build:cuda/);
+  expect(e.message).toMatch(/no device|no NVIDIA driver|no CUDA addon|npm run build:cuda/);
   // backendInfo() does not throw: it reports the requested backend and why CUDA cannot run it.
   const info = inChild({ LENGTHWISE_BACKEND: 'cuda' }, `console.log(JSON.stringify(lw.backendInfo()));`);
-  expect(JSON.parse(info.out)).toMatchObject({ backend: 'cuda', devices: [], cudaUnavailable: expect.stringMatching(/no device|no CUDA addon|build:cuda/) });
+  expect(JSON.parse(info.out)).toMatchObject({ backend: 'cuda', devices: [], cudaUnavailable: expect.stringMatching(/no device|no NVIDIA driver|no CUDA addon|build:cuda/) });
   // ...and so does `lengthwise info`, exiting 0.
   const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'info'],
     { env: { ...process.env, LENGTHWISE_BACKEND: 'cuda' }, encoding: 'utf8', timeout: 60000 });
