@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { backendInfo } from './backend';
-export type { BackendInfo, DeviceInfo } from './backend';
+export type { BackendInfo, DeviceInfo, GpuDevice, GpuReport } from './backend';
 export type { BackendName, BackendChoice } from './native';
 export type { Logits, LogitsDType } from './logits';
 export { logitStats } from './logitStats';

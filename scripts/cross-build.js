@@ -25,7 +25,8 @@ const TOOLCHAINS = {
     strip: 'x86_64-w64-mingw32-strip',
     dlltool: 'x86_64-w64-mingw32-dlltool',
     cflags: [],
-    ldflags: ['-shared', '-static-libgcc', '-static-libstdc++', '-Wl,-Bstatic', '-lwinpthread', '-Wl,-Bdynamic'],
+    // -static: libstdc++, libgcc and winpthread inside the .node (only system DLLs and node.exe are imported).
+    ldflags: ['-shared', '-static', '-static-libgcc', '-static-libstdc++'],
   },
 };
 

@@ -69,7 +69,7 @@ function prepack() {
       `for ${t.id}. ${t.kind === 'cuda' ? 'Install it next to lengthwise to use NVIDIA GPUs.' : 'lengthwise installs it by itself (optional dependency).'}\n`);
     const r = spawnSync('npm', ['pack', '--silent', '--pack-destination', dest], { cwd: dir, encoding: 'utf8', shell: process.platform === 'win32' });
     if (r.status !== 0) fail(`prepack: npm pack of ${dir} failed:\n${r.stderr}`);
-    console.error(`prepack: ${path.join(path.relative(process.cwd(), dest) || '.', r.stdout.trim().split('\n').pop())} (${t.kind} part for ${t.id})`);
+    console.error(`prepack: ${path.join(dest, r.stdout.trim().split('\n').pop())} (${t.kind} part for ${t.id})`);
   }
   fs.copyFileSync(manifestFile, backup);
   fs.writeFileSync(manifestFile, JSON.stringify(publishManifest(main, packed), null, 2) + '\n');
