@@ -32,7 +32,9 @@ function stageHostBuilds() {
     fs.mkdirSync(dir, { recursive: true });
     const dest = path.join(dir, file);
     fs.copyFileSync(from, dest);
-    if (process.platform !== 'win32') spawnSync('strip', ['--strip-unneeded', dest], { stdio: 'inherit' });
+    // macOS strip has no --strip-unneeded; -x keeps the exported napi_register_module_v1.
+    if (process.platform === 'darwin') spawnSync('strip', ['-x', dest], { stdio: 'inherit' });
+    else if (process.platform !== 'win32') spawnSync('strip', ['--strip-unneeded', dest], { stdio: 'inherit' });
     console.log(`prebuild: ${path.relative(root, from)} → ${path.relative(root, dest)} (${(fs.statSync(dest).size / 1024).toFixed(0)} kB)`);
     staged.push(id);
   }
