@@ -11,7 +11,7 @@ import { expectedAcceptance } from '../tree/utils';
 import type { TreeBatch } from '../tree/types';
 import { type DraftKind, verifyTree } from '../tree/verify';
 import { type ModelAdapter, checkAdapter } from './adapter';
-import { type DraftRow, drawIid, drawWithoutReplacement, draftRow, gatherRows, readRow, topTokens } from './rows';
+import { type DraftRow, drawIid, drawWithoutReplacement, draftRow, gatherRows, probOf, readRow, topTokens } from './rows';
 import { COMMITTED, ModelState, type NewRow } from './state';
 import { type DraftTree, type Planner, type TreeStrategy, plannerFor } from './strategies';
 
@@ -247,6 +247,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       }
       if (ds) {
         const planners: Planner[] = Array.from({ length: B }, () => planner());
+        const sampled = !mode.greedy && mode.drafts !== 'deterministic';
         const maxDepth = (b: number) => window - 1 - (ds.cached[b]! + ds.pending[b]!.length - 1);
         // Level 0: the draft catches up on the committed tokens it has not seen; its last row is the root's.
         const first = ds.pending.map((p, b) =>
@@ -264,15 +265,15 @@ export function createDecoder(opts: DecoderOptions): Decoder {
             const t = trees[b]!;
             const added: number[] = [];
             expand[b]!.forEach((v, k) => {
-              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT);
+              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled);
               rows[b]![v] = dr;
               const m = planners[b]!.childCount(t, v);
               if (m <= 0) return;
-              const toks = mode.drafts === 'iid' ? drawIid(dr.q, m, rand)
-                : mode.drafts === 'without-replacement' ? drawWithoutReplacement(dr.q, m, rand) : topTokens(dr.q, m);
+              const toks = mode.drafts === 'iid' ? drawIid(dr.q!, m, rand)
+                : mode.drafts === 'without-replacement' ? drawWithoutReplacement(dr.q!, m, rand) : topTokens(dr.scaled, m);
               toks.forEach((tok, i) => {
                 const id = t.tokens.length;
-                const cq = dr.q[tok]!;
+                const cq = probOf(dr, tok);
                 t.tokens.push(tok); t.parents.push(v); t.depth.push(t.depth[v]! + 1); t.condq.push(cq);
                 t.logq.push(t.logq[v]! + Math.log(cq));
                 t.shape.push(planners[b]!.childShape ? planners[b]!.childShape!(t.shape[v]!, i) : 0);

@@ -58,34 +58,47 @@ export function gatherRows(l: Logits, rows: ArrayLike<number>): Logits {
 export interface DraftRow {
   /** z / T as float32: the row handed to verification, q = softmax(scaled). */
   scaled: Float32Array;
-  q: Float64Array;
+  /** max of `scaled` and log Σ exp(scaled − max). */
+  max: number;
+  lse: number;
+  /** q as float64, only when drawing from it (`full`). */
+  q?: Float64Array;
 }
 
-/** q = softmax(z / T), computed in float64 from the float32 scaled row. */
-export function draftRow(z: Float32Array, temperature: number): DraftRow {
+/**
+ * q = softmax(z / T) from the float32 scaled row; the float64 q array is built only when `full` (sampled
+ * drafts); deterministic drafts only need q of the chosen tokens ({@link probOf}).
+ */
+export function draftRow(z: Float32Array, temperature: number, full: boolean): DraftRow {
   const V = z.length;
-  const scaled = new Float32Array(V);
-  const inv = 1 / temperature;
+  let scaled = z;
+  if (temperature !== 1) {
+    scaled = new Float32Array(V);
+    const inv = 1 / temperature;
+    for (let i = 0; i < V; i++) scaled[i] = z[i]! * inv;
+  }
   let max = -Infinity;
-  for (let i = 0; i < V; i++) {
-    const v = Math.fround(z[i]! * inv);
-    scaled[i] = v;
-    if (v > max) max = v;
-  }
+  for (let i = 0; i < V; i++) if (scaled[i]! > max) max = scaled[i]!;
   if (!Number.isFinite(max)) throw new RangeError(`draft logits row has no finite maximum (got ${max})`);
-  const q = new Float64Array(V);
   let sum = 0;
-  for (let i = 0; i < V; i++) {
-    const e = Math.exp(scaled[i]! - max);
-    q[i] = e;
-    sum += e;
+  let q: Float64Array | undefined;
+  if (full) {
+    q = new Float64Array(V);
+    for (let i = 0; i < V; i++) sum += q[i] = Math.exp(scaled[i]! - max);
+    for (let i = 0; i < V; i++) q[i]! /= sum;
+  } else {
+    for (let i = 0; i < V; i++) sum += Math.exp(scaled[i]! - max);
   }
-  for (let i = 0; i < V; i++) q[i]! /= sum;
-  return { scaled, q };
+  return { scaled, max, lse: Math.log(sum), q };
+}
+
+/** q(token) of a draft row. */
+export function probOf(r: DraftRow, token: number): number {
+  return r.q ? r.q[token]! : Math.exp(r.scaled[token]! - r.max - r.lse);
 }
 
 /** The m most probable tokens, most probable first (ties to the lower id). */
-export function topTokens(q: Float64Array, m: number): number[] {
+export function topTokens(q: Float32Array | Float64Array, m: number): number[] {
   const best: number[] = [];
   for (let i = 0; i < q.length; i++) {
     const v = q[i]!;
