@@ -82,9 +82,10 @@ export class FakeModel implements ModelAdapter<FakeCache> {
           if (brow[j]! < -1e3) continue;
           const tok = cols[(b * C + j) * 2]!;
           const p = cols[(b * C + j) * 2 + 1]!;
-          const w = Math.pow(0.7, pos - p) * (1 + 0.1 * ((p * 7) % 5));
+          const w = Math.pow(0.45, pos - p) * (1 + 0.3 * ((p * 7) % 5));
           for (let d = 0; d < D; d++) h[d]! += w * this.E[tok * D + d]!;
         }
+        for (let d = 0; d < D; d++) h[d]! += 0.5 * Math.sin(pos * (d + 1) * 0.9);
         for (let v = 0; v < V; v++) {
           let z = 0;
           for (let d = 0; d < D; d++) z += this.U[v * D + d]! * h[d]!;
