@@ -204,6 +204,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const eos = g.eosId === undefined ? target.eosId : g.eosId ?? undefined;
     const window = Math.min(target.window ?? Infinity, draft?.window ?? Infinity);
     const ts = new ModelState(target, B);
+    const cum = new Float64Array(target.vocab);
     const ds = draft ? new ModelState(draft, B) : null;
     for (let b = 0; b < B; b++) {
       ts.pending[b] = seqs[b]!.slice();
@@ -248,6 +249,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       if (ds) {
         const planners: Planner[] = Array.from({ length: B }, () => planner());
         const sampled = !mode.greedy && mode.drafts !== 'deterministic';
+        const V = target.vocab;
         const maxDepth = (b: number) => window - 1 - (ds.cached[b]! + ds.pending[b]!.length - 1);
         // Level 0: the draft catches up on the committed tokens it has not seen; its last row is the root's.
         const first = ds.pending.map((p, b) =>
@@ -265,12 +267,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
             const t = trees[b]!;
             const added: number[] = [];
             expand[b]!.forEach((v, k) => {
-              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled);
+              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled ? cum : undefined);
               rows[b]![v] = dr;
               const m = planners[b]!.childCount(t, v);
               if (m <= 0) return;
-              const toks = mode.drafts === 'iid' ? drawIid(dr.q!, m, rand)
-                : mode.drafts === 'without-replacement' ? drawWithoutReplacement(dr.q!, m, rand) : topTokens(dr.scaled, m);
+              const toks = mode.drafts === 'iid' ? drawIid(cum, V, m, rand)
+                : mode.drafts === 'without-replacement' ? drawWithoutReplacement(cum, V, m, rand) : topTokens(dr.scaled, m);
               toks.forEach((tok, i) => {
                 const id = t.tokens.length;
                 const cq = probOf(dr, tok);

@@ -42,59 +42,58 @@ export function readRow(l: Logits, r: number, out = new Float32Array(l.vocab)): 
   return out;
 }
 
-/** Copies the listed rows of `l` (same dtype) into a new host Logits. */
+/** The listed rows of `l` (same dtype) as host Logits: a view when they are consecutive, else a copy. */
 export function gatherRows(l: Logits, rows: ArrayLike<number>): Logits {
   const V = l.vocab;
   const d = l.data;
   if (!(d instanceof Float32Array || d instanceof Uint16Array)) {
     throw new TypeError('model adapters must return host logits (Float32Array or Uint16Array)');
   }
+  let consecutive = rows.length > 0;
+  for (let i = 1; i < rows.length && consecutive; i++) consecutive = rows[i] === rows[0]! + i;
+  if (consecutive) {
+    return { data: d.subarray(rows[0]! * V, (rows[0]! + rows.length) * V), dtype: l.dtype ?? 'float32', rows: rows.length, vocab: V };
+  }
   const out = d instanceof Float32Array ? new Float32Array(rows.length * V) : new Uint16Array(rows.length * V);
   for (let i = 0; i < rows.length; i++) out.set(d.subarray(rows[i]! * V, rows[i]! * V + V), i * V);
   return { data: out, dtype: l.dtype ?? 'float32', rows: rows.length, vocab: V };
 }
 
-/** The drafter's distribution at one node: the scaled row (what verifyTree gets) and q = softmax of it. */
+/** The drafter's distribution at one node: the scaled row (what verifyTree gets), its max and log-sum-exp. */
 export interface DraftRow {
   /** z / T as float32: the row handed to verification, q = softmax(scaled). */
   scaled: Float32Array;
-  /** max of `scaled` and log Σ exp(scaled − max). */
   max: number;
+  /** log Σ exp(scaled − max). */
   lse: number;
-  /** q as float64, only when drawing from it (`full`). */
-  q?: Float64Array;
 }
 
 /**
- * q = softmax(z / T) from the float32 scaled row; the float64 q array is built only when `full` (sampled
- * drafts); deterministic drafts only need q of the chosen tokens ({@link probOf}).
+ * Turns a row (scaled in place when T ≠ 1) into q = softmax(z / T). With `cumulative`, also fills it with the
+ * running sums of exp(scaled − max) for drawing ({@link drawIid}, {@link drawWithoutReplacement}); the buffer
+ * is only valid until the next call that uses it.
  */
-export function draftRow(z: Float32Array, temperature: number, full: boolean): DraftRow {
+export function draftRow(z: Float32Array, temperature: number, cumulative?: Float64Array): DraftRow {
   const V = z.length;
-  let scaled = z;
   if (temperature !== 1) {
-    scaled = new Float32Array(V);
     const inv = 1 / temperature;
-    for (let i = 0; i < V; i++) scaled[i] = z[i]! * inv;
+    for (let i = 0; i < V; i++) z[i] = z[i]! * inv;
   }
   let max = -Infinity;
-  for (let i = 0; i < V; i++) if (scaled[i]! > max) max = scaled[i]!;
+  for (let i = 0; i < V; i++) if (z[i]! > max) max = z[i]!;
   if (!Number.isFinite(max)) throw new RangeError(`draft logits row has no finite maximum (got ${max})`);
   let sum = 0;
-  let q: Float64Array | undefined;
-  if (full) {
-    q = new Float64Array(V);
-    for (let i = 0; i < V; i++) sum += q[i] = Math.exp(scaled[i]! - max);
-    for (let i = 0; i < V; i++) q[i]! /= sum;
+  if (cumulative) {
+    for (let i = 0; i < V; i++) cumulative[i] = sum += Math.exp(z[i]! - max);
   } else {
-    for (let i = 0; i < V; i++) sum += Math.exp(scaled[i]! - max);
+    for (let i = 0; i < V; i++) sum += Math.exp(z[i]! - max);
   }
-  return { scaled, max, lse: Math.log(sum), q };
+  return { scaled: z, max, lse: Math.log(sum) };
 }
 
 /** q(token) of a draft row. */
 export function probOf(r: DraftRow, token: number): number {
-  return r.q ? r.q[token]! : Math.exp(r.scaled[token]! - r.max - r.lse);
+  return Math.exp(r.scaled[token]! - r.max - r.lse);
 }
 
 /** The m most probable tokens, most probable first (ties to the lower id). */
@@ -114,39 +113,60 @@ export function topTokens(q: Float32Array | Float64Array, m: number): number[] {
   return best;
 }
 
-function drawOne(q: Float64Array, mass: number, u: number, removed: Set<number> | null): number {
-  let target = u * mass;
-  let last = -1;
-  for (let i = 0; i < q.length; i++) {
-    if (removed !== null && removed.has(i)) continue;
-    const p = q[i]!;
-    if (p <= 0) continue;
-    last = i;
-    target -= p;
-    if (target < 0) return i;
+/** First index whose running sum exceeds u · total (binary search), skipping empty entries. */
+function drawOne(cum: Float64Array, V: number, u: number): number {
+  const target = u * cum[V - 1]!;
+  let lo = 0;
+  let hi = V - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cum[mid]! > target) hi = mid;
+    else lo = mid + 1;
   }
-  return last; // rounding left a sliver of mass past the end
+  return lo;
 }
 
-/** m independent draws from q. */
-export function drawIid(q: Float64Array, m: number, rand: () => number): number[] {
+/** m independent draws from q (given by its running sums, {@link draftRow}). */
+export function drawIid(cum: Float64Array, V: number, m: number, rand: () => number): number[] {
   const out: number[] = [];
-  for (let k = 0; k < m; k++) out.push(drawOne(q, 1, rand(), null));
+  for (let k = 0; k < m; k++) out.push(drawOne(cum, V, rand()));
   return out;
 }
 
-/** Up to m draws from q without replacement (stops early when q's support is exhausted). */
-export function drawWithoutReplacement(q: Float64Array, m: number, rand: () => number): number[] {
+/**
+ * Up to m draws from q without replacement: each draw is a draw from q conditioned on the tokens not drawn yet
+ * (by rejection, exact; a linear scan when the tokens drawn hold nearly all the mass). Stops early when q's
+ * support is exhausted.
+ */
+export function drawWithoutReplacement(cum: Float64Array, V: number, m: number, rand: () => number): number[] {
   const out: number[] = [];
-  const removed = new Set<number>();
-  let mass = 1;
+  const total = cum[V - 1]!;
+  const p = (i: number) => cum[i]! - (i > 0 ? cum[i - 1]! : 0);
+  let removedMass = 0;
   for (let k = 0; k < m; k++) {
-    if (!(mass > 1e-12)) break;
-    const t = drawOne(q, mass, rand(), removed);
+    const left = total - removedMass;
+    if (!(left > total * 1e-12)) break;
+    let t = -1;
+    if (left > 0.05 * total) {
+      for (let tries = 0; tries < 200 && t < 0; tries++) {
+        const c = drawOne(cum, V, rand());
+        if (!out.includes(c)) t = c;
+      }
+    }
+    if (t < 0) {
+      let target = rand() * left;
+      for (let i = 0; i < V; i++) {
+        if (out.includes(i)) continue;
+        const pi = p(i);
+        if (pi <= 0) continue;
+        t = i;
+        target -= pi;
+        if (target < 0) break;
+      }
+    }
     if (t < 0) break;
     out.push(t);
-    removed.add(t);
-    mass -= q[t]!;
+    removedMass += p(t);
   }
   return out;
 }
