@@ -67,6 +67,20 @@ describe('greedy speculative decoding == plain greedy target decoding', () => {
   });
 });
 
+test('float16 logits from the adapters are used as is: greedy == plain greedy on the float16 logits', async () => {
+  const t16 = new FakeModel({ vocab: V, seed: 11, half: true });
+  const d16 = new FakeModel({ vocab: V, seed: 12, like: { model: t16, mix: 0.75 }, half: true });
+  const ps = prompts(8, 31);
+  for (const tree of [{ kind: 'static' }, { kind: 'dynamic', budget: 12 }] as TreeStrategy[]) {
+    const r = await speculative.createDecoder({ target: t16, draft: d16, tree }).generate(ps, { maxTokens: 16, temperature: 0, eosId: null });
+    for (let i = 0; i < ps.length; i++) expect(r.tokens[i]).toEqual((await plainGreedy(t16, ps[i]!, 16)).tokens);
+    expect(r.stats.acceptedPerForward).toBeGreaterThan(0.3);
+  }
+  // Sampled drafts read the float16 draft rows too.
+  const s = await speculative.createDecoder({ target: t16, draft: d16, tree: { kind: 'static' }, verify: 'iid' }).generate(ps, { maxTokens: 8, temperature: 1, seed: 2 });
+  expect(s.stats.generatedTokens).toBeGreaterThan(0);
+});
+
 describe('stopping, streaming, abort', () => {
   test('EOS, maxTokens and the window end sequences exactly where they should', async () => {
     const ref = await plainGreedy(target, [3, 4], 30);

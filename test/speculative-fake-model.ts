@@ -22,6 +22,39 @@ export interface FakeModelOptions {
   like?: { model: FakeModel; mix: number };
   window?: number;
   eosId?: number;
+  /** Emit float16 logits (Uint16Array bits) like a runtime exporting half-precision logits. */
+  half?: boolean;
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+/** float32 → float16 bits, round to nearest even (normal and subnormal range; the fake's logits are small). */
+export function toHalf(x: number): number {
+  F32[0] = x;
+  const b = U32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const e = ((b >>> 23) & 0xff) - 127 + 15;
+  let m = b & 0x7fffff;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    m |= 0x800000;
+    const shift = 14 - e;
+    let h = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+export function fromHalf(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  return e === 0 ? s * m * 2 ** -24 : s * 2 ** (e - 15) * (1 + m / 1024);
 }
 
 export class FakeModel implements ModelAdapter<FakeCache> {
@@ -32,6 +65,7 @@ export class FakeModel implements ModelAdapter<FakeCache> {
   readonly U: Float64Array;
   readonly dim: number;
   readonly scale: number;
+  readonly half: boolean;
   forwardCalls = 0;
   rowsComputed = 0;
 
@@ -41,6 +75,7 @@ export class FakeModel implements ModelAdapter<FakeCache> {
     this.scale = o.scale ?? 3;
     this.window = o.window;
     this.eosId = o.eosId;
+    this.half = o.half ?? false;
     const r = mulberry32(o.seed);
     const g = () => (r() + r() + r() - 1.5) * 1.4;
     this.E = Float64Array.from({ length: this.vocab * this.dim }, g);
@@ -93,6 +128,9 @@ export class FakeModel implements ModelAdapter<FakeCache> {
         }
       }
     }
+    if (this.half) {
+      return { logits: { data: Uint16Array.from(logits, toHalf), dtype: 'float16', rows: B * S, vocab: V }, cache: { cols, columns: C } };
+    }
     return { logits: { data: logits, rows: B * S, vocab: V }, cache: { cols, columns: C } };
   }
 
@@ -129,7 +167,8 @@ export async function plainGreedy(m: FakeModel | ModelAdapter, prompt: number[],
     P += S;
     pos += S;
     const V = m.vocab;
-    const d = res.logits.data as Float32Array;
+    const raw = res.logits.data as Float32Array | Uint16Array;
+    const d = raw instanceof Uint16Array ? Float32Array.from(raw, fromHalf) : raw;
     const row = d.subarray((S - 1) * V, S * V);
     let best = 0;
     for (let v = 1; v < V; v++) if (row[v]! > row[best]!) best = v;
