@@ -81,6 +81,27 @@ test('float16 logits from the adapters are used as is: greedy == plain greedy on
   expect(s.stats.generatedTokens).toBeGreaterThan(0);
 });
 
+test('GTO reward shaping prunes dynamic trees, keeps greedy equality, and is refused for sampled drafts', async () => {
+  const ps = prompts(10, 41);
+  const ref = await Promise.all(ps.map((p) => plainGreedy(target, p, 16)));
+  const base = { kind: 'dynamic', budget: 24, width: 4 } as const;
+  const runs = [];
+  for (const nodeCost of [0, 0.05, 1]) {
+    const tree = { ...base, reward: { eta: 2, nodeCost } };
+    const r = await speculative.createDecoder({ target, draft, tree, verify: 'greedy' }).generate(ps, { maxTokens: 16, temperature: 0, eosId: null });
+    for (let i = 0; i < ps.length; i++) expect(r.tokens[i]).toEqual(ref[i]!.tokens);
+    runs.push(r.stats.draftNodes / r.stats.verifiedTrees);
+  }
+  const plain = await speculative.createDecoder({ target, draft, tree: base, verify: 'greedy' }).generate(ps, { maxTokens: 16, temperature: 0, eosId: null });
+  // nodeCost 0: the largest prefix always scores best (more paths only raise the smooth max).
+  expect(runs[0]).toBeCloseTo(plain.stats.draftNodes / plain.stats.verifiedTrees, 9);
+  expect(runs[2]!).toBeLessThan(runs[0]! * 0.5);
+  expect(runs[1]!).toBeLessThanOrEqual(runs[0]!);
+  const bad = speculative.createDecoder({ target, draft, tree: { ...base, reward: { eta: 2, nodeCost: 0.1 } }, verify: 'iid' });
+  await expect(bad.generate([[1, 2]], { maxTokens: 4, temperature: 1 })).rejects.toThrow(/only deterministic drafts/);
+  expect(() => speculative.createDecoder({ target, draft, tree: { ...base, reward: { eta: 0, nodeCost: 1 } } })).toThrow(/tree\.reward/);
+});
+
 describe('stopping, streaming, abort', () => {
   test('EOS, maxTokens and the window end sequences exactly where they should', async () => {
     const ref = await plainGreedy(target, [3, 4], 30);

@@ -17,4 +17,4 @@ export {
   type VerifyInfo,
   createDecoder,
 } from './decoder';
-export { MC_SIM_7B_63, type TreeStrategy, parseTree } from './strategies';
+export { MC_SIM_7B_63, type RewardShaping, type TreeStrategy, parseTree } from './strategies';

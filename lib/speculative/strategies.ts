@@ -41,7 +41,20 @@ export type TreeStrategy =
    * best path's predicted rejection probability `1 − Π q` exceeds h (`specdec.stopIndex` on the draft's
    * conditional probabilities along that path).
    */
-  | { kind: 'dynamic'; budget: number; width?: number; depth?: number; stopThreshold?: number };
+  | { kind: 'dynamic'; budget: number; width?: number; depth?: number; stopThreshold?: number; reward?: RewardShaping };
+
+/**
+ * GTO's draft-tree reward as a pruning rule (deterministic drafts: greedy / target-only): after growth, the
+ * prefixes of 1/4, 1/2, 3/4 and all of the nodes (ranked by cumulative draft probability) are scored with
+ * `tree.gtoReward` under the draft's own distributions, and the one maximising `reward − nodeCost · nodes`
+ * is verified.
+ */
+export interface RewardShaping {
+  /** η > 0 of the smooth max over paths. */
+  eta: number;
+  /** Price of one verified node, in expected accepted tokens (≥ 0). */
+  nodeCost: number;
+}
 
 /** @internal A tree under construction (local node 0 = root). */
 export interface DraftTree {
@@ -135,6 +148,12 @@ export function plannerFor(s: TreeStrategy): () => Planner {
       if (!(Number.isInteger(budget) && budget >= 1 && budget <= 1024)) throw new RangeError(`tree.budget must be an integer in [1, 1024], got ${show(budget)}`);
       if (!(Number.isInteger(width) && width >= 1 && width <= 64)) throw new RangeError(`tree.width must be an integer in [1, 64], got ${show(width)}`);
       if (!(Number.isInteger(depth) && depth >= 1 && depth <= 64)) throw new RangeError(`tree.depth must be an integer in [1, 64], got ${show(depth)}`);
+      if (s.reward !== undefined) {
+        const r = s.reward;
+        if (r === null || typeof r !== 'object' || !(Number.isFinite(r.eta) && r.eta > 0) || !(Number.isFinite(r.nodeCost) && r.nodeCost >= 0)) {
+          throw new RangeError(`tree.reward must be { eta > 0, nodeCost >= 0 }, got ${show(r)}`);
+        }
+      }
       const h = s.stopThreshold;
       if (h !== undefined && !(typeof h === 'number' && h >= 0 && h <= 1)) throw new RangeError(`tree.stopThreshold must be in [0, 1], got ${show(h)}`);
       return () => {
