@@ -7,3 +7,4 @@
 export { type LoadModelOptions, type ModelInfo, type OnnxCache, OnnxModel, checkPair, loadModel } from './model';
 export { type Tokenizer, checkTokenizer, loadLlamaTokenizer } from './tokenizer';
 export type { OrtSession, OrtTensor, OrtValueMetadata } from './runtime';
+export { type ContextChoice, type LongContextAnswer, type LongContextOptions, answerLongContext } from './xl3m';
