@@ -250,6 +250,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         const planners: Planner[] = Array.from({ length: B }, () => planner());
         const sampled = !mode.greedy && mode.drafts !== 'deterministic';
         const V = target.vocab;
+        // Draft probabilities steer dynamic trees and the reward; fixed shapes with top-k drafts never read them.
+        const needProbs = sampled || tree.kind === 'dynamic';
         const maxDepth = (b: number) => window - 1 - (ds.cached[b]! + ds.pending[b]!.length - 1);
         // Level 0: the draft catches up on the committed tokens it has not seen; its last row is the root's.
         const first = ds.pending.map((p, b) =>
@@ -267,7 +269,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
             const t = trees[b]!;
             const added: number[] = [];
             expand[b]!.forEach((v, k) => {
-              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled ? cum : undefined);
+              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled ? cum : undefined, needProbs);
               rows[b]![v] = dr;
               const m = planners[b]!.childCount(t, v);
               if (m <= 0) return;

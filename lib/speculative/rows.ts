@@ -71,9 +71,10 @@ export interface DraftRow {
 /**
  * Turns a row (scaled in place when T ≠ 1) into q = softmax(z / T). With `cumulative`, also fills it with the
  * running sums of exp(scaled − max) for drawing ({@link drawIid}, {@link drawWithoutReplacement}); the buffer
- * is only valid until the next call that uses it.
+ * is only valid until the next call that uses it. Without `needProbs` (top-k drafts of fixed shapes) the
+ * exponential pass is skipped and q is unknown (`lse` NaN).
  */
-export function draftRow(z: Float32Array, temperature: number, cumulative?: Float64Array): DraftRow {
+export function draftRow(z: Float32Array, temperature: number, cumulative?: Float64Array, needProbs = true): DraftRow {
   const V = z.length;
   if (temperature !== 1) {
     const inv = 1 / temperature;
@@ -82,6 +83,7 @@ export function draftRow(z: Float32Array, temperature: number, cumulative?: Floa
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (z[i]! > max) max = z[i]!;
   if (!Number.isFinite(max)) throw new RangeError(`draft logits row has no finite maximum (got ${max})`);
+  if (!needProbs && !cumulative) return { scaled: z, max, lse: NaN };
   let sum = 0;
   if (cumulative) {
     for (let i = 0; i < V; i++) cumulative[i] = sum += Math.exp(z[i]! - max);
