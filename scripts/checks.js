@@ -158,8 +158,23 @@ function runSameHash(name, under) {
   return { ok, status: ok ? 0 : 'hash mismatch', last, seconds };
 }
 
-function runAll(checks) {
-  const results = [];
+// The "reference" group is linked by checks only. Were a shipped file to call into it, the addon would still link
+// (a shared library may leave symbols undefined) and fail only when called, so check the built addon for
+// undefined lengthwise symbols (mangled names in namespace lw start with _ZN2lw or _ZNK2lw).
+function addonLinks() {
+  const addon = path.join(root, 'build', 'Release', 'lengthwise.node');
+  if (!fs.existsSync(addon)) return null;
+  const r = spawnSync('nm', ['-D', '--undefined-only', addon], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  const missing = r.stdout.split('\n').filter((l) => /\s_ZN?K?2lw/.test(l)).map((l) => l.trim().split(/\s+/).pop());
+  const ok = missing.length === 0;
+  return { name: 'addon_links', ok, status: ok ? 0 : 'undefined symbols', seconds: 0,
+           last: ok ? 'build/Release/lengthwise.node needs no lw:: symbol from outside its groups'
+                    : `build/Release/lengthwise.node leaves undefined: ${missing.join(' ')}` };
+}
+
+function runAll(checks, extra = []) {
+  const results = [...extra];
   for (const [name, c] of checks) {
     if (c.tool) continue;
     console.log(`\n== check ${name}`);
@@ -189,7 +204,8 @@ if (mode === 'path') {
     console.log('checks: built the GPU checks; no GPU visible here (nvidia-smi), so none was run');
     process.exit(0);
   }
-  runAll(checks);
+  const links = mode === 'cpu' ? addonLinks() : null;
+  runAll(checks, links ? [links] : []);
 } else {
   fail('usage: node scripts/checks.js cpu|gpu [--build-only] [name ...] | path NAME');
 }
