@@ -8,7 +8,8 @@ import {
 import { attentionMask } from '../lib/tree/mask';
 import { gatherRows, scatterToSlots, type PaddedTrees } from '../lib/tree/slots';
 import type { TreeBatch } from '../lib/tree/types';
-import { randInt, randomTrees, rng } from './helpers/treeRandom';
+import { randomTrees } from './helpers/treeRandom';
+import { randInt, rng } from './helpers/rng';
 
 const I = (a: number[]) => Int32Array.from(a);
 

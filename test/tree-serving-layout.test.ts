@@ -5,7 +5,7 @@ import { fromFirstChildNextSibling, fromPaddedChains } from '../lib/tree/import'
 import { toLayout } from '../lib/tree/layout';
 import { gatherRows } from '../lib/tree/slots';
 import { verifyTree } from '../lib/tree/verify';
-import { randInt, rng } from './helpers/treeRandom';
+import { randInt, rng } from './helpers/rng';
 
 const I = (a: number[]) => Int32Array.from(a);
 
