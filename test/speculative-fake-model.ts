@@ -5,6 +5,7 @@
  */
 import type { AttentionBias, ForwardResult, ModelAdapter } from '../lib/speculative';
 import { mulberry32 } from '../lib/prng';
+import { f16Bits, f16Value } from '../lib/dtype';
 
 export interface FakeCache {
   /** batch × columns × 2 (token, position). */
@@ -24,37 +25,6 @@ export interface FakeModelOptions {
   eosId?: number;
   /** Emit float16 logits (Uint16Array bits) like a runtime exporting half-precision logits. */
   half?: boolean;
-}
-
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-/** float32 → float16 bits, round to nearest even (normal and subnormal range; the fake's logits are small). */
-export function toHalf(x: number): number {
-  F32[0] = x;
-  const b = U32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const e = ((b >>> 23) & 0xff) - 127 + 15;
-  let m = b & 0x7fffff;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    m |= 0x800000;
-    const shift = 14 - e;
-    let h = m >>> shift;
-    const rem = m & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-export function fromHalf(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  return e === 0 ? s * m * 2 ** -24 : s * 2 ** (e - 15) * (1 + m / 1024);
 }
 
 export class FakeModel implements ModelAdapter<FakeCache> {
@@ -129,7 +99,7 @@ export class FakeModel implements ModelAdapter<FakeCache> {
       }
     }
     if (this.half) {
-      return { logits: { data: Uint16Array.from(logits, toHalf), dtype: 'float16', rows: B * S, vocab: V }, cache: { cols, columns: C } };
+      return { logits: { data: Uint16Array.from(logits, f16Bits), dtype: 'float16', rows: B * S, vocab: V }, cache: { cols, columns: C } };
     }
     return { logits: { data: logits, rows: B * S, vocab: V }, cache: { cols, columns: C } };
   }
@@ -168,7 +138,7 @@ export async function plainGreedy(m: FakeModel | ModelAdapter, prompt: number[],
     pos += S;
     const V = m.vocab;
     const raw = res.logits.data as Float32Array | Uint16Array;
-    const d = raw instanceof Uint16Array ? Float32Array.from(raw, fromHalf) : raw;
+    const d = raw instanceof Uint16Array ? Float32Array.from(raw, f16Value) : raw;
     const row = d.subarray((S - 1) * V, S * V);
     let best = 0;
     for (let v = 1; v < V; v++) if (row[v]! > row[best]!) best = v;

@@ -4,22 +4,8 @@
  *
  * @packageDocumentation
  */
+import { bf16Value, f16Value } from '../dtype';
 import type { Logits } from '../logits';
-
-const F16_EXP = new Float32Array(32);
-for (let e = 0; e < 32; e++) F16_EXP[e] = 2 ** (e - 15);
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m === 0 ? sign * Infinity : NaN;
-  return sign * F16_EXP[e]! * (1 + m / 1024);
-}
-
-const BF16 = new Float32Array(1);
-const BF16_BITS = new Uint32Array(BF16.buffer);
 
 /** Row `r` of host logits as float32 (float16 / bfloat16 bits are widened). */
 export function readRow(l: Logits, r: number, out = new Float32Array(l.vocab)): Float32Array {
@@ -28,14 +14,8 @@ export function readRow(l: Logits, r: number, out = new Float32Array(l.vocab)): 
   if (d instanceof Float32Array) {
     out.set(d.subarray(r * V, r * V + V));
   } else if (d instanceof Uint16Array) {
-    if (l.dtype === 'bfloat16') {
-      for (let i = 0; i < V; i++) {
-        BF16_BITS[0] = d[r * V + i]! << 16;
-        out[i] = BF16[0]!;
-      }
-    } else {
-      for (let i = 0; i < V; i++) out[i] = halfToFloat(d[r * V + i]!);
-    }
+    const widen = l.dtype === 'bfloat16' ? bf16Value : f16Value;
+    for (let i = 0; i < V; i++) out[i] = widen(d[r * V + i]!);
   } else {
     throw new TypeError('model adapters must return host logits (Float32Array or Uint16Array)');
   }
