@@ -7,13 +7,15 @@
 import type { Logits } from '../logits';
 import { mulberry32 } from '../prng';
 import { show } from '../show';
-import { expectedAcceptance, gtoReward } from '../tree/utils';
+import { expectedAcceptance } from '../tree/utils';
 import type { TreeBatch } from '../tree/types';
 import { type DraftKind, verifyTree } from '../tree/verify';
 import { type ModelAdapter, checkAdapter } from './adapter';
-import { type DraftRow, drawIid, drawWithoutReplacement, draftRow, gatherRows, probOf, readRow, topTokens } from './rows';
+import { growTrees, rootOnly } from './grow';
+import { pruneByReward } from './reward';
+import { gatherRows } from './rows';
 import { COMMITTED, ModelState, type NewRow } from './state';
-import { type DraftTree, type Planner, type TreeStrategy, plannerFor } from './strategies';
+import { type TreeStrategy, plannerFor } from './strategies';
 
 /**
  * How draft tokens are produced and verified:
@@ -123,7 +125,8 @@ export interface Decoder {
   stream(prompts: ArrayLike<number>[], opts: GenerateOptions, stats?: Partial<DecodeStats>): AsyncGenerator<TokenEvent>;
 }
 
-interface Resolved {
+/** @internal How one generation call drafts and verifies. */
+export interface Resolved {
   drafts: DraftKind;
   greedy: boolean;
   verify: Exclude<VerifyChoice, 'auto'>;
@@ -239,70 +242,16 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       const active: number[] = [];
       for (let b = 0; b < B; b++) if (done[b] === undefined) active.push(b);
       // ---- draft: grow one tree per active sequence ----
-      const trees: DraftTree[] = [];
-      const rows: (DraftRow | undefined)[][] = [];
-      const synced: boolean[] = new Array(B).fill(false);
-      for (let b = 0; b < B; b++) {
-        trees.push({ tokens: [ts.pending[b]!.at(-1) ?? 0], parents: [-1], depth: [0], condq: [1], logq: [0], shape: [0] });
-        rows.push([]);
-      }
-      if (ds) {
-        const planners: Planner[] = Array.from({ length: B }, () => planner());
-        const sampled = !mode.greedy && mode.drafts !== 'deterministic';
-        const V = target.vocab;
-        // Draft probabilities steer dynamic trees and the reward; fixed shapes with top-k drafts never read them.
-        const needProbs = sampled || tree.kind === 'dynamic';
-        const maxDepth = (b: number) => window - 1 - (ds.cached[b]! + ds.pending[b]!.length - 1);
-        // Level 0: the draft catches up on the committed tokens it has not seen; its last row is the root's.
-        const first = ds.pending.map((p, b) =>
-          done[b] !== undefined || maxDepth(b) < 1 ? [] : p.map((token, i): NewRow => ({ token, position: ds.cached[b]! + i, node: COMMITTED })),
-        );
-        for (let b = 0; b < B; b++) synced[b] = first[b]!.length > 0;
-        let expand: number[][] = first.map((r) => (r.length > 0 ? [0] : []));
-        let out = synced.some(Boolean) ? await ds.forward(first, null) : { logits: { data: new Float32Array(0), rows: 0, vocab: 1 }, stride: 0 };
-        let rowOf = (b: number, k: number) => b * out.stride + (k === 0 ? first[b]!.length - 1 : k);
-        let forwarded: number[][] = expand.map((e) => e.map(() => 0));
-        while (expand.some((e) => e.length > 0)) {
-          const next: NewRow[][] = [];
-          const nextNodes: number[][] = [];
-          for (let b = 0; b < B; b++) {
-            const t = trees[b]!;
-            const added: number[] = [];
-            expand[b]!.forEach((v, k) => {
-              const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled ? cum : undefined, needProbs);
-              rows[b]![v] = dr;
-              const m = planners[b]!.childCount(t, v);
-              if (m <= 0) return;
-              const toks = mode.drafts === 'iid' ? drawIid(cum, V, m, rand)
-                : mode.drafts === 'without-replacement' ? drawWithoutReplacement(cum, V, m, rand) : topTokens(dr.scaled, m);
-              toks.forEach((tok, i) => {
-                const id = t.tokens.length;
-                const cq = probOf(dr, tok);
-                t.tokens.push(tok); t.parents.push(v); t.depth.push(t.depth[v]! + 1); t.condq.push(cq);
-                t.logq.push(t.logq[v]! + Math.log(cq));
-                t.shape.push(planners[b]!.childShape ? planners[b]!.childShape!(t.shape[v]!, i) : 0);
-                added.push(id);
-              });
-            });
-            const sel = added.length > 0 ? planners[b]!.select(t, added, maxDepth(b)) : [];
-            const rootPos = ds.cached[b]! + ds.pending[b]!.length - 1;
-            next.push(sel.map((v) => ({ token: t.tokens[v]!, position: rootPos + t.depth[v]!, node: v })));
-            nextNodes.push(sel);
-          }
-          if (next.every((r) => r.length === 0)) break;
-          const parents = trees.map((t) => Int32Array.from(t.parents));
-          out = await ds.forward(next, parents);
-          rowOf = (b: number, k: number) => b * out.stride + k;
-          forwarded = nextNodes.map((n) => n.map((_, k) => k));
-          expand = nextNodes;
-        }
-      }
+      const roots = ts.pending.map((p) => p.at(-1) ?? 0);
+      const { trees, rows, synced } = ds
+        ? await growTrees(ds, roots, done.map((d) => d !== undefined), { planner, mode, draftT, window, tree, rand, cum })
+        : { trees: roots.map(rootOnly), rows: roots.map(() => []), synced: roots.map(() => false) };
       if (ds && tree.kind === 'dynamic' && tree.reward) {
         if (!mode.greedy && mode.drafts !== 'deterministic') {
           throw new RangeError("tree.reward prunes drawn nodes, which only deterministic drafts allow: use verify 'greedy' or 'target-only'");
         }
         const r = tree.reward;
-        for (const b of active) await pruneByRewardAsync(trees[b]!, rows[b]!, ds.nodeColumn[b]!, r.eta, r.nodeCost, target.vocab);
+        for (const b of active) await pruneByReward(trees[b]!, rows[b]!, ds.nodeColumn[b]!, r.eta, r.nodeCost, target.vocab);
       }
       // ---- target: one forward over pending tokens + every tree node ----
       const tRows: NewRow[][] = [];
@@ -405,48 +354,6 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       return { tokens, stopReasons, stats: stats as DecodeStats };
     },
   };
-}
-
-/** GTO-reward pruning of one grown tree (see {@link RewardShaping}); renumbers nodes in place. */
-async function pruneByRewardAsync(t: DraftTree, rows: (DraftRow | undefined)[], cols: Map<number, number>, eta: number, cost: number, V: number): Promise<void> {
-  const n = t.tokens.length - 1;
-  if (n < 2) return;
-  const order = Array.from({ length: n }, (_, i) => i + 1).sort((a, b) => t.logq[b]! - t.logq[a]! || a - b);
-  const sizes = [...new Set([Math.ceil(n / 4), Math.ceil(n / 2), Math.ceil((3 * n) / 4), n])];
-  const keepSets = sizes.map((k) => new Set([0, ...order.slice(0, k)]));
-  const total = keepSets.reduce((s, k) => s + k.size, 0);
-  const tokens = new Int32Array(total);
-  const parents = new Int32Array(total);
-  const offsets = new Int32Array(sizes.length + 1);
-  const data = new Float32Array(total * V);
-  keepSets.forEach((set, c) => {
-    const ids = [...set].sort((a, b) => a - b);
-    const local = new Map(ids.map((v, i) => [v, i]));
-    const o = offsets[c]!;
-    ids.forEach((v, i) => {
-      tokens[o + i] = t.tokens[v]!;
-      parents[o + i] = v === 0 ? -1 : local.get(t.parents[v]!)!;
-      const dr = rows[v];
-      if (dr) data.set(dr.scaled, (o + i) * V);
-    });
-    offsets[c + 1] = o + ids.length;
-  });
-  const reward = await gtoReward({ tokens, parents, offsets }, { data, rows: total, vocab: V }, { eta, mode: 'sample', temperature: 1 });
-  let best = 0;
-  for (let c = 1; c < sizes.length; c++) if (reward[c]! - cost * sizes[c]! > reward[best]! - cost * sizes[best]!) best = c;
-  const ids = [...keepSets[best]!].sort((a, b) => a - b);
-  if (ids.length === t.tokens.length) return;
-  const local = new Map(ids.map((v, i) => [v, i]));
-  const pick = <T>(a: T[]) => ids.map((v) => a[v]!);
-  const newCols = new Map<number, number>();
-  for (const [v, c] of cols) if (local.has(v)) newCols.set(local.get(v)!, c);
-  const newRows = ids.map((v) => rows[v]);
-  t.parents = ids.map((v) => (v === 0 ? -1 : local.get(t.parents[v]!)!));
-  t.tokens = pick(t.tokens); t.depth = pick(t.depth); t.condq = pick(t.condq); t.logq = pick(t.logq); t.shape = pick(t.shape);
-  rows.length = 0;
-  rows.push(...newRows);
-  cols.clear();
-  for (const [k, v] of newCols) cols.set(k, v);
 }
 
 function abortReason(signal: AbortSignal): Error {
