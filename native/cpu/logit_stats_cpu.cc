@@ -3,6 +3,7 @@
 
 #include "core/logit_stats.h"
 #include "core/parallel.h"
+#include "kernels_cpu.h"
 #include "row_stats_cpu.h"
 
 namespace lw {

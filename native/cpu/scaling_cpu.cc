@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "core/scaling/scaling.h"
+#include "kernels_cpu.h"
 #include "scaling_cpu.h"
 
 namespace lw {
