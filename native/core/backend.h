@@ -54,7 +54,8 @@ const KernelTable& dispatch(Backend backend, bool on_device, const char* what);
 // The table of `backend` if this build has it, else null (no rule applied).
 const KernelTable* find_backend(Backend backend);
 
-// `fn` if the backend provides it; otherwise a Runtime error naming the backend and `what`.
+// `fn` if the backend provides it; otherwise a Runtime error naming the backend and `what` (a backend may leave
+// entries it does not implement null).
 template <typename Fn>
 Fn entry(const KernelTable& t, Fn fn, const char* what);
 

@@ -20,13 +20,12 @@ void logit_stats(Backend backend, const LogitStatsArgs& args, LogitStatsOut& out
       }
     }
   }
-  const TuningScope scope(args.tuning);
-  dispatch(backend, l.mem.on_device, "logits.data").logit_stats(args, out);
+  const KernelTable& t = dispatch(backend, l.mem.on_device, "logits.data");
+  entry(t, t.logit_stats, "logitStats")(args, out);
   if (out.all_neg_inf_row >= 0) throw_row_error("logits", out.all_neg_inf_row, RowError::AllNegInf);
 }
 
 std::vector<float> logit_stats_timing(Backend backend, const LogitStatsArgs& args, int iters) {
-  const TuningScope scope(args.tuning);
   const KernelTable& t = dispatch(backend, args.logits.mem.on_device, "logits.data");
   return entry(t, t.logit_stats_timing, "logitStats kernel timer")(args, iters);
 }

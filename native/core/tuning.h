@@ -25,7 +25,8 @@ struct Tuning {
 const Tuning& process_tuning();
 
 // The tuning of the call running on this thread: the innermost TuningScope's, else process_tuning(). Pool
-// workers see the scope of the thread that submitted the parallel_for they are running.
+// workers see the scope of the thread that submitted the parallel_for they are running. CPU entry points open
+// a scope with their args' tuning, so code deep below them (SIMD dispatch) follows the call's field.
 const Tuning& current_tuning();
 
 class TuningScope {

@@ -60,8 +60,8 @@ void xl3m_push(Backend backend, const Xl3mChunkArgs& a, double* state) {
       }
     }
   }
-  const Xl3mRowsFn row_values = dispatch(backend, l.mem.on_device, "logits.data").xl3m_rows;
-  const TuningScope scope(a.tuning);
+  const KernelTable& t = dispatch(backend, l.mem.on_device, "logits.data");
+  const Xl3mRowsFn row_values = entry(t, t.xl3m_rows, "XL3M scoring");
   // Row values are produced in blocks of at most kRowBlock rows, so scratch stays bounded for any input.
   constexpr int64_t kRowBlock = 1 << 16;
   std::vector<float> values(static_cast<size_t>(std::min(l.rows, kRowBlock)));

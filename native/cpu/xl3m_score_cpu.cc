@@ -32,6 +32,7 @@ float row_value(const Xl3mChunkArgs& a, int64_t r, const RowPartial& p) {
 }  // namespace
 
 void xl3m_row_values_cpu(const Xl3mChunkArgs& a, float* values) {
+  const TuningScope tuning(a.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   const LogitsView& l = a.logits;
   const int64_t rows = l.rows, vocab = l.vocab;
   const size_t esize = dtype_size(l.dtype);

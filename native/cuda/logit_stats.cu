@@ -52,7 +52,7 @@ __global__ void merge_kernel(Launch L, int64_t rows, const DevPartial* partials,
   if (r >= rows) return;
   DevPartial p = partials[r * L.splits];
   for (int k = 1; k < L.splits; ++k) merge(p, partials[r * L.splits + k]);
-  const void* row = row_of<T>(L.data, r, L.vocab);
+  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<T>::kSize;
   float t = target_raw<T>(L, row, r);
   out[r] = finalize(p, L.targets != nullptr, t, L.inv_t);
 }

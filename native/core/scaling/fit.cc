@@ -149,8 +149,8 @@ MultiStartJob make_job(const Prepared& p, const FitOptions& o) {
 }
 
 void run_multistart(Backend backend, const MultiStartJob& job, FitResult* out) {
-  const TuningScope scope(job.tuning);
-  dispatch(backend, false, "runs").multistart(job, out);
+  const KernelTable& t = dispatch(backend, false, "runs");
+  entry(t, t.multistart, "scaling fit")(job, out);
 }
 
 FitResult fit(const Runs& runs, const FitOptions& opts) {
