@@ -296,6 +296,7 @@ class CpuWalker {
 }  // namespace
 
 TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) {
+  const TuningScope tuning(a.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   if (a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device))
     throw_range("target: device-resident logits need the 'cuda' backend");
   const int64_t B = a.trees.batch;
