@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/dtype.h"
 
@@ -113,6 +114,26 @@ struct Elem<__nv_bfloat16> : Elem16<__nv_bfloat16> {
     mn = fminf(__low2float(hn), __high2float(hn));
   }
 };
+
+// The element type of DType code DT (0 f32, 1 f16, 2 bf16), for kernels templated on the code.
+template <int DT> struct TypeOfCode { using type = float; };
+template <> struct TypeOfCode<1> { using type = __half; };
+template <> struct TypeOfCode<2> { using type = __nv_bfloat16; };
+template <int DT>
+using ElemOfCode = Elem<typename TypeOfCode<DT>::type>;
+template <typename T>
+constexpr int kCodeOf = static_cast<int>(Elem<T>::kDType);
+
+// Device code that switches on a runtime dtype code (a draft row's dtype inside a kernel templated on the
+// target's): f(std::integral_constant<int, DT>) for DT = dt. Written as the conditional chain the tree walk
+// kernels were tuned with: a switch compiles to other branches there (PTX differs).
+template <class F>
+__device__ __forceinline__ auto with_dtype_code(int dt, F&& f) {
+  return dt == 0 ? f(std::integral_constant<int, 0>{}) : dt == 1 ? f(std::integral_constant<int, 1>{}) : f(std::integral_constant<int, 2>{});
+}
+
+// Bytes per element of a runtime DType (host or device code).
+__host__ __device__ __forceinline__ int elem_bytes(DType dt) { return dt == DType::F32 ? 4 : 2; }
 
 // Row r of a rows × V matrix of T.
 template <typename T>

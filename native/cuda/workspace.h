@@ -32,7 +32,7 @@ class Workspace {
     Slice<T> s;
     s.offset = (bytes_ + align - 1) / align * align;
     s.count = count;
-    bytes_ = s.offset + static_cast<size_t>(count) * sizeof(T);
+    if (count > 0) bytes_ = s.offset + static_cast<size_t>(count) * sizeof(T);  // empty slices take no room
     return s;
   }
   size_t bytes() const { return bytes_; }
