@@ -19,6 +19,7 @@
 
 #include "cancel.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace lw {
 
@@ -46,6 +47,7 @@ struct TreeVerifyArgs {
   uint32_t step = 0;
   Backend backend = Backend::Cpu;
   Cancel cancel;
+  Tuning tuning = process_tuning();
 };
 
 struct TreeVerifyResult {
