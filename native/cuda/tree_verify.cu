@@ -191,9 +191,6 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.nch = static_cast<int32_t>((V + C - 1) / C);
   P.total_path = plan.path_offset[B];
   P.batch = B;
-  P.k0 = static_cast<uint32_t>(a.seed);
-  P.k1 = static_cast<uint32_t>(a.seed >> 32);
-  P.step = a.step;
   P.target = device_input(a.target.mem.data, a.target.mem.on_device,
                           static_cast<size_t>(N * V * dtype_size(a.target.dtype)), m.staging_t);
   const bool need_q = a.draft.rows > 0 && a.mode == VerifyMode::Sample && a.drafts != DraftKind::Deterministic;
@@ -219,7 +216,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   const size_t nC = plan.child_node.size();
   const size_t o_off = 0, o_cs = o_off + B + 1, o_cn = o_cs + N + 1, o_ct = o_cn + nC, o_kind = o_ct + nC,
                o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_it = o_P + B, o_po = o_it + N,
-               total = o_po + B + 1;
+               o_key = o_po + B + 1, total = o_key + 4 * B;
   std::vector<int32_t> buf(total);
   put(buf, o_off, a.trees.offsets, B + 1);
   put(buf, o_cs, plan.child_start.data(), N + 1);
@@ -231,6 +228,11 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   put(buf, o_P, Pp.data(), B);
   put(buf, o_it, m.inv_t_row.data(), N);
   put(buf, o_po, plan.path_offset.data(), B + 1);
+  for (int64_t b = 0; b < B; ++b) {
+    const tree::RowKey k = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
+    const uint32_t kb[4] = {k.k0, k.k1, k.request, k.step};
+    put(buf, o_key + 4 * b, kb, 4);
+  }
   m.plan_dev.reset(total * 4);
   check(cudaMemcpyAsync(m.plan_dev.as<void>(), buf.data(), total * 4, cudaMemcpyHostToDevice, cudaStreamPerThread),
         "cudaMemcpyAsync plan");
@@ -245,6 +247,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.top_p = reinterpret_cast<const float*>(d + o_P);
   m.inv_t_dev = reinterpret_cast<const float*>(d + o_it);
   P.path_off = d + o_po;
+  P.keys = reinterpret_cast<const uint32_t*>(d + o_key);
   m.path_off_host = plan.path_offset;
   const size_t out_n = 2 * static_cast<size_t>(P.total_path) + B + 2;
   m.greedy_rows = a.mode == VerifyMode::Greedy && m.rows_path && N <= 65535;
