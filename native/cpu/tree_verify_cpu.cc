@@ -40,8 +40,7 @@ class CpuWalker {
     nodes_ = nodes_out;
     tokens_ = tokens_out;
     n_ = 0;
-    RowKey key{static_cast<uint32_t>(a_.seed), static_cast<uint32_t>(a_.seed >> 32), static_cast<uint32_t>(b),
-               a_.step, 0};
+    const RowKey key = tree::request_key(a_.seed, a_.seeds, a_.step, a_.steps, b);
     tree::walk(*this, plan_.kind[b], a_.trees.offsets[b], plan_.child_start.data(), plan_.child_node.data(),
                plan_.child_token.data(), key);
     *count = n_;

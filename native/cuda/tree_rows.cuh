@@ -48,7 +48,7 @@ struct Params {
   const float* temperature;
   const int32_t* top_k;
   const float* top_p;
-  uint32_t k0, k1, step;
+  const uint32_t* keys;    // [4 × batch]: request b's RowKey k0, k1, request, step (tree::request_key)
   const ChunkStat* pre_t;  // rows path: per-row chunk stats of target (invT of the row's request) or null
   const ChunkStat* pre_q;  // ... of draft (invT = 1)
   int32_t* out;            // [total_path] nodes, then [total_path] tokens, then [batch] counts

@@ -187,6 +187,15 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   const auto k = ws.take<int32_t>(B);
   const auto p = ws.take<float>(B), inv_t = ws.take<float>(N);
   const auto path_off = ws.take<int32_t>(B + 1);
+  const auto keys = ws.take<uint32_t>(4 * B);
+  std::vector<uint32_t> key_words(4 * B);
+  for (int64_t b = 0; b < B; ++b) {
+    const tree::RowKey rk = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
+    key_words[4 * b] = rk.k0;
+    key_words[4 * b + 1] = rk.k1;
+    key_words[4 * b + 2] = rk.request;
+    key_words[4 * b + 3] = rk.step;
+  }
   std::vector<uint8_t> host(ws.bytes());
   offsets.fill(host, a.trees.offsets);
   child_start.fill(host, plan.child_start.data());
@@ -198,6 +207,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   p.fill(host, top_p.data());
   inv_t.fill(host, inv_t_row.data());
   path_off.fill(host, plan.path_offset.data());
+  keys.fill(host, key_words.data());
   m.plan_dev.reset(host.size());
   void* d = m.plan_dev.as<void>();
   check(cudaMemcpyAsync(d, host.data(), host.size(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
@@ -211,6 +221,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.top_k = k.in(d);
   P.top_p = p.in(d);
   P.path_off = path_off.in(d);
+  P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);
 }
 
@@ -265,9 +276,6 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.nch = static_cast<int32_t>((V + C - 1) / C);
   P.total_path = plan.path_offset[B];
   P.batch = B;
-  P.k0 = static_cast<uint32_t>(a.seed);
-  P.k1 = static_cast<uint32_t>(a.seed >> 32);
-  P.step = a.step;
   P.target = device_input(a.target.mem.data, a.target.mem.on_device, N * V * dtype_size(a.target.dtype), m.staging_t);
   const bool need_q = a.draft.rows > 0 && a.mode == VerifyMode::Sample && a.drafts != DraftKind::Deterministic;
   if (need_q) {

@@ -593,7 +593,8 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
   const int rank = cluster_rank(ncl);
   BlockOps<DT> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
                    range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
-  RowKey key{P.k0, P.k1, static_cast<uint32_t>(b), P.step, 0};
+  const uint32_t* kb = P.keys + 4 * b;
+  RowKey key{kb[0], kb[1], kb[2], kb[3], 0};
   const int32_t root = P.offsets[b];
   const ChildLists lists = stage_child_lists(P, b, reinterpret_cast<int32_t*>(frozen + max_children + 1));
   {
