@@ -23,7 +23,8 @@ function fakeMachine(report: NativeCudaReport, driverRelease: string | null, ver
     devices: () => ({ compiled: true, status: 'ok', devices: report.devices }),
     cudaReport: () => report,
   };
-  loaderHooks.exists = (f) => (f === CUDA_BUILD ? true : realExists(f));
+  // Only the fake is a CUDA candidate: a real CUDA part or prebuild on this machine must not stand in for it.
+  loaderHooks.exists = (f) => (f === CUDA_BUILD ? true : f.endsWith('lengthwise_cuda.node') ? false : realExists(f));
   loaderHooks.requireBinary = (f) => (f === CUDA_BUILD ? fake : realRequire(f));
   loaderHooks.driverRelease = () => driverRelease;
   resetNativeForTest();
