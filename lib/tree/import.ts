@@ -7,7 +7,9 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
-import { show } from '../show';
+import { integer, object, optionKeys, options, outOfRange, rangeError, typeError, typedArray } from '../validate';
+
+const IMPORT_KEYS = optionKeys<ImportOptions>({ vocab: 1, allowDuplicateSiblings: 1 });
 
 /** Input of {@link fromFirstChildNextSibling}: SGLang-style linked trees, one per request, fixed node count. */
 export interface FirstChildNextSiblingInput {
@@ -52,19 +54,15 @@ export interface ImportOptions {
 }
 
 function checkInt32(name: string, a: unknown): asserts a is Int32Array {
-  if (!(a instanceof Int32Array)) throw new TypeError(`${name} must be an Int32Array`);
+  typedArray(a, name, 'Int32Array');
 }
 
 function batchOf(tokens: Int32Array, nodesPerTree: unknown): number {
-  if (typeof nodesPerTree !== 'number' || !Number.isInteger(nodesPerTree) || nodesPerTree < 1) {
-    throw new RangeError(`nodesPerTree must be an integer >= 1, got ${show(nodesPerTree)}`);
+  const n = integer(nodesPerTree, 'nodesPerTree', { min: 1, max: Infinity });
+  if (tokens.length === 0 || tokens.length % n !== 0) {
+    throw rangeError(`tokens must have batch × nodesPerTree entries, a positive multiple of ${n} (got ${tokens.length})`);
   }
-  if (tokens.length === 0 || tokens.length % nodesPerTree !== 0) {
-    throw new RangeError(
-      `tokens must have batch × nodesPerTree entries (a positive multiple of ${nodesPerTree}), got ${tokens.length}`,
-    );
-  }
-  return tokens.length / nodesPerTree;
+  return tokens.length / n;
 }
 
 function uniformOffsets(batch: number, size: number): Int32Array {
@@ -89,7 +87,8 @@ function uniformOffsets(batch: number, size: number): Int32Array {
  *   listed before its parent, and whatever {@link validateTreeBatch} rejects.
  */
 export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts: ImportOptions = {}): TreeBatch {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  object(input, 'input');
+  const importOpts = options<ImportOptions>(opts, 'opts', IMPORT_KEYS);
   const { tokens, firstChild, nextSibling, nodesPerTree } = input;
   checkInt32('tokens', tokens);
   checkInt32('firstChild', firstChild);
@@ -97,7 +96,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
   const batch = batchOf(tokens, nodesPerTree);
   for (const [name, a] of [['firstChild', firstChild], ['nextSibling', nextSibling]] as const) {
     if (a.length !== tokens.length) {
-      throw new RangeError(`${name} must have batch × nodesPerTree = ${tokens.length} entries, got ${a.length}`);
+      throw rangeError(`${name} must have batch × nodesPerTree = ${tokens.length} entries (got ${a.length})`);
     }
   }
   const n = nodesPerTree;
@@ -105,7 +104,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
   for (let b = 0; b < batch; b++) {
     const o = b * n;
     if (nextSibling[o] !== -1) {
-      throw new RangeError(`nextSibling[${o}] (root of request ${b}) must be -1, got ${nextSibling[o]}`);
+      throw outOfRange(`nextSibling[${o}] (root of request ${b})`, '-1', nextSibling[o]);
     }
     parents[o] = -1;
     // Iterative walk; every node is assigned its parent exactly once, so the walk ends after <= n steps.
@@ -118,15 +117,15 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
       let linkAt = o + v;
       while (c !== -1) {
         if (c < 0 || c >= n) {
-          throw new RangeError(`${linkName}[${linkAt}] = ${c} must be -1 or a local node index in [0, ${n})`);
+          throw rangeError(`${linkName}[${linkAt}] = ${c} must be -1 or a local node index in [0, ${n})`);
         }
         if (parents[o + c] !== -2) {
-          throw new RangeError(
+          throw rangeError(
             `${linkName}[${linkAt}] = ${c}: node ${c} of request ${b} is reached twice (cycle or shared child)`,
           );
         }
         if (c <= v) {
-          throw new RangeError(
+          throw rangeError(
             `${linkName}[${linkAt}] = ${c}: child ${c} is listed before its parent ${v} (request ${b}); ` +
               `nodes must be in topological order`,
           );
@@ -141,11 +140,11 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
     }
     if (seen !== n) {
       const lost = parents.subarray(o, o + n).indexOf(-2);
-      throw new RangeError(`node ${lost} of request ${b} is not reachable from the root through firstChild/nextSibling`);
+      throw rangeError(`node ${lost} of request ${b} is not reachable from the root through firstChild/nextSibling`);
     }
   }
   const trees: TreeBatch = { tokens: tokens.slice(), parents, offsets: uniformOffsets(batch, n) };
-  validateTreeBatch(trees, { vocab: opts.vocab, allowDuplicateSiblings: opts.allowDuplicateSiblings ?? false });
+  validateTreeBatch(trees, { vocab: importOpts.vocab, allowDuplicateSiblings: importOpts.allowDuplicateSiblings ?? false });
   return trees;
 }
 
@@ -166,17 +165,16 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
  *   rejects.
  */
 export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOptions = {}): TreeBatch {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  object(input, 'input');
+  const importOpts = options<ImportOptions>(opts, 'opts', IMPORT_KEYS);
   const { tokens, retrieveIndices, nodesPerTree, paths } = input;
   checkInt32('tokens', tokens);
   checkInt32('retrieveIndices', retrieveIndices);
   const batch = batchOf(tokens, nodesPerTree);
-  if (typeof paths !== 'number' || !Number.isInteger(paths) || paths < 1) {
-    throw new RangeError(`paths must be an integer >= 1, got ${show(paths)}`);
-  }
+  integer(paths, 'paths', { min: 1, max: Infinity });
   if (retrieveIndices.length === 0 || retrieveIndices.length % (batch * paths) !== 0) {
-    throw new RangeError(
-      `retrieveIndices must have batch × paths × width = ${batch} × ${paths} × width entries, got ${retrieveIndices.length}`,
+    throw rangeError(
+      `retrieveIndices must have batch × paths × width = ${batch} × ${paths} × width entries (got ${retrieveIndices.length})`,
     );
   }
   const width = retrieveIndices.length / (batch * paths);
@@ -190,36 +188,36 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
       if (retrieveIndices[row] === -1) {
         for (let j = 1; j < width; j++) {
           if (retrieveIndices[row + j] !== -1) {
-            throw new RangeError(`retrieveIndices[${row + j}]: path ${r} of request ${b} starts with -1 but is not all padding`);
+            throw rangeError(`retrieveIndices[${row + j}]: path ${r} of request ${b} starts with -1 but is not all padding`);
           }
         }
         continue;
       }
       if (retrieveIndices[row] !== 0) {
-        throw new RangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0`);
+        throw rangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0`);
       }
       for (let j = 1; j < width; j++) {
         const v = retrieveIndices[row + j];
         if (v === -1) {
           for (let k = j + 1; k < width; k++) {
             if (retrieveIndices[row + k] !== -1) {
-              throw new RangeError(`retrieveIndices[${row + k}]: padding -1 must only end a path`);
+              throw rangeError(`retrieveIndices[${row + k}]: padding -1 must only end a path`);
             }
           }
           break;
         }
         const u = retrieveIndices[row + j - 1];
         if (v < 1 || v >= n) {
-          throw new RangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local index in [1, ${n})`);
+          throw rangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local index in [1, ${n})`);
         }
         if (v <= u) {
-          throw new RangeError(
+          throw rangeError(
             `retrieveIndices[${row + j}] = ${v} follows its parent ${u}: nodes must be in topological order (parent < child)`,
           );
         }
         const prev = parents[o + v];
         if (prev !== -2 && prev !== u) {
-          throw new RangeError(
+          throw rangeError(
             `retrieveIndices[${row + j}]: node ${v} of request ${b} has two parents (${prev} and ${u})`,
           );
         }
@@ -227,9 +225,9 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
       }
     }
     const lost = parents.subarray(o, o + n).indexOf(-2);
-    if (lost !== -1) throw new RangeError(`node ${lost} of request ${b} lies on no path of retrieveIndices`);
+    if (lost !== -1) throw rangeError(`node ${lost} of request ${b} lies on no path of retrieveIndices`);
   }
   const trees: TreeBatch = { tokens: tokens.slice(), parents, offsets: uniformOffsets(batch, n) };
-  validateTreeBatch(trees, { vocab: opts.vocab, allowDuplicateSiblings: opts.allowDuplicateSiblings ?? false });
+  validateTreeBatch(trees, { vocab: importOpts.vocab, allowDuplicateSiblings: importOpts.allowDuplicateSiblings ?? false });
   return trees;
 }

@@ -67,7 +67,7 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
   }
   const processing = normaliseProcessing(opts, trees.offsets.length - 1);
   const backend = backendForCall(opts.backend, t.onDevice);
-  const fn = nativeFunction<NativeTreeUtils>(backend, 'treeUtils');
+  const fn = nativeFunction(backend, 'treeUtils');
   return withSignal(opts.signal, (cancel) =>
     fn(trees, t.native, { ...processing, eta, drafts: DRAFTS[drafts], draft: q?.native, cancel, backend }),
   );

@@ -186,7 +186,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
   }
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
-  const run = nativeFunction<NativeVerifyTree>(backend, 'verifyTree');
+  const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
     run(trees, t.native, {
       mode: MODES[opts.mode],
