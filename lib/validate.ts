@@ -113,8 +113,9 @@ export interface NumberBounds {
 
 /** Describes NumberBounds as the `expected` part of a message ("a finite number > 0", "a number in (0, 1]"). */
 export function numberRange(b: NumberBounds): string {
-  const kind = b.finite === false ? 'a number' : 'a finite number';
   const lo = b.min !== undefined, hi = b.max !== undefined;
+  // Two finite bounds already say "finite".
+  const kind = b.finite === false || (lo && hi && Number.isFinite(b.min) && Number.isFinite(b.max)) ? 'a number' : 'a finite number';
   if (lo && hi) return `${kind} in ${b.minExclusive ? '(' : '['}${b.min}, ${b.max}${b.maxExclusive ? ')' : ']'}`;
   if (lo) return `${kind} ${b.minExclusive ? '>' : '>='} ${b.min}`;
   if (hi) return `${kind} ${b.maxExclusive ? '<' : '<='} ${b.max}`;
