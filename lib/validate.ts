@@ -228,9 +228,9 @@ export function seed(v: unknown, name: string): bigint {
 }
 
 /**
- * A per-request knob in FlashInfer's convention: one number shared by all `batch` requests, or an array with
- * one entry per request. Each value must satisfy `bounds` (`integer` for integer knobs). Returns the array form
- * of length 1 (shared) or `batch`, or undefined when `v` is undefined.
+ * A per-request knob in FlashInfer's convention (`arr ? arr[b] : val`): one number shared by all `batch`
+ * requests, or a typed array with one entry per request. Each value must satisfy `bounds` (and be an integer
+ * when `bounds.integer`). Returns the value as given, or undefined when `v` is undefined.
  */
 export function perRequest<N extends 'Float32Array' | 'Int32Array'>(
   v: unknown,
@@ -240,17 +240,16 @@ export function perRequest<N extends 'Float32Array' | 'Int32Array'>(
   bounds: NumberBounds & { integer?: boolean },
   expected = bounds.integer ? intRange(bounds.min ?? 0, bounds.max ?? Number.MAX_SAFE_INTEGER) : numberRange(bounds),
   what = 'tree',
-): TypedArrayOf<N> | undefined {
+): number | TypedArrayOf<N> | undefined {
   if (v === undefined) return undefined;
   const ok = (x: number) => inRange(x, bounds) && (!bounds.integer || Number.isInteger(x));
   if (typeof v === 'number') {
     if (!ok(v)) throw outOfRange(name, expected, v);
-    const a = (ctor === 'Float32Array' ? new Float32Array(1) : new Int32Array(1)) as TypedArrayOf<N>;
-    a[0] = v;
-    return a;
+    return v;
   }
-  if (!isTypedArray(v, ctor)) throw invalidType(name, `a number or a${ctor === 'Int32Array' ? 'n' : ''} ${ctor} with one entry per ${what}`, v);
-  if (v.length !== batch) throw outOfRange(name, `a number or one entry per ${what} (${batch})`, v);
+  const article = ctor === 'Int32Array' ? 'an' : 'a';
+  if (!isTypedArray(v, ctor)) throw invalidType(name, `a number or ${article} ${ctor} with one entry per ${what}`, v);
+  if (v.length !== batch) throw outOfRange(name, `a number or ${article} ${ctor} with one entry per ${what} (${batch})`, v);
   for (let i = 0; i < v.length; i++) if (!ok(v[i]!)) throw outOfRange(`${name}[${i}]`, expected, v[i]);
   return v;
 }
