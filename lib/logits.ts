@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { DeviceTensor, isDeviceTensor, nativeHandle } from './device';
-import type { NativeDeviceBuffer } from './addonTypes';
+import type { NativeLogitsArg } from './addonTypes';
 import { integer, invalidType, object, oneOf, outOfRange, rangeError, typeError, typedArray } from './validate';
 
 /** Element type of logits. 16-bit data arrives as a Uint16Array carrying float16 or bfloat16 bits. */
@@ -22,13 +22,8 @@ export interface Logits {
   vocab: number;
 }
 
-/** @internal What the addon receives (the dtype crosses by name). */
-export interface NativeLogits {
-  data: Float32Array | Uint16Array | NativeDeviceBuffer;
-  dtype: LogitsDType;
-  rows: number;
-  vocab: number;
-}
+/** @internal What the addon receives (declared with the native surface; the dtype crosses by name). */
+export type NativeLogits = NativeLogitsArg;
 
 /** @internal */
 export interface NormalizedLogits {
