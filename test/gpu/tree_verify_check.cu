@@ -1,6 +1,6 @@
 // GPU check of verifyTree: CUDA vs CPU token agreement (both walk paths, all dtypes, every mode, many seeds),
 // then CUDA-event timings from device-resident bf16 logits at V = 128256 against a measured device copy.
-// Build: see test/gpu/tree.sh.
+// Build: the check tree_verify_cuda of native/sources.json (npm run check:gpu).
 #include <cuda_runtime.h>
 
 #include <algorithm>

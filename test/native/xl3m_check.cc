@@ -1,7 +1,6 @@
 // Native check of XL3M scoring: CPU row values vs the float64 reference (all dtypes, awkward sizes, every SIMD
 // path), chunked pushes == one push bit for bit, pooling, and a throughput line.
-// g++ -O2 -std=c++17 -Inative test/native/xl3m_check.cc native/core/xl3m_score.cc native/core/parallel.cc
-//     native/cpu/xl3m_score_cpu.cc native/cpu/xl3m_row_cpu.cc native/cpu/simd.cc -lpthread -o build-checks/xl3m_check
+// Built and run by `npm run check:native` (check xl3m in native/sources.json).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
