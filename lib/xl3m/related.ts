@@ -9,7 +9,8 @@ import {
   integer, invalidType, isTypedArray, number, object, optionKeys, options, rangeError, typedArray,
 } from '../validate';
 
-type CoarseScoreOptions = { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;
+/** Options of {@link coarseScore}. */
+export type CoarseScoreOptions = { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;
 const COARSE_KEYS = optionKeys<CoarseScoreOptions>({ segments: 1, targets: 1, temperature: 1, backend: 1, signal: 1 });
 const SIRLLM_KEYS = optionKeys<{ decay?: number; rounds?: Int32Array }>({ decay: 1, rounds: 1 });
 const DETECTION_KEYS = optionKeys<{ offsets?: Int32Array }>({ offsets: 1 });
