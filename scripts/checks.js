@@ -197,7 +197,8 @@ if (mode === 'path') {
 } else if (mode === 'cpu' || mode === 'gpu') {
   const buildOnly = rest.includes('--build-only');
   const checks = selected(mode === 'gpu', rest.filter((a) => a !== '--build-only'));
-  if (mode === 'cpu') buildCpu(checks);
+  // All CPU checks share one generated project (rebuilding it only when sources.json or binding.gyp change).
+  if (mode === 'cpu') buildCpu(selected(false, []));
   else buildGpu(checks);
   if (buildOnly) process.exit(0);
   if (mode === 'gpu' && !gpuVisible()) {

@@ -1,7 +1,8 @@
 import { logitStats, LogitStatsResult } from '../lib';
 import { cpuNative } from '../lib/native';
-import { prng, randomLogits, refLogitStats, RefStats, special } from './helpers/logitsReference';
-import { RefDType } from './helpers/xl3mReference';
+import { randomLogits, type RefDType, special } from './helpers/logits';
+import { refLogitStats, type RefStats } from './helpers/logitsReference';
+import { rng } from './helpers/rng';
 
 const DTYPES: RefDType[] = ['float32', 'float16', 'bfloat16'];
 
@@ -42,7 +43,7 @@ describe('logitStats (CPU) vs float64 reference', () => {
   for (const dtype of DTYPES) {
     for (const [rows, vocab] of shapes) {
       test(`${dtype} ${rows} × ${vocab}`, async () => {
-        const r = prng(rows * 31 + vocab);
+        const r = rng(rows * 31 + vocab);
         const data = randomLogits(r, rows, vocab, dtype);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
         const temperature = vocab % 2 ? 0.7 : 1;
@@ -59,7 +60,7 @@ describe('logitStats (CPU) vs float64 reference', () => {
     expect(SIMD).toContain(name);
     for (const dtype of DTYPES) {
       for (const [rows, vocab] of [[7, 32000], [3, 4099], [64, 33]] as [number, number][]) {
-        const r = prng(level * 7 + vocab);
+        const r = rng(level * 7 + vocab);
         const data = randomLogits(r, rows, vocab, dtype);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
         const ref = refLogitStats(data, dtype, rows, vocab, targets);
@@ -71,7 +72,7 @@ describe('logitStats (CPU) vs float64 reference', () => {
   });
 
   test('without targets there is no nll/targetRank', async () => {
-    const data = randomLogits(prng(1), 4, 50, 'float32') as Float32Array;
+    const data = randomLogits(rng(1), 4, 50, 'float32') as Float32Array;
     const got = await logitStats({ data, rows: 4, vocab: 50 });
     expect(got.nll).toBeUndefined();
     expect(got.targetRank).toBeUndefined();
@@ -105,7 +106,7 @@ describe('logitStats edge cases', () => {
   test.each(DTYPES)('±inf and NaN rows (%s)', async (dtype) => {
     const vocab = 3000;
     const rows = 4;
-    const r = prng(9);
+    const r = rng(9);
     const data = randomLogits(r, rows, vocab, dtype);
     // row 0: some −inf entries (ignored); row 1: two +inf entries (all mass there); row 2: a NaN; row 3 normal
     for (let v = 0; v < vocab; v += 3) data[v] = special(dtype, '-inf');
@@ -137,7 +138,7 @@ describe('logitStats edge cases', () => {
 
   test('few rows split across threads give the same answer as the per-row path', async () => {
     const vocab = 200000;
-    const data = randomLogits(prng(3), 2, vocab, 'float32') as Float32Array;
+    const data = randomLogits(rng(3), 2, vocab, 'float32') as Float32Array;
     const targets = new Int32Array([7, 199999]);
     const both = await logitStats({ data, rows: 2, vocab }, { targets });
     const single = await logitStats({ data: data.subarray(vocab), rows: 1, vocab }, { targets: targets.subarray(1) });
@@ -207,7 +208,7 @@ describe('logitStats concurrency', () => {
   test('many calls in flight equal sequential calls, and inputs stay alive', async () => {
     const calls = Array.from({ length: 64 }, (_, k) => {
       const vocab = 1000 + k * 13;
-      return { data: randomLogits(prng(k), 3, vocab, 'float32') as Float32Array, rows: 3, vocab };
+      return { data: randomLogits(rng(k), 3, vocab, 'float32') as Float32Array, rows: 3, vocab };
     });
     const sequential: LogitStatsResult[] = [];
     for (const c of calls) sequential.push(await logitStats(c));

@@ -3,7 +3,7 @@
 // vocabulary sizes that leave partial 8- and 16-lane tails. On a CPU without AVX-512 both runs take AVX2.
 import { cpuNative } from '../lib/native';
 import { verifyTree } from '../lib/tree/verify';
-import { rng } from './helpers/treeRandom';
+import { rng } from './helpers/rng';
 
 const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
 afterAll(() => setSimd(-1));

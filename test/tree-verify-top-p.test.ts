@@ -4,7 +4,7 @@
 import { cpuNative } from '../lib/native';
 import { verifyTree } from '../lib/tree/verify';
 import { processedDistribution } from './helpers/treeReference';
-import { rng } from './helpers/treeRandom';
+import { rng } from './helpers/rng';
 
 const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
 afterEach(() => setSimd(-1));

@@ -8,6 +8,7 @@ import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, backendForCall, nativeFunction } from '../native';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
+import { type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -23,7 +24,7 @@ export type VerifyMode = 'greedy' | 'sample';
 export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
 
 /** Options of {@link verifyTree}. */
-export interface VerifyTreeOptions {
+export interface VerifyTreeOptions extends ResultLayoutOptions {
   mode: VerifyMode;
   /** Default 'deterministic'. */
   drafts?: DraftKind;
@@ -57,7 +58,7 @@ export interface VerifyTreeOptions {
  *   `i < acceptedLength[b]` the accepted draft token of the next path node, last the correction token (after a
  *   rejection) or the bonus token (at a leaf).
  */
-export interface VerifyTreeResult {
+export interface VerifyTreeResult extends LayoutFields {
   /** Accepted draft tokens per tree (excluding the correction/bonus token). */
   acceptedLength: Int32Array;
   acceptedNodes: Int32Array;
@@ -185,6 +186,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
     throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
   }
+  const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
@@ -201,5 +203,5 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       cancel,
       backend,
     }),
-  );
+  ).then(toResult);
 }

@@ -112,3 +112,23 @@ test('case-only misspellings and nested option objects are caught too', async ()
   const e = await errorOf(() => fit.call(args));
   expect(e?.message).toBe("unknown option 'Level' in opts.bootstrap (did you mean 'level'?)");
 });
+
+test('the importers and layouts outside the fuzz surface reject misspelt keys too', async () => {
+  const { tree } = await import('../../lib');
+  const chains = { drafts: Int32Array.of(1, 2), maxDrafts: 2 };
+  expect(() => tree.fromPaddedChains(chains, { vocab: 5, alowDuplicateSiblings: true } as never)).toThrow(
+    "unknown option 'alowDuplicateSiblings' in opts (did you mean 'allowDuplicateSiblings'?)",
+  );
+  // The padded-only importers have no `padded` option.
+  expect(() => tree.fromPaddedChains(chains, { padded: true } as never)).toThrow(/unknown option 'padded' in opts/);
+  const parents = { tokens: Int32Array.of(0, 1), parents: Int32Array.of(-1, 0), nodesPerTree: 2 };
+  expect(() => tree.fromPaddedParents(parents, { vocabs: 5 } as never)).toThrow(/did you mean 'vocab'\?/);
+  expect(() => tree.fromRetrieveIndices(
+    { tokens: Int32Array.of(0, 1), retrieveIndices: Int32Array.of(0, 1), nodesPerTree: 2, paths: 1 },
+    { paded: true } as never,
+  )).toThrow(/did you mean 'padded'\?/);
+  const trees = tree.fromPaddedParents(parents).trees;
+  const result = { acceptedLength: Int32Array.of(1), acceptedNodes: Int32Array.of(0, 1), tokens: Int32Array.of(1, 3), tokenOffsets: Int32Array.of(0, 2) };
+  expect(() => tree.toLayout(result, trees, { layout: 'vllm', widht: 4 } as never)).toThrow(/did you mean 'width'\?/);
+  expect(tree.toLayout(result, trees, { layout: 'vllm' }).vllm).toBeDefined();
+});

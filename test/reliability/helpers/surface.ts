@@ -4,8 +4,10 @@
  * and a check of a valid call's result (shape invariants; against a float64 reference where cheap).
  */
 import * as lw from '../../../lib';
-import { randomLogits, refLogitStats, special } from '../../helpers/logitsReference';
-import { randomTrees, rng } from '../../helpers/treeRandom';
+import { randomLogits, special } from '../../helpers/logits';
+import { refLogitStats } from '../../helpers/logitsReference';
+import { rng } from '../../helpers/rng';
+import { randomTrees } from '../../helpers/treeRandom';
 import type { TreeBatch } from '../../../lib/tree/types';
 
 type R = () => number;
