@@ -8,7 +8,8 @@ import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, backendForCall, nativeFunction } from '../native';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
-import { type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
+import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
+import { optionKeys, options, rangeError, typeError } from '../validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -100,30 +101,37 @@ function perTree<A extends Float32Array | Int32Array>(
   const out = make(batch);
   if (v === undefined) return out.fill(fallback) as A;
   if (typeof v === 'number') {
-    if (!check(v)) throw new RangeError(`${name} must be ${expected} (got ${v})`);
+    if (!check(v)) throw rangeError(`${name} must be ${expected} (got ${v})`);
     return out.fill(v) as A;
   }
   if (!(v instanceof out.constructor)) {
-    throw new TypeError(`${name} must be a number or a ${out.constructor.name} with one entry per tree`);
+    throw typeError(`${name} must be a number or a ${out.constructor.name} with one entry per tree`);
   }
-  if (v.length !== batch) throw new RangeError(`${name} must have one entry per tree (${batch}), got ${v.length}`);
+  if (v.length !== batch) throw rangeError(`${name} must have one entry per tree (${batch}) (got ${v.length})`);
   for (let i = 0; i < batch; i++) {
-    if (!check(v[i]!)) throw new RangeError(`${name}[${i}] must be ${expected} (got ${v[i]})`);
+    if (!check(v[i]!)) throw rangeError(`${name}[${i}] must be ${expected} (got ${v[i]})`);
   }
   return v;
 }
 
 function splitSeed(seed: unknown): [number, number] {
   if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
+    if (seed < 0n || seed >= 1n << 64n) throw rangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
     return [Number(seed & 0xffffffffn), Number(seed >> 32n)];
   }
-  if (typeof seed !== 'number') throw new TypeError('opts.seed must be a number or a bigint');
+  if (typeof seed !== 'number') throw typeError('opts.seed must be a number or a bigint');
   if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
+    throw rangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
   }
   return [seed % 4294967296, Math.floor(seed / 4294967296)];
 }
+
+const VERIFY_KEYS = [
+  ...LAYOUT_KEYS,
+  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
+    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, seed: 1, step: 1, backend: 1, signal: 1,
+  }),
+];
 
 /**
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
@@ -147,11 +155,11 @@ function splitSeed(seed: unknown): [number, number] {
  *   bad per-tree parameters, seeds or steps.
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { mode, seed, ... }');
-  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw new RangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
+  options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
+  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
   const drafts = opts.drafts ?? 'deterministic';
   if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
+    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
   }
   const sample = opts.mode === 'sample';
   const t = normalizeLogits(target, 'target');
@@ -159,20 +167,20 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const nodes = trees.tokens.length;
   const batch = trees.offsets.length - 1;
   if (t.native.rows !== nodes) {
-    throw new RangeError(`target.rows = ${t.native.rows} must equal the number of tree nodes (${nodes}): one row per node`);
+    throw rangeError(`target.rows = ${t.native.rows} must equal the number of tree nodes (${nodes}): one row per node`);
   }
   let draft: ReturnType<typeof normalizeLogits> | undefined;
   const needDraft = sample && drafts !== 'deterministic';
   if (needDraft) {
     if (opts.draft === undefined) {
-      throw new TypeError(`opts.draft (draft logits, one row per node) is required for drafts '${drafts}'`);
+      throw typeError(`opts.draft (draft logits, one row per node) is required for drafts '${drafts}'`);
     }
     draft = normalizeLogits(opts.draft, 'opts.draft');
     if (draft.native.rows !== nodes) {
-      throw new RangeError(`opts.draft.rows = ${draft.native.rows} must equal the number of tree nodes (${nodes})`);
+      throw rangeError(`opts.draft.rows = ${draft.native.rows} must equal the number of tree nodes (${nodes})`);
     }
     if (draft.native.vocab !== t.native.vocab) {
-      throw new RangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
+      throw rangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
     }
   }
   const temperature = perTree(opts.temperature, 'opts.temperature', batch, 1, (n) => new Float32Array(n),
@@ -184,7 +192,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const [seedLo, seedHi] = splitSeed(opts.seed);
   const step = opts.step ?? 0;
   if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
-    throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
+    throw rangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
   }
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
