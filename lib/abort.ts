@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { invalidType, withCode } from './validate';
 
 /** @internal */
 export interface CancelLink {
@@ -13,7 +14,7 @@ export interface CancelLink {
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
-  const err = new Error('The operation was aborted');
+  const err = withCode(new Error('The operation was aborted'), 'ABORT_ERR');
   err.name = 'AbortError';
   return err;
 }
@@ -23,7 +24,7 @@ export function linkSignal(signal: AbortSignal | undefined): CancelLink {
   const flag = new Int32Array(1);
   if (signal === undefined) return { flag, dispose: () => undefined };
   if (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean') {
-    throw new TypeError('opts.signal must be an AbortSignal');
+    throw invalidType('opts.signal', 'an AbortSignal', signal);
   }
   if (signal.aborted) throw abortError(signal);
   const onAbort = () => Atomics.store(flag, 0, 1);

@@ -6,6 +6,7 @@
  */
 import { backendInfo } from './backend';
 import { demoLogitStats } from './cli/demoStats';
+import { lwError } from './validate';
 
 const USAGE = `usage: lengthwise <command> [options]
 
@@ -26,7 +27,7 @@ function lazy(modulePath: string, exportName: string): Command {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(modulePath) as Record<string, Command>;
     const fn = mod[exportName];
-    if (typeof fn !== 'function') throw new Error(`internal: ${modulePath} has no ${exportName}`);
+    if (typeof fn !== 'function') throw lwError('ERR_LENGTHWISE', `internal: ${modulePath} has no ${exportName}`);
     return fn(argv);
   };
 }

@@ -3,19 +3,12 @@
  *
  * @packageDocumentation
  */
+import type { NativeDeviceBuffer } from './addonTypes';
 import { cudaNative, cudaUnavailable } from './native';
-import { show } from './show';
+import { integer, invalidType, lwError, object, optionKeys, options, typeError } from './validate';
 
 /** Element kinds a DeviceTensor may hold (what the uploaded TypedArray was). */
 export type DeviceElementType = 'float32' | 'uint16' | 'int32' | 'float64' | 'uint8' | 'bytes';
-
-interface NativeDeviceBuffer {
-  readonly byteLength: number;
-  readonly device: number;
-  readonly disposed: boolean;
-  dispose(): void;
-  download(): Promise<ArrayBuffer>;
-}
 
 const handles = new WeakMap<DeviceTensor, NativeDeviceBuffer>();
 
@@ -56,7 +49,7 @@ export class DeviceTensor {
 
 function handle(t: DeviceTensor): NativeDeviceBuffer {
   const h = handles.get(t);
-  if (!h) throw new TypeError('not a DeviceTensor created by lengthwise');
+  if (!h) throw typeError('not a DeviceTensor created by lengthwise');
   return h;
 }
 
@@ -82,21 +75,12 @@ function elementTypeOf(data: UploadInput): DeviceElementType {
 
 function cuda(what: string) {
   const addon = cudaNative();
-  if (!addon) throw new Error(`lengthwise: ${what} needs a CUDA device, but ${cudaUnavailable()}`);
-  return addon as unknown as {
-    deviceUpload(data: UploadInput, device: number): Promise<NativeDeviceBuffer>;
-    deviceWrap(pointer: bigint, byteLength: number, device: number): NativeDeviceBuffer;
-    devicePointer(t: NativeDeviceBuffer): bigint;
-  };
+  if (!addon) throw lwError('ERR_LENGTHWISE_NO_CUDA', `lengthwise: ${what} needs a CUDA device, but ${cudaUnavailable()}`);
+  return addon;
 }
 
-function checkDevice(device: unknown): number {
-  if (device === undefined) return 0;
-  if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
-    throw new RangeError(`opts.device must be an integer >= 0 (got ${show(device)})`);
-  }
-  return device;
-}
+/** Option keys of {@link upload} and {@link wrap}. */
+const DEVICE_KEYS = optionKeys<{ device?: number }>({ device: 1 });
 
 /** Copies host data to a CUDA device. */
 export async function upload(data: UploadInput, opts: { device?: number } = {}): Promise<DeviceTensor> {
@@ -104,9 +88,10 @@ export async function upload(data: UploadInput, opts: { device?: number } = {}):
     !(data instanceof Float32Array || data instanceof Uint16Array || data instanceof Int32Array ||
       data instanceof Float64Array || data instanceof Uint8Array)
   ) {
-    throw new TypeError('data must be a Float32Array, Uint16Array, Int32Array, Float64Array or Uint8Array');
+    throw invalidType('data', 'a Float32Array, Uint16Array, Int32Array, Float64Array or Uint8Array', data);
   }
-  const dev = checkDevice(opts.device);
+  const o = options<{ device?: number }>(opts, 'opts', DEVICE_KEYS);
+  const dev = o.device === undefined ? 0 : integer(o.device, 'opts.device');
   const h = await cuda('device.upload').deviceUpload(data, dev);
   return new DeviceTensor(h, elementTypeOf(data));
 }
@@ -116,12 +101,10 @@ export async function upload(data: UploadInput, opts: { device?: number } = {}):
  * lengthwise never frees it; keep the owner alive while calls that use it are in flight.
  */
 export function wrap(pointer: bigint, byteLength: number, opts: { device: number }): DeviceTensor {
-  if (typeof pointer !== 'bigint') throw new TypeError('pointer must be a bigint device address');
-  if (typeof byteLength !== 'number' || !Number.isSafeInteger(byteLength) || byteLength < 0) {
-    throw new RangeError('byteLength must be a non-negative safe integer');
-  }
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be { device: number }');
-  const dev = checkDevice(opts.device);
+  if (typeof pointer !== 'bigint') throw invalidType('pointer', 'a bigint device address', pointer);
+  integer(byteLength, 'byteLength');
+  object(opts, 'opts', '{ device }');
+  const dev = integer(options<{ device: number }>(opts, 'opts', DEVICE_KEYS).device ?? 0, 'opts.device');
   return new DeviceTensor(cuda('device.wrap').deviceWrap(pointer, byteLength, dev), 'bytes');
 }
 

@@ -4,8 +4,9 @@
  * @packageDocumentation
  */
 import { withSignal } from './abort';
-import { Logits, checkTokenIds, normalizeLogits, NativeLogits } from './logits';
+import { Logits, checkTokenIds, normalizeLogits } from './logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from './native';
+import { number, optionKeys, options } from './validate';
 
 /** Options of {@link logitStats}. */
 export interface LogitStatsOptions {
@@ -41,10 +42,7 @@ export interface LogitStatsResult {
   hasNaN: boolean;
 }
 
-type NativeLogitStats = (
-  logits: NativeLogits,
-  opts: { targets?: Int32Array; temperature: number; cancel: Int32Array; backend: string; tuning?: NativeTuning },
-) => Promise<LogitStatsResult>;
+const KEYS = optionKeys<LogitStatsOptions>({ targets: 1, temperature: 1, backend: 1, signal: 1, tuning: 1 });
 
 /**
  * Streams each row of logits once and returns its log-sum-exp, entropy, varentropy, max probability and
@@ -59,18 +57,14 @@ type NativeLogitStats = (
  * ```
  */
 export async function logitStats(logits: Logits, opts: LogitStatsOptions = {}): Promise<LogitStatsResult> {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object');
+  const o = options<LogitStatsOptions>(opts, 'opts', KEYS);
   const l = normalizeLogits(logits, 'logits');
-  const temperature = opts.temperature ?? 1;
-  if (typeof temperature !== 'number') throw new TypeError('opts.temperature must be a number');
-  if (!(temperature > 0) || !Number.isFinite(temperature)) {
-    throw new RangeError(`opts.temperature must be a finite number > 0 (got ${temperature})`);
-  }
+  const temperature = number(o.temperature ?? 1, 'opts.temperature', { min: 0, minExclusive: true });
   const targets =
-    opts.targets === undefined ? undefined : checkTokenIds(opts.targets, 'opts.targets', l.native.rows, l.native.vocab);
-  const backend = backendForCall(opts.backend, l.onDevice);
-  const run = nativeFunction<NativeLogitStats>(backend, 'logitStats');
-  const result = await withSignal(opts.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend, tuning: opts.tuning }));
+    o.targets === undefined ? undefined : checkTokenIds(o.targets, 'opts.targets', l.native.rows, l.native.vocab);
+  const backend = backendForCall(o.backend, l.onDevice);
+  const run = nativeFunction(backend, 'logitStats');
+  const result = await withSignal(o.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend, tuning: o.tuning }));
   // The addon sees an empty targets array (rows = 0) as absent; the result still carries (empty) target outputs.
   if (targets && !result.nll) Object.assign(result, { nll: new Float32Array(0), targetRank: new Int32Array(0) });
   return result;

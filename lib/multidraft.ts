@@ -5,7 +5,7 @@
  */
 import { withSignal } from './abort';
 import { nativeFunction } from './native';
-import { show } from './show';
+import { boolean, integer, invalidType, optionKeys, options, outOfRange, rangeError } from './validate';
 
 /** Options of {@link optimalAcceptance}. */
 export interface OptimalAcceptanceOptions {
@@ -27,20 +27,21 @@ export interface AcceptanceBounds {
   exact: boolean;
 }
 
-type Native = (p: Float64Array, q: Float64Array, n: number, opts: object) => Promise<{ lower: number; upper: number }>;
+const ACCEPTANCE_KEYS = optionKeys<OptimalAcceptanceOptions>({ replacement: 1, signal: 1 });
+const BOUNDS_KEYS = optionKeys<{ signal?: AbortSignal }>({ signal: 1 });
 
 function probabilities(name: string, v: unknown): Float64Array {
   if (!(v instanceof Float64Array || v instanceof Float32Array)) {
-    throw new TypeError(`${name} must be a Float64Array or Float32Array of probabilities`);
+    throw invalidType(name, 'a Float64Array or Float32Array of probabilities', v);
   }
-  if (v.length === 0) throw new RangeError(`${name} must not be empty`);
+  if (v.length === 0) throw outOfRange(name, 'a non-empty array of probabilities', v);
   let sum = 0;
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    if (!(x >= 0 && x < Infinity)) throw new RangeError(`${name}[${i}] must be a finite probability >= 0, got ${x}`);
+    if (!(x >= 0 && x < Infinity)) throw outOfRange(`${name}[${i}]`, 'a finite probability >= 0', x);
     sum += x;
   }
-  if (!(Math.abs(sum - 1) <= 1e-3)) throw new RangeError(`${name} must sum to 1 (within 1e-3), got ${sum}`);
+  if (!(Math.abs(sum - 1) <= 1e-3)) throw rangeError(`${name} must sum to 1 within 1e-3 (got a sum of ${sum})`);
   // Renormalised exactly so the float rounding of the input does not shift the optimum.
   const out = new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i] / sum;
@@ -59,11 +60,8 @@ function supportSize(q: Float64Array): number {
 function checkArgs(p: unknown, q: unknown, n: unknown): [Float64Array, Float64Array, number] {
   const pp = probabilities('p', p);
   const qq = probabilities('q', q);
-  if (pp.length !== qq.length) throw new RangeError(`p and q must have the same vocabulary size, got ${pp.length} and ${qq.length}`);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1e6) {
-    throw new RangeError(`n (number of drafts) must be an integer in [1, 1e6], got ${show(n)}`);
-  }
-  return [pp, qq, n];
+  if (pp.length !== qq.length) throw rangeError(`p and q must have the same vocabulary size (got ${pp.length} and ${qq.length})`);
+  return [pp, qq, integer(n, 'n (number of drafts)', { min: 1, max: 1e6 })];
 }
 
 /**
@@ -88,21 +86,20 @@ export async function optimalAcceptance(
   n: number,
   opts: OptimalAcceptanceOptions,
 ): Promise<number> {
-  if (typeof opts !== 'object' || opts === null || typeof opts.replacement !== 'boolean') {
-    throw new TypeError('opts.replacement must be a boolean (true: i.i.d. drafts, false: drafts without replacement)');
-  }
+  const o = options<OptimalAcceptanceOptions>(opts, 'opts', ACCEPTANCE_KEYS, true);
+  const replacement = boolean(o.replacement, 'opts.replacement (true: i.i.d. drafts, false: drafts without replacement)');
   const [pp, qq, nn] = checkArgs(p, q, n);
-  if (!opts.replacement) {
+  if (!replacement) {
     const support = supportSize(qq);
     if (support > EXACT_SUPPORT) {
-      throw new RangeError(
+      throw rangeError(
         `optimalAcceptance without replacement is exact only when q has at most 20 tokens with q > 0 (got ${support}); ` +
           `use multidraft.optimalAcceptanceBounds(p, q, n) for certified bounds`,
       );
     }
   }
-  const fn = nativeFunction<Native>('cpu', 'multidraftOptimal');
-  const r = await withSignal(opts.signal, (cancel) => fn(pp, qq, nn, { replacement: opts.replacement, cancel }));
+  const fn = nativeFunction('cpu', 'multidraftOptimal');
+  const r = await withSignal(o.signal, (cancel) => fn(pp, qq, nn, { replacement, bounds: false, cancel }));
   return r.lower;
 }
 
@@ -122,8 +119,9 @@ export async function optimalAcceptanceBounds(
   n: number,
   opts: { signal?: AbortSignal } = {},
 ): Promise<AcceptanceBounds> {
+  const o = options<{ signal?: AbortSignal }>(opts, 'opts', BOUNDS_KEYS);
   const [pp, qq, nn] = checkArgs(p, q, n);
-  const fn = nativeFunction<Native>('cpu', 'multidraftOptimal');
-  const r = await withSignal(opts.signal, (cancel) => fn(pp, qq, nn, { replacement: false, bounds: true, cancel }));
+  const fn = nativeFunction('cpu', 'multidraftOptimal');
+  const r = await withSignal(o.signal, (cancel) => fn(pp, qq, nn, { replacement: false, bounds: true, cancel }));
   return { lower: r.lower, upper: r.upper, exact: supportSize(qq) <= EXACT_SUPPORT };
 }

@@ -5,9 +5,10 @@
  *
  * @packageDocumentation
  */
+import type { AddonFunctions, AddonModule, NativeFunctionName } from './addonTypes';
 import { interpretCudaReport, type GpuReport, type NativeCudaReport } from './gpuReport';
 import { cpuLoadError, cudaMissingReason, loadBinary, loaderHooks, packageVersion } from './loader';
-import { show } from './show';
+import { lwError, oneOf, outOfRange } from './validate';
 
 /** A compute backend. `auto` picks CUDA when a device is visible, else CPU. */
 export type BackendName = 'cpu' | 'cuda';
@@ -31,13 +32,10 @@ export interface NativeTuning {
   xl3mVariant?: 0 | 1 | 2;
 }
 
-/** The native addon's surface (internal; every capability adds functions). */
-export interface NativeAddon {
-  info(): { threads: number; simd: string; version: string; cuda: boolean };
-  devices(): { compiled: boolean; status: string; devices: { name: string; memoryBytes: number; computeCapability: string }[] };
-  // Each capability declares its own functions; they are reached through `call`.
-  [fn: string]: unknown;
-}
+const BACKEND_CHOICES = ['cpu', 'cuda', 'auto'] as const satisfies readonly BackendChoice[];
+
+/** The native addon's surface: declared once, in ./addonTypes. */
+export type NativeAddon = AddonModule;
 
 let cpuAddon: NativeAddon | undefined;
 let cudaAddon: NativeAddon | null | undefined; // null = tried, unavailable
@@ -49,7 +47,10 @@ const loadedFrom: { cpu?: string; cuda?: string } = {};
 export function cpuNative(): NativeAddon {
   if (cpuAddon) return cpuAddon;
   const r = loadBinary<NativeAddon>('cpu', packageVersion(), (a) => a.info().version);
-  if (!r.addon) throw cpuLoadError(r.attempts);
+  if (!r.addon) {
+    const e = cpuLoadError(r.attempts);
+    throw lwError('ERR_LENGTHWISE_LOAD', e.message);
+  }
   cpuAddon = r.addon;
   loadedFrom.cpu = r.path;
   return cpuAddon;
@@ -117,7 +118,7 @@ function envChoice(): BackendChoice {
   const v = process.env.LENGTHWISE_BACKEND;
   if (v === undefined || v === '' || v === 'auto') return 'auto';
   if (v === 'cpu' || v === 'cuda') return v;
-  throw new RangeError(`LENGTHWISE_BACKEND must be 'cpu', 'cuda' or 'auto' (got '${v}')`);
+  return oneOf(v, 'LENGTHWISE_BACKEND', BACKEND_CHOICES);
 }
 
 /**
@@ -125,14 +126,11 @@ function envChoice(): BackendChoice {
  * throws; `auto` falls back to the CPU.
  */
 export function resolveBackend(requested?: BackendChoice): BackendName {
-  if (requested !== undefined && requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') {
-    throw new RangeError(`opts.backend must be 'cpu', 'cuda' or 'auto' (got ${show(requested)})`);
-  }
-  const choice = requested ?? envChoice();
+  const choice = requested === undefined ? envChoice() : oneOf(requested, 'opts.backend', BACKEND_CHOICES);
   if (choice === 'cpu') return 'cpu';
   const cuda = cudaNative();
   if (choice === 'cuda') {
-    if (!cuda) throw new Error(`lengthwise: backend 'cuda' was requested but ${cudaUnavailableReason}`);
+    if (!cuda) throw lwError('ERR_LENGTHWISE_NO_CUDA', `lengthwise: backend 'cuda' was requested but ${cudaUnavailableReason}`);
     return 'cuda';
   }
   return cuda ? 'cuda' : 'cpu';
@@ -142,19 +140,23 @@ export function resolveBackend(requested?: BackendChoice): BackendName {
 export function nativeFor(backend: BackendName): NativeAddon {
   if (backend === 'cuda') {
     const cuda = cudaNative();
-    if (!cuda) throw new Error(`lengthwise: backend 'cuda' is unavailable: ${cudaUnavailableReason}`);
+    if (!cuda) throw lwError('ERR_LENGTHWISE_NO_CUDA', `lengthwise: backend 'cuda' is unavailable: ${cudaUnavailableReason}`);
     return cuda;
   }
   return cpuNative();
 }
 
-/** Calls a native function by name on the addon of `backend` (capabilities use this, typed at their call site). */
-export function nativeFunction<F extends (...args: never[]) => unknown>(backend: BackendName, name: string): F {
-  const fn = nativeFor(backend)[name];
+/** The native function `name` of the addon of `backend`, typed by the one surface declaration (./addonTypes). */
+export function nativeFunction<K extends NativeFunctionName>(backend: BackendName, name: K): AddonFunctions[K] {
+  const fn: unknown = nativeFor(backend)[name];
   if (typeof fn !== 'function') {
-    throw new Error(`lengthwise: the ${backend} addon has no function '${name}' (a stale build? rebuild with \`npm run compile\`)`);
+    throw lwError(
+      'ERR_LENGTHWISE_LOAD',
+      `lengthwise: the ${backend} addon has no function '${name}' (a stale build? rebuild with \`npm run compile\`)`,
+    );
   }
-  return fn as F;
+  // The addon is a native module: its exports are checked against AddonFunctions by tests, not by the compiler.
+  return fn as AddonFunctions[K];
 }
 
 /**
@@ -164,7 +166,7 @@ export function nativeFunction<F extends (...args: never[]) => unknown>(backend:
 export function backendForCall(requested: BackendChoice | undefined, deviceData: boolean): BackendName {
   if (deviceData) {
     if (requested === 'cpu') {
-      throw new RangeError("opts.backend is 'cpu' but the data is a DeviceTensor; download() it first or use 'cuda'");
+      throw outOfRange('opts.backend', "'cuda' or 'auto' for DeviceTensor data (download() it first to use 'cpu')", requested);
     }
     return resolveBackend('cuda');
   }

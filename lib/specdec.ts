@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { show } from './show';
+import { invalidType, number, outOfRange } from './validate';
 
 /**
  * Index of the draft token after which to stop drafting: the first `i` (0-based) with
@@ -26,15 +26,14 @@ import { show } from './show';
  */
 export function stopIndex(acceptProbs: ArrayLike<number> | Float32Array | Float64Array, threshold: number): number {
   if (acceptProbs === null || typeof acceptProbs !== 'object' || typeof acceptProbs.length !== 'number') {
-    throw new TypeError('acceptProbs must be an array or typed array of probabilities');
+    throw invalidType('acceptProbs', 'an array or typed array of probabilities', acceptProbs);
   }
-  if (typeof threshold !== 'number') throw new TypeError('threshold must be a number');
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${threshold}`);
+  number(threshold, 'threshold', { min: 0, max: 1 });
   let keep = 1; // Π ĥ = P(all accepted so far)
   for (let i = 0; i < acceptProbs.length; i++) {
     const h = acceptProbs[i];
     if (typeof h !== 'number' || !(h >= 0 && h <= 1)) {
-      throw new RangeError(`acceptProbs[${i}] must be a probability in [0, 1], got ${show(h)}`);
+      throw outOfRange(`acceptProbs[${i}]`, 'a probability in [0, 1]', h);
     }
     keep *= h;
     if (1 - keep > threshold) return i;

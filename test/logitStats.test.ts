@@ -172,8 +172,8 @@ describe('logitStats input validation', () => {
     ['float32 with dtype bfloat16', () => logitStats({ data, dtype: 'bfloat16', rows: 2, vocab: 10 }), /Float32Array but logits.dtype/, TypeError],
     ['bad dtype', () => logitStats({ data, dtype: 'int8' as never, rows: 2, vocab: 10 }), /logits.dtype must be/, RangeError],
     ['targets wrong type', () => logitStats({ data, rows: 2, vocab: 10 }, { targets: [1, 2] as never }), /opts.targets must be an Int32Array/, TypeError],
-    ['targets wrong length', () => logitStats({ data, rows: 2, vocab: 10 }, { targets: new Int32Array(3) }), /opts.targets must have 2 entries/, RangeError],
-    ['target out of range', () => logitStats({ data, rows: 2, vocab: 10 }, { targets: new Int32Array([1, 10]) }), /opts.targets\[1\] = 10 is out of range/, RangeError],
+    ['targets wrong length', () => logitStats({ data, rows: 2, vocab: 10 }, { targets: new Int32Array(3) }), /opts.targets must be an Int32Array of 2 entries \(one per row\) \(got Int32Array\(3\)\)/, RangeError],
+    ['target out of range', () => logitStats({ data, rows: 2, vocab: 10 }, { targets: new Int32Array([1, 10]) }), /opts.targets\[1\] must be a token id in \[0, vocab = 10\) \(got 10\)/, RangeError],
     ['temperature 0', () => logitStats({ data, rows: 2, vocab: 10 }, { temperature: 0 }), /opts.temperature must be a finite number > 0/, RangeError],
     ['temperature NaN', () => logitStats({ data, rows: 2, vocab: 10 }, { temperature: NaN }), /opts.temperature/, RangeError],
     ['huge shape', () => logitStats({ data, rows: 2 ** 40, vocab: 2 ** 20 }), /too large/, RangeError],
@@ -207,9 +207,11 @@ describe('logitStats input validation', () => {
       }
       return 'no error';
     };
-    expect(nameOf(() => raw({ data: 'x', dtype: 0, rows: 1, vocab: 1 }, {}))).toBe('TypeError');
-    expect(nameOf(() => raw({ data: new Float32Array(3), dtype: 0, rows: 2, vocab: 2 }, {}))).toBe('RangeError');
-    expect(nameOf(() => raw({ data: new Float32Array(4), dtype: 7, rows: 2, vocab: 2 }, {}))).toBe('RangeError');
+    expect(nameOf(() => raw({ data: 'x', dtype: 'float32', rows: 1, vocab: 1 }, {}))).toBe('TypeError');
+    expect(nameOf(() => raw({ data: new Float32Array(3), dtype: 'float32', rows: 2, vocab: 2 }, {}))).toBe('RangeError');
+    // The dtype crosses by name: another string is out of range, a number is the wrong type.
+    expect(nameOf(() => raw({ data: new Float32Array(4), dtype: 'int7', rows: 2, vocab: 2 }, {}))).toBe('RangeError');
+    expect(nameOf(() => raw({ data: new Float32Array(4), dtype: 0, rows: 2, vocab: 2 }, {}))).toBe('TypeError');
   });
 });
 

@@ -24,7 +24,7 @@ describe('scaling.fit input validation', () => {
   test('fewer runs than parameters', async () => {
     const d = ok();
     const four = { N: d.N.subarray(0, 4), D: d.D.subarray(0, 4), loss: d.loss.subarray(0, 4) };
-    await expect(scaling.fit(four)).rejects.toThrow(new RangeError('data must hold at least 5 runs (one per fitted parameter), got 4'));
+    await expect(scaling.fit(four)).rejects.toThrow(new RangeError('data must hold at least 5 runs, one per fitted parameter (got 4)'));
     const five = { N: d.N.subarray(0, 5), D: d.D.subarray(0, 5), loss: d.loss.subarray(0, 5) };
     await expect(scaling.fit(five, { objective: 'huber-likelihood' })).rejects.toThrow(/at least 6 runs/);
     await expect(scaling.fit(four, { law: 'kaplan-nd', grid: [[30, 30, 0.1, 0.1]] })).resolves.toBeDefined();
@@ -32,7 +32,7 @@ describe('scaling.fit input validation', () => {
 
   test('wrong types', async () => {
     await expect(scaling.fit({ N: 'x', D: [1], loss: [1] } as never)).rejects.toThrow(TypeError);
-    await expect(scaling.fit({ ...ok(), N: [1, 2, 3, 4, 5, '6'] } as never)).rejects.toThrow(/data\.N\[5\] must be a number/);
+    await expect(scaling.fit({ ...ok(), N: [1, 2, 3, 4, 5, '6'] } as never)).rejects.toThrow(/data\.N\[5\] must be a finite number > 0 \(got "6"\)/);
     await expect(scaling.fit(null as never)).rejects.toThrow(TypeError);
     await expect(scaling.fit(ok(), { law: 'kaplan' as never })).rejects.toThrow(RangeError);
     await expect(scaling.fit(ok(), { objective: 'l1' as never })).rejects.toThrow(/opts\.objective/);

@@ -231,7 +231,7 @@ describe('specdec.stopIndex', () => {
   test('errors', () => {
     expect(() => stopIndex([0.5, 1.5], 0.5)).toThrow(/acceptProbs\[1\]/);
     expect(() => stopIndex([NaN], 0.5)).toThrow(RangeError);
-    expect(() => stopIndex([0.5], 2)).toThrow(/threshold must be in \[0, 1\]/);
+    expect(() => stopIndex([0.5], 2)).toThrow(/threshold must be a number in \[0, 1\] \(got 2\)/);
     expect(() => stopIndex(null as unknown as number[], 0.5)).toThrow(TypeError);
   });
 });

@@ -52,7 +52,9 @@ describe('xl3m.plan', () => {
     expect(() => plan(seq(9), { questionTokens: 1, segmentTokens: 4, overlapTokens: 7 })).toThrow(/overlapTokens/);
     expect(() => plan(seq(9), { questionTokens: 0, segmentTokens: 4 })).toThrow(RangeError);
     expect(() => plan(seq(9), { questionTokens: 1, segmentTokens: 0 })).toThrow(RangeError);
-    expect(() => plan(seq(9), { questionTokens: 1.5, segmentTokens: 4 })).toThrow(TypeError);
+    // A number that is not an integer is out of range (Node's convention); a non-number is a TypeError.
+    expect(() => plan(seq(9), { questionTokens: 1.5, segmentTokens: 4 })).toThrow(RangeError);
+    expect(() => plan(seq(9), { questionTokens: '1' as never, segmentTokens: 4 })).toThrow(TypeError);
     expect(() => plan([1, 2, 3] as unknown as Int32Array, { questionTokens: 1, segmentTokens: 4 })).toThrow(TypeError);
   });
 

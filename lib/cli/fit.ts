@@ -11,6 +11,7 @@ import { computeOptimal } from '../scaling/formulas';
 import { chinchillaRuns, parseCsv } from '../scaling/data';
 import type { FitResult, ScalingLaw, ScalingObjective } from '../scaling/types';
 import { ProgressBar } from './progress';
+import { UsageError } from './usage';
 
 const HELP = `usage: lengthwise fit runs.csv [options]
 
@@ -39,8 +40,6 @@ output
   --plot out.svg         iso-loss contours with the runs, and loss vs compute (Vega-Lite → SVG)
   --json                 print JSON instead of a table
 `;
-
-class UsageError extends Error {}
 
 type Flags = Record<string, string | true> & { filter?: string[] };
 

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import * as fs from 'fs';
+import { lwError } from '../validate';
 
 /** A loaded array: element kind, shape and an aligned copy of the data. */
 export interface LoadedArray {
@@ -18,11 +19,11 @@ const KINDS: Record<string, LoadedArray['kind']> = {
   '<f4': 'f4', '<f2': 'f2', '<u2': 'u2', '<i2': 'u2', '|V2': 'u2', '<V2': 'u2', '<i4': 'i4', '<i8': 'i8',
 };
 
-/** Parses a .npy file. Throws an Error naming the file on anything unsupported. */
+/** Parses a .npy file. Throws an Error (code ERR_LENGTHWISE_USAGE) naming the file on anything unsupported. */
 export function readNpy(file: string): LoadedArray {
   const buf = fs.readFileSync(file);
   if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') {
-    throw new Error(`${file}: not a .npy file (bad magic)`);
+    throw lwError('ERR_LENGTHWISE_USAGE', `${file}: not a .npy file (bad magic)`);
   }
   const major = buf.readUInt8(6);
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
@@ -31,14 +32,14 @@ export function readNpy(file: string): LoadedArray {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new Error(`${file}: unreadable .npy header`);
+  if (!descr || !fortran || shapeText === undefined) throw lwError('ERR_LENGTHWISE_USAGE', `${file}: unreadable .npy header`);
   const kind = KINDS[descr];
-  if (!kind) throw new Error(`${file}: dtype '${descr}' is not supported (float32, float16, 16-bit bfloat16 words, int32, int64)`);
-  if (fortran === 'True') throw new Error(`${file}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
+  if (!kind) throw lwError('ERR_LENGTHWISE_USAGE', `${file}: dtype '${descr}' is not supported (float32, float16, 16-bit bfloat16 words, int32, int64)`);
+  if (fortran === 'True') throw lwError('ERR_LENGTHWISE_USAGE', `${file}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   const offset = start + headerLen;
   const bytes = shape.reduce((a, b) => a * b, 1) * (kind === 'f4' || kind === 'i4' ? 4 : kind === 'i8' ? 8 : 2);
-  if (buf.length - offset !== bytes) throw new Error(`${file}: holds ${buf.length - offset} data bytes, shape needs ${bytes}`);
+  if (buf.length - offset !== bytes) throw lwError('ERR_LENGTHWISE_USAGE', `${file}: holds ${buf.length - offset} data bytes, shape needs ${bytes}`);
   return { kind, shape, data: buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + offset + bytes) };
 }
 
@@ -54,9 +55,9 @@ export function readTokens(file: string): Int32Array {
     const a = readNpy(file);
     if (a.kind === 'i4') return new Int32Array(a.data);
     if (a.kind === 'i8') return Int32Array.from(new BigInt64Array(a.data), (v) => Number(v));
-    throw new Error(`${file}: token ids must be int32 or int64`);
+    throw lwError('ERR_LENGTHWISE_USAGE', `${file}: token ids must be int32 or int64`);
   }
   const raw = readRaw(file);
-  if (raw.byteLength % 4 !== 0) throw new Error(`${file}: raw int32 file size ${raw.byteLength} is not a multiple of 4`);
+  if (raw.byteLength % 4 !== 0) throw lwError('ERR_LENGTHWISE_USAGE', `${file}: raw int32 file size ${raw.byteLength} is not a multiple of 4`);
   return new Int32Array(raw);
 }

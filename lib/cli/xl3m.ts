@@ -13,6 +13,7 @@ import { segmentBounds, Segment } from '../xl3m/plan';
 import { score, Xl3mMetric, Xl3mPooling } from '../xl3m/score';
 import { rankSegments, select } from '../xl3m/select';
 import { readNpy, readRaw, readTokens } from './npy';
+import { UsageError } from './usage';
 
 const HELP = `usage: lengthwise xl3m --logits FILE --segments S [options]
 
@@ -57,8 +58,6 @@ function parse(argv: string[]): Flags {
   }
   return f;
 }
-
-class UsageError extends Error {}
 
 function int(f: Flags, name: string, min: number): number | undefined {
   const v = f[name];

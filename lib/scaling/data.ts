@@ -6,11 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
-import { show } from '../show';
+import { integer, invalidType, optionKeys, options } from '../validate';
+
+const RUNS_KEYS = optionKeys<{ dropHighest?: number }>({ dropHighest: 1 });
 
 /** Rows of a CSV text (RFC 4180 quoting; the first row is the header). */
 export function parseCsv(text: string): { header: string[]; rows: string[][] } {
-  if (typeof text !== 'string') throw new TypeError('text must be a string (CSV contents)');
+  if (typeof text !== 'string') throw invalidType('text', 'a string (CSV contents)', text);
   const records: string[][] = [];
   let field = '';
   let record: string[] = [];
@@ -52,8 +54,7 @@ export const CHINCHILLA_CSV = path.join(__dirname, '..', '..', 'data', 'scaling'
  * dropped, as in Besiroglu et al. (2024), leaving 240 runs.
  */
 export function chinchillaRuns(opts: { dropHighest?: number } = {}): { N: Float64Array; D: Float64Array; loss: Float64Array } {
-  const drop = opts.dropHighest ?? 5;
-  if (!Number.isInteger(drop) || drop < 0) throw new RangeError(`opts.dropHighest must be an integer >= 0 (got ${show(drop)})`);
+  const drop = integer(options<{ dropHighest?: number }>(opts, 'opts', RUNS_KEYS).dropHighest ?? 5, 'opts.dropHighest', { min: 0, max: Infinity });
   const { header, rows } = parseCsv(fs.readFileSync(CHINCHILLA_CSV, 'utf8'));
   const iN = header.indexOf('Model Size'), iC = header.indexOf('Training FLOP'), iL = header.indexOf('loss');
   const runs = rows.map((r) => {

@@ -4,8 +4,11 @@
  * @packageDocumentation
  */
 import { withSignal } from '../abort';
+import type { NativeBootstrapOptions, NativeFitResult } from '../addonTypes';
 import { nativeFunction, resolveBackend } from '../native';
+import { boolean, callback, integer, number, optionKeys, options, seed as seedOf } from '../validate';
 import type {
+  BootstrapOptions,
   BootstrapSummary,
   ChinchillaParams,
   FitOptions,
@@ -16,43 +19,13 @@ import type {
   ScalingData,
   ScalingLaw,
 } from './types';
-import {
-  LAW_CODE,
-  OBJECTIVE_CODE,
-  buildGrid,
-  checkData,
-  checkInteger,
-  checkLaw,
-  checkNumber,
-  checkObjective,
-  paramCount,
-} from './validate';
+import { buildGrid, checkData, checkLaw, checkNumber, checkObjective, paramCount } from './validate';
 
-interface NativeFitResult {
-  theta: Float64Array;
-  objective: number;
-  bestStart: number;
-  starts: number;
-  startsAtOptimum: number;
-  convergedStarts: number;
-  evaluations: number;
-  iterations: number;
-  converged: boolean;
-  status: FitStatus;
-  bootstrap?: {
-    names: string[];
-    resamples: number;
-    failed: number;
-    converged: number;
-    samples: Float64Array;
-    mean: Float64Array;
-    stdErr: Float64Array;
-    lower: Float64Array;
-    upper: Float64Array;
-  };
-}
-
-type NativeFit = (data: { N: Float64Array; D: Float64Array; loss: Float64Array }, opts: object) => Promise<NativeFitResult>;
+const FIT_KEYS = optionKeys<FitOptions>({
+  law: 1, objective: 1, delta: 1, grid: 1, bootstrap: 1, maxIterations: 1, optimumRelTol: 1, backend: 1, signal: 1,
+  onProgress: 1, tuning: 1,
+});
+const BOOTSTRAP_KEYS = optionKeys<BootstrapOptions>({ resamples: 1, seed: 1, gridPerResample: 1, compute: 1, level: 1 });
 
 const PROGRESS_MS = 100;
 
@@ -63,22 +36,16 @@ function naturalParams(law: ScalingLaw, theta: Float64Array): ChinchillaParams |
   return { Nc: Math.exp(theta[0]!), Dc: Math.exp(theta[1]!), alphaN: theta[2]!, alphaD: theta[3]! };
 }
 
-function checkBootstrap(b: unknown): { resamples: number; seed: bigint; gridPerResample: boolean; compute: number; level: number } | undefined {
+function checkBootstrap(b: unknown): NativeBootstrapOptions | undefined {
   if (b === undefined) return undefined;
-  if (b === null || typeof b !== 'object') throw new TypeError('opts.bootstrap must be an object { resamples, seed }');
-  const o = b as Record<string, unknown>;
-  const resamples = checkInteger(o.resamples, 'opts.bootstrap.resamples', 0, 1e8);
-  let seed: bigint;
-  if (typeof o.seed === 'bigint') seed = o.seed;
-  else if (typeof o.seed === 'number' && Number.isSafeInteger(o.seed)) seed = BigInt(o.seed);
-  else throw new TypeError('opts.bootstrap.seed must be an integer number or a bigint');
-  if (seed < 0n || seed >= 1n << 64n) throw new RangeError('opts.bootstrap.seed must be in [0, 2^64)');
-  const gridPerResample = o.gridPerResample ?? false;
-  if (typeof gridPerResample !== 'boolean') throw new TypeError('opts.bootstrap.gridPerResample must be a boolean');
-  const compute = o.compute === undefined ? 5.76e23 : checkNumber(o.compute, 'opts.bootstrap.compute', true);
-  const level = o.level === undefined ? 0.95 : checkNumber(o.level, 'opts.bootstrap.level', true);
-  if (!(level < 1)) throw new RangeError(`opts.bootstrap.level must be in (0, 1) (got ${level})`);
-  return { resamples, seed, gridPerResample, compute, level };
+  const o = options<BootstrapOptions>(b, 'opts.bootstrap', BOOTSTRAP_KEYS, true);
+  return {
+    resamples: integer(o.resamples, 'opts.bootstrap.resamples', { min: 0, max: 1e8 }),
+    seed: seedOf(o.seed, 'opts.bootstrap.seed'),
+    gridPerResample: boolean(o.gridPerResample ?? false, 'opts.bootstrap.gridPerResample'),
+    compute: o.compute === undefined ? 5.76e23 : checkNumber(o.compute, 'opts.bootstrap.compute', true),
+    level: number(o.level ?? 0.95, 'opts.bootstrap.level', { min: 0, max: 1, minExclusive: true, maxExclusive: true }),
+  };
 }
 
 function summarise(
@@ -128,20 +95,18 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
   data: ScalingData,
   opts: FitOptions<L> = {},
 ): Promise<FitResult<ParamsOf<L>>> {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object');
-  const law = checkLaw(opts.law);
-  const objectiveKind = checkObjective(opts.objective);
+  const o = options<FitOptions<L>>(opts, 'opts', FIT_KEYS);
+  const law = checkLaw(o.law);
+  const objectiveKind = checkObjective(o.objective);
   const cols = checkData(data, paramCount(law, objectiveKind));
-  const delta = opts.delta === undefined ? 1e-3 : checkNumber(opts.delta, 'opts.delta', true);
-  const grid = buildGrid(opts.grid, law);
-  const maxIterations = opts.maxIterations === undefined ? 1000 : checkInteger(opts.maxIterations, 'opts.maxIterations', 1, 1e7);
-  const optimumRelTol = opts.optimumRelTol === undefined ? 1e-6 : checkNumber(opts.optimumRelTol, 'opts.optimumRelTol', false);
-  if (optimumRelTol < 0) throw new RangeError(`opts.optimumRelTol must be >= 0 (got ${optimumRelTol})`);
-  const boot = checkBootstrap(opts.bootstrap);
-  const onProgress = opts.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('opts.onProgress must be a function');
-  const backend = resolveBackend(opts.backend);
-  const run = nativeFunction<NativeFit>(backend, 'scalingFit');
+  const delta = checkNumber(o.delta ?? 1e-3, 'opts.delta', true);
+  const grid = buildGrid(o.grid, law);
+  const maxIterations = integer(o.maxIterations ?? 1000, 'opts.maxIterations', { min: 1, max: 1e7 });
+  const optimumRelTol = number(o.optimumRelTol ?? 1e-6, 'opts.optimumRelTol', { min: 0 });
+  const boot = checkBootstrap(o.bootstrap);
+  const onProgress = o.onProgress === undefined ? undefined : (callback(o.onProgress, 'opts.onProgress') as (done: number, total: number) => void);
+  const backend = resolveBackend(o.backend);
+  const run = nativeFunction(backend, 'scalingFit');
 
   const progress = new Float64Array(2);
   let lastDone = -1;
@@ -155,10 +120,10 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
   const timer = onProgress ? setInterval(report, PROGRESS_MS) : undefined;
   let raw: NativeFitResult;
   try {
-    raw = await withSignal(opts.signal, (cancel) =>
+    raw = await withSignal(o.signal, (cancel) =>
       run(cols, {
-        law: LAW_CODE[law],
-        objective: OBJECTIVE_CODE[objectiveKind],
+        law,
+        objective: objectiveKind,
         delta,
         grid,
         maxIterations,

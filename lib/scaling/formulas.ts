@@ -3,17 +3,16 @@
  *
  * @packageDocumentation
  */
+import type { NativePredictLaw } from '../addonTypes';
 import { nativeFunction } from '../native';
+import { object, optionKeys, options, rangeError, typeError } from '../validate';
 import type { ChinchillaParams, ComputeOptimalResult, KaplanParams } from './types';
 import { checkNumber, positiveColumn } from './validate';
 
-type NativePredict = (law: number, params: Float64Array, N: Float64Array, D: Float64Array) => Float64Array;
-type NativeOptimal = (params: Float64Array, C: number) => ComputeOptimalResult & { G: number };
-type NativeTraining = (kind: number, x: number, p1: number, p2: number) => number;
+const BATCH_KEYS = optionKeys<{ bStar?: number; alphaB?: number }>({ bStar: 1, alphaB: 1 });
 
 function chinchillaVector(p: unknown, name: string): Float64Array {
-  if (p === null || typeof p !== 'object') throw new TypeError(`${name} must be an object { A, B, E, alpha, beta }`);
-  const o = p as Record<string, unknown>;
+  const o = object(p, name, '{ A, B, E, alpha, beta }');
   return new Float64Array([
     checkNumber(o.A, `${name}.A`, true),
     checkNumber(o.B, `${name}.B`, true),
@@ -23,11 +22,11 @@ function chinchillaVector(p: unknown, name: string): Float64Array {
   ]);
 }
 
-function lawOf(p: unknown, name: string): { law: number; v: Float64Array } {
+function lawOf(p: unknown, name: string): { law: NativePredictLaw; v: Float64Array } {
   if (p !== null && typeof p === 'object' && 'Nc' in p) {
     const o = p as Record<string, unknown>;
     return {
-      law: 1,
+      law: 'kaplan-nd',
       v: new Float64Array([
         checkNumber(o.Nc, `${name}.Nc`, true),
         checkNumber(o.Dc, `${name}.Dc`, true),
@@ -36,7 +35,7 @@ function lawOf(p: unknown, name: string): { law: number; v: Float64Array } {
       ]),
     };
   }
-  return { law: 0, v: chinchillaVector(p, name) };
+  return { law: 'chinchilla', v: chinchillaVector(p, name) };
 }
 
 /** Predicted loss at (N, D) for fitted Chinchilla or Kaplan parameters. */
@@ -54,11 +53,11 @@ export function predict(
 ): number | Float64Array {
   const { law, v } = lawOf(params, 'params');
   const scalar = typeof N === 'number';
-  if (scalar !== (typeof D === 'number')) throw new TypeError('N and D must both be numbers or both be arrays');
+  if (scalar !== (typeof D === 'number')) throw typeError('N and D must both be numbers or both be arrays');
   const n = positiveColumn(scalar ? [N] : N, 'N');
   const d = positiveColumn(typeof D === 'number' ? [D] : D, 'D');
-  if (n.length !== d.length) throw new RangeError(`N and D must have the same length (got ${n.length} and ${d.length})`);
-  const out = nativeFunction<NativePredict>('cpu', 'scalingPredict')(law, v, n, d);
+  if (n.length !== d.length) throw rangeError(`N and D must have the same length (got ${n.length} and ${d.length})`);
+  const out = nativeFunction('cpu', 'scalingPredict')(law, v, n, d);
   return scalar ? out[0]! : out;
 }
 
@@ -82,7 +81,7 @@ export function lossNS(
   N: number | Float64Array | readonly number[],
   steps: number | Float64Array | readonly number[],
 ): number | Float64Array {
-  if (params === null || typeof params !== 'object') throw new TypeError('params must be an object { Nc, Sc, alphaN, alphaS }');
+  object(params, 'params', '{ Nc, Sc, alphaN, alphaS }');
   const v = new Float64Array([
     checkNumber(params.Nc, 'params.Nc', true),
     checkNumber(params.Sc, 'params.Sc', true),
@@ -90,11 +89,11 @@ export function lossNS(
     checkNumber(params.alphaS, 'params.alphaS', false),
   ]);
   const scalar = typeof N === 'number';
-  if (scalar !== (typeof steps === 'number')) throw new TypeError('N and steps must both be numbers or both be arrays');
+  if (scalar !== (typeof steps === 'number')) throw typeError('N and steps must both be numbers or both be arrays');
   const n = positiveColumn(typeof N === 'number' ? [N] : N, 'N');
   const s = positiveColumn(typeof steps === 'number' ? [steps] : steps, 'steps');
-  if (n.length !== s.length) throw new RangeError(`N and steps must have the same length (got ${n.length} and ${s.length})`);
-  const out = nativeFunction<NativePredict>('cpu', 'scalingPredict')(2, v, n, s);
+  if (n.length !== s.length) throw rangeError(`N and steps must have the same length (got ${n.length} and ${s.length})`);
+  const out = nativeFunction('cpu', 'scalingPredict')('kaplan-steps', v, n, s);
   return scalar ? out[0]! : out;
 }
 
@@ -104,9 +103,10 @@ export function lossNS(
  */
 export function computeOptimal(params: ChinchillaParams, C: number): ComputeOptimalResult {
   const v = chinchillaVector(params, 'params');
-  if (!(v[3]! > 0) || !(v[4]! > 0)) throw new RangeError('params.alpha and params.beta must be > 0');
+  if (!(v[3]! > 0)) throw rangeError(`params.alpha must be > 0 (got ${v[3]})`);
+  if (!(v[4]! > 0)) throw rangeError(`params.beta must be > 0 (got ${v[4]})`);
   checkNumber(C, 'C', true);
-  const r = nativeFunction<NativeOptimal>('cpu', 'scalingComputeOptimal')(v, C);
+  const r = nativeFunction('cpu', 'scalingComputeOptimal')(v, C);
   return { N: r.N, D: r.D, tokensPerParam: r.tokensPerParam, a: r.a, b: r.b };
 }
 
@@ -118,9 +118,10 @@ export const KAPLAN_BATCH = { bStar: 2e8, alphaB: 0.21 } as const;
  */
 export function criticalBatchSize(loss: number, opts: { bStar?: number; alphaB?: number } = {}): number {
   checkNumber(loss, 'loss', true);
-  const bStar = opts.bStar === undefined ? KAPLAN_BATCH.bStar : checkNumber(opts.bStar, 'opts.bStar', true);
-  const alphaB = opts.alphaB === undefined ? KAPLAN_BATCH.alphaB : checkNumber(opts.alphaB, 'opts.alphaB', true);
-  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(0, loss, bStar, alphaB);
+  const o = options<{ bStar?: number; alphaB?: number }>(opts, 'opts', BATCH_KEYS);
+  const bStar = checkNumber(o.bStar ?? KAPLAN_BATCH.bStar, 'opts.bStar', true);
+  const alphaB = checkNumber(o.alphaB ?? KAPLAN_BATCH.alphaB, 'opts.alphaB', true);
+  return nativeFunction('cpu', 'scalingTraining')('critical-batch-size', loss, bStar, alphaB);
 }
 
 /** Minimum steps S_min = S / (1 + B_crit/B) of a run that took `steps` steps at batch size B. */
@@ -128,7 +129,7 @@ export function minSteps(steps: number, batchSize: number, criticalBatch: number
   checkNumber(steps, 'steps', true);
   checkNumber(batchSize, 'batchSize', true);
   checkNumber(criticalBatch, 'criticalBatchSize', true);
-  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(1, steps, batchSize, criticalBatch);
+  return nativeFunction('cpu', 'scalingTraining')('min-steps', steps, batchSize, criticalBatch);
 }
 
 /** Minimum examples E_min = E / (1 + B/B_crit) of a run that processed E = B·S examples at batch size B. */
@@ -136,5 +137,5 @@ export function minExamples(examples: number, batchSize: number, criticalBatch: 
   checkNumber(examples, 'examples', true);
   checkNumber(batchSize, 'batchSize', true);
   checkNumber(criticalBatch, 'criticalBatchSize', true);
-  return nativeFunction<NativeTraining>('cpu', 'scalingTraining')(2, examples, batchSize, criticalBatch);
+  return nativeFunction('cpu', 'scalingTraining')('min-examples', examples, batchSize, criticalBatch);
 }

@@ -4,12 +4,10 @@
  * @packageDocumentation
  */
 import type { GridSpec, ScalingData, ScalingLaw, ScalingObjective } from './types';
-import { show } from '../show';
+import { invalidType, number, oneOf, outOfRange, rangeError } from '../validate';
 
-/** @internal */
-export const LAW_CODE: Record<ScalingLaw, number> = { chinchilla: 0, 'kaplan-nd': 1 };
-/** @internal */
-export const OBJECTIVE_CODE: Record<ScalingObjective, number> = { huber: 0, mse: 1, 'huber-likelihood': 2 };
+const LAWS = ['chinchilla', 'kaplan-nd'] as const satisfies readonly ScalingLaw[];
+const OBJECTIVES = ['huber', 'mse', 'huber-likelihood'] as const satisfies readonly ScalingObjective[];
 
 /** @internal Raw parameter names per law, in grid column order. */
 export const GRID_KEYS: Record<ScalingLaw, readonly string[]> = {
@@ -24,65 +22,45 @@ export function paramCount(law: ScalingLaw, objective: ScalingObjective): number
 
 /** @internal */
 export function checkLaw(v: unknown): ScalingLaw {
-  if (v === undefined) return 'chinchilla';
-  if (v !== 'chinchilla' && v !== 'kaplan-nd') {
-    throw new RangeError(`opts.law must be 'chinchilla' or 'kaplan-nd' (got ${show(v)})`);
-  }
-  return v;
+  return oneOf(v ?? 'chinchilla', 'opts.law', LAWS);
 }
 
 /** @internal */
 export function checkObjective(v: unknown): ScalingObjective {
-  if (v === undefined) return 'huber';
-  if (v !== 'huber' && v !== 'mse' && v !== 'huber-likelihood') {
-    throw new RangeError(`opts.objective must be 'huber', 'mse' or 'huber-likelihood' (got ${show(v)})`);
-  }
-  return v;
+  return oneOf(v ?? 'huber', 'opts.objective', OBJECTIVES);
 }
 
 /** @internal A finite number (> 0 when `positive`), else TypeError/RangeError naming `name`. */
 export function checkNumber(v: unknown, name: string, positive: boolean): number {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be a number (got ${typeof v})`);
-  if (!Number.isFinite(v) || (positive && !(v > 0))) {
-    throw new RangeError(`${name} must be a finite number${positive ? ' > 0' : ''} (got ${v})`);
-  }
-  return v;
-}
-
-/** @internal An integer in [min, max]. */
-export function checkInteger(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be an integer (got ${typeof v})`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}] (got ${v})`);
-  return v;
+  return number(v, name, positive ? { min: 0, minExclusive: true } : {});
 }
 
 /** @internal Float64Array or number[] of finite values > 0. */
 export function positiveColumn(v: unknown, name: string): Float64Array {
   if (!(v instanceof Float64Array) && !Array.isArray(v)) {
-    throw new TypeError(`${name} must be a Float64Array or an array of numbers`);
+    throw invalidType(name, 'a Float64Array or an array of numbers', v);
   }
   const out = v instanceof Float64Array ? v : new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) {
     const x: unknown = v[i];
-    if (typeof x !== 'number') throw new TypeError(`${name}[${i}] must be a number (got ${typeof x})`);
-    if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`${name}[${i}] must be a finite number > 0 (got ${x})`);
-    if (out !== v) out[i] = x;
+    number(x, `${name}[${i}]`, { min: 0, minExclusive: true });
+    if (out !== v) out[i] = x as number;
   }
   return out;
 }
 
 /** @internal Checked columns of `data`, all of one length, at least `minRuns` runs. */
 export function checkData(data: unknown, minRuns: number): { N: Float64Array; D: Float64Array; loss: Float64Array } {
-  if (data === null || typeof data !== 'object') throw new TypeError('data must be an object { N, D, loss }');
+  if (data === null || typeof data !== 'object') throw invalidType('data', 'an object { N, D, loss }', data);
   const d = data as Partial<ScalingData>;
   const N = positiveColumn(d.N, 'data.N');
   const D = positiveColumn(d.D, 'data.D');
   const loss = positiveColumn(d.loss, 'data.loss');
   if (N.length !== D.length || N.length !== loss.length) {
-    throw new RangeError(`data.N, data.D and data.loss must have the same length (got ${N.length}, ${D.length}, ${loss.length})`);
+    throw rangeError(`data.N, data.D and data.loss must have the same length (got ${N.length}, ${D.length}, ${loss.length})`);
   }
   if (N.length < minRuns) {
-    throw new RangeError(`data must hold at least ${minRuns} runs (one per fitted parameter), got ${N.length}`);
+    throw rangeError(`data must hold at least ${minRuns} runs, one per fitted parameter (got ${N.length})`);
   }
   return { N, D, loss };
 }
@@ -91,7 +69,7 @@ export function checkData(data: unknown, minRuns: number): { N: Float64Array; D:
 export function buildGrid(grid: unknown, law: ScalingLaw): Float64Array | undefined {
   if (grid === undefined || grid === 'default') return undefined;
   if (grid === 'chinchilla') {
-    if (law !== 'chinchilla') throw new RangeError("opts.grid 'chinchilla' is the Chinchilla law's grid; use 'default'");
+    if (law !== 'chinchilla') throw rangeError("opts.grid 'chinchilla' is the Chinchilla law's grid; use 'default'");
     return undefined;
   }
   const keys = GRID_KEYS[law];
@@ -99,15 +77,15 @@ export function buildGrid(grid: unknown, law: ScalingLaw): Float64Array | undefi
   let out: Float64Array;
   if (grid instanceof Float64Array) {
     if (grid.length === 0 || grid.length % k !== 0) {
-      throw new RangeError(`opts.grid must hold rows of ${k} values (${keys.join(', ')}); got ${grid.length} values`);
+      throw outOfRange('opts.grid', `rows of ${k} values (${keys.join(', ')})`, grid);
     }
     out = grid;
   } else if (Array.isArray(grid)) {
-    if (grid.length === 0) throw new RangeError('opts.grid must hold at least one start');
+    if (grid.length === 0) throw outOfRange('opts.grid', 'at least one start', grid);
     out = new Float64Array(grid.length * k);
     grid.forEach((row: unknown, i) => {
       if (!Array.isArray(row) || row.length !== k) {
-        throw new RangeError(`opts.grid[${i}] must be an array of ${k} numbers (${keys.join(', ')})`);
+        throw outOfRange(`opts.grid[${i}]`, `an array of ${k} numbers (${keys.join(', ')})`, row);
       }
       row.forEach((x: unknown, j) => {
         out[i * k + j] = x as number;
@@ -117,12 +95,12 @@ export function buildGrid(grid: unknown, law: ScalingLaw): Float64Array | undefi
     const axes = keys.map((key) => {
       const a = (grid as Record<string, unknown>)[key];
       if (!Array.isArray(a) || a.length === 0) {
-        throw new RangeError(`opts.grid.${key} must be a non-empty array of numbers (axes: ${keys.join(', ')})`);
+        throw outOfRange(`opts.grid.${key}`, `a non-empty array of numbers (axes: ${keys.join(', ')})`, a);
       }
       return a as number[];
     });
     const total = axes.reduce((p, a) => p * a.length, 1);
-    if (total > 1e8) throw new RangeError(`opts.grid has ${total} points; at most 1e8`);
+    if (total > 1e8) throw rangeError(`opts.grid must have at most 1e8 points (got ${total})`);
     out = new Float64Array(total * k);
     for (let i = 0; i < total; i++) {
       let rem = i;
@@ -133,12 +111,12 @@ export function buildGrid(grid: unknown, law: ScalingLaw): Float64Array | undefi
       }
     }
   } else {
-    throw new TypeError("opts.grid must be 'default', rows of numbers, a Float64Array, or an object of axes");
+    throw invalidType('opts.grid', "'default', rows of numbers, a Float64Array, or an object of axes", grid);
   }
   for (let i = 0; i < out.length; i++) {
     const x = out[i]!;
     if (typeof x !== 'number' || !Number.isFinite(x)) {
-      throw new RangeError(`opts.grid[${Math.floor(i / k)}][${i % k}] must be a finite number (got ${x})`);
+      throw outOfRange(`opts.grid[${Math.floor(i / k)}][${i % k}]`, 'a finite number', x);
     }
   }
   return out;

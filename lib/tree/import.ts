@@ -13,6 +13,7 @@ import { type TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
 import { paddedBatch, paddedFirstChildNextSibling, paddedParents, paddedRetrieveIndices } from './padded';
 import type { PaddedTrees } from './slots';
+import { boolean, integer, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
 
 /** Input of {@link fromFirstChildNextSibling}: SGLang-style linked trees, one per request, fixed node count. */
 export interface FirstChildNextSiblingInput {
@@ -89,26 +90,24 @@ export interface PaddedChainsInput {
   roots?: Int32Array;
 }
 
-function checkOptions(opts: unknown): asserts opts is ImportOptions {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { vocab?, allowDuplicateSiblings?, padded? }');
-  const p = (opts as ImportOptions).padded;
-  if (p !== undefined && typeof p !== 'boolean') throw new TypeError(`opts.padded must be a boolean, got ${show(p)}`);
+const IMPORT_KEYS = optionKeys<ImportOptions>({ vocab: 1, allowDuplicateSiblings: 1, padded: 1 });
+const PADDED_KEYS = optionKeys<PaddedImportOptions>({ vocab: 1, allowDuplicateSiblings: 1 });
+
+function checkOptions(opts: unknown, keys = IMPORT_KEYS): asserts opts is ImportOptions {
+  const o = options<ImportOptions>(opts, 'opts', keys, true);
+  if (o.padded !== undefined) boolean(o.padded, 'opts.padded');
 }
 
 function checkInt32(name: string, a: unknown): asserts a is Int32Array {
-  if (!(a instanceof Int32Array)) throw new TypeError(`${name} must be an Int32Array`);
+  typedArray(a, name, 'Int32Array');
 }
 
 function batchOf(tokens: Int32Array, nodesPerTree: unknown): number {
-  if (typeof nodesPerTree !== 'number' || !Number.isInteger(nodesPerTree) || nodesPerTree < 1) {
-    throw new RangeError(`nodesPerTree must be an integer >= 1, got ${show(nodesPerTree)}`);
+  const n = integer(nodesPerTree, 'nodesPerTree', { min: 1, max: Infinity });
+  if (tokens.length === 0 || tokens.length % n !== 0) {
+    throw rangeError(`tokens must have batch × nodesPerTree entries, a positive multiple of ${n} (got ${tokens.length})`);
   }
-  if (tokens.length === 0 || tokens.length % nodesPerTree !== 0) {
-    throw new RangeError(
-      `tokens must have batch × nodesPerTree entries (a positive multiple of ${nodesPerTree}), got ${tokens.length}`,
-    );
-  }
-  return tokens.length / nodesPerTree;
+  return tokens.length / n;
 }
 
 function uniformOffsets(batch: number, size: number): Int32Array {
@@ -136,7 +135,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
 export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts?: ImportOptions & { padded?: false }): TreeBatch;
 export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts?: ImportOptions): TreeBatch | PaddedTrees;
 export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts: ImportOptions = {}): TreeBatch | PaddedTrees {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  if (typeof input !== 'object' || input === null) throw typeError('input must be an object');
   checkOptions(opts);
   const { tokens, firstChild, nextSibling, nodesPerTree } = input;
   checkInt32('tokens', tokens);
@@ -145,7 +144,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
   const batch = batchOf(tokens, nodesPerTree);
   for (const [name, a] of [['firstChild', firstChild], ['nextSibling', nextSibling]] as const) {
     if (a.length !== tokens.length) {
-      throw new RangeError(`${name} must have batch × nodesPerTree = ${tokens.length} entries, got ${a.length}`);
+      throw rangeError(`${name} must have batch × nodesPerTree = ${tokens.length} entries (got ${a.length})`);
     }
   }
   if (opts.padded === true) return paddedFirstChildNextSibling(tokens, firstChild, nextSibling, batch, nodesPerTree, opts);
@@ -154,7 +153,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
   for (let b = 0; b < batch; b++) {
     const o = b * n;
     if (nextSibling[o] !== -1) {
-      throw new RangeError(`nextSibling[${o}] (root of request ${b}) must be -1, got ${nextSibling[o]}`);
+      throw rangeError(`nextSibling[${o}] (root of request ${b}) must be -1 (got ${nextSibling[o]})`);
     }
     parents[o] = -1;
     // Iterative walk; every node is assigned its parent exactly once, so the walk ends after <= n steps.
@@ -167,15 +166,15 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
       let linkAt = o + v;
       while (c !== -1) {
         if (c < 0 || c >= n) {
-          throw new RangeError(`${linkName}[${linkAt}] = ${c} must be -1 or a local node index in [0, ${n})`);
+          throw rangeError(`${linkName}[${linkAt}] = ${c} must be -1 or a local node index in [0, ${n})`);
         }
         if (parents[o + c] !== -2) {
-          throw new RangeError(
+          throw rangeError(
             `${linkName}[${linkAt}] = ${c}: node ${c} of request ${b} is reached twice (cycle or shared child)`,
           );
         }
         if (c <= v) {
-          throw new RangeError(
+          throw rangeError(
             `${linkName}[${linkAt}] = ${c}: child ${c} is listed before its parent ${v} (request ${b}); ` +
               `nodes must be in topological order`,
           );
@@ -190,7 +189,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
     }
     if (seen !== n) {
       const lost = parents.subarray(o, o + n).indexOf(-2);
-      throw new RangeError(`node ${lost} of request ${b} is not reachable from the root through firstChild/nextSibling`);
+      throw rangeError(`node ${lost} of request ${b} is not reachable from the root through firstChild/nextSibling`);
     }
   }
   const trees: TreeBatch = { tokens: tokens.slice(), parents, offsets: uniformOffsets(batch, n) };
@@ -218,18 +217,18 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: PaddedImp
 export function fromRetrieveIndices(input: RetrieveIndicesInput, opts?: ImportOptions & { padded?: false }): TreeBatch;
 export function fromRetrieveIndices(input: RetrieveIndicesInput, opts?: ImportOptions): TreeBatch | PaddedTrees;
 export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOptions = {}): TreeBatch | PaddedTrees {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  if (typeof input !== 'object' || input === null) throw typeError('input must be an object');
   checkOptions(opts);
   const { tokens, retrieveIndices, nodesPerTree, paths } = input;
   checkInt32('tokens', tokens);
   checkInt32('retrieveIndices', retrieveIndices);
   const batch = batchOf(tokens, nodesPerTree);
   if (typeof paths !== 'number' || !Number.isInteger(paths) || paths < 1) {
-    throw new RangeError(`paths must be an integer >= 1, got ${show(paths)}`);
+    throw rangeError(`paths must be an integer >= 1 (got ${show(paths)})`);
   }
   if (retrieveIndices.length === 0 || retrieveIndices.length % (batch * paths) !== 0) {
-    throw new RangeError(
-      `retrieveIndices must have batch × paths × width = ${batch} × ${paths} × width entries, got ${retrieveIndices.length}`,
+    throw rangeError(
+      `retrieveIndices must have batch × paths × width = ${batch} × ${paths} × width entries (got ${retrieveIndices.length})`,
     );
   }
   const width = retrieveIndices.length / (batch * paths);
@@ -244,36 +243,36 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
       if (retrieveIndices[row] === -1) {
         for (let j = 1; j < width; j++) {
           if (retrieveIndices[row + j] !== -1) {
-            throw new RangeError(`retrieveIndices[${row + j}]: path ${r} of request ${b} starts with -1 but is not all padding`);
+            throw rangeError(`retrieveIndices[${row + j}]: path ${r} of request ${b} starts with -1 but is not all padding`);
           }
         }
         continue;
       }
       if (retrieveIndices[row] !== 0) {
-        throw new RangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0`);
+        throw rangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0`);
       }
       for (let j = 1; j < width; j++) {
         const v = retrieveIndices[row + j];
         if (v === -1) {
           for (let k = j + 1; k < width; k++) {
             if (retrieveIndices[row + k] !== -1) {
-              throw new RangeError(`retrieveIndices[${row + k}]: padding -1 must only end a path`);
+              throw rangeError(`retrieveIndices[${row + k}]: padding -1 must only end a path`);
             }
           }
           break;
         }
         const u = retrieveIndices[row + j - 1];
         if (v < 1 || v >= n) {
-          throw new RangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local index in [1, ${n})`);
+          throw rangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local index in [1, ${n})`);
         }
         if (v <= u) {
-          throw new RangeError(
+          throw rangeError(
             `retrieveIndices[${row + j}] = ${v} follows its parent ${u}: nodes must be in topological order (parent < child)`,
           );
         }
         const prev = parents[o + v];
         if (prev !== -2 && prev !== u) {
-          throw new RangeError(
+          throw rangeError(
             `retrieveIndices[${row + j}]: node ${v} of request ${b} has two parents (${prev} and ${u})`,
           );
         }
@@ -281,7 +280,7 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
       }
     }
     const lost = parents.subarray(o, o + n).indexOf(-2);
-    if (lost !== -1) throw new RangeError(`node ${lost} of request ${b} lies on no path of retrieveIndices`);
+    if (lost !== -1) throw rangeError(`node ${lost} of request ${b} lies on no path of retrieveIndices`);
   }
   const trees: TreeBatch = { tokens: tokens.slice(), parents, offsets: uniformOffsets(batch, n) };
   validateTreeBatch(trees, { vocab: opts.vocab, allowDuplicateSiblings: opts.allowDuplicateSiblings ?? false });
@@ -307,14 +306,14 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
  *   (other than -1), and duplicate sibling tokens (unless allowed).
  */
 export function fromPaddedParents(input: PaddedParentsInput, opts: PaddedImportOptions = {}): PaddedTrees {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  checkOptions(opts);
+  if (typeof input !== 'object' || input === null) throw typeError('input must be an object');
+  checkOptions(opts, PADDED_KEYS);
   const { tokens, parents, nodesPerTree } = input;
   checkInt32('tokens', tokens);
   checkInt32('parents', parents);
   const batch = paddedBatch(tokens, nodesPerTree);
   if (parents.length !== tokens.length) {
-    throw new RangeError(`parents must have batch × nodesPerTree = ${tokens.length} entries, got ${parents.length}`);
+    throw rangeError(`parents must have batch × nodesPerTree = ${tokens.length} entries (got ${parents.length})`);
   }
   return paddedParents(tokens, parents, batch, nodesPerTree, opts);
 }
@@ -330,39 +329,39 @@ export function fromPaddedParents(input: PaddedParentsInput, opts: PaddedImportO
  *   [0, vocab) before the end of a chain.
  */
 export function fromPaddedChains(input: PaddedChainsInput, opts: PaddedImportOptions = {}): PaddedTrees {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  checkOptions(opts);
+  if (typeof input !== 'object' || input === null) throw typeError('input must be an object');
+  checkOptions(opts, PADDED_KEYS);
   const { drafts, maxDrafts, numDrafts, roots } = input;
   checkInt32('drafts', drafts);
   if (typeof maxDrafts !== 'number' || !Number.isInteger(maxDrafts) || maxDrafts < 0) {
-    throw new RangeError(`maxDrafts must be an integer >= 0, got ${show(maxDrafts)}`);
+    throw rangeError(`maxDrafts must be an integer >= 0 (got ${show(maxDrafts)})`);
   }
   let batch: number;
   if (maxDrafts === 0) {
-    if (drafts.length !== 0) throw new RangeError(`drafts must be empty when maxDrafts is 0, got ${drafts.length} entries`);
+    if (drafts.length !== 0) throw rangeError(`drafts must be empty when maxDrafts is 0 (got ${drafts.length} entries)`);
     if (numDrafts === undefined && roots === undefined) {
-      throw new RangeError('with maxDrafts = 0 the batch comes from numDrafts or roots: give one of them');
+      throw rangeError('with maxDrafts = 0 the batch comes from numDrafts or roots: give one of them');
     }
     batch = (numDrafts ?? roots)!.length;
   } else {
     if (drafts.length === 0 || drafts.length % maxDrafts !== 0) {
-      throw new RangeError(`drafts must have batch × maxDrafts entries (a positive multiple of ${maxDrafts}), got ${drafts.length}`);
+      throw rangeError(`drafts must have batch × maxDrafts entries (a positive multiple of ${maxDrafts}) (got ${drafts.length})`);
     }
     batch = drafts.length / maxDrafts;
   }
-  if (batch < 1) throw new RangeError('numDrafts / roots is empty: at least one request is needed');
+  if (batch < 1) throw rangeError('the batch is empty: at least one request is needed');
   if (numDrafts !== undefined) {
     checkInt32('numDrafts', numDrafts);
-    if (numDrafts.length !== batch) throw new RangeError(`numDrafts must have one entry per request (${batch}), got ${numDrafts.length}`);
+    if (numDrafts.length !== batch) throw rangeError(`numDrafts must have one entry per request (${batch}) (got ${numDrafts.length})`);
     for (let b = 0; b < batch; b++) {
       if (numDrafts[b] < 0 || numDrafts[b] > maxDrafts) {
-        throw new RangeError(`numDrafts[${b}] = ${numDrafts[b]} must be in [0, maxDrafts = ${maxDrafts}]`);
+        throw rangeError(`numDrafts[${b}] = ${numDrafts[b]} must be in [0, maxDrafts = ${maxDrafts}]`);
       }
     }
   }
   if (roots !== undefined) {
     checkInt32('roots', roots);
-    if (roots.length !== batch) throw new RangeError(`roots must have one entry per request (${batch}), got ${roots.length}`);
+    if (roots.length !== batch) throw rangeError(`roots must have one entry per request (${batch}) (got ${roots.length})`);
   }
   const n = maxDrafts + 1;
   const tokens = new Int32Array(batch * n);
@@ -385,7 +384,7 @@ export function fromPaddedChains(input: PaddedChainsInput, opts: PaddedImportOpt
       if (m) {
         const at = Number(m[1]);
         const b = Math.floor(at / n), s = at % n;
-        throw new RangeError(e.message.replace(m[0], s === 0 ? `roots[${b}]` : `drafts[${b * maxDrafts + s - 1}]`));
+        throw rangeError(e.message.replace(m[0], s === 0 ? `roots[${b}]` : `drafts[${b * maxDrafts + s - 1}]`));
       }
     }
     throw e;

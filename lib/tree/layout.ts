@@ -7,6 +7,7 @@
 import { show } from '../show';
 import { type SlotMap, checkSlotMap, identitySlots } from './slots';
 import type { TreeBatch } from './types';
+import { oneOf, optionKeys, options, rangeError } from '../validate';
 
 /** The compact result fields every layout is computed from (see `VerifyTreeResult`). */
 export interface CompactVerifyResult {
@@ -54,6 +55,10 @@ export interface ResultLayoutOptions {
   width?: number;
 }
 
+const LAYOUTS = ['compact', 'sglang', 'vllm'] as const satisfies readonly NonNullable<ResultLayoutOptions['layout']>[];
+/** @internal The keys of {@link ResultLayoutOptions} (part of verifyTree's options too). */
+export const LAYOUT_KEYS = optionKeys<ResultLayoutOptions>({ layout: 1, slots: 1, width: 1 });
+
 /** The layout fields a result may carry. */
 export interface LayoutFields {
   /** Present with `layout: 'sglang'`. */
@@ -70,10 +75,7 @@ export interface LayoutFields {
  *   is not an integer or shorter than the deepest path.
  */
 export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
-  const layout = opts.layout ?? 'compact';
-  if (layout !== 'compact' && layout !== 'sglang' && layout !== 'vllm') {
-    throw new RangeError(`opts.layout must be 'compact', 'sglang' or 'vllm' (got ${show(layout)})`);
-  }
+  const layout = oneOf(opts.layout ?? 'compact', 'opts.layout', LAYOUTS);
   if (layout === 'compact') {
     if (opts.slots !== undefined) checkSlotMap(opts.slots, trees, 'opts.slots');
     return (r) => r;
@@ -95,8 +97,8 @@ export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R exten
   }
   const width = opts.width ?? (slots.slotsPerTree > 0 ? slots.slotsPerTree : maxSize);
   if (typeof width !== 'number' || !Number.isInteger(width) || width < longest + 1) {
-    throw new RangeError(
-      `opts.width must be an integer >= ${longest + 1} (the longest root-to-leaf path of the batch, in nodes), got ${show(width)}`,
+    throw rangeError(
+      `opts.width must be an integer >= ${longest + 1} (the longest root-to-leaf path of the batch, in nodes) (got ${show(width)})`,
     );
   }
   return (r) => {
@@ -134,5 +136,5 @@ function toVllm(r: CompactVerifyResult, batch: number, width: number): VllmLayou
  * `opts.layout`).
  */
 export function toLayout<R extends CompactVerifyResult>(result: R, trees: TreeBatch, opts: ResultLayoutOptions): R & LayoutFields {
-  return layoutFor(trees, opts)(result);
+  return layoutFor(trees, options<ResultLayoutOptions>(opts, 'opts', LAYOUT_KEYS, true))(result);
 }

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
-import { show } from '../show';
+import { oneOf, optionKeys, options } from '../validate';
 
 /** Options of {@link attentionMask}. */
 export interface AttentionMaskOptions {
@@ -17,6 +17,9 @@ export interface AttentionMaskOptions {
    */
   layout?: 'ragged' | 'padded';
 }
+
+const MASK_KEYS = optionKeys<AttentionMaskOptions>({ packed: 1, layout: 1 });
+const LAYOUTS = ['ragged', 'padded'] as const;
 
 /** Result of {@link attentionMask}. */
 export interface TreeAttentionMask<M extends Uint8Array | Uint32Array> {
@@ -48,12 +51,10 @@ export function attentionMask(
   trees: TreeBatch,
   opts: AttentionMaskOptions = {},
 ): TreeAttentionMask<Uint8Array | Uint32Array> {
+  const o = options<AttentionMaskOptions>(opts, 'opts', MASK_KEYS);
   validateTreeBatch(trees, { allowDuplicateSiblings: true });
-  const layout = opts.layout ?? 'ragged';
-  if (layout !== 'ragged' && layout !== 'padded') {
-    throw new RangeError(`layout must be 'ragged' or 'padded', got ${show(layout)}`);
-  }
-  const packed = opts.packed === true;
+  const layout = oneOf(o.layout ?? 'ragged', 'layout', LAYOUTS);
+  const packed = o.packed === true;
   const { parents, offsets: nodeOffsets } = trees;
   const batch = nodeOffsets.length - 1;
   let maxNodes = 0;

@@ -12,6 +12,7 @@
 import { show } from '../show';
 import { type PaddedTrees, makeSlotMap } from './slots';
 import { type TreeBatch, validateTreeBatch } from './types';
+import { rangeError } from '../validate';
 
 /** Placeholder token of padded buffers (vLLM's `PLACEHOLDER_TOKEN_ID`): a slot holding it is never a draft. */
 export const PLACEHOLDER = -1;
@@ -33,7 +34,7 @@ function tokenIsDraft(tokens: Int32Array, at: number, vocab: number | undefined)
   const t = tokens[at];
   if (t === PLACEHOLDER) return false;
   if (t < 0 || (vocab !== undefined && t >= vocab)) {
-    throw new RangeError(
+    throw rangeError(
       `tokens[${at}] = ${t} is out of range: a reachable slot holds a token id in [0, ${vocab ?? '2^31'}) or the placeholder -1`,
     );
   }
@@ -94,7 +95,7 @@ function assemble(
 function checkRootToken(tokens: Int32Array, o: number, b: number, vocab: number | undefined): void {
   const t = tokens[o];
   if (t !== PLACEHOLDER && (t < 0 || (vocab !== undefined && t >= vocab))) {
-    throw new RangeError(`tokens[${o}] = ${t} (root of request ${b}) must be a token id in [0, ${vocab ?? '2^31'}) or -1`);
+    throw rangeError(`tokens[${o}] = ${t} (root of request ${b}) must be a token id in [0, ${vocab ?? '2^31'}) or -1`);
   }
 }
 
@@ -109,14 +110,14 @@ export function paddedFirstChildNextSibling(
 ): PaddedTrees {
   for (const [name, a] of [['firstChild', firstChild], ['nextSibling', nextSibling]] as const) {
     for (let i = 0; i < a.length; i++) {
-      if (a[i] < -1 || a[i] >= n) throw new RangeError(`${name}[${i}] = ${a[i]} must be -1 or a local slot in [0, ${n})`);
+      if (a[i] < -1 || a[i] >= n) throw rangeError(`${name}[${i}] = ${a[i]} must be -1 or a local slot in [0, ${n})`);
     }
   }
   return assemble(tokens, batch, n, (b) => {
     const o = b * n;
     checkRootToken(tokens, o, b, opts.vocab);
     if (nextSibling[o] !== -1) {
-      throw new RangeError(`nextSibling[${o}] (root of request ${b}) must be -1, got ${nextSibling[o]}`);
+      throw rangeError(`nextSibling[${o}] (root of request ${b}) must be -1 (got ${nextSibling[o]})`);
     }
     const children: ChildLists = new Array(n);
     const parentOf = new Int32Array(n).fill(-2);
@@ -132,7 +133,7 @@ export function paddedFirstChildNextSibling(
       let link = `firstChild[${o + v}]`;
       while (c !== -1) {
         if (seen[c]) {
-          throw new RangeError(`${link} = ${c}: slot ${c} of request ${b} is reached twice (cycle or shared child)`);
+          throw rangeError(`${link} = ${c}: slot ${c} of request ${b} is reached twice (cycle or shared child)`);
         }
         seen[c] = 1;
         // A placeholder slot (and whatever hangs below it) is never a draft: drop it, keep walking its siblings.
@@ -168,20 +169,20 @@ export function paddedRetrieveIndices(
       const row = (b * paths + r) * width;
       if (retrieveIndices[row] === -1) continue;
       if (retrieveIndices[row] !== 0) {
-        throw new RangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0 (or be -1 padding)`);
+        throw rangeError(`retrieveIndices[${row}] = ${retrieveIndices[row]}: every path must start at the root 0 (or be -1 padding)`);
       }
       for (let j = 1; j < width; j++) {
         const v = retrieveIndices[row + j];
         if (v === -1) break;
         if (v < 1 || v >= n) {
-          throw new RangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local slot in [1, ${n})`);
+          throw rangeError(`retrieveIndices[${row + j}] = ${v} must be -1 or a non-root local slot in [1, ${n})`);
         }
         // The rest of a path past a placeholder is unreachable.
         if (!tokenIsDraft(tokens, o + v, opts.vocab)) break;
         const u = retrieveIndices[row + j - 1];
         const prev = parentOf[v];
         if (prev !== -2 && prev !== u) {
-          throw new RangeError(`retrieveIndices[${row + j}]: slot ${v} of request ${b} has two parents (${prev} and ${u})`);
+          throw rangeError(`retrieveIndices[${row + j}]: slot ${v} of request ${b} has two parents (${prev} and ${u})`);
         }
         parentOf[v] = u;
       }
@@ -194,13 +195,13 @@ export function paddedRetrieveIndices(
 export function paddedParents(tokens: Int32Array, parents: Int32Array, batch: number, n: number, opts: PaddedOptions): PaddedTrees {
   for (let i = 0; i < parents.length; i++) {
     if (parents[i] < -1 || parents[i] >= n) {
-      throw new RangeError(`parents[${i}] = ${parents[i]} must be -1 (root or padding) or a local slot in [0, ${n})`);
+      throw rangeError(`parents[${i}] = ${parents[i]} must be -1 (root or padding) or a local slot in [0, ${n})`);
     }
   }
   return assemble(tokens, batch, n, (b) => {
     const o = b * n;
     checkRootToken(tokens, o, b, opts.vocab);
-    if (parents[o] !== -1) throw new RangeError(`parents[${o}] (root of request ${b}) must be -1, got ${parents[o]}`);
+    if (parents[o] !== -1) throw rangeError(`parents[${o}] (root of request ${b}) must be -1 (got ${parents[o]})`);
     const parentOf = new Int32Array(n).fill(-2);
     parentOf[0] = -1;
     for (let s = 1; s < n; s++) if (parents[o + s] !== -1) parentOf[s] = parents[o + s];
@@ -230,11 +231,11 @@ function childListsOf(parentOf: Int32Array, n: number, isDraft: (s: number) => b
 /** @internal Checks `nodesPerTree` and returns the batch. */
 export function paddedBatch(tokens: Int32Array, nodesPerTree: unknown): number {
   if (typeof nodesPerTree !== 'number' || !Number.isInteger(nodesPerTree) || nodesPerTree < 1) {
-    throw new RangeError(`nodesPerTree must be an integer >= 1, got ${show(nodesPerTree)}`);
+    throw rangeError(`nodesPerTree must be an integer >= 1 (got ${show(nodesPerTree)})`);
   }
   if (tokens.length === 0 || tokens.length % nodesPerTree !== 0) {
-    throw new RangeError(
-      `tokens must have batch × nodesPerTree entries (a positive multiple of ${nodesPerTree}), got ${tokens.length}`,
+    throw rangeError(
+      `tokens must have batch × nodesPerTree entries (a positive multiple of ${nodesPerTree}) (got ${tokens.length})`,
     );
   }
   return tokens.length / nodesPerTree;

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { show } from '../show';
+import { rangeError, typeError } from '../validate';
 
 /** How the target distribution p_v at each node is formed (DESIGN §4.3). */
 export interface TargetProcessingOptions {
@@ -42,19 +43,19 @@ function perRequest<A extends Float32Array | Int32Array>(
   if (value === undefined) return undefined;
   let arr: A;
   if (typeof value === 'number') {
-    if (!check(value)) throw new RangeError(`opts.${name} must be ${expected}, got ${value}`);
+    if (!check(value)) throw rangeError(`opts.${name} must be ${expected} (got ${value})`);
     arr = make(1);
     arr[0] = value;
   } else if (value instanceof make(0).constructor) {
     arr = value;
     if (arr.length !== batch) {
-      throw new RangeError(`opts.${name} must have one entry per tree (${batch}), got ${arr.length}`);
+      throw rangeError(`opts.${name} must have one entry per tree (${batch}) (got ${arr.length})`);
     }
   } else {
-    throw new TypeError(`opts.${name} must be a number or a ${make(0).constructor.name} with one entry per tree`);
+    throw typeError(`opts.${name} must be a number or a ${make(0).constructor.name} with one entry per tree`);
   }
   for (let i = 0; i < arr.length; i++) {
-    if (!check(arr[i])) throw new RangeError(`opts.${name}[${i}] must be ${expected}, got ${arr[i]}`);
+    if (!check(arr[i])) throw rangeError(`opts.${name}[${i}] must be ${expected} (got ${arr[i]})`);
   }
   return arr;
 }
@@ -63,7 +64,7 @@ function perRequest<A extends Float32Array | Int32Array>(
 export function normaliseProcessing(opts: TargetProcessingOptions, batch: number): NativeProcessing {
   const mode = opts.mode ?? 'sample';
   if (mode !== 'greedy' && mode !== 'sample') {
-    throw new RangeError(`opts.mode must be 'greedy' or 'sample', got ${show(mode)}`);
+    throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(mode)})`);
   }
   return {
     greedy: mode === 'greedy',

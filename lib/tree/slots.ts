@@ -6,6 +6,7 @@
  */
 import { type Logits, normalizeLogits } from '../logits';
 import type { TreeBatch } from './types';
+import { rangeError, typeError } from '../validate';
 
 /**
  * Where each node of an imported {@link TreeBatch} lives in the caller's padded layout. Slot `s` of request `b`
@@ -55,15 +56,15 @@ export function identitySlots(trees: TreeBatch): SlotMap {
 /** @internal Checks that `slots` is a {@link SlotMap} for `trees`. */
 export function checkSlotMap(slots: unknown, trees: TreeBatch, name: string): asserts slots is SlotMap {
   if (slots === null || typeof slots !== 'object') {
-    throw new TypeError(`${name} must be the SlotMap returned by a padded import ({ trees, slots })`);
+    throw typeError(`${name} must be the SlotMap returned by a padded import ({ trees, slots })`);
   }
   const s = slots as Partial<SlotMap>;
   if (!(s.slotOfNode instanceof Int32Array) || !(s.nodeOfSlot instanceof Int32Array)) {
-    throw new TypeError(`${name}.slotOfNode and ${name}.nodeOfSlot must be Int32Arrays`);
+    throw typeError(`${name}.slotOfNode and ${name}.nodeOfSlot must be Int32Arrays`);
   }
   const batch = trees.offsets.length - 1;
   if (s.batch !== batch || s.slotOfNode.length !== trees.tokens.length) {
-    throw new RangeError(
+    throw rangeError(
       `${name} describes ${s.batch} requests and ${s.slotOfNode.length} nodes but trees has ${batch} and ` +
         `${trees.tokens.length}: pass the slots returned with these trees`,
     );
@@ -82,14 +83,14 @@ export function gatherRows(logits: Logits, slots: SlotMap): Logits {
   const l = normalizeLogits(logits, 'logits');
   const rows = slots.nodeOfSlot.length;
   if (l.native.rows !== rows) {
-    throw new RangeError(
+    throw rangeError(
       `logits.rows = ${l.native.rows} must be batch × slotsPerTree = ${slots.batch} × ${slots.slotsPerTree} = ${rows} ` +
         `(one row per slot of the padded buffers)`,
     );
   }
   if (slots.identity) return logits;
   if (l.onDevice) {
-    throw new TypeError(
+    throw typeError(
       'logits on a device in slot layout with skipped or reordered slots: gather rows slots.slotOfNode on the ' +
         'device first (lengthwise has no device gather yet)',
     );
@@ -110,7 +111,7 @@ export function gatherRows(logits: Logits, slots: SlotMap): Logits {
  */
 export function scatterToSlots<A extends Int32Array | Float32Array | Float64Array>(values: A, slots: SlotMap, fill: number): A {
   if (values.length !== slots.slotOfNode.length) {
-    throw new RangeError(`values must have one entry per node (${slots.slotOfNode.length}), got ${values.length}`);
+    throw rangeError(`values must have one entry per node (${slots.slotOfNode.length}) (got ${values.length})`);
   }
   const Ctor = values.constructor as new (n: number) => A;
   const out = new Ctor(slots.nodeOfSlot.length);

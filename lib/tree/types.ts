@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
+import { integer, invalidType, optionKeys, options, outOfRange, rangeError, typedArray } from '../validate';
 
 /**
  * A batch of draft trees in CSR (compressed sparse row) form. Trees are ragged: each has its own node count.
@@ -38,10 +38,12 @@ export interface ValidateTreeOptions {
   name?: string;
 }
 
+const VALIDATE_KEYS = optionKeys<ValidateTreeOptions>({ vocab: 1, allowDuplicateSiblings: 1, name: 1 });
+
 /** Number of trees in a batch (`offsets.length - 1`). */
 export function treeCount(trees: TreeBatch): number {
   if (trees === null || typeof trees !== 'object' || !(trees.offsets instanceof Int32Array) || trees.offsets.length < 1) {
-    throw new TypeError('trees must be a TreeBatch { tokens, parents, offsets: Int32Array (batch + 1 entries) }');
+    throw invalidType('trees', 'a TreeBatch { tokens, parents, offsets: Int32Array (batch + 1 entries) }', trees);
   }
   return trees.offsets.length - 1;
 }
@@ -56,41 +58,34 @@ export function treeCount(trees: TreeBatch): number {
  *   negative or `>= vocab`, or two siblings share a token while `allowDuplicateSiblings` is false.
  */
 export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): asserts trees is TreeBatch {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { allowDuplicateSiblings, vocab?, name? }');
-  const name = opts.name ?? 'trees';
-  if (typeof name !== 'string') throw new TypeError('opts.name must be a string');
+  const o = options<ValidateTreeOptions>(opts, 'opts', VALIDATE_KEYS, true);
+  const name = o.name ?? 'trees';
+  if (typeof name !== 'string') throw invalidType('opts.name', 'a string', name);
   if (typeof trees !== 'object' || trees === null) {
-    throw new TypeError(`${name} must be an object { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }`);
+    throw invalidType(name, 'an object { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }', trees);
   }
   const t = trees as Record<string, unknown>;
   for (const field of ['tokens', 'parents', 'offsets']) {
-    if (!(t[field] instanceof Int32Array)) {
-      throw new TypeError(`${name}.${field} must be an Int32Array`);
-    }
+    if (!(t[field] instanceof Int32Array)) typedArray(t[field], `${name}.${field}`, 'Int32Array');
   }
   const { tokens, parents, offsets } = t as unknown as TreeBatch;
-  const vocab = opts.vocab;
-  if (vocab !== undefined && !(Number.isInteger(vocab) && vocab > 0)) {
-    throw new RangeError(`vocab must be a positive integer, got ${show(vocab)}`);
-  }
+  const vocab = o.vocab === undefined ? undefined : integer(o.vocab, 'vocab', { min: 1, max: Infinity });
   if (parents.length !== tokens.length) {
-    throw new RangeError(
-      `${name}.parents must have one entry per node (${tokens.length} = ${name}.tokens.length), got ${parents.length}`,
+    throw rangeError(
+      `${name}.parents must have one entry per node, ${tokens.length} = ${name}.tokens.length (got ${parents.length})`,
     );
   }
   if (offsets.length < 2) {
-    throw new RangeError(`${name}.offsets must have batch + 1 >= 2 entries (at least one tree), got ${offsets.length}`);
+    throw rangeError(`${name}.offsets must have batch + 1 >= 2 entries, at least one tree (got ${offsets.length})`);
   }
-  if (offsets[0] !== 0) throw new RangeError(`${name}.offsets[0] must be 0, got ${offsets[0]}`);
+  if (offsets[0] !== 0) throw outOfRange(`${name}.offsets[0]`, '0', offsets[0]);
   const batch = offsets.length - 1;
   if (offsets[batch] !== tokens.length) {
-    throw new RangeError(
-      `${name}.offsets[${batch}] must equal the node count ${tokens.length} (${name}.tokens.length), got ${offsets[batch]}`,
-    );
+    throw rangeError(`${name}.offsets[${batch}] must equal the node count ${tokens.length} (${name}.tokens.length) (got ${offsets[batch]})`);
   }
   for (let b = 0; b < batch; b++) {
     if (offsets[b + 1] <= offsets[b]) {
-      throw new RangeError(
+      throw rangeError(
         `${name}.offsets must be strictly increasing (every tree has a root): offsets[${b}] = ${offsets[b]}, ` +
           `offsets[${b + 1}] = ${offsets[b + 1]} (tree ${b} is empty or offsets go backwards)`,
       );
@@ -99,7 +94,7 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
   for (let n = 0; n < tokens.length; n++) {
     const tok = tokens[n];
     if (tok < 0 || (vocab !== undefined && tok >= vocab)) {
-      throw new RangeError(
+      throw rangeError(
         `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'})`,
       );
     }
@@ -108,19 +103,19 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
     const start = offsets[b];
     const size = offsets[b + 1] - start;
     if (parents[start] !== -1) {
-      throw new RangeError(`${name}.parents[${start}] (root of tree ${b}) must be -1, got ${parents[start]}`);
+      throw outOfRange(`${name}.parents[${start}] (root of tree ${b})`, '-1', parents[start]);
     }
     for (let i = 1; i < size; i++) {
       const p = parents[start + i];
       if (p < 0 || p >= i) {
-        throw new RangeError(
+        throw rangeError(
           `${name}.parents[${start + i}] = ${p} (tree ${b}, local node ${i}) must be a local index in [0, ${i}): ` +
             `parents are local to the tree and precede their children (a parent >= child means a cycle or a ` +
             `non-topological order)`,
         );
       }
     }
-    if (!opts.allowDuplicateSiblings && size > 2) checkDistinctSiblings(tokens, parents, start, size, b, name);
+    if (!o.allowDuplicateSiblings && size > 2) checkDistinctSiblings(tokens, parents, start, size, b, name);
   }
 }
 
@@ -141,7 +136,7 @@ function checkDistinctSiblings(
       : `${parents[start + i]}:${tokens[start + i]}`;
     const prev = seen.get(key);
     if (prev !== undefined) {
-      throw new RangeError(
+      throw rangeError(
         `${name}: nodes ${start + prev} and ${start + i} (tree ${b}) are siblings with the same token ` +
           `${tokens[start + i]}; duplicate sibling tokens are legal only for i.i.d. drafts`,
       );

@@ -10,6 +10,7 @@ import { type BackendChoice, backendForCall, nativeFunction } from '../native';
 import { type NativeProcessing, normaliseProcessing, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
+import { optionKeys, options, rangeError, typeError } from '../validate';
 
 /** Options of {@link expectedAcceptance}. */
 export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
@@ -42,32 +43,37 @@ type NativeTreeUtils = (
 
 const DRAFTS = { deterministic: 0, iid: 1, 'without-replacement': 2 } as const;
 
+const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
+  mode: 1, temperature: 1, topK: 1, topP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
+});
+const GTO_KEYS = [...UTIL_KEYS, 'eta'];
+
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object');
+  options<ExpectedAcceptanceOptions>(opts, 'opts', eta === undefined ? UTIL_KEYS : GTO_KEYS, true);
   const drafts = opts.drafts ?? 'deterministic';
   if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got ${show(drafts)}`);
+    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
   }
   const t = normalizeLogits(target, 'target');
   validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });
   const nodes = trees.tokens.length;
   if (t.native.rows !== nodes) {
-    throw new RangeError(`target must have one row per tree node (${nodes} = trees.tokens.length), got rows = ${t.native.rows}`);
+    throw rangeError(`target must have one row per tree node (${nodes} = trees.tokens.length) (got rows = ${t.native.rows})`);
   }
   let q: ReturnType<typeof normalizeLogits> | undefined;
   if (drafts !== 'deterministic') {
-    if (opts.draft === undefined) throw new TypeError(`opts.draft (draft logits, one row per node) is required for drafts = '${drafts}'`);
+    if (opts.draft === undefined) throw typeError(`opts.draft (draft logits, one row per node) is required for drafts = '${drafts}'`);
     q = normalizeLogits(opts.draft, 'draft');
     if (q.native.rows !== nodes || q.native.vocab !== t.native.vocab) {
-      throw new RangeError(
-        `draft must be ${nodes} × ${t.native.vocab} (one row per node, the target's vocabulary), got ${q.native.rows} × ${q.native.vocab}`,
+      throw rangeError(
+        `draft must be ${nodes} × ${t.native.vocab} (one row per node, the target's vocabulary) (got ${q.native.rows} × ${q.native.vocab})`,
       );
     }
-    if (q.onDevice !== t.onDevice) throw new TypeError('target and draft must both be host data or both DeviceTensors');
+    if (q.onDevice !== t.onDevice) throw typeError('target and draft must both be host data or both DeviceTensors');
   }
   const processing = normaliseProcessing(opts, trees.offsets.length - 1);
   const backend = backendForCall(opts.backend, t.onDevice);
-  const fn = nativeFunction<NativeTreeUtils>(backend, 'treeUtils');
+  const fn = nativeFunction(backend, 'treeUtils');
   return withSignal(opts.signal, (cancel) =>
     fn(trees, t.native, { ...processing, eta, drafts: DRAFTS[drafts], draft: q?.native, cancel, backend }),
   );
@@ -121,9 +127,9 @@ export async function nodeProbabilities(
  * @throws TypeError / RangeError for invalid input or `eta` not a finite number > 0.
  */
 export async function gtoReward(trees: TreeBatch, target: Logits, opts: GtoRewardOptions): Promise<Float64Array> {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object with eta');
-  if (typeof opts.eta !== 'number') throw new TypeError('opts.eta must be a number');
-  if (!(Number.isFinite(opts.eta) && opts.eta > 0)) throw new RangeError(`opts.eta must be a finite number > 0, got ${opts.eta}`);
+  options<GtoRewardOptions>(opts, 'opts', GTO_KEYS, true);
+  if (typeof opts.eta !== 'number') throw typeError('opts.eta must be a number');
+  if (!(Number.isFinite(opts.eta) && opts.eta > 0)) throw rangeError(`opts.eta must be a finite number > 0 (got ${opts.eta})`);
   const r = await run(trees, target, opts, opts.eta);
   return r.reward as Float64Array;
 }

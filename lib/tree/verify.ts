@@ -9,7 +9,8 @@ import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
 import { normaliseStreams } from './streams';
-import { type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
+import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
+import { optionKeys, options, rangeError, typeError } from '../validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -115,18 +116,25 @@ function perTree<A extends Float32Array | Int32Array>(
   const out = make(batch);
   if (v === undefined) return out.fill(fallback) as A;
   if (typeof v === 'number') {
-    if (!check(v)) throw new RangeError(`${name} must be ${expected} (got ${v})`);
+    if (!check(v)) throw rangeError(`${name} must be ${expected} (got ${v})`);
     return out.fill(v) as A;
   }
   if (!(v instanceof out.constructor)) {
-    throw new TypeError(`${name} must be a number or a ${out.constructor.name} with one entry per tree`);
+    throw typeError(`${name} must be a number or a ${out.constructor.name} with one entry per tree`);
   }
-  if (v.length !== batch) throw new RangeError(`${name} must have one entry per tree (${batch}), got ${v.length}`);
+  if (v.length !== batch) throw rangeError(`${name} must have one entry per tree (${batch}) (got ${v.length})`);
   for (let i = 0; i < batch; i++) {
-    if (!check(v[i]!)) throw new RangeError(`${name}[${i}] must be ${expected} (got ${v[i]})`);
+    if (!check(v[i]!)) throw rangeError(`${name}[${i}] must be ${expected} (got ${v[i]})`);
   }
   return v;
 }
+
+const VERIFY_KEYS = [
+  ...LAYOUT_KEYS,
+  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
+    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
+  }),
+];
 
 /**
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
@@ -150,11 +158,11 @@ function perTree<A extends Float32Array | Int32Array>(
  *   bad per-tree parameters, seeds or steps.
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { mode, seed, ... }');
-  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw new RangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
+  options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
+  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
   const drafts = opts.drafts ?? 'deterministic';
   if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw new RangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
+    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
   }
   const sample = opts.mode === 'sample';
   const t = normalizeLogits(target, 'target');
@@ -162,20 +170,20 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const nodes = trees.tokens.length;
   const batch = trees.offsets.length - 1;
   if (t.native.rows !== nodes) {
-    throw new RangeError(`target.rows = ${t.native.rows} must equal the number of tree nodes (${nodes}): one row per node`);
+    throw rangeError(`target.rows = ${t.native.rows} must equal the number of tree nodes (${nodes}): one row per node`);
   }
   let draft: ReturnType<typeof normalizeLogits> | undefined;
   const needDraft = sample && drafts !== 'deterministic';
   if (needDraft) {
     if (opts.draft === undefined) {
-      throw new TypeError(`opts.draft (draft logits, one row per node) is required for drafts '${drafts}'`);
+      throw typeError(`opts.draft (draft logits, one row per node) is required for drafts '${drafts}'`);
     }
     draft = normalizeLogits(opts.draft, 'opts.draft');
     if (draft.native.rows !== nodes) {
-      throw new RangeError(`opts.draft.rows = ${draft.native.rows} must equal the number of tree nodes (${nodes})`);
+      throw rangeError(`opts.draft.rows = ${draft.native.rows} must equal the number of tree nodes (${nodes})`);
     }
     if (draft.native.vocab !== t.native.vocab) {
-      throw new RangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
+      throw rangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
     }
   }
   const temperature = perTree(opts.temperature, 'opts.temperature', batch, 1, (n) => new Float32Array(n),
@@ -187,7 +195,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const streams = normaliseStreams(opts.seed, opts.step, batch);
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
-  const run = nativeFunction<NativeVerifyTree>(backend, 'verifyTree');
+  const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
     run(trees, t.native, {
       mode: MODES[opts.mode],

@@ -1,5 +1,5 @@
 /** XL3M step 3b: splice the key context from the selected segments and the question. */
-import { isInt32Array } from './guards';
+import { isTypedArray, object, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
 import type { Plan } from './plan';
 import { mergedRanges, sortedSelection } from './spans';
 
@@ -8,6 +8,8 @@ export interface KeyContextOptions {
   /** Tokens inserted between two kept ranges that are not contiguous in the original context. Default none. */
   separator?: Int32Array;
 }
+
+const KEYS = optionKeys<KeyContextOptions>({ separator: 1 });
 
 /**
  * The key context: the selected segments in original order with overlapping (or touching) segments merged
@@ -24,27 +26,28 @@ export function keyContext(
   selected: Int32Array,
   opts: KeyContextOptions = {},
 ): Int32Array {
-  if (!isInt32Array(tokens)) throw new TypeError('tokens must be an Int32Array');
-  if (!plan || !Array.isArray(plan.segments) || !isInt32Array(plan.question)) {
-    throw new TypeError('plan must be the result of xl3m.plan');
+  typedArray(tokens, 'tokens', 'Int32Array');
+  object(plan, 'plan', '(the result of xl3m.plan)');
+  if (!Array.isArray(plan.segments) || !isTypedArray(plan.question, 'Int32Array')) {
+    throw typeError('plan must be the result of xl3m.plan (segments, question)');
   }
   const C = plan.contextLength;
-  if (typeof C !== 'number' || !Number.isSafeInteger(C) || C < 0) throw new TypeError('plan must be the result of xl3m.plan (plan.contextLength)');
+  if (typeof C !== 'number' || !Number.isSafeInteger(C) || C < 0) throw typeError('plan must be the result of xl3m.plan (plan.contextLength)');
   const q = plan.question.length;
   if (tokens.length !== C + q) {
-    throw new RangeError(`tokens must be the planned sequence of ${C + q} tokens, got ${tokens.length}`);
+    throw rangeError(`tokens must be the planned sequence of ${C + q} tokens (got ${tokens.length})`);
   }
   for (let j = 0; j < q; j++) {
-    if (tokens[C + j] !== plan.question[j]) throw new RangeError('tokens must be the sequence the plan was made from (question differs)');
+    if (tokens[C + j] !== plan.question[j]) throw rangeError('tokens must be the sequence the plan was made from (question differs)');
   }
-  const sep = opts.separator ?? new Int32Array(0);
-  if (!isInt32Array(sep)) throw new TypeError('separator must be an Int32Array');
+  const o = options<KeyContextOptions>(opts, 'opts', KEYS);
+  const sep = typedArray(o.separator ?? new Int32Array(0), 'separator', 'Int32Array');
   const chosen = sortedSelection(selected, plan.segments.length);
   for (const i of chosen) {
     const s: unknown = plan.segments[i];
     const { start, end } = (s ?? {}) as { start?: unknown; end?: unknown };
     if (typeof start !== 'number' || typeof end !== 'number' || !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > C) {
-      throw new RangeError(`plan.segments[${i}] must be a range { start, end } with 0 <= start <= end <= ${C}`);
+      throw rangeError(`plan.segments[${i}] must be a range { start, end } with 0 <= start <= end <= ${C}`);
     }
   }
   const ranges = mergedRanges(plan.segments, chosen);

@@ -4,7 +4,7 @@
  * (Kuhn & De Mori 1990). The cache is what lets the model "read" its context: a phrase seen earlier in the
  * sub-context becomes predictable, so its question positions get low entropy and low NLL.
  */
-import { show } from '../show';
+import { integer, invalidType, number, optionKeys, options, outOfRange } from '../validate';
 
 type Counts = Map<string, Map<number, number>>;
 
@@ -32,21 +32,10 @@ function interpolate(p: Float64Array, followers: Map<number, number> | undefined
   return c;
 }
 
-function intIn(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be an integer (got ${typeof v})`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}] (got ${v})`);
-  return v;
-}
-
-function unit(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be a number in [0, 1] (got ${show(v)})`);
-  return v;
-}
-
 function tokenArray(seq: unknown, name: string, vocab: number): void {
-  if (!(seq instanceof Int32Array)) throw new TypeError(`${name} must be an Int32Array of token ids`);
+  if (!(seq instanceof Int32Array)) throw invalidType(name, 'an Int32Array of token ids', seq);
   for (let i = 0; i < seq.length; i++) {
-    if (seq[i]! < 0 || seq[i]! >= vocab) throw new RangeError(`${name}[${i}] = ${seq[i]} is out of range [0, vocab = ${vocab})`);
+    if (seq[i]! < 0 || seq[i]! >= vocab) throw outOfRange(`${name}[${i}]`, `a token id in [0, vocab = ${vocab})`, seq[i]);
   }
 }
 
@@ -62,6 +51,8 @@ export interface NgramOptions {
   cacheSmoothing?: number;
 }
 
+const NGRAM_KEYS = optionKeys<NgramOptions>({ vocab: 1, order: 1, cacheWeight: 1, cacheSmoothing: 1 });
+
 /** Word n-gram language model with a context cache; see the module comment. */
 export class NgramLM {
   readonly vocab: number;
@@ -73,14 +64,11 @@ export class NgramLM {
   private total = 0;
 
   constructor(opts: NgramOptions) {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { vocab, order? }');
-    this.vocab = intIn(opts.vocab, 'opts.vocab', 1, 1 << 24);
-    this.order = intIn(opts.order ?? 4, 'opts.order', 1, 64);
-    this.cacheWeight = unit(opts.cacheWeight ?? 0.9, 'opts.cacheWeight');
-    this.cacheSmoothing = opts.cacheSmoothing ?? 0.1;
-    if (typeof this.cacheSmoothing !== 'number' || !(this.cacheSmoothing > 0 && this.cacheSmoothing < Infinity)) {
-      throw new RangeError(`opts.cacheSmoothing must be a finite number > 0 (got ${show(opts.cacheSmoothing)})`);
-    }
+    const o = options<NgramOptions>(opts, 'opts', NGRAM_KEYS, true);
+    this.vocab = integer(o.vocab, 'opts.vocab', { min: 1, max: 1 << 24 });
+    this.order = integer(o.order ?? 4, 'opts.order', { min: 1, max: 64 });
+    this.cacheWeight = number(o.cacheWeight ?? 0.9, 'opts.cacheWeight', { min: 0, max: 1 });
+    this.cacheSmoothing = number(o.cacheSmoothing ?? 0.1, 'opts.cacheSmoothing', { min: 0, minExclusive: true });
     for (let k = 0; k < this.order; k++) this.counts.push(new Map());
     this.unigram = new Float64Array(this.vocab);
   }
@@ -112,10 +100,10 @@ export class NgramLM {
     const V = this.vocab;
     tokenArray(seq, 'seq', V);
     if (positions === null || typeof positions !== 'object' || typeof positions.length !== 'number') {
-      throw new TypeError('positions must be an array of ascending indices into seq');
+      throw invalidType('positions', 'an array of ascending indices into seq', positions);
     }
     for (let j = 0; j < positions.length; j++) {
-      intIn(positions[j], `positions[${j}]`, j > 0 ? positions[j - 1]! + 1 : 0, seq.length - 1);
+      integer(positions[j], `positions[${j}]`, { min: j > 0 ? positions[j - 1]! + 1 : 0, max: seq.length - 1 });
     }
     const out = new Float32Array(positions.length * V);
     const cache: Counts[] = [];
@@ -149,12 +137,12 @@ export class WordVocab {
   private readonly ids = new Map<string, number>();
   constructor(words: Iterable<string>) {
     if (words === null || typeof words !== 'object' || typeof (words as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
-      throw new TypeError('words must be an iterable of strings');
+      throw invalidType('words', 'an iterable of strings', words);
     }
     this.words = ['<pad>', '<unk>'];
-    if (ArrayBuffer.isView(words)) throw new TypeError('words must be an iterable of strings');
+    if (ArrayBuffer.isView(words)) throw invalidType('words', 'an iterable of strings', words);
     for (const w of words) {
-      if (typeof w !== 'string') throw new TypeError('words must be an iterable of strings');
+      if (typeof w !== 'string') throw invalidType('words', 'an iterable of strings', w);
       if (!this.ids.has(w) && w !== '<pad>' && w !== '<unk>') this.words.push(w);
     }
     this.words.forEach((w, i) => this.ids.set(w, i));
@@ -163,12 +151,12 @@ export class WordVocab {
     return this.words.length;
   }
   encode(text: string): Int32Array {
-    if (typeof text !== 'string') throw new TypeError('text must be a string');
+    if (typeof text !== 'string') throw invalidType('text', 'a string', text);
     return Int32Array.from(text.split(/\s+/).filter((w) => w.length > 0), (w) => this.ids.get(w) ?? 1);
   }
   decode(ids: ArrayLike<number>): string {
     if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number' || !(ids.length <= 2 ** 32)) {
-      throw new TypeError('ids must be an array of token ids');
+      throw invalidType('ids', 'an array of token ids', ids);
     }
     if (ArrayBuffer.isView(ids) && ids.byteLength === 0) return ''; // also a detached view (not iterable)
     return Array.from(ids, (i) => (typeof i === 'number' ? this.words[i] : undefined) ?? '<unk>').join(' ');

@@ -2,8 +2,7 @@
  * XL3M step 1: cut a long token sequence into the question (its last tokens) and overlapping context
  * segments, and lay out the batch of sub-contexts `[segment_i, question]` the caller's model runs on.
  */
-import { isInt32Array } from './guards';
-import { show } from '../show';
+import { integer, oneOf, optionKeys, options, outOfRange, rangeError, typedArray } from '../validate';
 
 /** A half-open token range `[start, end)` of the context. */
 export interface Segment {
@@ -57,24 +56,17 @@ export interface Plan {
   padSide: 'left' | 'right';
 }
 
-function intOption(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new TypeError(`${name} must be an integer, got ${show(v)}`);
-  }
-  if (v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
-}
+const KEYS = optionKeys<PlanOptions>({ questionTokens: 1, segmentTokens: 1, overlapTokens: 1, padValue: 1, padSide: 1 });
+const PAD_SIDES = ['left', 'right'] as const;
 
 /** Segment boundaries of a context of `contextLength` tokens (stride L − o; the last one ends at the context end). */
 export function segmentBounds(contextLength: number, segmentTokens: number, overlapTokens: number): Segment[] {
-  intOption('contextLength', contextLength, 0);
-  intOption('segmentTokens', segmentTokens, 1);
-  intOption('overlapTokens', overlapTokens, 0);
-  if (overlapTokens >= segmentTokens) throw new RangeError(`overlapTokens must be < segmentTokens (${segmentTokens}), got ${overlapTokens}`);
-  if (contextLength > 0x7fffffff) throw new RangeError(`contextLength must be < 2^31 tokens, got ${contextLength}`);
+  integer(contextLength, 'contextLength', { min: 0, max: 0x7fffffff });
+  integer(segmentTokens, 'segmentTokens', { min: 1 });
+  integer(overlapTokens, 'overlapTokens', { min: 0, max: segmentTokens - 1 });
   const stride = segmentTokens - overlapTokens;
   const count = contextLength <= segmentTokens ? 1 : 1 + Math.ceil((contextLength - segmentTokens) / stride);
-  if (count > 2 ** 24) throw new RangeError(`contextLength ${contextLength} in segments of ${segmentTokens} (stride ${stride}) gives ${count} segments; at most 2^24`);
+  if (count > 2 ** 24) throw rangeError(`contextLength ${contextLength} in segments of ${segmentTokens} (stride ${stride}) gives ${count} segments; at most 2^24`);
   const out: Segment[] = [];
   for (let i = 0; i < count; i++) {
     const start = i * stride;
@@ -96,35 +88,22 @@ export function segmentBounds(contextLength: number, segmentTokens: number, over
  *   (segments × (L + q)) would exceed 2^31 − 1 cells.
  */
 export function plan(tokens: Int32Array, opts: PlanOptions): Plan {
-  if (!isInt32Array(tokens)) throw new TypeError('tokens must be an Int32Array');
-  if (opts === null || typeof opts !== 'object') {
-    throw new TypeError('opts must be an object { questionTokens, segmentTokens, overlapTokens? }');
-  }
-  const q = intOption('questionTokens', opts.questionTokens, 1);
-  const L = intOption('segmentTokens', opts.segmentTokens, 1);
-  const o = intOption('overlapTokens', opts.overlapTokens ?? 0, 0);
-  const padValue = opts.padValue ?? 0;
-  if (typeof padValue !== 'number' || !Number.isInteger(padValue) || padValue < -0x80000000 || padValue > 0x7fffffff) {
-    throw new TypeError(`padValue must be an int32, got ${show(padValue)}`);
-  }
-  const padSide = opts.padSide ?? 'right';
-  if (padSide !== 'left' && padSide !== 'right') {
-    throw new TypeError(`padSide must be 'left' or 'right', got ${show(padSide)}`);
-  }
-  if (o >= L) {
-    throw new RangeError(`overlapTokens must be < segmentTokens (${L}), got ${o}`);
-  }
+  typedArray(tokens, 'tokens', 'Int32Array');
+  const opt = options<PlanOptions>(opts, 'opts', KEYS, true);
+  const q = integer(opt.questionTokens, 'questionTokens', { min: 1 });
+  const L = integer(opt.segmentTokens, 'segmentTokens', { min: 1 });
+  const o = integer(opt.overlapTokens ?? 0, 'overlapTokens', { min: 0, max: L - 1 });
+  const padValue = integer(opt.padValue ?? 0, 'padValue', { min: -0x80000000, max: 0x7fffffff });
+  const padSide = oneOf(opt.padSide ?? 'right', 'padSide', PAD_SIDES);
   if (q >= tokens.length) {
-    throw new RangeError(
-      `questionTokens must be < tokens.length (${tokens.length}) so that at least one context token remains, got ${q}`,
-    );
+    throw outOfRange('questionTokens', `< tokens.length (${tokens.length}) so that at least one context token remains`, q);
   }
   const C = tokens.length - q;
   const segments = segmentBounds(C, L, o);
   const rowLength = L + q;
   const cells = segments.length * rowLength;
   if (cells > 0x7fffffff) {
-    throw new RangeError(`batch of ${segments.length} segments × ${rowLength} tokens exceeds 2^31 − 1 cells`);
+    throw rangeError(`batch of ${segments.length} segments × ${rowLength} tokens exceeds 2^31 − 1 cells`);
   }
   const question = tokens.slice(C);
   const batch = new Int32Array(cells);

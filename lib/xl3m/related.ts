@@ -4,9 +4,17 @@
  * outputs in O(tokens).
  */
 import type { Logits } from '../logits';
-import { isFloat32Array, isFloat64Array, isInt32Array } from './guards';
 import { score, ScoreOptions } from './score';
-import { show } from '../show';
+import {
+  integer, invalidType, isTypedArray, number, object, optionKeys, options, rangeError, typedArray,
+} from '../validate';
+
+/** Options of {@link coarseScore}. */
+export type CoarseScoreOptions = { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;
+const COARSE_KEYS = optionKeys<CoarseScoreOptions>({ segments: 1, targets: 1, temperature: 1, backend: 1, signal: 1 });
+const SIRLLM_KEYS = optionKeys<{ decay?: number; rounds?: Int32Array }>({ decay: 1, rounds: 1 });
+const DETECTION_KEYS = optionKeys<{ offsets?: Int32Array }>({ offsets: 1 });
+const KEEP_MASK_KEYS = optionKeys<{ window: number; keepRatio: number }>({ window: 1, keepRatio: 1 });
 
 /**
  * LongLLMLingua's coarse (document-level) score: the mean NLL of the question tokens given each segment,
@@ -16,13 +24,17 @@ import { show } from '../show';
  */
 export function coarseScore(
   logits: Logits,
-  opts: { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>,
+  opts: CoarseScoreOptions,
 ): Promise<Float32Array> {
-  return score(logits, { ...opts, metric: 'nll', pooling: 'mean' });
+  try {
+    return score(logits, { ...options<CoarseScoreOptions>(opts, 'opts', COARSE_KEYS, true), metric: 'nll', pooling: 'mean' });
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 function floatArray(v: unknown, name: string): Float32Array | Float64Array {
-  if (!isFloat32Array(v) && !isFloat64Array(v)) throw new TypeError(`${name} must be a Float32Array or Float64Array`);
+  if (!isTypedArray(v, 'Float32Array') && !isTypedArray(v, 'Float64Array')) throw invalidType(name, 'a Float32Array or Float64Array', v);
   return v;
 }
 
@@ -39,19 +51,17 @@ export function sirllmScores(
   opts: { decay?: number; rounds?: Int32Array } = {},
 ): Float32Array {
   floatArray(nll, 'nll');
-  const decay = opts.decay ?? 1;
-  if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new RangeError(`opts.decay must be in [0, 1] (got ${show(decay)})`);
+  const o = options<{ decay?: number; rounds?: Int32Array }>(opts, 'opts', SIRLLM_KEYS);
+  const decay = number(o.decay ?? 1, 'opts.decay', { min: 0, max: 1 });
   const out = new Float32Array(nll.length);
-  const rounds = opts.rounds;
-  if (rounds === undefined) {
+  if (o.rounds === undefined) {
     out.set(nll);
     return out;
   }
-  if (!isInt32Array(rounds)) throw new TypeError('opts.rounds must be an Int32Array (one round index per token)');
-  if (rounds.length !== nll.length) throw new RangeError(`opts.rounds must have ${nll.length} entries (one per token), got ${rounds.length}`);
+  const rounds = typedArray(o.rounds, 'opts.rounds', 'Int32Array', nll.length, 'one round index per token');
   const last = rounds.length > 0 ? rounds[rounds.length - 1]! : 0;
   for (let t = 0; t < nll.length; t++) {
-    if (t > 0 && rounds[t]! < rounds[t - 1]!) throw new RangeError(`opts.rounds must be non-decreasing (rounds[${t}] < rounds[${t - 1}])`);
+    if (t > 0 && rounds[t]! < rounds[t - 1]!) throw rangeError(`opts.rounds must be non-decreasing (rounds[${t}] < rounds[${t - 1}])`);
     out[t] = nll[t]! * decay ** (last - rounds[t]!);
   }
   return out;
@@ -60,7 +70,7 @@ export function sirllmScores(
 /** Indices of the `k` highest scores in chronological order; ties go to the earlier token, NaN never kept. */
 export function topTokens(scores: Float32Array | Float64Array, k: number): Int32Array {
   floatArray(scores, 'scores');
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) throw new RangeError(`k must be an integer >= 0 (got ${show(k)})`);
+  integer(k, 'k', { min: 0, max: Infinity });
   const idx: number[] = [];
   for (let i = 0; i < scores.length; i++) if (!Number.isNaN(scores[i])) idx.push(i);
   idx.sort((a, b) => (scores[a]! !== scores[b]! ? (scores[b]! > scores[a]! ? 1 : -1) : a - b));
@@ -78,23 +88,23 @@ export function detectionStatistic(
   stats: { nll: Float32Array | Float64Array; entropy: Float32Array | Float64Array; varentropy?: Float32Array | Float64Array },
   opts: { offsets?: Int32Array } = {},
 ): { statistic: Float64Array; zScore?: Float64Array } {
-  if (stats === null || typeof stats !== 'object') throw new TypeError('stats must be { nll, entropy, varentropy? } (e.g. from logitStats)');
+  object(stats, 'stats', '{ nll, entropy, varentropy? } (e.g. from logitStats)');
+  const o = options<{ offsets?: Int32Array }>(opts, 'opts', DETECTION_KEYS);
   const nll = floatArray(stats.nll, 'stats.nll');
   const ent = floatArray(stats.entropy, 'stats.entropy');
   const v = stats.varentropy === undefined ? undefined : floatArray(stats.varentropy, 'stats.varentropy');
   const n = nll.length;
-  if (ent.length !== n || (v && v.length !== n)) throw new RangeError(`stats arrays must all have ${n} entries (one per token)`);
-  const offsets = opts.offsets ?? Int32Array.of(0, n);
-  if (!isInt32Array(offsets)) throw new TypeError('opts.offsets must be an Int32Array');
+  if (ent.length !== n || (v && v.length !== n)) throw rangeError(`stats arrays must all have ${n} entries (one per token)`);
+  const offsets = typedArray(o.offsets ?? Int32Array.of(0, n), 'opts.offsets', 'Int32Array');
   if (offsets.length < 2 || offsets[0] !== 0 || offsets[offsets.length - 1] !== n) {
-    throw new RangeError(`opts.offsets must start at 0 and end at the token count ${n}`);
+    throw rangeError(`opts.offsets must start at 0 and end at the token count ${n}`);
   }
   const texts = offsets.length - 1;
   const statistic = new Float64Array(texts);
   const zScore = v ? new Float64Array(texts) : undefined;
   for (let k = 0; k < texts; k++) {
     const a = offsets[k]!, b = offsets[k + 1]!;
-    if (b < a) throw new RangeError(`opts.offsets must be non-decreasing (offsets[${k + 1}] < offsets[${k}])`);
+    if (b < a) throw rangeError(`opts.offsets must be non-decreasing (offsets[${k + 1}] < offsets[${k}])`);
     let d = 0, var_ = 0;
     for (let t = a; t < b; t++) {
       d += nll[t]! - ent[t]!;
@@ -115,10 +125,9 @@ export function detectionStatistic(
  */
 export function llmlinguaKeepMask(nll: Float32Array | Float64Array, opts: { window: number; keepRatio: number }): Uint8Array {
   floatArray(nll, 'nll');
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be { window, keepRatio }');
-  const { window, keepRatio } = opts;
-  if (typeof window !== 'number' || !Number.isInteger(window) || window < 1) throw new RangeError(`opts.window must be an integer >= 1 (got ${show(window)})`);
-  if (typeof keepRatio !== 'number' || !(keepRatio >= 0 && keepRatio <= 1)) throw new RangeError(`opts.keepRatio must be in [0, 1] (got ${show(keepRatio)})`);
+  const o = options<{ window: number; keepRatio: number }>(opts, 'opts', KEEP_MASK_KEYS, true);
+  const window = integer(o.window, 'opts.window', { min: 1, max: Infinity });
+  const keepRatio = number(o.keepRatio, 'opts.keepRatio', { min: 0, max: 1 });
   const mask = new Uint8Array(nll.length);
   const idx: number[] = [];
   for (let a = 0; a < nll.length; a += window) {

@@ -4,9 +4,9 @@
  * probabilities. Also as a streaming scorer for logits that arrive in chunks.
  */
 import { withSignal } from '../abort';
-import { Logits, NativeLogits, checkTokenIds, normalizeLogits } from '../logits';
-import { BackendChoice, BackendName, NativeTuning, backendForCall, nativeFunction } from '../native';
-import { show } from '../show';
+import { Logits, checkTokenIds, normalizeLogits } from '../logits';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
+import { integer, lwError, number, oneOf, optionKeys, options, rangeError, typeError } from '../validate';
 
 /** Per-row certainty measure. 'entropy': H(p) of the predictive distribution; 'nll': −log p(target). */
 export type Xl3mMetric = 'entropy' | 'nll';
@@ -60,53 +60,19 @@ export interface Xl3mScorer {
   readonly rowsExpected: number;
 }
 
-const METRICS: Record<Xl3mMetric, 0 | 1> = { entropy: 0, nll: 1 };
-const POOLINGS: Record<Xl3mPooling, 0 | 1 | 2> = { mean: 0, last: 1, min: 2 };
+const METRICS = ['entropy', 'nll'] as const satisfies readonly Xl3mMetric[];
+const POOLINGS = ['mean', 'last', 'min'] as const satisfies readonly Xl3mPooling[];
+const SCORE_KEYS = optionKeys<ScoreOptions>({
+  segments: 1, metric: 1, targets: 1, pooling: 1, temperature: 1, backend: 1, signal: 1, tuning: 1,
+});
+const SCORER_KEYS = optionKeys<ScorerOptions>({
+  segments: 1, positionsPerSegment: 1, metric: 1, pooling: 1, temperature: 1, backend: 1, tuning: 1,
+});
+const PUSH_KEYS = optionKeys<{ signal?: AbortSignal }>({ signal: 1 });
 
-interface NativeScoreOpts {
-  segments: number;
-  positions: number;
-  metric: 0 | 1;
-  pooling: 0 | 1 | 2;
-  targets?: Int32Array;
-  temperature: number;
-  rowOffset?: number;
-  state?: Float64Array;
-  backend: BackendName;
-  cancel: Int32Array;
-  tuning?: NativeTuning;
-}
-type NativeScore = (logits: NativeLogits, opts: NativeScoreOpts) => Promise<Float32Array>;
-type NativePush = (logits: NativeLogits, opts: NativeScoreOpts) => Promise<void>;
-type NativeInit = (segments: number) => Float64Array;
-type NativeFinish = (state: Float64Array, opts: { segments: number; positions: number; pooling: 0 | 1 | 2 }) => Float32Array;
-
-function positiveInt(v: unknown, name: string): number {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be a number (got ${typeof v})`);
-  if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1 (got ${v})`);
-  return v;
-}
-
-function metricOf(v: unknown): Xl3mMetric {
-  const m = v ?? 'entropy';
-  if (m !== 'entropy' && m !== 'nll') throw new RangeError(`opts.metric must be 'entropy' or 'nll' (got ${show(v)})`);
-  return m;
-}
-
-function poolingOf(v: unknown): Xl3mPooling {
-  const p = v ?? 'mean';
-  if (p !== 'mean' && p !== 'last' && p !== 'min') {
-    throw new RangeError(`opts.pooling must be 'mean', 'last' or 'min' (got ${show(v)})`);
-  }
-  return p;
-}
-
-function temperatureOf(v: unknown): number {
-  const t = v ?? 1;
-  if (typeof t !== 'number') throw new TypeError('opts.temperature must be a number');
-  if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`opts.temperature must be a finite number > 0 (got ${t})`);
-  return t;
-}
+const metricOf = (v: unknown): Xl3mMetric => oneOf(v ?? 'entropy', 'opts.metric', METRICS);
+const poolingOf = (v: unknown): Xl3mPooling => oneOf(v ?? 'mean', 'opts.pooling', POOLINGS);
+const temperatureOf = (v: unknown): number => number(v ?? 1, 'opts.temperature', { min: 0, minExclusive: true });
 
 /**
  * Scores segments from the logits at their scored positions. Row r belongs to segment ⌊r / P⌋ with
@@ -122,27 +88,27 @@ function temperatureOf(v: unknown): number {
  *   out-of-range targets for 'nll', or a bad option.
  */
 export async function score(logits: Logits, opts: ScoreOptions): Promise<Float32Array> {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { segments, metric?, targets?, pooling? }');
+  const o = options<ScoreOptions>(opts, 'opts', SCORE_KEYS, true);
   const l = normalizeLogits(logits, 'logits');
-  const segments = positiveInt(opts.segments, 'opts.segments');
+  const segments = integer(o.segments, 'opts.segments', { min: 1 });
   const rows = l.native.rows;
   if (rows === 0 || rows % segments !== 0) {
-    throw new RangeError(`logits.rows (${rows}) must be segments (${segments}) × positionsPerSegment (an integer >= 1)`);
+    throw rangeError(`logits.rows (${rows}) must be segments (${segments}) × positionsPerSegment (an integer >= 1)`);
   }
-  const metric = metricOf(opts.metric);
-  const pooling = poolingOf(opts.pooling);
-  const temperature = temperatureOf(opts.temperature);
+  const metric = metricOf(o.metric);
+  const pooling = poolingOf(o.pooling);
+  const temperature = temperatureOf(o.temperature);
   let targets: Int32Array | undefined;
-  if (metric === 'nll' && opts.targets === undefined) throw new TypeError("opts.targets (Int32Array, one per row) is required for metric 'nll'");
-  if (opts.targets !== undefined) targets = checkTokenIds(opts.targets, 'opts.targets', rows, l.native.vocab);
-  const backend = backendForCall(opts.backend, l.onDevice);
-  const run = nativeFunction<NativeScore>(backend, 'xl3mScore');
-  return withSignal(opts.signal, (cancel) =>
+  if (metric === 'nll' && o.targets === undefined) throw typeError("opts.targets (Int32Array, one per row) is required for metric 'nll'");
+  if (o.targets !== undefined) targets = checkTokenIds(o.targets, 'opts.targets', rows, l.native.vocab);
+  const backend = backendForCall(o.backend, l.onDevice);
+  const run = nativeFunction(backend, 'xl3mScore');
+  return withSignal(o.signal, (cancel) =>
     run(l.native, {
       segments,
       positions: rows / segments,
-      metric: METRICS[metric],
-      pooling: POOLINGS[pooling],
+      metric,
+      pooling,
       targets: metric === 'nll' ? targets : undefined,
       temperature,
       backend,
@@ -169,21 +135,20 @@ class Scorer implements Xl3mScorer {
   private readonly tuning: NativeTuning | undefined;
 
   constructor(opts: ScorerOptions) {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { segments, positionsPerSegment, ... }');
-    this.segments = positiveInt(opts.segments, 'opts.segments');
+    const o = options<ScorerOptions>(opts, 'opts', SCORER_KEYS, true);
     // The O(segments) native state is allocated up front: bound it (a failed allocation would abort the process).
-    if (this.segments > 2 ** 24) throw new RangeError(`opts.segments must be at most 2^24 (got ${this.segments})`);
-    this.positions = positiveInt(opts.positionsPerSegment, 'opts.positionsPerSegment');
+    this.segments = integer(o.segments, 'opts.segments', { min: 1, max: 2 ** 24 });
+    this.positions = integer(o.positionsPerSegment, 'opts.positionsPerSegment', { min: 1 });
     this.rowsExpected = this.segments * this.positions;
     if (!Number.isSafeInteger(this.rowsExpected) || this.rowsExpected > 2 ** 48) {
-      throw new RangeError('opts.segments × opts.positionsPerSegment is too large');
+      throw rangeError(`opts.segments × opts.positionsPerSegment is too large (${this.segments} × ${this.positions})`);
     }
-    this.metric = metricOf(opts.metric);
-    this.pooling = poolingOf(opts.pooling);
-    this.temperature = temperatureOf(opts.temperature);
-    this.backend = opts.backend;
-    this.tuning = opts.tuning;
-    this.state = nativeFunction<NativeInit>('cpu', 'xl3mInit')(this.segments);
+    this.metric = metricOf(o.metric);
+    this.pooling = poolingOf(o.pooling);
+    this.temperature = temperatureOf(o.temperature);
+    this.backend = o.backend;
+    this.tuning = o.tuning;
+    this.state = nativeFunction('cpu', 'xl3mInit')(this.segments);
   }
 
   get rowsPushed(): number {
@@ -192,30 +157,31 @@ class Scorer implements Xl3mScorer {
 
   push(chunk: Logits, targets?: Int32Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      if (this.failure !== undefined) throw new Error('this scorer failed on an earlier push; create a new one');
+      if (this.failure !== undefined) throw lwError('ERR_LENGTHWISE_STATE', 'this scorer failed on an earlier push; create a new one');
+      const o = options<{ signal?: AbortSignal }>(opts, 'opts', PUSH_KEYS);
       const l = normalizeLogits(chunk, 'chunk');
       const rows = l.native.rows;
       if (this.vocab >= 0 && l.native.vocab !== this.vocab) {
-        throw new RangeError(`chunk.vocab (${l.native.vocab}) differs from earlier chunks (${this.vocab})`);
+        throw rangeError(`chunk.vocab (${l.native.vocab}) differs from earlier chunks (${this.vocab})`);
       }
       if (this.pushed + rows > this.rowsExpected) {
-        throw new RangeError(`chunk.rows (${rows}) exceeds the ${this.rowsExpected - this.pushed} rows still expected`);
+        throw rangeError(`chunk.rows (${rows}) exceeds the ${this.rowsExpected - this.pushed} rows still expected`);
       }
-      if (this.metric === 'nll' && targets === undefined) throw new TypeError("targets (Int32Array, one per chunk row) is required for metric 'nll'");
+      if (this.metric === 'nll' && targets === undefined) throw typeError("targets (Int32Array, one per chunk row) is required for metric 'nll'");
       const t = targets === undefined ? undefined : checkTokenIds(targets, 'targets', rows, l.native.vocab);
       const backend = backendForCall(this.backend, l.onDevice);
-      const run = nativeFunction<NativePush>(backend, 'xl3mPush');
+      const run = nativeFunction(backend, 'xl3mPush');
       this.vocab = l.native.vocab;
       const rowOffset = this.pushed;
       this.pushed += rows;
       this.pending++;
       const job = this.tail.then(() =>
-        withSignal(opts.signal, (cancel) =>
+        withSignal(o.signal, (cancel) =>
           run(l.native, {
             segments: this.segments,
             positions: this.positions,
-            metric: METRICS[this.metric],
-            pooling: POOLINGS[this.pooling],
+            metric: this.metric,
+            pooling: this.pooling,
             targets: this.metric === 'nll' ? t : undefined,
             temperature: this.temperature,
             rowOffset,
@@ -244,15 +210,15 @@ class Scorer implements Xl3mScorer {
   }
 
   finish(): Float32Array {
-    if (this.failure !== undefined) throw new Error('this scorer failed on an earlier push; its state is incomplete');
-    if (this.pending > 0) throw new Error('finish() called while pushes are in flight: await every push() first');
+    if (this.failure !== undefined) throw lwError('ERR_LENGTHWISE_STATE', 'this scorer failed on an earlier push; its state is incomplete');
+    if (this.pending > 0) throw lwError('ERR_LENGTHWISE_STATE', 'finish() called while pushes are in flight: await every push() first');
     if (this.pushed !== this.rowsExpected) {
-      throw new RangeError(`finish() after ${this.pushed} of ${this.rowsExpected} rows: push every row first`);
+      throw rangeError(`finish() after ${this.pushed} of ${this.rowsExpected} rows: push every row first`);
     }
-    return nativeFunction<NativeFinish>('cpu', 'xl3mFinish')(this.state, {
+    return nativeFunction('cpu', 'xl3mFinish')(this.state, {
       segments: this.segments,
       positions: this.positions,
-      pooling: POOLINGS[this.pooling],
+      pooling: this.pooling,
     });
   }
 }

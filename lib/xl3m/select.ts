@@ -1,8 +1,7 @@
 /** XL3M step 3a: keep the most relevant segments (lowest scores). */
 import type { Segment } from './plan';
-import { isFloat32Array } from './guards';
 import { Coverage } from './spans';
-import { show } from '../show';
+import { integer, object, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
 
 /** Options of {@link select}. Give `topK`, `tokenBudget`, or both (then both limits apply). */
 export interface SelectOptions {
@@ -15,19 +14,16 @@ export interface SelectOptions {
   tokenBudget?: number;
 }
 
-function limit(name: string, v: number | undefined): number {
-  if (v === undefined) return Infinity;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${show(v)}`);
-  if (v < 0) throw new RangeError(`${name} must be an integer ≥ 0, got ${v}`);
-  return v;
-}
+const KEYS = optionKeys<SelectOptions>({ topK: 1, tokenBudget: 1 });
+
+const limit = (name: string, v: number | undefined): number => (v === undefined ? Infinity : integer(v, name, { min: 0, max: Infinity }));
 
 /**
  * Segment indices ordered from most to least relevant: ascending score, NaN after every number, ties to the
  * lower index. Deterministic.
  */
 export function rankSegments(scores: Float32Array): Int32Array {
-  if (!isFloat32Array(scores)) throw new TypeError('scores must be a Float32Array (one score per segment)');
+  typedArray(scores, 'scores', 'Float32Array');
   const idx = new Int32Array(scores.length);
   for (let i = 0; i < idx.length; i++) idx[i] = i;
   return idx.sort((a, b) => {
@@ -58,22 +54,21 @@ export function select(
   plan: { readonly segments: readonly Segment[] },
   opts: SelectOptions,
 ): Int32Array {
-  if (!isFloat32Array(scores)) throw new TypeError('scores must be a Float32Array (one score per segment)');
-  if (!plan || !Array.isArray(plan.segments)) throw new TypeError('plan must be the result of xl3m.plan');
+  typedArray(scores, 'scores', 'Float32Array');
+  if (!Array.isArray(object(plan, 'plan', '(the result of xl3m.plan)').segments)) throw typeError('plan must be the result of xl3m.plan (plan.segments is not an array)');
   plan.segments.forEach((s: unknown, i) => {
     const { start, end } = (s ?? {}) as { start?: unknown; end?: unknown };
     if (typeof start !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-      throw new TypeError(`plan.segments[${i}] must be a range { start, end } (plan must be the result of xl3m.plan)`);
+      throw typeError(`plan.segments[${i}] must be a range { start, end } (plan must be the result of xl3m.plan)`);
     }
   });
   if (scores.length !== plan.segments.length) {
-    throw new RangeError(`scores must have one entry per segment (${plan.segments.length}), got ${scores.length}`);
+    throw rangeError(`scores must have one entry per segment, ${plan.segments.length} (got ${scores.length})`);
   }
-  if (!opts || (opts.topK === undefined && opts.tokenBudget === undefined)) {
-    throw new TypeError('select needs opts.topK or opts.tokenBudget');
-  }
-  const topK = limit('topK', opts.topK);
-  const budget = limit('tokenBudget', opts.tokenBudget);
+  const o = options<SelectOptions>(opts, 'opts', KEYS, true);
+  if (o.topK === undefined && o.tokenBudget === undefined) throw typeError('select needs opts.topK or opts.tokenBudget');
+  const topK = limit('topK', o.topK);
+  const budget = limit('tokenBudget', o.tokenBudget);
   const ranked = rankSegments(scores);
   const cover = budget === Infinity ? undefined : new Coverage(plan.segments);
   const kept: number[] = [];

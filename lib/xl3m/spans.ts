@@ -1,16 +1,13 @@
 /** Interval helpers shared by select and keyContext. Segments are sorted by start and by end (as plan makes them). */
-import { isInt32Array } from './guards';
+import { outOfRange, rangeError, typedArray } from '../validate';
 import type { Segment } from './plan';
 
 /** Checks `selected` against `count` segments; returns the indices ascending. */
 export function sortedSelection(selected: Int32Array, count: number): Int32Array {
-  if (!isInt32Array(selected)) throw new TypeError('selected must be an Int32Array of segment indices');
-  const out = Int32Array.from(selected).sort();
+  const out = Int32Array.from(typedArray(selected, 'selected', 'Int32Array')).sort();
   for (let i = 0; i < out.length; i++) {
-    if (out[i] < 0 || out[i] >= count) {
-      throw new RangeError(`selected[${i}] must be a segment index in [0, ${count}), got ${out[i]}`);
-    }
-    if (i > 0 && out[i] === out[i - 1]) throw new RangeError(`selected contains segment ${out[i]} twice`);
+    if (out[i] < 0 || out[i] >= count) throw outOfRange(`selected[${i}]`, `a segment index in [0, ${count})`, out[i]);
+    if (i > 0 && out[i] === out[i - 1]) throw rangeError(`selected contains segment ${out[i]} twice`);
   }
   return out;
 }

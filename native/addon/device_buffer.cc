@@ -94,8 +94,8 @@ Napi::Value DeviceBuffer::Download(const Napi::CallbackInfo& info) {
 
 namespace {
 
+// The device ordinal is always sent (lib/device.ts applies the default 0).
 int device_index(const Napi::Value& v) {
-  if (v.IsUndefined() || v.IsNull()) return 0;
   if (!v.IsNumber()) throw Error(ErrorKind::Type, "opts.device must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();
   if (d != static_cast<int>(d) || d < 0) throw Error(ErrorKind::Range, "opts.device must be an integer >= 0");

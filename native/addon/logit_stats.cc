@@ -24,7 +24,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     if (args->targets && static_cast<int64_t>(nt) != rows) {
       throw Error(ErrorKind::Range, "targets must have one entry per row (" + std::to_string(rows) + ")");
     }
-    args->temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
+    args->temperature = static_cast<float>(number(opts, "temperature", "temperature"));
     args->cancel.flag = cancel_flag(opts, pins);
     args->tuning = tuning_of(opts);
     Backend backend = backend_of(opts);

@@ -1,7 +1,8 @@
-// scalingFit(data, opts) → Promise<{ theta, objective, …, bootstrap? }>   (lib/scaling.ts validates first)
-// scalingPredict(law, params, N, D) → Float64Array   (law 2: Kaplan L(N, S_min), D holds steps)
+// scalingFit(data, opts) → Promise<{ theta, objective, …, bootstrap? }>   (lib/scaling/fit.ts validates first and
+//   sends every key: the defaults live in its signature only)
+// scalingPredict(law, params, N, D) → Float64Array   (law 'kaplan-steps': Kaplan L(N, S_min), D holds steps)
 // scalingComputeOptimal(params, C) → { N, D, tokensPerParam, a, b, G }
-// scalingTraining(kind, x, p1, p2) → number   (0 critical batch size, 1 min steps, 2 min examples)
+// scalingTraining(formula, x, p1, p2) → number   ('critical-batch-size' | 'min-steps' | 'min-examples')
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -67,12 +68,11 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     job->runs.n = static_cast<int64_t>(nn);
 
     FitOptions& o = job->opts;
-    const int64_t law = integer(opts, "law", "opts.law"), obj = integer(opts, "objective", "opts.objective");
-    if (law < 0 || law > 1) throw Error(ErrorKind::Range, "opts.law is out of range");
-    if (obj < 0 || obj > 2) throw Error(ErrorKind::Range, "opts.objective is out of range");
-    o.law = static_cast<Law>(law);
-    o.objective = static_cast<Objective>(obj);
-    o.delta = number_or(opts, "delta", 1e-3);
+    o.law = enum_of<Law>(opts, "law", "opts.law", {{"chinchilla", Law::Chinchilla}, {"kaplan-nd", Law::KaplanND}});
+    o.objective = enum_of<Objective>(
+        opts, "objective", "opts.objective",
+        {{"huber", Objective::Huber}, {"mse", Objective::Mse}, {"huber-likelihood", Objective::HuberLikelihood}});
+    o.delta = number(opts, "delta", "opts.delta");
     size_t ng = 0;
     o.starts = optional_typed_array<double>(opts, "grid", napi_float64_array, "opts.grid", &ng, pins);
     if (o.starts) {
@@ -80,15 +80,9 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
       if (ng == 0 || ng % k != 0) throw Error(ErrorKind::Range, "opts.grid must hold rows of " + std::to_string(k) + " values");
       o.n_starts = static_cast<int64_t>(ng / k);
     }
-    o.control.max_iter = static_cast<int>(number_or(opts, "maxIterations", o.control.max_iter));
-    if (!opts.Get("ftol").IsUndefined() || !opts.Get("gtol").IsUndefined()) {
-      o.auto_tolerances = false;
-      o.control.ftol = number_or(opts, "ftol", o.control.ftol);
-      o.control.gtol = number_or(opts, "gtol", o.control.gtol);
-    }
-    o.optimum_rel_tol = number_or(opts, "optimumRelTol", o.optimum_rel_tol);
+    o.control.max_iter = static_cast<int>(integer(opts, "maxIterations", "opts.maxIterations"));
+    o.optimum_rel_tol = number(opts, "optimumRelTol", "opts.optimumRelTol");
     o.backend = backend_of(opts);
-    o.device = static_cast<int>(number_or(opts, "device", 0));
     o.cancel.flag = cancel_flag(opts, pins);
     o.tuning = tuning_of(opts);
     size_t np = 0;
@@ -101,13 +95,10 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     if (b.IsObject()) {
       Napi::Object bo = b.As<Napi::Object>();
       job->boot.resamples = integer(bo, "resamples", "opts.bootstrap.resamples");
-      Napi::Value seed = bo.Get("seed");
-      if (!seed.IsBigInt()) throw_type("opts.bootstrap.seed must be a bigint");
-      bool lossless = true;
-      job->boot.seed = seed.As<Napi::BigInt>().Uint64Value(&lossless);
-      job->boot.grid_per_resample = boolean_or(bo, "gridPerResample", false);
-      job->boot.compute = number_or(bo, "compute", job->boot.compute);
-      job->boot.level = number_or(bo, "level", job->boot.level);
+      job->boot.seed = uint64(bo.Get("seed"), "opts.bootstrap.seed");
+      job->boot.grid_per_resample = boolean(bo, "gridPerResample", "opts.bootstrap.gridPerResample");
+      job->boot.compute = number(bo, "compute", "opts.bootstrap.compute");
+      job->boot.level = number(bo, "level", "opts.bootstrap.level");
     }
 
     return run_async(
@@ -155,18 +146,23 @@ Napi::Value ScalingPredict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     Pins pins;
-    const int law = info[0].As<Napi::Number>().Int32Value();
+    enum class PredictLaw { Chinchilla, KaplanND, KaplanSteps };
+    const PredictLaw law = enum_value<PredictLaw>(
+        info[0], "law",
+        {{"chinchilla", PredictLaw::Chinchilla}, {"kaplan-nd", PredictLaw::KaplanND}, {"kaplan-steps", PredictLaw::KaplanSteps}});
     size_t np = 0, nn = 0, nd = 0;
     const double* p = f64(info[1], "params", &np, pins);
     const double* N = f64(info[2], "N", &nn, pins);
     const double* D = f64(info[3], "D", &nd, pins);
     if (nn != nd) throw Error(ErrorKind::Range, "N and D must have the same length");
-    if (np != (law == 0 ? 5u : 4u)) throw_type("params has the wrong length");
+    if (np != (law == PredictLaw::Chinchilla ? 5u : 4u)) throw_type("params has the wrong length");
     auto out = Napi::Float64Array::New(env, nn);
     for (size_t i = 0; i < nn; ++i) {
-      out[i] = law == 0   ? predict_chinchilla({p[0], p[1], p[2], p[3], p[4]}, N[i], D[i])
-               : law == 1 ? predict_kaplan(p[0], p[1], p[2], p[3], N[i], D[i])
-                          : predict_kaplan_steps(p[0], p[1], p[2], p[3], N[i], D[i]);
+      switch (law) {
+        case PredictLaw::Chinchilla: out[i] = predict_chinchilla({p[0], p[1], p[2], p[3], p[4]}, N[i], D[i]); break;
+        case PredictLaw::KaplanND: out[i] = predict_kaplan(p[0], p[1], p[2], p[3], N[i], D[i]); break;
+        case PredictLaw::KaplanSteps: out[i] = predict_kaplan_steps(p[0], p[1], p[2], p[3], N[i], D[i]); break;
+      }
     }
     return out;
   });
@@ -194,11 +190,16 @@ Napi::Value ScalingComputeOptimal(const Napi::CallbackInfo& info) {
 Napi::Value ScalingTraining(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const int kind = info[0].As<Napi::Number>().Int32Value();
-    const double x = info[1].As<Napi::Number>().DoubleValue(), p1 = info[2].As<Napi::Number>().DoubleValue(),
-                 p2 = info[3].As<Napi::Number>().DoubleValue();
-    double v = kind == 0 ? critical_batch_size(x, p1, p2) : kind == 1 ? min_steps(x, p1, p2) : min_examples(x, p1, p2);
-    return Napi::Number::New(env, v);
+    using Formula = double (*)(double, double, double);
+    const Formula f = enum_value<Formula>(info[0], "formula",
+                                          {{"critical-batch-size", &critical_batch_size},
+                                           {"min-steps", &min_steps},
+                                           {"min-examples", &min_examples}});
+    for (int i = 1; i <= 3; ++i) {
+      if (!info[i].IsNumber()) throw_type("scalingTraining takes (formula, x, p1, p2) with numbers");
+    }
+    return Napi::Number::New(env, f(info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(),
+                                    info[3].As<Napi::Number>().DoubleValue()));
   });
 }
 

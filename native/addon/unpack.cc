@@ -49,6 +49,29 @@ double number(const Napi::Object& o, const char* key, const char* name) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
+bool boolean(const Napi::Object& o, const char* key, const char* name) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) throw_type(std::string(name) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+uint64_t uint64(const Napi::Value& v, const char* name) {
+  if (!v.IsBigInt()) throw_type(std::string(name) + " must be a bigint");
+  bool lossless = true;
+  const uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw Error(ErrorKind::Range, std::string(name) + " must be a bigint in [0, 2^64)");
+  return x;
+}
+
+void throw_not_enum(const Napi::Value& v, const std::string& name, const std::vector<const char*>& names) {
+  std::string allowed;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) allowed += i + 1 == names.size() ? " or " : ", ";
+    allowed += std::string("'") + names[i] + "'";
+  }
+  throw Error(v.IsString() ? ErrorKind::Range : ErrorKind::Type, name + " must be " + allowed);
+}
+
 double number_or(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
@@ -106,9 +129,8 @@ LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& p
   Napi::Object o = object(v, name);
   LogitsView l;
   std::string n(name);
-  int64_t dt = integer(o, "dtype", (n + ".dtype").c_str());
-  if (dt < 0 || dt > 2) throw Error(ErrorKind::Range, n + ".dtype must be float32, float16 or bfloat16");
-  l.dtype = static_cast<DType>(dt);
+  l.dtype = enum_of<DType>(o, "dtype", n + ".dtype",
+                           {{"float32", DType::F32}, {"float16", DType::F16}, {"bfloat16", DType::BF16}});
   l.rows = integer(o, "rows", (n + ".rows").c_str());
   l.vocab = integer(o, "vocab", (n + ".vocab").c_str());
   if (l.rows < 0 || l.vocab <= 0) throw Error(ErrorKind::Range, n + ".rows must be >= 0 and " + n + ".vocab >= 1");
@@ -125,7 +147,7 @@ LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& p
 }
 
 Backend backend_of(const Napi::Object& opts) {
-  return string_or(opts, "backend", "cpu") == "cuda" ? Backend::Cuda : Backend::Cpu;
+  return enum_of<Backend>(opts, "backend", "backend", {{"cpu", Backend::Cpu}, {"cuda", Backend::Cuda}});
 }
 
 const volatile int32_t* cancel_flag(const Napi::Object& opts, Pins& pins) {

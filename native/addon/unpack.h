@@ -4,7 +4,10 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "async.h"
 #include "core/tensor.h"
@@ -47,6 +50,31 @@ T* optional_typed_array(const Napi::Object& o, const char* key, napi_typedarray_
 }
 
 double number(const Napi::Object& o, const char* key, const char* name);
+bool boolean(const Napi::Object& o, const char* key, const char* name);
+// A BigInt in [0, 2^64) (seeds cross as bigint everywhere).
+uint64_t uint64(const Napi::Value& v, const char* name);
+
+// Enums cross by name (sharp's AttrAsEnum): `v` must be one of the names in `table`; otherwise a TypeError (not a
+// string) or RangeError (another string) that lists the allowed names.
+[[noreturn]] void throw_not_enum(const Napi::Value& v, const std::string& name, const std::vector<const char*>& names);
+template <typename E>
+E enum_value(const Napi::Value& v, const std::string& name, std::initializer_list<std::pair<const char*, E>> table) {
+  if (v.IsString()) {
+    const std::string s = v.As<Napi::String>().Utf8Value();
+    for (const auto& entry : table) {
+      if (s == entry.first) return entry.second;
+    }
+  }
+  std::vector<const char*> names;
+  for (const auto& entry : table) names.push_back(entry.first);
+  throw_not_enum(v, name, names);
+}
+// opts[key] by name, e.g. enum_of<Xl3mPooling>(opts, "pooling", "pooling", {{"mean", Xl3mPooling::Mean}, …}).
+template <typename E>
+E enum_of(const Napi::Object& o, const char* key, const std::string& name,
+          std::initializer_list<std::pair<const char*, E>> table) {
+  return enum_value<E>(o.Get(key), name, table);
+}
 double number_or(const Napi::Object& o, const char* key, double fallback);
 int64_t integer(const Napi::Object& o, const char* key, const char* name);
 bool boolean_or(const Napi::Object& o, const char* key, bool fallback);
@@ -56,7 +84,7 @@ Napi::Object object(const Napi::Value& v, const char* name);
 // `data` is a TypedArray (host) or a native DeviceBuffer (device); pins it and reports its byte length.
 MemView memory(Napi::Env env, const Napi::Value& data, const char* name, Pins& pins, size_t* byte_length);
 
-// { data, dtype: 0|1|2, rows, vocab } as normalised by lib/logits.ts.
+// { data, dtype: 'float32' | 'float16' | 'bfloat16', rows, vocab } as normalised by lib/logits.ts.
 LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& pins);
 
 // Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).

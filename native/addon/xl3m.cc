@@ -1,8 +1,8 @@
 // xl3mScore(logits, opts) → Promise<Float32Array>          one-shot: every segments × positions row at once
 // xl3mPush(logits, opts) → Promise<undefined>              streaming: folds a chunk into opts.state (Float64Array)
 // xl3mFinish(state, opts) → Float32Array                   streaming: scores from a complete state
-// opts: { segments, positions, metric: 0 entropy | 1 nll, pooling: 0 mean | 1 last | 2 min, targets?,
-//         temperature?, rowOffset? (push), state (push), backend?, cancel? }
+// opts: { segments, positions, metric: 'entropy' | 'nll', pooling: 'mean' | 'last' | 'min', targets?, temperature,
+//         rowOffset (push), state (push), backend, cancel }   (every key required except targets; lib/xl3m/score.ts)
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,26 +23,21 @@ std::shared_ptr<Xl3mChunkArgs> chunk_args(Napi::Env env, const Napi::CallbackInf
   a->logits = logits(env, info[0], "logits", pins);
   a->segments = integer(opts, "segments", "segments");
   a->positions = integer(opts, "positions", "positionsPerSegment");
-  int64_t metric = integer(opts, "metric", "metric");
-  if (metric < 0 || metric > 1) throw Error(ErrorKind::Range, "metric must be 'entropy' or 'nll'");
-  a->metric = static_cast<Xl3mMetric>(metric);
+  a->metric = enum_of<Xl3mMetric>(opts, "metric", "metric", {{"entropy", Xl3mMetric::Entropy}, {"nll", Xl3mMetric::Nll}});
   size_t nt = 0;
   a->targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
   if (a->targets && static_cast<int64_t>(nt) != a->logits.rows) {
     throw Error(ErrorKind::Range, "targets must have one entry per logits row (" + std::to_string(a->logits.rows) + ")");
   }
-  a->temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
-  Napi::Value off = opts.Get("rowOffset");
-  a->row_offset = off.IsUndefined() ? 0 : integer(opts, "rowOffset", "rowOffset");
+  a->temperature = static_cast<float>(number(opts, "temperature", "temperature"));
   a->cancel.flag = cancel_flag(opts, pins);
   a->tuning = tuning_of(opts);
   return a;
 }
 
 Xl3mPooling pooling_of(const Napi::Object& opts) {
-  int64_t p = integer(opts, "pooling", "pooling");
-  if (p < 0 || p > 2) throw Error(ErrorKind::Range, "pooling must be 'mean', 'last' or 'min'");
-  return static_cast<Xl3mPooling>(p);
+  return enum_of<Xl3mPooling>(opts, "pooling", "pooling",
+                              {{"mean", Xl3mPooling::Mean}, {"last", Xl3mPooling::Last}, {"min", Xl3mPooling::Min}});
 }
 
 Napi::Value Score(const Napi::CallbackInfo& info) {
@@ -86,6 +81,7 @@ Napi::Value Push(const Napi::CallbackInfo& info) {
     Pins pins;
     Napi::Object opts;
     auto a = chunk_args(env, info, opts, pins);
+    a->row_offset = integer(opts, "rowOffset", "rowOffset");
     Backend backend = backend_of(opts);
     Napi::Value sv = opts.Get("state");
     double* state = state_of(sv, a->segments);
