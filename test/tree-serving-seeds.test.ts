@@ -83,10 +83,10 @@ describe('batch invariance with per-request seeds', () => {
     const reqs = makeRequests(rng(3), 3, 4, V, false);
     const b = batchOf(reqs, V);
     const run = (o: Record<string, unknown>) => verifyTree(b.trees, b.target, { mode: 'sample', seed: 1n, ...o } as never);
-    await expect(run({ seed: new BigUint64Array(2) })).rejects.toThrow(/opts.seed must have one entry per tree \(3\), got 2/);
+    await expect(run({ seed: new BigUint64Array(2) })).rejects.toThrow(/opts.seed must have one entry per tree \(3\) \(got 2\)/);
     await expect(run({ seed: new BigInt64Array(3) })).rejects.toThrow(TypeError);
     await expect(run({ seed: [1n, 2n, 3n] })).rejects.toThrow(TypeError);
-    await expect(run({ step: new Uint32Array(4) })).rejects.toThrow(/opts.step must have one entry per tree \(3\), got 4/);
+    await expect(run({ step: new Uint32Array(4) })).rejects.toThrow(/opts.step must have one entry per tree \(3\) \(got 4\)/);
     await expect(run({ step: new Int32Array(3) })).rejects.toThrow(TypeError);
     await expect(run({ step: -1 })).rejects.toThrow(/opts.step/);
   });

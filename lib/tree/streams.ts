@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { show } from '../show';
+import { rangeError, typeError } from '../validate';
 
 /** What the addon reads: the per-call seed and step, and the per-request arrays when given. */
 export interface NativeStreams {
@@ -22,28 +23,28 @@ export interface NativeStreams {
 export function normaliseStreams(seed: unknown, step: unknown, batch: number): NativeStreams {
   const out: NativeStreams = { seedLo: 0, seedHi: 0, step: 0 };
   if (seed instanceof BigUint64Array) {
-    if (seed.length !== batch) throw new RangeError(`opts.seed must have one entry per tree (${batch}), got ${seed.length}`);
+    if (seed.length !== batch) throw rangeError(`opts.seed must have one entry per tree (${batch}) (got ${seed.length})`);
     out.seeds = seed;
   } else if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
+    if (seed < 0n || seed >= 1n << 64n) throw rangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
     out.seedLo = Number(seed & 0xffffffffn);
     out.seedHi = Number(seed >> 32n);
   } else if (typeof seed === 'number') {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new RangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
+      throw rangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
     }
     out.seedLo = seed % 4294967296;
     out.seedHi = Math.floor(seed / 4294967296);
   } else {
-    throw new TypeError(`opts.seed must be a number, a bigint or a BigUint64Array with one seed per tree (got ${show(seed)})`);
+    throw typeError(`opts.seed must be a number, a bigint or a BigUint64Array with one seed per tree (got ${show(seed)})`);
   }
   if (step instanceof Uint32Array) {
-    if (step.length !== batch) throw new RangeError(`opts.step must have one entry per tree (${batch}), got ${step.length}`);
+    if (step.length !== batch) throw rangeError(`opts.step must have one entry per tree (${batch}) (got ${step.length})`);
     out.steps = step;
   } else if (step !== undefined) {
-    if (typeof step !== 'number') throw new TypeError(`opts.step must be a number or a Uint32Array with one step per tree (got ${show(step)})`);
+    if (typeof step !== 'number') throw typeError(`opts.step must be a number or a Uint32Array with one step per tree (got ${show(step)})`);
     if (!Number.isInteger(step) || step < 0 || step > 0xffffffff) {
-      throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
+      throw rangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
     }
     out.step = step;
   }
