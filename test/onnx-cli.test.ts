@@ -13,7 +13,7 @@ const root = join(__dirname, '..');
 const cli = join(root, 'dist', 'cli.js');
 const built = existsSync(cli) && existsSync(join(root, 'dist', 'onnx', 'index.js'));
 const committed = existsSync(join(root, 'models', 'target.onnx'));
-const dir = committed ? join(root, 'models') : '/work/wt/models-dev';
+const dir = committed ? join(root, 'models') : existsSync('/work/wt/models/models/target.onnx') ? '/work/wt/models/models' : '/work/wt/models-dev';
 const run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: 100000 });
 
 (built ? describe : describe.skip)('built CLI and example', () => {
