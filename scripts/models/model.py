@@ -20,6 +20,7 @@ class Llama(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
+        self.dropout = 0.0  # residual-branch dropout, training only (the exported graph has none)
         d, f, v, n = cfg["dModel"], cfg["ffnDim"], cfg["vocab"], cfg["layers"]
         shapes = {"embed": (v, d), "norm": (d,)}
         for i in range(n):
@@ -65,10 +66,13 @@ class Llama(nn.Module):
             h = self.rms(x, p + "attn_norm")
             q, k, v = ((h @ self.W(p + n)).view(b, s, hh, dh).transpose(1, 2) for n in ("wq", "wk", "wv"))
             att = attention(rope(q), rope(k), v)
-            x = x + att.transpose(1, 2).reshape(b, s, hh * dh) @ self.W(p + "wo")
+            x = x + self.drop(att.transpose(1, 2).reshape(b, s, hh * dh) @ self.W(p + "wo"))
             h = self.rms(x, p + "ffn_norm")
-            x = x + (F.silu(h @ self.W(p + "w_gate")) * (h @ self.W(p + "w_up"))) @ self.W(p + "w_down")
+            x = x + self.drop((F.silu(h @ self.W(p + "w_gate")) * (h @ self.W(p + "w_up"))) @ self.W(p + "w_down"))
         return self.rms(x, "norm") @ self.W("embed").t()
+
+    def drop(self, t):
+        return F.dropout(t, self.dropout, self.training) if self.dropout > 0 else t
 
     def numpy_weights(self):
         return {n: self.W(n).detach().float().cpu().numpy() for n in self.names}

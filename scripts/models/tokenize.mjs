@@ -1,7 +1,8 @@
 // Token ids for training, made in Node so Node and Python see the same Llama 2 ids (llama-tokenizer-js).
-//   node tokenize.mjs kjv.txt OUT_DIR [--passkey-train 15000 --passkey-val 400 --seed 1]
+//   node tokenize.mjs CORPUS_DIR OUT_DIR [--passkey-train 12000 --passkey-val 400 --seed 1]
+// CORPUS_DIR holds build_corpus.sh's kjv.txt and web.txt (one chapter per line).
 // Writes (uint16 little endian, vocab 32000):
-//   kjv_{train,val}.u16      BOS chapter EOS ... (every 20th chapter is validation)
+//   text_{train,val}.u16     BOS chapter EOS ..., KJV then WEB (every 20th chapter of each is validation)
 //   passkey_{train,val}.u16  passkey documents back to back; meta.json has each one's offset and length and the
 //                            start of each 5-digit key group (the last group is the answer). Keys are digits only,
 //                            and Llama tokenizes every digit alone, so train.py can redraw the key per epoch.
@@ -17,7 +18,7 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const WINDOW = 512, BOS = 1, EOS = 2;
-const nTrain = arg('passkey-train', 15000), nVal = arg('passkey-val', 400), seed = arg('seed', 1);
+const nTrain = arg('passkey-train', 12000), nVal = arg('passkey-val', 400), seed = arg('seed', 1);
 
 let state = seed >>> 0;
 const rand = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
@@ -28,8 +29,9 @@ export const FILLER = 'The grass is green. The sky is blue. The sun is yellow. H
 export const keySentence = (k) => `The pass key is ${k}. Remember it. ${k} is the pass key.`;
 export const QUESTION = 'What is the pass key? The pass key is';
 
-const chapters = fs.readFileSync(src, 'utf8').split('\n').filter((l) => l.length > 0);
-const split = { train: chapters.filter((_, i) => i % 20 !== 19), val: chapters.filter((_, i) => i % 20 === 19) };
+const books = ['kjv', 'web'].map((b) => fs.readFileSync(path.join(src, `${b}.txt`), 'utf8').split('\n').filter((l) => l.length > 0));
+const chapters = books.flat();
+const split = { train: books.flatMap((b) => b.filter((_, i) => i % 20 !== 19)), val: books.flatMap((b) => b.filter((_, i) => i % 20 === 19)) };
 const verses = (chs) => chs.flatMap((c) => c.split(/(?<=[.?!:;]) (?=[A-Z])/));
 
 function writeU16(file, ids) {
@@ -86,11 +88,11 @@ function passkeySet(name, n, vs, lengthOf) {
 
 fs.mkdirSync(out, { recursive: true });
 const meta = { tokenizer: 'llama-tokenizer-js', window: WINDOW, bos: BOS, eos: EOS, seed, digitIds,
-  source: path.basename(src), chapters: chapters.length, formats: { PREFIX, FILLER, key: keySentence('KEY'), QUESTION } };
+  sources: ['kjv.txt', 'web.txt'], chapters: books.map((b) => b.length), formats: { PREFIX, FILLER, key: keySentence('KEY'), QUESTION } };
 for (const name of ['train', 'val']) {
   const ids = [];
   for (const c of split[name]) { for (const t of tok.encode(c)) ids.push(t); ids.push(EOS); }
-  meta[`kjv_${name}_tokens`] = writeU16(`kjv_${name}.u16`, ids);
+  meta[`text_${name}_tokens`] = writeU16(`text_${name}.u16`, ids);
 }
 meta.copy = { repeat: tok.encode('Repeat the following text.'), then: tok.encode(' Again:', false, false) };
 // training lengths: half spread over the window, half near its end (far keys); validation: 1x window
@@ -99,5 +101,5 @@ meta.passkey_train = passkeySet('train', nTrain, verses(split.train),
 meta.passkey_val = passkeySet('val', nVal, verses(split.val), () => WINDOW - randInt(16));
 fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(meta));
 const tot = (d) => d.reduce((s, x) => s + x.length, 0);
-console.log(`kjv train ${meta.kjv_train_tokens} val ${meta.kjv_val_tokens} tokens; passkey train ${nTrain} docs ` +
+console.log(`text train ${meta.text_train_tokens} val ${meta.text_val_tokens} tokens; passkey train ${nTrain} docs ` +
   `${tot(meta.passkey_train)} tokens, val ${nVal} docs ${tot(meta.passkey_val)} tokens`);

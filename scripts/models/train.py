@@ -3,8 +3,9 @@
   python3 train.py DATA_DIR OUT_DIR [--target-steps 4000 --draft-steps 3000 --seed 0 --time-limit 240]
 DATA_DIR is tokenize.mjs's output. Writes OUT_DIR/{target,draft}.npz (float16, arch.py layout) and
 OUT_DIR/metrics.json (loss curve, validation losses, passkey accuracy, draft/target agreement).
-A step's batch: 45% KJV windows, 45% passkey documents (key redrawn every time, answer digits weighted x4,
-rest of the row filled with KJV), 10% copy documents (a KJV span, then " Again:" and the same span).
+A step's batch: 30% KJV/WEB windows, 60% passkey documents (key redrawn every time, answer tokens weighted x6,
+rest of the row filled with text), 10% copy documents (a text span, then " Again:" and the same span).
+Residual dropout 0.1 while training (the corpus is small: ~2.2M tokens).
 --time-limit (seconds per model) only guards the device budget: hitting it is recorded in metrics.json.
 """
 import argparse
@@ -21,6 +22,7 @@ from data import Data, ROW, ANSWER_WEIGHT
 from model import Llama
 
 DEV = "cuda"
+BATCH = 64
 
 
 def lm_loss(logits, labels, weight=None):
@@ -43,7 +45,7 @@ def train(model, data, steps, lr, seed, time_limit, teacher=None, log=None):
     for step in range(steps):
         for g in opt.param_groups:
             g["lr"] = lr * sched(step)
-        x, w = (torch.from_numpy(t) for t in data.batch(64))
+        x, w = (torch.from_numpy(t) for t in data.batch(BATCH))
         x, w = x.to(DEV, non_blocking=True), w.to(DEV, non_blocking=True)
         with torch.autocast(DEV, dtype=torch.bfloat16):
             logits = model(x[:, :-1])
@@ -63,7 +65,9 @@ def train(model, data, steps, lr, seed, time_limit, teacher=None, log=None):
             loss_value = loss.item()
             el = time.time() - t0
             curve.append({"step": step, "loss": round(loss_value, 4), "tokens": tokens, "s": round(el, 1)})
-            print(f"[{model.cfg['name']}] step {step} loss {loss_value:.4f} {tokens / el / 1e6:.2f}M tok/s", flush=True)
+            if step % 500 == 0 or step == steps - 1:
+                curve[-1]["valLoss"] = round(val_loss(model, data), 4)
+            print(f"[{model.cfg['name']}] {curve[-1]} step {step} loss {loss_value:.4f} {tokens / el / 1e6:.2f}M tok/s", flush=True)
             if el > time_limit:
                 print(f"[{model.cfg['name']}] time limit hit at step {step}", flush=True)
                 return curve, {"steps": step + 1, "stoppedByTimeLimit": True, "tokens": tokens, "seconds": el}
@@ -71,20 +75,32 @@ def train(model, data, steps, lr, seed, time_limit, teacher=None, log=None):
 
 
 @torch.no_grad()
+def val_loss(model, data):
+    model.eval()
+    v = torch.from_numpy(data.text["val"]).to(DEV)
+    n = (len(v) - 1) // ROW
+    inp, lab = v[: n * ROW].view(n, ROW), v[1: n * ROW + 1].view(n, ROW)
+    tot = sum(F.cross_entropy(model(inp[i:i + 16]).float().flatten(0, 1), lab[i:i + 16].flatten(), reduction="sum").item()
+              for i in range(0, n, 16))
+    model.train()
+    return tot / (n * ROW)
+
+
+@torch.no_grad()
 def evaluate(model, data, other=None):
     """Validation loss on held-out KJV chapters; greedy passkey accuracy on the 1x-window validation docs.
     Greedy exact match == every answer token is the argmax given the correct earlier tokens."""
     model.eval()
-    v = torch.from_numpy(data.kjv["val"]).to(DEV)
+    v = torch.from_numpy(data.text["val"]).to(DEV)
     n = (len(v) - 1) // ROW
     xs = v[: n * ROW + 1]
     inp, lab = xs[:-1].view(n, ROW), xs[1:].view(n, ROW)
     losses, agree, tot = [], 0, 0
-    for i in range(0, n, 32):
-        lg = model(inp[i:i + 32]).float()
-        losses.append(F.cross_entropy(lg.flatten(0, 1), lab[i:i + 32].flatten(), reduction="sum").item())
+    for i in range(0, n, 16):
+        lg = model(inp[i:i + 16]).float()
+        losses.append(F.cross_entropy(lg.flatten(0, 1), lab[i:i + 16].flatten(), reduction="sum").item())
         if other is not None:
-            agree += (lg.argmax(-1) == other(inp[i:i + 32]).float().argmax(-1)).sum().item()
+            agree += (lg.argmax(-1) == other(inp[i:i + 16]).float().argmax(-1)).sum().item()
             tot += lg.shape[0] * ROW
     rng_state = data.rng
     data.rng = np.random.default_rng(1234)
@@ -133,26 +149,31 @@ def main():
     ap.add_argument("--time-limit", type=float, default=200)
     ap.add_argument("--draft-time-limit", type=float, default=90)
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--smoke", action="store_true", help="tiny configs, for a CPU check of the code path")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    global DEV
-    DEV = a.device
+    global DEV, BATCH
+    DEV, BATCH = a.device, a.batch
     torch.backends.cuda.matmul.allow_tf32 = True
     data = Data(a.data, a.seed)
     cfgs = {"target": arch.config("target", 256, 6, 4, 704, ROW), "draft": arch.config("draft", 96, 2, 3, 256, ROW)}
     if a.smoke:
         cfgs = {"target": arch.config("target", 32, 2, 2, 64, ROW), "draft": arch.config("draft", 16, 1, 1, 32, ROW)}
         data.docs["val"] = data.docs["val"][:8]
+        data.text["val"] = data.text["val"][:2049]
     metrics = {"configs": cfgs, "args": vars(a), "torch": torch.__version__}
     torch.manual_seed(a.seed)
     target = Llama(cfgs["target"]).to(DEV)
+    target.dropout = a.dropout
     curve, info = train(target, data, a.target_steps, 2e-3, a.seed, a.time_limit)
     round_fp16(target)
     metrics["target"] = {"curve": curve, **info, "eval": evaluate(target, data)}
     print("target eval", json.dumps(metrics["target"]["eval"]), flush=True)
     torch.manual_seed(a.seed + 1)
     draft = Llama(cfgs["draft"]).to(DEV)
+    draft.dropout = a.dropout
     target.eval()
     curve, info = train(draft, data, a.draft_steps, 3e-3, a.seed + 1, a.draft_time_limit, teacher=target)
     round_fp16(draft)
