@@ -1,6 +1,8 @@
 // Shared benchmark helpers: arguments, medians, .npy files and persistent python baseline processes.
 import { spawn } from 'child_process';
 import * as readline from 'readline';
+import { toBf16 } from '../lib/dtype';
+import { lcg, uniformLogits } from '../lib/prng';
 
 /** Numeric command-line option `--name value`, or the fallback. */
 export function arg(name: string, fallback: number): number {
@@ -20,17 +22,10 @@ export function npyBuffer(descr: string, shape: number[], data: ArrayBufferView)
   return Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }
 
-/** Uniform logits in [-8, 8) from a fixed LCG, as float32 or bfloat16 bits. */
+/** The benchmarks' logits: uniform in [-8, 8) from lcg(12345) (as `lengthwise bench`), as float32 or bfloat16 bits. */
 export function randomLogits(n: number, bf16: boolean): Float32Array | Uint16Array {
-  const f = new Float32Array(n);
-  let a = 12345;
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    f[i] = (a / 4294967296) * 16 - 8;
-  }
-  if (!bf16) return f;
-  const u = new Uint32Array(f.buffer);
-  return Uint16Array.from(u, (b) => ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff);
+  const f = uniformLogits(n, lcg(12345));
+  return bf16 ? toBf16(f) : f;
 }
 
 /** A persistent python process (numpy/scipy baselines) answering one request per line after printing 'ready'. */

@@ -15,7 +15,8 @@ import { expectedAcceptance, gtoReward } from '../lib/tree/utils';
 import type { TargetProcessingOptions } from '../lib/tree/sampling';
 import { stopIndex } from '../lib/specdec';
 import { optimalAcceptance, optimalAcceptanceBounds } from '../lib/multidraft';
-import { corpus, prng } from './sim/corpus';
+import { mulberry32 } from '../lib/prng';
+import { corpus } from './sim/corpus';
 import { NGramModel } from './sim/ngram';
 import { adaptiveChain, bestFirstTree, type DraftTree, nodeContext, sampledTree } from './sim/drafter';
 
@@ -89,7 +90,7 @@ async function main() {
 
   const results = [];
   for (const [mi, mode] of modes.entries()) {
-    const r = prng(seed * 1000 + mi);
+    const r = mulberry32(seed * 1000 + mi);
     const ctxs = Array.from({ length: batch }, () => {
       const at = Math.floor(r() * (ids.length - 20));
       return Array.from(ids.subarray(at, at + 8));

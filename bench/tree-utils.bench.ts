@@ -11,12 +11,9 @@ import { attentionMask } from '../lib/tree/mask';
 import type { TreeBatch } from '../lib/tree/types';
 import { expectedAcceptance, gtoReward } from '../lib/tree/utils';
 import { optimalAcceptance } from '../lib/multidraft';
+import { toBf16 } from '../lib/dtype';
+import { lcg } from '../lib/prng';
 import { arg, median } from './common';
-
-function lcg(seed: number) {
-  let a = seed >>> 0;
-  return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
-}
 
 /** LLM-like rows: roughly Gaussian logits (sd ≈ 3) with a few strong peaks. */
 function logits(rows: number, V: number, seed: number): Float32Array {
@@ -25,13 +22,6 @@ function logits(rows: number, V: number, seed: number): Float32Array {
   for (let i = 0; i < z.length; i++) z[i] = 3 * (r() + r() + r() + r() - 2) * 1.7;
   for (let row = 0; row < rows; row++) for (let k = 0; k < 4; k++) z[row * V + Math.floor(r() * V)] = 14 + 3 * r();
   return z;
-}
-
-function toBf16(z: Float32Array): Uint16Array {
-  const u = new Uint32Array(z.buffer, z.byteOffset, z.length);
-  const out = new Uint16Array(z.length);
-  for (let i = 0; i < u.length; i++) out[i] = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16) & 0xffff;
-  return out;
 }
 
 /** Binary-ish trees: node i's parent is (i − 1) >> 1, distinct sibling tokens. */

@@ -9,13 +9,9 @@ import { Bench } from 'tinybench';
 import { backendInfo } from '../lib/backend';
 import type { TreeBatch } from '../lib/tree/types';
 import { verifyTree, type VerifyTreeOptions } from '../lib/tree/verify';
+import { lcg } from '../lib/prng';
 
 const quick = process.argv.includes('--quick');
-
-function lcg(seed: number) {
-  let a = seed >>> 0;
-  return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
-}
 
 /** LLM-like rows (sd ≈ 3) with a chain of planted, likely children so ~`depth` drafts are accepted. */
 function workload(batch: number, nodes: number, V: number, depth: number, seed: number) {

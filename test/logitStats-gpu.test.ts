@@ -2,19 +2,17 @@
 // device-resident inputs, every dtype; skips cleanly without the CUDA addon or a GPU. On the GPU machine (no jest
 // there) test/gpu/logitstats.js runs the same comparison plus timings.
 import { logitStats } from '../lib/logitStats';
-import { cudaNative } from '../lib/native';
 import { upload } from '../lib/device';
-import { prng, randomLogits } from './helpers/logitsReference';
-import { RefDType } from './helpers/xl3mReference';
+import { randomLogits, type RefDType } from './helpers/logits';
+import { rng } from './helpers/rng';
+import { describeGpu } from './helpers/gpu';
 
-const gpu = cudaNative() !== null;
-const d = gpu ? describe : describe.skip;
 
-d('logitStats on CUDA', () => {
+describeGpu('logitStats on CUDA', () => {
   const shapes: [number, number][] = [[1, 1], [3, 7], [513, 7], [7, 32000], [65, 128256], [2, 151936]];
   for (const dtype of ['float32', 'float16', 'bfloat16'] as RefDType[]) {
     test.each(shapes)(`${dtype} %i × %i: cuda (host and device input) matches cpu`, async (rows, vocab) => {
-      const r = prng(rows * 7 + vocab);
+      const r = rng(rows * 7 + vocab);
       const data = randomLogits(r, rows, vocab, dtype);
       const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
       const logits = { data, dtype, rows, vocab };

@@ -1,7 +1,8 @@
-import { logitStats, LogitStatsResult } from '../lib';
+import { backendInfo, logitStats, LogitStatsResult } from '../lib';
 import { cpuNative } from '../lib/native';
-import { prng, randomLogits, refLogitStats, RefStats, special } from './helpers/logitsReference';
-import { RefDType } from './helpers/xl3mReference';
+import { randomLogits, type RefDType, special } from './helpers/logits';
+import { refLogitStats, type RefStats } from './helpers/logitsReference';
+import { rng } from './helpers/rng';
 
 const DTYPES: RefDType[] = ['float32', 'float16', 'bfloat16'];
 
@@ -30,10 +31,7 @@ function expectMatches(got: LogitStatsResult, ref: RefStats, rows: number, withT
   expect(bad).toEqual([]);
 }
 
-const SIMD = ['scalar', 'avx2', 'avx512'];
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-
-afterAll(() => setSimd(-1));
+const SIMD = ['scalar', 'avx2', 'avx512'] as const;
 
 describe('logitStats (CPU) vs float64 reference', () => {
   const shapes: [number, number][] = [
@@ -42,7 +40,7 @@ describe('logitStats (CPU) vs float64 reference', () => {
   for (const dtype of DTYPES) {
     for (const [rows, vocab] of shapes) {
       test(`${dtype} ${rows} × ${vocab}`, async () => {
-        const r = prng(rows * 31 + vocab);
+        const r = rng(rows * 31 + vocab);
         const data = randomLogits(r, rows, vocab, dtype);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
         const temperature = vocab % 2 ? 0.7 : 1;
@@ -55,23 +53,37 @@ describe('logitStats (CPU) vs float64 reference', () => {
   }
 
   test.each([0, 1, 2])('every SIMD path agrees with the reference (level %i)', async (level) => {
-    const name = setSimd(level);
-    expect(SIMD).toContain(name);
+    const tuning = { simd: SIMD[level] };
     for (const dtype of DTYPES) {
       for (const [rows, vocab] of [[7, 32000], [3, 4099], [64, 33]] as [number, number][]) {
-        const r = prng(level * 7 + vocab);
+        const r = rng(level * 7 + vocab);
         const data = randomLogits(r, rows, vocab, dtype);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
         const ref = refLogitStats(data, dtype, rows, vocab, targets);
-        const got = await logitStats({ data, dtype, rows, vocab }, { targets, backend: 'cpu' });
+        const got = await logitStats({ data, dtype, rows, vocab }, { targets, backend: 'cpu', tuning });
         expectMatches(got, ref, rows, true);
       }
     }
-    setSimd(-1);
+  });
+
+  // The per-call tuning field must reach the kernels on every pool thread: the scalar and vector paths sum in
+  // different orders, so a row's four float outputs differ from the vector path's in the last bits on most rows
+  // (~61 of these 64 measured; they agree to ~1e-6). A field ignored on the pool's workers would leave about
+  // half the rows bit-equal, one ignored everywhere all of them.
+  test('tuning.simd selects the path of every row (scalar differs from the vector path in the last bits)', async () => {
+    if (backendInfo().simd === 'scalar') return;  // nothing to tell apart on this CPU
+    const rows = 64, vocab = 32000;
+    const data = randomLogits(rng(5), rows, vocab, 'float32');
+    const scalar = await logitStats({ data, rows, vocab }, { backend: 'cpu', tuning: { simd: 'scalar' } });
+    const vector = await logitStats({ data, rows, vocab }, { backend: 'cpu' });
+    const keys = ['logsumexp', 'entropy', 'varentropy', 'maxProb'] as const;
+    let differ = 0;
+    for (let r = 0; r < rows; r++) if (keys.some((k) => scalar[k][r] !== vector[k][r])) differ++;
+    expect(differ).toBeGreaterThan((rows * 3) / 4);
   });
 
   test('without targets there is no nll/targetRank', async () => {
-    const data = randomLogits(prng(1), 4, 50, 'float32') as Float32Array;
+    const data = randomLogits(rng(1), 4, 50, 'float32') as Float32Array;
     const got = await logitStats({ data, rows: 4, vocab: 50 });
     expect(got.nll).toBeUndefined();
     expect(got.targetRank).toBeUndefined();
@@ -105,7 +117,7 @@ describe('logitStats edge cases', () => {
   test.each(DTYPES)('±inf and NaN rows (%s)', async (dtype) => {
     const vocab = 3000;
     const rows = 4;
-    const r = prng(9);
+    const r = rng(9);
     const data = randomLogits(r, rows, vocab, dtype);
     // row 0: some −inf entries (ignored); row 1: two +inf entries (all mass there); row 2: a NaN; row 3 normal
     for (let v = 0; v < vocab; v += 3) data[v] = special(dtype, '-inf');
@@ -137,7 +149,7 @@ describe('logitStats edge cases', () => {
 
   test('few rows split across threads give the same answer as the per-row path', async () => {
     const vocab = 200000;
-    const data = randomLogits(prng(3), 2, vocab, 'float32') as Float32Array;
+    const data = randomLogits(rng(3), 2, vocab, 'float32') as Float32Array;
     const targets = new Int32Array([7, 199999]);
     const both = await logitStats({ data, rows: 2, vocab }, { targets });
     const single = await logitStats({ data: data.subarray(vocab), rows: 1, vocab }, { targets: targets.subarray(1) });
@@ -205,7 +217,7 @@ describe('logitStats concurrency', () => {
   test('many calls in flight equal sequential calls, and inputs stay alive', async () => {
     const calls = Array.from({ length: 64 }, (_, k) => {
       const vocab = 1000 + k * 13;
-      return { data: randomLogits(prng(k), 3, vocab, 'float32') as Float32Array, rows: 3, vocab };
+      return { data: randomLogits(rng(k), 3, vocab, 'float32') as Float32Array, rows: 3, vocab };
     });
     const sequential: LogitStatsResult[] = [];
     for (const c of calls) sequential.push(await logitStats(c));

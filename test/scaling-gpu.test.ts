@@ -1,10 +1,9 @@
 import { scaling } from '../lib';
-import { cudaNative } from '../lib/native';
+import { describeGpu } from './helpers/gpu';
 
 // Runs only where the CUDA addon sees a device (test/gpu/scaling.sh covers the 18M-fit timing).
-const gpu = cudaNative() ? describe : describe.skip;
 
-gpu('scaling.fit on CUDA', () => {
+describeGpu('scaling.fit on CUDA', () => {
   const runs = scaling.chinchillaRuns();
 
   test.each(['huber', 'mse', 'huber-likelihood'] as const)('%s: same optimum as the CPU', async (objective) => {

@@ -4,7 +4,9 @@
 import { verifyTree } from '../lib/tree/verify';
 import { expectedAcceptance, nodeProbabilities } from '../lib/tree/utils';
 import type { TreeBatch } from '../lib/tree/types';
-import { rng, randomLogits, randomTrees } from './helpers/treeRandom';
+import { sparseLogits } from './helpers/logits';
+import { rng } from './helpers/rng';
+import { randomTrees } from './helpers/treeRandom';
 import { nodeProbs, type Processing } from './helpers/treeReference';
 
 /** Upper (1 − 1e-5) quantile of χ²(df), Wilson–Hilferty. */
@@ -49,7 +51,7 @@ describe('verifyTree agrees with tree.expectedAcceptance', () => {
     let t = randomTrees(r, 1, 12, vocab);
     while (t.tokens.length < 8) t = randomTrees(r, 1, 12, vocab);
     const n = t.tokens.length;
-    const z = randomLogits(r, n, vocab, 0.1);
+    const z = sparseLogits(r, n, vocab, 0.1);
     const copies = 20000;
     const { trees, target } = replicate(t, z, vocab, copies);
     const opts = { temperature: proc.temperature, topK: proc.topK, topP: proc.topP };
@@ -104,8 +106,8 @@ describe('verifyTree agrees with tree.expectedAcceptance', () => {
     let t = randomTrees(r, 1, 10, vocab, drafts === 'iid');
     while (t.tokens.length < 7) t = randomTrees(r, 1, 10, vocab, drafts === 'iid');
     const n = t.tokens.length;
-    const z = randomLogits(r, n, vocab, 0.1);
-    const qz = randomLogits(r, n, vocab, 0.1);
+    const z = sparseLogits(r, n, vocab, 0.1);
+    const qz = sparseLogits(r, n, vocab, 0.1);
     const copies = 20000;
     const { trees, target, draft } = replicate(t, z, vocab, copies, qz);
     const opts = { ...proc, drafts, draft: { data: qz, rows: n, vocab } };
@@ -148,7 +150,7 @@ describe('verifyTree agrees with tree.expectedAcceptance', () => {
     for (let k = 0; k < 5; k++) {
       const vocab = 4;
       const t = randomTrees(r, 50, 10, vocab);
-      const z = randomLogits(r, t.tokens.length, vocab, 0);
+      const z = sparseLogits(r, t.tokens.length, vocab, 0);
       const target = { data: z, rows: t.tokens.length, vocab };
       const res = await verifyTree(t, target, { mode: 'greedy', seed: 1 });
       const E = await expectedAcceptance(t, target, { mode: 'greedy' });

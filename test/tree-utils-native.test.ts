@@ -1,7 +1,9 @@
 import { expectedAcceptance, gtoReward, nodeProbabilities } from '../lib/tree/utils';
 import { optimalAcceptance, optimalAcceptanceBounds } from '../lib/multidraft';
 import type { TreeBatch } from '../lib/tree/types';
-import { rng, randInt, randomLogits, randomTrees } from './helpers/treeRandom';
+import { bf16Bits, bf16Value, sparseLogits } from './helpers/logits';
+import { randInt, rng } from './helpers/rng';
+import { randomTrees } from './helpers/treeRandom';
 import {
   expectedAcceptanceRef,
   gtoRewardRef,
@@ -43,7 +45,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
       const vocab = 2 + randInt(r, 12);
       const trees = randomTrees(r, 1 + randInt(r, 5), 12, vocab);
       const rows = trees.tokens.length;
-      const z = randomLogits(r, rows, vocab, 0.15);
+      const z = sparseLogits(r, rows, vocab, 0.15);
       const prob = nodeProbs(trees, z, vocab, () => proc);
       const opts = { mode: proc.greedy ? ('greedy' as const) : ('sample' as const), temperature: proc.temperature, topK: proc.topK, topP: proc.topP };
       const target = { data: z, rows, vocab };
@@ -64,8 +66,8 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
       const vocab = 2 + randInt(r, 8);
       const trees = randomTrees(r, 1 + randInt(r, 4), 12, vocab, !wor && seed % 2 === 0);
       const rows = trees.tokens.length;
-      const z = randomLogits(r, rows, vocab, 0.1);
-      const qz = randomLogits(r, rows, vocab, 0.1);
+      const z = sparseLogits(r, rows, vocab, 0.1);
+      const qz = sparseLogits(r, rows, vocab, 0.1);
       const proc: Processing = [{}, { temperature: 0.7 }, { topK: 2 }, { topP: 0.8 }][seed % 4];
       const opts = { ...proc, drafts, draft: { data: qz, rows, vocab } };
       const want = rrsNodeProbs(trees, z, qz, vocab, () => proc, wor);
@@ -95,8 +97,8 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     // Greedy verification ignores q; temperature 0 likewise.
     const r = rng(3);
     const t = randomTrees(r, 3, 9, 5);
-    const zz = randomLogits(r, t.tokens.length, 5, 0);
-    const qq = randomLogits(r, t.tokens.length, 5, 0);
+    const zz = sparseLogits(r, t.tokens.length, 5, 0);
+    const qq = sparseLogits(r, t.tokens.length, 5, 0);
     const tl = { data: zz, rows: t.tokens.length, vocab: 5 };
     const g = await expectedAcceptance(t, tl, { mode: 'greedy' });
     expect(await expectedAcceptance(t, tl, { mode: 'greedy', drafts: 'iid', draft: { ...tl, data: qq } })).toEqual(g);
@@ -111,7 +113,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     const T = Float32Array.from({ length: batch }, (_, b) => [0, 0.5, 1, 1.7, 0.9, 3][b]);
     const K = Int32Array.from({ length: batch }, (_, b) => [0, 2, 4, 0, 9, 1][b]);
     const P = Float32Array.from({ length: batch }, (_, b) => [1, 0.6, 0.95, 0.3, 1, 0.5][b]);
-    const z = randomLogits(r, trees.tokens.length, vocab);
+    const z = sparseLogits(r, trees.tokens.length, vocab);
     const prob = nodeProbs(trees, z, vocab, (b) => ({ temperature: T[b], topK: K[b], topP: P[b] }));
     const target = { data: z, rows: trees.tokens.length, vocab };
     expectClose(await expectedAcceptance(trees, target, { temperature: T, topK: K, topP: P }), expectedAcceptanceRef(trees, prob));
@@ -126,17 +128,14 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     const bf16 = new Uint16Array(rows * vocab);
     const zf16 = new Float64Array(rows * vocab);
     const zbf16 = new Float64Array(rows * vocab);
-    const buf = new DataView(new ArrayBuffer(4));
     for (let i = 0; i < f16.length; i++) {
       const sign = r() < 0.5 ? 0x8000 : 0;
       const exp = 12 + randInt(r, 6); // 2^-3 .. 2^2
       const man = randInt(r, 1024);
       f16[i] = sign | (exp << 10) | man;
       zf16[i] = (sign ? -1 : 1) * 2 ** (exp - 15) * (1 + man / 1024);
-      buf.setFloat32(0, (r() * 2 - 1) * 4);
-      bf16[i] = buf.getUint32(0) >>> 16;
-      buf.setUint32(0, bf16[i] << 16);
-      zbf16[i] = buf.getFloat32(0);
+      bf16[i] = bf16Bits((r() * 2 - 1) * 4);
+      zbf16[i] = bf16Value(bf16[i]);
     }
     for (const [data, zz, dtype] of [
       [f16, zf16, 'float16'],
@@ -215,7 +214,7 @@ describe('tree.expectedAcceptance / tree.gtoReward vs float64 reference', () => 
     const r = rng(31);
     const vocab = 6;
     const trees = randomTrees(r, 5, 12, vocab);
-    const z = randomLogits(r, trees.tokens.length, vocab);
+    const z = sparseLogits(r, trees.tokens.length, vocab);
     const target = { data: z, rows: trees.tokens.length, vocab };
     const prob = nodeProbs(trees, z, vocab, () => ({}));
     const big = gtoRewardRef(trees, prob, 1e9);

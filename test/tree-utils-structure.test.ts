@@ -2,7 +2,8 @@ import { validateTreeBatch, type TreeBatch } from '../lib/tree/types';
 import { fromFirstChildNextSibling, fromRetrieveIndices } from '../lib/tree/import';
 import { attentionMask } from '../lib/tree/mask';
 import { stopIndex } from '../lib/specdec';
-import { rng, randomTrees } from './helpers/treeRandom';
+import { rng } from './helpers/rng';
+import { randomTrees } from './helpers/treeRandom';
 
 const I = (a: number[]) => Int32Array.from(a);
 const tb = (tokens: number[], parents: number[], offsets: number[]): TreeBatch => ({

@@ -5,7 +5,7 @@
 // fixed seeds, so the test is deterministic; it fails below p = 1e-4 (and on any zero-probability sequence).
 import { verifyTree, type DraftKind } from '../lib/tree/verify';
 import { processedDistribution } from './helpers/treeReference';
-import { rng } from './helpers/treeRandom';
+import { rng } from './helpers/rng';
 
 interface World {
   V: number;

@@ -1,19 +1,16 @@
 // verifyTree on CUDA vs CPU through the addon (host and device-resident logits); skips cleanly without the
 // CUDA addon or a GPU. Sampled tokens may differ only where a comparison falls within float rounding of its
 // threshold: the test allows 1% of trees to differ (the native GPU check measures the actual rate).
-import { cudaNative } from '../lib/native';
 import { upload } from '../lib/device';
 import { verifyTree, type VerifyTreeOptions } from '../lib/tree/verify';
-import { rng, randInt, randomTrees } from './helpers/treeRandom';
+import { randInt, rng } from './helpers/rng';
+import { randomTrees } from './helpers/treeRandom';
+import { normalLogits } from './helpers/logits';
+import { describeGpu } from './helpers/gpu';
 
-const gpu = cudaNative() !== null;
-const d = gpu ? describe : describe.skip;
 
-function logits(r: () => number, n: number, scale: number): Float32Array {
-  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
-}
 
-d('verifyTree on CUDA', () => {
+describeGpu('verifyTree on CUDA', () => {
   test.each([
     ['greedy', { mode: 'greedy', seed: 1 }],
     ['deterministic T 0.8 top-k 40', { mode: 'sample', temperature: 0.8, topK: 40, seed: 2 }],
@@ -25,13 +22,13 @@ d('verifyTree on CUDA', () => {
       const r = rng(V);
       const t = randomTrees(r, 32, 12, V, o.drafts === 'iid');
       const rows = t.tokens.length;
-      const z = logits(r, rows * V, 2.5);
+      const z = normalLogits(r, rows * V, 2.5);
       for (let n = 0; n < rows; n++) {
         const b = t.offsets.findIndex((x) => x > n) - 1;
         const p = t.parents[n];
         if (p >= 0 && r() < 0.7) z[(t.offsets[b] + p) * V + t.tokens[n]] += 8 + randInt(r, 4);
       }
-      const q = logits(r, rows * V, 2.5);
+      const q = normalLogits(r, rows * V, 2.5);
       const opts = { ...o, draft: { data: q, rows, vocab: V } } as VerifyTreeOptions;
       const target = { data: z, rows, vocab: V };
       const cpu = await verifyTree(t, target, { ...opts, backend: 'cpu' });

@@ -1,6 +1,8 @@
 import { verifyTree } from '../lib/tree/verify';
 import type { TreeBatch } from '../lib/tree/types';
-import { rng, randInt, randomTrees } from './helpers/treeRandom';
+import { randInt, rng } from './helpers/rng';
+import { randomTrees } from './helpers/treeRandom';
+import { fromBf16, normalLogits, toBf16 } from './helpers/logits';
 
 const I = (a: number[]) => Int32Array.from(a);
 const tb = (tokens: number[], parents: number[], offsets: number[]): TreeBatch => ({
@@ -9,11 +11,6 @@ const tb = (tokens: number[], parents: number[], offsets: number[]): TreeBatch =
   offsets: I(offsets),
 });
 
-function normalLogits(r: () => number, n: number, scale: number): Float32Array {
-  const z = new Float32Array(n);
-  for (let i = 0; i < n; i++) z[i] = scale * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  return z;
-}
 
 /** Plain greedy walk: follow the argmax (lowest id on ties) while a child carries it. */
 function greedyWalk(t: TreeBatch, z: Float32Array, V: number) {
@@ -62,18 +59,6 @@ async function rejectsWith(p: Promise<unknown>, name: string, msg: RegExp): Prom
   expect(err).toBeDefined();
   expect(err!.name).toBe(name);
   expect(err!.message).toMatch(msg);
-}
-
-function toBf16(z: Float32Array): Uint16Array {
-  const u = new Uint32Array(z.buffer.slice(0));
-  const h = new Uint16Array(z.length);
-  for (let i = 0; i < z.length; i++) h[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
-  return h;
-}
-function fromBf16(h: Uint16Array): Float32Array {
-  const u = new Uint32Array(h.length);
-  for (let i = 0; i < h.length; i++) u[i] = h[i] << 16;
-  return new Float32Array(u.buffer);
 }
 
 describe('verifyTree greedy', () => {

@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { runXl3m, demoXl3m } from '../lib/cli/xl3m';
 import { score } from '../lib/xl3m/score';
-import { random16, rng } from './helpers/xl3mReference';
+import { random16 } from './helpers/logits';
+import { rng } from './helpers/rng';
 
 function npy(descr: string, shape: number[], data: ArrayBufferView): Buffer {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;

@@ -1,20 +1,15 @@
 // CUDA vs CPU for XL3M scoring; skips cleanly without the CUDA addon or a GPU.
-import { cudaNative } from '../lib/native';
 import { upload } from '../lib/device';
 import { score, createScorer } from '../lib/xl3m/score';
 import { needleScenario, questionLogits } from '../lib/xl3m/needle';
 import { select } from '../lib/xl3m/select';
-import { random16, rng, RefDType } from './helpers/xl3mReference';
+import { type RefDType, wideLogits } from './helpers/logits';
+import { rng } from './helpers/rng';
+import { describeGpu } from './helpers/gpu';
 
-const gpu = cudaNative() !== null;
-const d = gpu ? describe : describe.skip;
 
-function makeLogits(dtype: RefDType, n: number, seed: number): Float32Array | Uint16Array {
-  const r = rng(seed);
-  return dtype === 'float32' ? Float32Array.from({ length: n }, () => (r() - 0.5) * 12) : random16(n, dtype, r);
-}
 
-d('xl3m on CUDA', () => {
+describeGpu('xl3m on CUDA', () => {
   const cases: [RefDType, number, number, number][] = [
     ['float32', 3, 4, 7],
     ['float16', 2, 5, 40001],
@@ -24,7 +19,7 @@ d('xl3m on CUDA', () => {
   ];
   test.each(cases)('%s %i×%i×%i: cuda (host and device input) matches cpu', async (dtype, S, P, V) => {
     const rows = S * P;
-    const data = makeLogits(dtype, rows * V, S + V);
+    const data = wideLogits(dtype, rows * V, rng(S + V));
     const r = rng(V);
     const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * V));
     const dev = await upload(data);
@@ -48,7 +43,7 @@ d('xl3m on CUDA', () => {
 
   test('streaming device chunks equals one-shot on CUDA', async () => {
     const S = 6, P = 4, V = 50000, rows = S * P;
-    const data = makeLogits('bfloat16', rows * V, 3) as Uint16Array;
+    const data = wideLogits('bfloat16', rows * V, rng(3)) as Uint16Array;
     const once = await score({ data, dtype: 'bfloat16', rows, vocab: V }, { segments: S, backend: 'cuda' });
     const sc = createScorer({ segments: S, positionsPerSegment: P });
     for (const [a, b] of [[0, 5], [5, 6], [6, 24]] as const) {
@@ -72,4 +67,3 @@ d('xl3m on CUDA', () => {
   });
 });
 
-if (!gpu) test('xl3m CUDA tests skipped: no CUDA addon or device', () => undefined);

@@ -2,37 +2,26 @@
 // sizes (around the 16-column vectors, the 2048-column blocks and the 16384-column slices), extreme values, the
 // running max rising in every block, ±inf and NaN, temperature — against the float64 reference.
 import { score, createScorer } from '../lib/xl3m/score';
-import { cpuNative } from '../lib/native';
-import { prng, randomLogits, refLogitStats, special } from './helpers/logitsReference';
-import { floatToBf16, RefDType } from './helpers/xl3mReference';
+import type { NativeTuning } from '../lib/native';
+import { bf16Bits, f16Bits, randomLogits, type RefDType, special } from './helpers/logits';
+import { refLogitStats } from './helpers/logitsReference';
+import { rng } from './helpers/rng';
 
 type Data = Float32Array | Uint16Array;
 const DTYPES: RefDType[] = ['float32', 'float16', 'bfloat16'];
 const VOCABS = [1, 15, 17, 2049, 16385, 40000];
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-
-afterAll(() => setSimd(-1));
-
-// float16 bits of x, truncating the mantissa (the reference reads the stored bits back, so no rounding is needed).
-function f16Bits(x: number): number {
-  if (Number.isNaN(x)) return 0x7e00;
-  const sign = x < 0 ? 0x8000 : 0;
-  const a = Math.abs(x);
-  if (a === Infinity) return sign | 0x7c00;
-  if (a < 2 ** -14) return sign;
-  const e = Math.min(15, Math.floor(Math.log2(a)));
-  const m = Math.min(1023, Math.floor((a / 2 ** e - 1) * 1024));
-  return sign | ((e + 15) << 10) | m;
-}
+const SIMD = ['scalar', 'avx2', 'avx512'] as const;
+// The SIMD cap every call of the running block passes (tuning.simd; {} = the process's own level).
+let tuning: NativeTuning = {};
 
 function encode(values: Float64Array | number[], dtype: RefDType): Data {
   if (dtype === 'float32') return Float32Array.from(values);
-  return Uint16Array.from(values, (v) => (dtype === 'bfloat16' ? floatToBf16(v) : f16Bits(v)));
+  return Uint16Array.from(values, (v) => (dtype === 'bfloat16' ? bf16Bits(v) : f16Bits(v)));
 }
 
 /** Rows of the shapes that stress the lean path; values stay within the dtype's range. */
 function stressRows(dtype: RefDType, V: number, seed: number): number[][] {
-  const r = prng(seed);
+  const r = rng(seed);
   const big = dtype === 'float16' ? 6e4 : 1e30;
   const rows: number[][] = [];
   rows.push(Array.from({ length: V }, (_, v) => v * 0.002)); // rising: a new max in every block
@@ -60,16 +49,16 @@ function check(got: Float32Array, want: Float64Array, what: string, lse?: Float6
 }
 
 async function rowValues(data: Data, dtype: RefDType, rows: number, vocab: number, metric: 'entropy' | 'nll', targets: Int32Array, temperature: number) {
-  return score({ data, dtype, rows, vocab }, { segments: rows, metric, pooling: 'last', targets, temperature, backend: 'cpu' });
+  return score({ data, dtype, rows, vocab }, { segments: rows, metric, pooling: 'last', targets, temperature, backend: 'cpu', tuning });
 }
 
 describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
-  beforeAll(() => setSimd(level));
-  afterAll(() => setSimd(-1));
+  beforeAll(() => { tuning = { simd: SIMD[level] }; });
+  afterAll(() => { tuning = {}; });
 
   test.each(DTYPES)('%s: awkward vocab sizes, random and extreme rows, temperature', async (dtype) => {
     for (const V of VOCABS) {
-      const r = prng(V * 13 + level);
+      const r = rng(V * 13 + level);
       const random = randomLogits(r, 3, V, dtype);
       const peaked = randomLogits(r, 2, V, dtype, 30);
       const stress = encode(stressRows(dtype, V, V + level).flat(), dtype);
@@ -90,8 +79,8 @@ describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
     for (const V of [17, 2049, 40000]) {
       const rows = 3;
       const data: Data = dtype === 'float32' ? new Float32Array(rows * V) : new Uint16Array(rows * V);
-      const r = prng(V);
-      for (let i = 0; i < data.length; i++) data[i] = dtype === 'float32' ? r() * 4 : dtype === 'bfloat16' ? floatToBf16(r() * 4) : f16Bits(r() * 4);
+      const r = rng(V);
+      for (let i = 0; i < data.length; i++) data[i] = dtype === 'float32' ? r() * 4 : dtype === 'bfloat16' ? bf16Bits(r() * 4) : f16Bits(r() * 4);
       // Row 0: +inf at 3 places (one of them the target of row 0); row 1: +inf at 2 places, target finite;
       // row 2: one NaN among finite values.
       const inf0 = [1, V >> 1, V - 1], inf1 = [0, V - 2];
@@ -109,7 +98,7 @@ describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
       expect(Number.isNaN(nll[2])).toBe(true);
       // A NaN hidden in a block of −inf (no finite value there) still makes the row NaN.
       const masked: Data = dtype === 'float32' ? new Float32Array(V).fill(-Infinity) : new Uint16Array(V).fill(special(dtype, '-inf'));
-      masked[0] = dtype === 'float32' ? 1 : dtype === 'bfloat16' ? floatToBf16(1) : f16Bits(1);
+      masked[0] = dtype === 'float32' ? 1 : dtype === 'bfloat16' ? bf16Bits(1) : f16Bits(1);
       masked[V - 1] = special(dtype, 'nan');
       expect(Number.isNaN((await rowValues(masked, dtype, 1, V, 'entropy', Int32Array.of(0), 1))[0])).toBe(true);
       const dead: Data = dtype === 'float32' ? new Float32Array(2 * V) : new Uint16Array(2 * V);
@@ -120,11 +109,11 @@ describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
 
   test('streaming equals one-shot bit for bit on this path', async () => {
     const S = 5, P = 3, V = 16385 + 2049, rows = S * P;
-    const data = randomLogits(prng(9 + level), rows, V, 'float32') as Float32Array;
+    const data = randomLogits(rng(9 + level), rows, V, 'float32') as Float32Array;
     const targets = Int32Array.from({ length: rows }, (_, i) => (i * 31) % V);
     for (const metric of ['entropy', 'nll'] as const) {
-      const once = await score({ data, rows, vocab: V }, { segments: S, metric, targets, backend: 'cpu' });
-      const sc = createScorer({ segments: S, positionsPerSegment: P, metric, backend: 'cpu' });
+      const once = await score({ data, rows, vocab: V }, { segments: S, metric, targets, backend: 'cpu', tuning });
+      const sc = createScorer({ segments: S, positionsPerSegment: P, metric, backend: 'cpu', tuning });
       for (let r0 = 0; r0 < rows; r0 += 4) {
         const n = Math.min(4, rows - r0);
         await sc.push({ data: data.subarray(r0 * V, (r0 + n) * V), rows: n, vocab: V }, targets.subarray(r0, r0 + n));
@@ -136,13 +125,13 @@ describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
 
 test('all SIMD paths agree closely with each other', async () => {
   const V = 40000, rows = 4;
-  const data = randomLogits(prng(77), rows, V, 'bfloat16');
+  const data = randomLogits(rng(77), rows, V, 'bfloat16');
   const targets = Int32Array.of(0, 1, 2, 3);
   const per: Float32Array[] = [];
   for (const level of [0, 1, 2]) {
-    setSimd(level);
+    tuning = { simd: SIMD[level] };
     per.push(await rowValues(data, 'bfloat16', rows, V, 'entropy', targets, 1));
   }
-  setSimd(-1);
+  tuning = {};
   for (const p of per) for (let i = 0; i < rows; i++) expect(Math.abs(p[i]! - per[0]![i]!)).toBeLessThan(1e-5);
 });

@@ -1,7 +1,7 @@
 import { logitStats } from '../lib/logitStats';
 import { coarseScore, sirllmScores, topTokens, detectionStatistic, llmlinguaKeepMask } from '../lib/xl3m/related';
 import { score } from '../lib/xl3m/score';
-import { rng } from './helpers/xl3mReference';
+import { rng } from './helpers/rng';
 
 describe('related scores', () => {
   test('coarseScore = mean question NLL per segment', async () => {

@@ -1,15 +1,12 @@
 import { score, createScorer } from '../lib/xl3m/score';
 import { select } from '../lib/xl3m/select';
 import { plan } from '../lib/xl3m/plan';
-import { refPool, refRowStats, random16, rng, RefDType } from './helpers/xl3mReference';
+import { type RefDType, wideLogits } from './helpers/logits';
+import { rng } from './helpers/rng';
+import { refPool, refRowStats } from './helpers/xl3mReference';
 
 type Data = Float32Array | Uint16Array;
 
-function makeLogits(dtype: RefDType, rows: number, vocab: number, seed: number): Data {
-  const r = rng(seed);
-  if (dtype !== 'float32') return random16(rows * vocab, dtype, r);
-  return Float32Array.from({ length: rows * vocab }, () => (r() - 0.5) * 12);
-}
 
 function targetsFor(rows: number, vocab: number, seed: number): Int32Array {
   const r = rng(seed);
@@ -29,7 +26,7 @@ describe('xl3m.score vs float64 reference (CPU)', () => {
   ];
   test.each(cases)('%s segments=%i positions=%i vocab=%i', async (dtype, S, P, V) => {
     const rows = S * P;
-    const data = makeLogits(dtype, rows, V, S * 1000 + V);
+    const data = wideLogits(dtype, rows * V, rng(S * 1000 + V));
     const targets = targetsFor(rows, V, V);
     for (const temperature of [1, 0.6]) {
       const ref = refRowStats(data, dtype, rows, V, targets, temperature);
@@ -79,7 +76,7 @@ describe('xl3m.score vs float64 reference (CPU)', () => {
 describe('xl3m.createScorer', () => {
   test('streaming equals one-shot bit for bit, any chunking', async () => {
     const S = 9, P = 4, V = 20011, rows = S * P;
-    const data = makeLogits('bfloat16', rows, V, 42) as Uint16Array;
+    const data = wideLogits('bfloat16', rows * V, rng(42)) as Uint16Array;
     const targets = targetsFor(rows, V, 3);
     for (const metric of ['entropy', 'nll'] as const) {
       for (const pooling of ['mean', 'last', 'min'] as const) {

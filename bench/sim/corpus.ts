@@ -3,8 +3,6 @@
 
 import { mulberry32 } from '../../lib/prng';
 
-/** Mulberry32 uniforms in [0, 1) (lib/prng). */
-export const prng = mulberry32;
 
 const W = {
   det: ['the', 'a', 'every', 'one', 'that'],
@@ -42,7 +40,7 @@ function clause(r: () => number): string {
 
 /** About `chars` characters of text from seed `seed`. */
 export function corpus(chars: number, seed = 2024): string {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const out: string[] = [];
   let n = 0;
   while (n < chars) {

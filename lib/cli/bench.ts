@@ -7,6 +7,7 @@
 import { backendInfo } from '../backend';
 import { logitStats } from '../logitStats';
 import { cudaNative } from '../native';
+import { lcg, uniformLogits } from '../prng';
 import { fit } from '../scaling/fit';
 import { chinchillaRuns } from '../scaling/data';
 import { verifyTree } from '../tree/verify';
@@ -22,16 +23,6 @@ async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<numbe
   return t.sort((a, b) => a - b)[t.length >> 1]!;
 }
 
-function lcgLogits(n: number): Float32Array {
-  const f = new Float32Array(n);
-  let a = 12345;
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    f[i] = (a / 4294967296) * 16 - 8;
-  }
-  return f;
-}
-
 /** Runs the quick benchmark; `--quick` uses smaller inputs. */
 export async function runBench(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
@@ -39,7 +30,7 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log(`lengthwise ${info.version} bench — ${info.threads} threads, SIMD ${info.simd}, devices: ${info.devices.map((d) => d.name).join(', ') || 'none'}`);
   const backends: ('cpu' | 'cuda')[] = cudaNative() ? ['cpu', 'cuda'] : ['cpu'];
   const rows = quick ? 64 : 512, vocab = 128256;
-  const data = lcgLogits(rows * vocab);
+  const data = uniformLogits(rows * vocab, lcg(12345));
   for (const backend of backends) {
     const ms = await medianMs(() => logitStats({ data, rows, vocab }, { backend }), quick ? 3 : 9);
     console.log(`logitStats ${rows}×${vocab} fp32 [${backend}]: ${ms.toFixed(2)} ms, ${(data.byteLength / ms / 1e6).toFixed(2)} GB/s`);
@@ -48,7 +39,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const parents = Int32Array.from({ length: nodes }, (_, i) => (i === 0 ? -1 : (i - 1) >> 1));
   const tokens = Int32Array.from({ length: nodes }, (_, i) => (i * 7919) % V);
   const trees = { tokens, parents, offsets: Int32Array.from([0, nodes]) };
-  const target = { data: lcgLogits(nodes * V), rows: nodes, vocab: V };
+  const target = { data: uniformLogits(nodes * V, lcg(12345)), rows: nodes, vocab: V };
   for (const mode of ['greedy', 'sample'] as const) {
     const ms = await medianMs(() => verifyTree(trees, target, { mode, seed: 1, backend: 'cpu' }), 200);
     console.log(`verifyTree 1 tree × ${nodes} nodes, V ${V}, ${mode} [cpu]: ${(ms * 1e3).toFixed(0)} µs from JS`);

@@ -1,13 +1,18 @@
 /**
  * Importers from the tree encodings used by serving frameworks into {@link TreeBatch}.
  *
- * Both keep the caller's node order (so the target logits rows the caller computed still line up with the
- * nodes); that order must list every parent before its children, as SGLang and EAGLE do.
+ * Strict form (default): every slot is a node, in the caller's order (so the target logits rows the caller
+ * computed line up with the nodes); that order must list every parent before its children, as SGLang and EAGLE
+ * do. Padded form (`{ padded: true }`, and {@link fromPaddedParents} / {@link fromPaddedChains}): fixed-size
+ * buffers whose unreachable slots and `-1` placeholders are skipped; returns the trees and a {@link SlotMap}
+ * (see `padded.ts` for the node order).
  *
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
+import { paddedBatch, paddedFirstChildNextSibling, paddedParents, paddedRetrieveIndices } from './padded';
+import type { PaddedTrees } from './slots';
 
 /** Input of {@link fromFirstChildNextSibling}: SGLang-style linked trees, one per request, fixed node count. */
 export interface FirstChildNextSiblingInput {
@@ -49,6 +54,45 @@ export interface ImportOptions {
   vocab?: number;
   /** Allow siblings with the same token (i.i.d. drafts). Default false. */
   allowDuplicateSiblings?: boolean;
+  /**
+   * Fixed-size padded buffers (default false): slots the root does not reach, `-1` links and slots holding the
+   * placeholder token `-1` (with everything below them) are skipped, the reachable part may be in any slot order,
+   * and the result is `{ trees, slots }` (a {@link PaddedTrees}). Children keep the order given (SGLang's walk
+   * order: the `nextSibling` chain; for paths and parent arrays, increasing slot). A root token of -1 is read as 0
+   * (verification never reads the root's token).
+   */
+  padded?: boolean;
+}
+
+/** {@link ImportOptions} of a padded import. */
+export type PaddedImportOptions = Omit<ImportOptions, 'padded'>;
+
+/** Input of {@link fromPaddedParents}: one parent array per request, `nodesPerTree` slots each. */
+export interface PaddedParentsInput {
+  /** `batch × nodesPerTree` token ids; slot 0 of each request is its root; `-1` marks a placeholder slot. */
+  tokens: Int32Array;
+  /** `batch × nodesPerTree` LOCAL parent slot of every slot: `-1` for the root (slot 0) and for padding slots. */
+  parents: Int32Array;
+  /** Slots per request; `batch = tokens.length / nodesPerTree`. */
+  nodesPerTree: number;
+}
+
+/** Input of {@link fromPaddedChains}: one draft chain per request in `maxDrafts` padded slots (vLLM-style). */
+export interface PaddedChainsInput {
+  /** `batch × maxDrafts` draft tokens; a chain ends at its first `-1` (or after `numDrafts[b]` tokens). */
+  drafts: Int32Array;
+  /** Drafts slots per request (vLLM's `num_speculative_tokens`); may be 0. */
+  maxDrafts: number;
+  /** Optional drafts per request (vLLM's `num_draft_tokens`), each in [0, maxDrafts]. */
+  numDrafts?: Int32Array;
+  /** Optional last committed token of each request (the roots' tokens; never read by verification, default 0). */
+  roots?: Int32Array;
+}
+
+function checkOptions(opts: unknown): asserts opts is ImportOptions {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { vocab?, allowDuplicateSiblings?, padded? }');
+  const p = (opts as ImportOptions).padded;
+  if (p !== undefined && typeof p !== 'boolean') throw new TypeError(`opts.padded must be a boolean, got ${show(p)}`);
 }
 
 function checkInt32(name: string, a: unknown): asserts a is Int32Array {
@@ -88,8 +132,12 @@ function uniformOffsets(batch: number, size: number): Int32Array {
  *   links out of range, a node reached twice or never (cycles, shared children, unreachable nodes), a child
  *   listed before its parent, and whatever {@link validateTreeBatch} rejects.
  */
-export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts: ImportOptions = {}): TreeBatch {
+export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts: PaddedImportOptions & { padded: true }): PaddedTrees;
+export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts?: ImportOptions & { padded?: false }): TreeBatch;
+export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts?: ImportOptions): TreeBatch | PaddedTrees;
+export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opts: ImportOptions = {}): TreeBatch | PaddedTrees {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  checkOptions(opts);
   const { tokens, firstChild, nextSibling, nodesPerTree } = input;
   checkInt32('tokens', tokens);
   checkInt32('firstChild', firstChild);
@@ -100,6 +148,7 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
       throw new RangeError(`${name} must have batch × nodesPerTree = ${tokens.length} entries, got ${a.length}`);
     }
   }
+  if (opts.padded === true) return paddedFirstChildNextSibling(tokens, firstChild, nextSibling, batch, nodesPerTree, opts);
   const n = nodesPerTree;
   const parents = new Int32Array(tokens.length).fill(-2);
   for (let b = 0; b < batch; b++) {
@@ -165,8 +214,12 @@ export function fromFirstChildNextSibling(input: FirstChildNextSiblingInput, opt
  *   different parents, a node on no path, a child listed before its parent, and whatever {@link validateTreeBatch}
  *   rejects.
  */
-export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOptions = {}): TreeBatch {
+export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: PaddedImportOptions & { padded: true }): PaddedTrees;
+export function fromRetrieveIndices(input: RetrieveIndicesInput, opts?: ImportOptions & { padded?: false }): TreeBatch;
+export function fromRetrieveIndices(input: RetrieveIndicesInput, opts?: ImportOptions): TreeBatch | PaddedTrees;
+export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOptions = {}): TreeBatch | PaddedTrees {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  checkOptions(opts);
   const { tokens, retrieveIndices, nodesPerTree, paths } = input;
   checkInt32('tokens', tokens);
   checkInt32('retrieveIndices', retrieveIndices);
@@ -181,6 +234,7 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
   }
   const width = retrieveIndices.length / (batch * paths);
   const n = nodesPerTree;
+  if (opts.padded === true) return paddedRetrieveIndices(tokens, retrieveIndices, batch, n, paths, width, opts);
   const parents = new Int32Array(tokens.length).fill(-2);
   for (let b = 0; b < batch; b++) {
     const o = b * n;
@@ -232,4 +286,108 @@ export function fromRetrieveIndices(input: RetrieveIndicesInput, opts: ImportOpt
   const trees: TreeBatch = { tokens: tokens.slice(), parents, offsets: uniformOffsets(batch, n) };
   validateTreeBatch(trees, { vocab: opts.vocab, allowDuplicateSiblings: opts.allowDuplicateSiblings ?? false });
   return trees;
+}
+
+/**
+ * Builds a {@link TreeBatch} from padded parent arrays: `parents[b × nodesPerTree + s]` is the local parent slot
+ * of slot `s` (`-1` for the root, slot 0, and for padding). Slots not reached from the root (padding, cycles,
+ * children of padding) and placeholder slots (token `-1`, with their subtrees) are skipped; parents may come
+ * after their children (the nodes are then reordered, see {@link SlotMap}).
+ *
+ * @example
+ * ```ts
+ * // 2 requests × 4 slots: request 0 = root → 1 → 2 (slot 3 padding); request 1 = root only
+ * const { trees, slots } = tree.fromPaddedParents({
+ *   tokens: new Int32Array([5, 7, 9, -1, 3, -1, -1, -1]), nodesPerTree: 4,
+ *   parents: new Int32Array([-1, 0, 1, -1, -1, -1, -1, -1]),
+ * }); // trees.offsets = [0, 3, 4], slots.slotOfNode = [0, 1, 2, 4]
+ * ```
+ * @throws TypeError for non-Int32Array inputs; RangeError naming the array and index for mismatched lengths,
+ *   a parent outside [-1, nodesPerTree), a root whose parent is not -1, a reachable token outside [0, vocab)
+ *   (other than -1), and duplicate sibling tokens (unless allowed).
+ */
+export function fromPaddedParents(input: PaddedParentsInput, opts: PaddedImportOptions = {}): PaddedTrees {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  checkOptions(opts);
+  const { tokens, parents, nodesPerTree } = input;
+  checkInt32('tokens', tokens);
+  checkInt32('parents', parents);
+  const batch = paddedBatch(tokens, nodesPerTree);
+  if (parents.length !== tokens.length) {
+    throw new RangeError(`parents must have batch × nodesPerTree = ${tokens.length} entries, got ${parents.length}`);
+  }
+  return paddedParents(tokens, parents, batch, nodesPerTree, opts);
+}
+
+/**
+ * Builds one chain per request from padded draft slots (vLLM forks' `[batch, num_speculative_tokens]` drafts,
+ * dflash blocks): request b's nodes are its root then its drafts up to the first `-1` (or `numDrafts[b]`).
+ * Slot layout: `1 + maxDrafts` slots per request, slot 0 the root row, slot 1 + i draft i; logits in that layout
+ * have `batch × (1 + maxDrafts)` rows (row 1 + i: the distribution after draft i, the last one the bonus row).
+ *
+ * @throws TypeError for non-Int32Array inputs; RangeError for a `drafts` length that is not
+ *   `batch × maxDrafts`, `numDrafts` / `roots` of the wrong length or out of range, and draft tokens outside
+ *   [0, vocab) before the end of a chain.
+ */
+export function fromPaddedChains(input: PaddedChainsInput, opts: PaddedImportOptions = {}): PaddedTrees {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  checkOptions(opts);
+  const { drafts, maxDrafts, numDrafts, roots } = input;
+  checkInt32('drafts', drafts);
+  if (typeof maxDrafts !== 'number' || !Number.isInteger(maxDrafts) || maxDrafts < 0) {
+    throw new RangeError(`maxDrafts must be an integer >= 0, got ${show(maxDrafts)}`);
+  }
+  let batch: number;
+  if (maxDrafts === 0) {
+    if (drafts.length !== 0) throw new RangeError(`drafts must be empty when maxDrafts is 0, got ${drafts.length} entries`);
+    if (numDrafts === undefined && roots === undefined) {
+      throw new RangeError('with maxDrafts = 0 the batch comes from numDrafts or roots: give one of them');
+    }
+    batch = (numDrafts ?? roots)!.length;
+  } else {
+    if (drafts.length === 0 || drafts.length % maxDrafts !== 0) {
+      throw new RangeError(`drafts must have batch × maxDrafts entries (a positive multiple of ${maxDrafts}), got ${drafts.length}`);
+    }
+    batch = drafts.length / maxDrafts;
+  }
+  if (batch < 1) throw new RangeError('numDrafts / roots is empty: at least one request is needed');
+  if (numDrafts !== undefined) {
+    checkInt32('numDrafts', numDrafts);
+    if (numDrafts.length !== batch) throw new RangeError(`numDrafts must have one entry per request (${batch}), got ${numDrafts.length}`);
+    for (let b = 0; b < batch; b++) {
+      if (numDrafts[b] < 0 || numDrafts[b] > maxDrafts) {
+        throw new RangeError(`numDrafts[${b}] = ${numDrafts[b]} must be in [0, maxDrafts = ${maxDrafts}]`);
+      }
+    }
+  }
+  if (roots !== undefined) {
+    checkInt32('roots', roots);
+    if (roots.length !== batch) throw new RangeError(`roots must have one entry per request (${batch}), got ${roots.length}`);
+  }
+  const n = maxDrafts + 1;
+  const tokens = new Int32Array(batch * n);
+  const parents = new Int32Array(batch * n).fill(-1);
+  for (let b = 0; b < batch; b++) {
+    tokens[b * n] = roots === undefined ? 0 : roots[b];
+    const len = numDrafts === undefined ? maxDrafts : numDrafts[b];
+    for (let i = 0; i < maxDrafts; i++) {
+      // Slots past numDrafts are padding whatever they hold.
+      tokens[b * n + 1 + i] = i < len ? drafts[b * maxDrafts + i] : -1;
+      if (i < len) parents[b * n + 1 + i] = i;
+    }
+  }
+  try {
+    return paddedParents(tokens, parents, batch, n, opts);
+  } catch (e) {
+    // Name the caller's array, not the internal slot buffer.
+    if (e instanceof RangeError) {
+      const m = /^tokens\[(\d+)\]/.exec(e.message);
+      if (m) {
+        const at = Number(m[1]);
+        const b = Math.floor(at / n), s = at % n;
+        throw new RangeError(e.message.replace(m[0], s === 0 ? `roots[${b}]` : `drafts[${b * maxDrafts + s - 1}]`));
+      }
+    }
+    throw e;
+  }
 }

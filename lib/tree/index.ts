@@ -8,9 +8,23 @@ export {
   type FirstChildNextSiblingInput,
   type RetrieveIndicesInput,
   type ImportOptions,
+  type PaddedImportOptions,
+  type PaddedParentsInput,
+  type PaddedChainsInput,
   fromFirstChildNextSibling,
   fromRetrieveIndices,
+  fromPaddedParents,
+  fromPaddedChains,
 } from './import';
+export { type SlotMap, type PaddedTrees, gatherRows, scatterToSlots } from './slots';
+export {
+  type ResultLayoutOptions,
+  type LayoutFields,
+  type SglangLayout,
+  type VllmLayout,
+  type CompactVerifyResult,
+  toLayout,
+} from './layout';
 export { type AttentionMaskOptions, type TreeAttentionMask, attentionMask } from './mask';
 export type { TargetProcessingOptions } from './sampling';
 export {

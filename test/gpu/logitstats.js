@@ -13,16 +13,8 @@ const log = (s) => { lines.push(s); console.log(s); };
 const cuda = cudaNative();
 if (!cuda) { log('logitStats GPU: no CUDA device — skipped'); process.exit(0); }
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-function bf16(x) { f32[0] = x; return (u32[0] + 0x7fff + ((u32[0] >>> 16) & 1)) >>> 16; }
-function f16(x) { // exact for values built on the f16 grid below
-  const s = x < 0 ? 0x8000 : 0; const a = Math.abs(x); if (a < 2 ** -14) return s;
-  const e = Math.floor(Math.log2(a)); return s | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
-}
+const { mulberry32 } = require(path.join(__dirname, '..', '..', 'dist', 'prng'));
+const { bf16Bits, f16Bits } = require(path.join(__dirname, '..', '..', 'dist', 'dtype')); // f16: exact on the grid below
 function data(r, n, dtype) {
   const block = 1 << 20;
   if (n > 4 * block) { // large benchmark inputs: tile a random block (generating 500M values in JS is slow)
@@ -35,7 +27,7 @@ function data(r, n, dtype) {
   const a = new Uint16Array(n);
   for (let i = 0; i < n; i++) {
     const v = (r() * 2 - 1) * 8;
-    a[i] = dtype === 'bfloat16' ? bf16(v) : f16(Math.sign(v) * Math.max(2 ** -14, Math.round(Math.abs(v) * 64) / 64));
+    a[i] = dtype === 'bfloat16' ? bf16Bits(v) : f16Bits(Math.sign(v) * Math.max(2 ** -14, Math.round(Math.abs(v) * 64) / 64));
   }
   return a;
 }
@@ -47,7 +39,7 @@ async function agreement() {
   const shapes = [[1, 1], [3, 7], [513, 7], [1, 32000], [7, 32000], [65, 128256], [2, 151936], [300, 1001], [1, 151936]];
   for (const dtype of ['float32', 'float16', 'bfloat16']) {
     for (const [rows, vocab] of shapes) {
-      const r = prng(rows * 131 + vocab);
+      const r = mulberry32(rows * 131 + vocab);
       const d = data(r, rows * vocab, dtype);
       const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
       const l = { data: d, dtype, rows, vocab };
@@ -85,7 +77,7 @@ async function timings() {
   const copyBw = (2 * copyBytes) / (copyMs * 1e-3);
   log(`device copy: ${(copyBw / 1e12).toFixed(3)} TB/s (read+write, 1 GiB, median of 20)`);
   for (const [rows, vocab, dtype] of [[4096, 128256, 'bfloat16'], [4096, 128256, 'float32'], [64, 128256, 'bfloat16'], [1, 151936, 'bfloat16'], [512, 128256, 'float16']]) {
-    const r = prng(5);
+    const r = mulberry32(5);
     const d = data(r, rows * vocab, dtype);
     const t = await lw.device.upload(d);
     const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));

@@ -1,5 +1,5 @@
 // Block-size / occupancy sweep for the logitStats row reduction (bf16 4096 × 128256, device-resident), to pick
-// the launch shape. Build: nvcc -O3 -std=c++17 -arch=sm_90 -Inative test/gpu/logitstats_blocks.cu -o build-checks/ls_blocks
+// the launch shape. Build: node scripts/checks.js gpu --build-only logitstats_blocks (a "tool" in native/sources.json).
 #include <cstdio>
 #include <vector>
 #include <algorithm>

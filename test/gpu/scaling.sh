@@ -3,17 +3,13 @@
 # grid-per-resample bootstrap resamples), then the bootstrap with the whole grid per resample, 4000 × 4500 = 18M
 # fits, timed (median of 3 full runs, wall clock including uploads and the per-resample reduction), then the
 # public API with backend 'cuda' (needs dist/ and cuda/build/Release). Writes $OUT/scaling.txt.
-# Run from the repo root after `source .gpu/env.sh`. Uses build-checks/scaling_gpu_check if carried, else
-# compiles it (needs nvcc, ~40 s).
+# Run from the repo root after `source .gpu/env.sh`. Uses the check scaling_cuda of native/sources.json if carried
+# in build-checks/, else builds it (`npm run check:gpu` does the same).
 set -uo pipefail
 OUT=${OUT:-/tmp}
-BIN=build-checks/scaling_gpu_check
+BIN=$(node scripts/checks.js path scaling_cuda)
 if [ ! -x "$BIN" ]; then
-  mkdir -p build-checks
-  nvcc -std=c++17 -O3 -arch=sm_90 -DLW_WITH_CUDA=1 -Inative -Inative/cpu -Xcompiler -O3,-pthread \
-    test/gpu/scaling_check.cc native/cuda/scaling.cu native/cuda/device.cu native/core/scaling/bootstrap.cc \
-    native/core/scaling/fit.cc native/core/scaling/formulas.cc native/cpu/scaling_cpu.cc native/cpu/scaling_simd.cc \
-    native/cpu/simd.cc native/core/parallel.cc -o "$BIN" || { echo "scaling: build failed" | tee "$OUT/scaling.txt"; exit 1; }
+  node scripts/checks.js gpu --build-only scaling_cuda || { echo "scaling: build failed" | tee "$OUT/scaling.txt"; exit 1; }
 fi
 {
   echo "== scaling native check (CUDA vs CPU, 18M-fit bootstrap)"

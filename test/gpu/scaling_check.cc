@@ -1,6 +1,6 @@
 // GPU check of scaling-law fitting (run by test/gpu/scaling.sh): CUDA vs CPU on the Chinchilla table, then the
 // bootstrap with the whole 4500-start grid per resample (4000 × 4500 = 18M fits) timed on the device.
-// Build: see test/gpu/scaling.sh (compiles with nvcc anywhere; runs where there is a GPU).
+// Build: the check scaling_cuda of native/sources.json (npm run check:gpu builds it anywhere; runs where there is a GPU).
 #include <algorithm>
 #include <chrono>
 #include <cmath>

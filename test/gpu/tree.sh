@@ -2,17 +2,13 @@
 # verifyTree on the GPU: CUDA vs CPU token agreement (lazy and all-rows paths, f32/f16/bf16, every mode, many
 # seeds), then CUDA-event timings from device-resident bf16 logits at V = 128256 against a measured device copy,
 # then the jest GPU comparison through the addon (if the CUDA addon was built/carried).
-# Run from the repo root after `source .gpu/env.sh`; writes $OUT/tree.txt. Uses build-checks/tree_verify_cuda_check
-# if carried, else compiles it (nvcc, ~2 min).
+# Run from the repo root after `source .gpu/env.sh`; writes $OUT/tree.txt. Uses the check tree_verify_cuda of
+# native/sources.json if carried in build-checks/, else builds it (`npm run check:gpu` does the same; ~2 min).
 set -uo pipefail
 OUT=${OUT:-/tmp}
-BIN=build-checks/tree_verify_cuda_check
+BIN=$(node scripts/checks.js path tree_verify_cuda)
 if [ ! -x "$BIN" ]; then
-  mkdir -p build-checks
-  nvcc -O3 -std=c++17 -arch=sm_90 --default-stream per-thread -DLW_WITH_CUDA=1 -Inative test/gpu/tree_verify_check.cu \
-    native/cuda/tree_verify.cu native/core/tree_verify.cc native/core/tree_reference.cc native/core/parallel.cc \
-    native/cpu/tree_verify_cpu.cc native/cpu/top_p_cpu.cc native/cpu/row_simd.cc native/cpu/simd.cc -o "$BIN" \
-    || { echo "tree: build failed" | tee "$OUT/tree.txt"; exit 1; }
+  node scripts/checks.js gpu --build-only tree_verify_cuda || { echo "tree: build failed" | tee "$OUT/tree.txt"; exit 1; }
 fi
 {
   echo "== tree verify native GPU check"

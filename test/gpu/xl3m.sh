@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # XL3M on the GPU: correctness vs CPU / float64 and the 1024 × 32 × 128256 bf16 bandwidth benchmark (native
 # check), then the public API on CUDA (test/gpu/xl3m-addon.js: needs dist/ and cuda/build/Release).
-# Run from the repo root after `source .gpu/env.sh`; writes $OUT/xl3m.txt. Uses build-checks/xl3m_cuda_check if
-# carried, else compiles it (needs nvcc, ~30 s).
+# Run from the repo root after `source .gpu/env.sh`; writes $OUT/xl3m.txt. Uses the check xl3m_cuda of
+# native/sources.json if carried in build-checks/, else builds it (`npm run check:gpu` does the same).
 set -uo pipefail
 OUT=${OUT:-/tmp}
-BIN=build-checks/xl3m_cuda_check
+BIN=$(node scripts/checks.js path xl3m_cuda)
 if [ ! -x "$BIN" ]; then
-  mkdir -p build-checks
-  nvcc -O3 -std=c++17 -arch=sm_90 -DLW_WITH_CUDA=1 -Inative test/gpu/xl3m_check.cu native/cuda/xl3m_score.cu \
-    native/core/xl3m_score.cc native/core/parallel.cc native/cpu/xl3m_score_cpu.cc native/cpu/xl3m_row_cpu.cc \
-    native/cpu/row_stats_cpu.cc native/cpu/simd.cc -o "$BIN" || { echo "xl3m: build failed" | tee "$OUT/xl3m.txt"; exit 1; }
+  node scripts/checks.js gpu --build-only xl3m_cuda || { echo "xl3m: build failed" | tee "$OUT/xl3m.txt"; exit 1; }
 fi
 {
   echo "== xl3m native check (CUDA vs CPU, bench)"

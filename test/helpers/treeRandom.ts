@@ -1,14 +1,7 @@
-// Seeded random draft trees and logits for tree-utility tests.
+// Seeded random draft trees for the tree tests.
 import type { TreeBatch } from '../../lib/tree/types';
 
-import { mulberry32 } from '../../lib/prng';
-
-/** Mulberry32 uniforms in [0, 1) (lib/prng). */
-export const rng = mulberry32;
-
-export function randInt(r: () => number, n: number): number {
-  return Math.floor(r() * n);
-}
+import { randInt } from './rng';
 
 /**
  * Random batch: each tree has 1..maxNodes nodes, parents chosen among earlier nodes, distinct sibling tokens
@@ -42,20 +35,4 @@ export function randomTrees(r: () => number, batch: number, maxNodes: number, vo
     offsets.push(tokens.length);
   }
   return { tokens: Int32Array.from(tokens), parents: Int32Array.from(parents), offsets: Int32Array.from(offsets) };
-}
-
-/** rows × vocab logits, some -inf, scale varied. */
-export function randomLogits(r: () => number, rows: number, vocab: number, negInfRate = 0.1): Float32Array {
-  const z = new Float32Array(rows * vocab);
-  for (let i = 0; i < rows; i++) {
-    const scale = 0.5 + 4 * r();
-    let finite = false;
-    for (let x = 0; x < vocab; x++) {
-      const v = r() < negInfRate ? -Infinity : scale * (r() * 2 - 1);
-      z[i * vocab + x] = v;
-      finite ||= v !== -Infinity;
-    }
-    if (!finite) z[i * vocab + randInt(r, vocab)] = 0;
-  }
-  return z;
 }

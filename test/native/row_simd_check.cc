@@ -1,7 +1,6 @@
 // Native check: the exp sums of native/cpu/row_simd.cc are bit-identical on the AVX-512 and AVX2 paths (run it with
 // LENGTHWISE_SIMD=avx512 and =avx2 and compare the printed hashes), and row_weights sums to row_sum_exp exactly.
-// Build: g++ -O2 -std=c++17 -Inative test/native/row_simd_check.cc native/cpu/row_simd.cc native/cpu/simd.cc \
-//        -o build-checks/row_simd_check
+// Built and run by `npm run check:native` (check row_simd in native/sources.json, which compares the hashes).
 #include <cmath>
 #include <cstdio>
 #include <cstring>

@@ -1,8 +1,6 @@
 // Native check of core/scaling + cpu/scaling without Node: gradients vs finite differences, SIMD vs scalar,
 // and the Chinchilla grid fit with timing.
-// g++ -O2 -std=c++17 -Inative -Inative/cpu test/native/scaling_check.cc native/core/scaling/*.cc
-//     native/cpu/scaling_cpu.cc native/cpu/scaling_simd.cc native/cpu/simd.cc native/core/parallel.cc
-//     -lpthread -o build-checks/scaling_check && build-checks/scaling_check shared/data/scaling/chinchilla_epoch_svg_extracted.csv
+// Built and run by `npm run check:native` (check scaling in native/sources.json). Arguments: [table.csv] [resamples].
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -70,7 +68,7 @@ static void grad_check(const Problem& pb, const LogData& d, const double* th) {
 }
 
 int main(int argc, char** argv) {
-  const char* path = argc > 1 ? argv[1] : "../shared/data/scaling/chinchilla_epoch_svg_extracted.csv";
+  const char* path = argc > 1 ? argv[1] : "data/scaling/chinchilla_epoch_svg_extracted.csv";
   Table t = load(path);
   const int64_t n = t.N.size();
   std::vector<double> lN(n), lD(n), lL(n);

@@ -1,8 +1,7 @@
 // Host emulation of the CUDA fitting kernel's warp loop (native/cuda/scaling_loop.h): 32 std::threads per warp
 // with barrier-based ballot/shuffle run the exact code of the kernel; every task must be fitted exactly once and
 // match a plain sequential fit bit for bit; cancellation must stop the warps. No GPU needed.
-// g++ -O2 -std=c++17 -Inative test/native/scaling_warp_check.cc native/core/scaling/*.cc native/cpu/scaling_cpu.cc
-//     native/cpu/scaling_simd.cc native/cpu/simd.cc native/core/parallel.cc -lpthread -o build-checks/scaling_warp_check
+// Built and run by `npm run check:native` (check scaling_warp in native/sources.json).
 #include <atomic>
 #include <cmath>
 #include <condition_variable>

@@ -1,7 +1,5 @@
 // Native smoke check of core/tree_utils + core/multidraft against brute force (float64), without Node.
-// g++ -O2 -std=c++17 -Inative test/native/tree_utils_check.cc native/core/tree_utils.cc native/core/multidraft.cc
-//     native/cpu/tree_utils_cpu.cc native/cpu/row_simd.cc native/cpu/simd.cc native/core/parallel.cc
-//     native/cpu/device_none.cc -lpthread -o build-checks/tree_utils_check
+// Built and run by `npm run check:native` (check tree_utils in native/sources.json).
 #include <cmath>
 #include <cstdio>
 #include <random>

@@ -1,8 +1,6 @@
 // Native checks of verifyTree (core + CPU backend): Philox known answers, greedy = plain walk, kernel vs float64
 // reference, χ² exactness of every sampling mode over 10^6 trials, validation messages.
-// Build: g++ -O2 -std=c++17 -pthread -Inative native/core/tree_verify.cc native/core/tree_reference.cc native/core/parallel.cc
-//        native/cpu/tree_verify_cpu.cc native/cpu/top_p_cpu.cc native/cpu/row_simd.cc native/cpu/simd.cc
-//        test/native/tree_verify_check.cc -o build-checks/tree_verify_check
+// Built and run by `npm run check:native` (check tree_verify in native/sources.json). Argument: [χ² trials].
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -4,8 +4,9 @@
  * LENGTHWISE_SIMD settings can be compared.
  */
 import * as lw from '../../../lib';
-import { randomLogits } from '../../helpers/logitsReference';
-import { randomTrees, rng } from '../../helpers/treeRandom';
+import { randomLogits } from '../../helpers/logits';
+import { rng } from '../../helpers/rng';
+import { randomTrees } from '../../helpers/treeRandom';
 import { canon } from './workload';
 
 async function main(): Promise<void> {

@@ -1,7 +1,8 @@
 /** Large inputs for the heavy-call tests (event-loop delay, cancellation): built fast by tiling a random block. */
 import * as lw from '../../../lib';
-import { randomLogits } from '../../helpers/logitsReference';
-import { randomTrees, rng } from '../../helpers/treeRandom';
+import { randomLogits } from '../../helpers/logits';
+import { rng } from '../../helpers/rng';
+import { randomTrees } from '../../helpers/treeRandom';
 
 /** rows × vocab float32 logits (a random 64k-float block tiled with a shift per tile so rows differ). */
 export function bigLogits(rows: number, vocab: number, seed = 1): lw.Logits & { data: Float32Array } {

@@ -1,0 +1,138 @@
+/**
+ * Result layouts of `verifyTree` for serving engines: the compact one, SGLang's (slot coordinates) and vLLM's
+ * (padded rows with -1). Pure conversions of the compact result.
+ *
+ * @packageDocumentation
+ */
+import { show } from '../show';
+import { type SlotMap, checkSlotMap, identitySlots } from './slots';
+import type { TreeBatch } from './types';
+
+/** The compact result fields every layout is computed from (see `VerifyTreeResult`). */
+export interface CompactVerifyResult {
+  acceptedLength: Int32Array;
+  acceptedNodes: Int32Array;
+  tokens: Int32Array;
+  tokenOffsets: Int32Array;
+}
+
+/**
+ * SGLang's `verify_tree_greedy` / `tree_speculative_sampling_target_only` outputs, in slot coordinates (global
+ * slot = `b × slotsPerTree + s`, SGLang's `retrive_index`; without a slot map, the global node id).
+ */
+export interface SglangLayout {
+  /** One entry per slot: the token emitted from that slot's row if it is on the accepted path, else -1. */
+  predicts: Int32Array;
+  /** `batch × width`: the global slots of the accepted path, root first, then -1. */
+  acceptIndex: Int32Array;
+  /** Accepted draft tokens per request (the bonus/correction token not counted). */
+  acceptTokenNum: Int32Array;
+  /** Columns of `acceptIndex`. */
+  width: number;
+}
+
+/** vLLM's rejection-sampler output: `batch × width` emitted tokens, accepted drafts then the bonus/correction, -1 after. */
+export interface VllmLayout {
+  outputTokenIds: Int32Array;
+  /** Columns (vLLM's `max_spec_len + 1`). */
+  width: number;
+}
+
+/** Options choosing the result layout (shared by `verifyTree` and {@link toLayout}). */
+export interface ResultLayoutOptions {
+  /**
+   * `'compact'` (default): only the compact fields. `'sglang'`: also `sglang` ({@link SglangLayout});
+   * `'vllm'`: also `vllm` ({@link VllmLayout}).
+   */
+  layout?: 'compact' | 'sglang' | 'vllm';
+  /** The slot map of a padded import: SGLang coordinates become the caller's slots. Default: global node ids. */
+  slots?: SlotMap;
+  /**
+   * Columns of `acceptIndex` / `outputTokenIds` (SGLang's `num_spec_steps`, vLLM's `max_spec_len + 1`); at least
+   * the longest root-to-leaf path (in nodes) of the batch. Default: `slots.slotsPerTree`, else the largest tree.
+   */
+  width?: number;
+}
+
+/** The layout fields a result may carry. */
+export interface LayoutFields {
+  /** Present with `layout: 'sglang'`. */
+  sglang?: SglangLayout;
+  /** Present with `layout: 'vllm'`. */
+  vllm?: VllmLayout;
+}
+
+/**
+ * Validates the layout options against `trees` before any work, and returns the conversion to apply to the
+ * compact result (the identity for 'compact').
+ *
+ * @throws TypeError / RangeError naming the option: an unknown layout, a slot map of other trees, a width that
+ *   is not an integer or shorter than the deepest path.
+ */
+export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
+  const layout = opts.layout ?? 'compact';
+  if (layout !== 'compact' && layout !== 'sglang' && layout !== 'vllm') {
+    throw new RangeError(`opts.layout must be 'compact', 'sglang' or 'vllm' (got ${show(layout)})`);
+  }
+  if (layout === 'compact') {
+    if (opts.slots !== undefined) checkSlotMap(opts.slots, trees, 'opts.slots');
+    return (r) => r;
+  }
+  const slots = opts.slots === undefined ? identitySlots(trees) : opts.slots;
+  if (opts.slots !== undefined) checkSlotMap(slots, trees, 'opts.slots');
+  const batch = trees.offsets.length - 1;
+  let maxSize = 0;
+  let longest = 0;
+  const depth = new Int32Array(trees.tokens.length);
+  for (let b = 0; b < batch; b++) {
+    const o = trees.offsets[b];
+    const size = trees.offsets[b + 1] - o;
+    maxSize = Math.max(maxSize, size);
+    for (let i = 1; i < size; i++) {
+      depth[o + i] = depth[o + trees.parents[o + i]] + 1;
+      longest = Math.max(longest, depth[o + i]);
+    }
+  }
+  const width = opts.width ?? (slots.slotsPerTree > 0 ? slots.slotsPerTree : maxSize);
+  if (typeof width !== 'number' || !Number.isInteger(width) || width < longest + 1) {
+    throw new RangeError(
+      `opts.width must be an integer >= ${longest + 1} (the longest root-to-leaf path of the batch, in nodes), got ${show(width)}`,
+    );
+  }
+  return (r) => {
+    if (layout === 'sglang') return { ...r, sglang: toSglang(r, trees, slots, width) };
+    return { ...r, vllm: toVllm(r, batch, width) };
+  };
+}
+
+function toSglang(r: CompactVerifyResult, trees: TreeBatch, slots: SlotMap, width: number): SglangLayout {
+  const batch = r.acceptedLength.length;
+  const predicts = new Int32Array(slots.nodeOfSlot.length).fill(-1);
+  const acceptIndex = new Int32Array(batch * width).fill(-1);
+  for (let b = 0; b < batch; b++) {
+    const root = trees.offsets[b];
+    for (let i = r.tokenOffsets[b], j = 0; i < r.tokenOffsets[b + 1]; i++, j++) {
+      const slot = slots.slotOfNode[root + r.acceptedNodes[i]];
+      predicts[slot] = r.tokens[i];
+      acceptIndex[b * width + j] = slot;
+    }
+  }
+  return { predicts, acceptIndex, acceptTokenNum: r.acceptedLength.slice(), width };
+}
+
+function toVllm(r: CompactVerifyResult, batch: number, width: number): VllmLayout {
+  const outputTokenIds = new Int32Array(batch * width).fill(-1);
+  for (let b = 0; b < batch; b++) {
+    const start = r.tokenOffsets[b];
+    outputTokenIds.set(r.tokens.subarray(start, r.tokenOffsets[b + 1]), b * width);
+  }
+  return { outputTokenIds, width };
+}
+
+/**
+ * Adds the chosen layout to a compact `verifyTree` result already in hand (what `verifyTree` does with
+ * `opts.layout`).
+ */
+export function toLayout<R extends CompactVerifyResult>(result: R, trees: TreeBatch, opts: ResultLayoutOptions): R & LayoutFields {
+  return layoutFor(trees, opts)(result);
+}
