@@ -350,7 +350,7 @@ export function fromPaddedChains(input: PaddedChainsInput, opts: PaddedImportOpt
     }
     batch = drafts.length / maxDrafts;
   }
-  if (batch < 1) throw new RangeError('the batch is empty: at least one request is needed');
+  if (batch < 1) throw new RangeError('numDrafts / roots is empty: at least one request is needed');
   if (numDrafts !== undefined) {
     checkInt32('numDrafts', numDrafts);
     if (numDrafts.length !== batch) throw new RangeError(`numDrafts must have one entry per request (${batch}), got ${numDrafts.length}`);

@@ -5,9 +5,10 @@
  */
 import { withSignal } from '../abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
-import { BackendChoice, backendForCall, nativeFunction } from '../native';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
+import { normaliseStreams } from './streams';
 import { type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
@@ -41,12 +42,23 @@ export interface VerifyTreeOptions extends ResultLayoutOptions {
   /** Keep the smallest most-probable set with mass >= topP (after top-k), in (0, 1]; 1 = off (default). */
   topP?: number | Float32Array;
   /** Seed of the counter-based generator (safe integer >= 0 or bigint < 2^64). */
-  seed: number | bigint;
-  /** Decoding step, part of the random key (integer in [0, 2^32), default 0): use a new one per call. */
-  step?: number;
+  /**
+   * Seed of the counter-based generator: a safe integer >= 0 or bigint < 2^64 for the call (each request's
+   * stream is keyed by (seed, its index in the batch, step, node)), or a BigUint64Array with one seed per tree
+   * (each request's stream is keyed by (its seed, its step, node) only, so its tokens do not depend on the other
+   * requests, their order, the batch size or the thread count: continuous batching, per-request "seed").
+   */
+  seed: number | bigint | BigUint64Array;
+  /**
+   * Decoding step, part of the random key (integer in [0, 2^32), default 0): use a new one per call. A
+   * Uint32Array gives each tree its own step (the request's decoding-step counter).
+   */
+  step?: number | Uint32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
   signal?: AbortSignal;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
 }
 
 /**
@@ -80,8 +92,11 @@ type NativeVerifyTree = (
     seedLo: number;
     seedHi: number;
     step: number;
+    seeds?: BigUint64Array;
+    steps?: Uint32Array;
     cancel: Int32Array;
     backend: string;
+    tuning?: NativeTuning;
   },
 ) => Promise<VerifyTreeResult>;
 
@@ -113,24 +128,12 @@ function perTree<A extends Float32Array | Int32Array>(
   return v;
 }
 
-function splitSeed(seed: unknown): [number, number] {
-  if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
-    return [Number(seed & 0xffffffffn), Number(seed >> 32n)];
-  }
-  if (typeof seed !== 'number') throw new TypeError('opts.seed must be a number or a bigint');
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
-  }
-  return [seed % 4294967296, Math.floor(seed / 4294967296)];
-}
-
 /**
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
  * the accepted path and the emitted tokens. In 'sample' mode the emitted tokens are distributed exactly as
  * autoregressive sampling from the processed target (softmax(z/T), then top-k, then top-p), provided `drafts`
  * truthfully describes how the children were drawn. Randomness comes from Philox keyed by (seed, tree index,
- * step, node): the same call gives the same tokens on any thread count and on CPU and CUDA (up to comparisons
+ * step, node), or (its own seed, its own step, node) with per-request seeds: the same call gives the same tokens on any thread count and on CPU and CUDA (up to comparisons
  * within float rounding of their threshold).
  *
  * Only rows the walk reads are reduced over the vocabulary; a NaN or +Infinity in such a row (or a row of only
@@ -181,11 +184,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     (x) => Number.isInteger(x) && x >= 0 && x <= 0x7fffffff, 'an integer >= 0 (0 = off)');
   const topP = perTree(opts.topP, 'opts.topP', batch, 1, (n) => new Float32Array(n),
     (x) => x > 0 && x <= 1, 'in (0, 1]');
-  const [seedLo, seedHi] = splitSeed(opts.seed);
-  const step = opts.step ?? 0;
-  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
-    throw new RangeError(`opts.step must be an integer in [0, 2^32) (got ${show(step)})`);
-  }
+  const streams = normaliseStreams(opts.seed, opts.step, batch);
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction<NativeVerifyTree>(backend, 'verifyTree');
@@ -197,11 +196,10 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       temperature,
       topK,
       topP,
-      seedLo,
-      seedHi,
-      step,
+      ...streams,
       cancel,
       backend,
+      tuning: opts.tuning,
     }),
   ).then(toResult);
 }

@@ -1,12 +1,13 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
 // opts (normalised by lib/tree/verify.ts): { mode: 0|1, drafts: 0|1|2, draft?: NativeLogits,
 //   temperature: Float32Array(batch), topK: Int32Array(batch), topP: Float32Array(batch),
-//   seedLo, seedHi (uint32), step, cancel, backend }
+//   seedLo, seedHi (uint32), step, seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), cancel, backend }
 #include <memory>
 
 #include "async.h"
 #include "core/tree_verify.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -54,8 +55,14 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     const uint64_t hi = static_cast<uint64_t>(integer(opts, "seedHi", "opts.seedHi")) & 0xffffffffu;
     args->seed = lo | (hi << 32);
     args->step = static_cast<uint32_t>(integer(opts, "step", "opts.step"));
+    size_t nseeds = 0, nsteps = 0;
+    args->seeds = optional_typed_array<uint64_t>(opts, "seeds", napi_biguint64_array, "opts.seed", &nseeds, pins);
+    args->steps = optional_typed_array<uint32_t>(opts, "steps", napi_uint32_array, "opts.step", &nsteps, pins);
+    if ((args->seeds && static_cast<int64_t>(nseeds) != batch) || (args->steps && static_cast<int64_t>(nsteps) != batch))
+      throw Error(ErrorKind::Range, "opts.seed and opts.step arrays must have one entry per tree");
     args->cancel.flag = cancel_flag(opts, pins);
     args->backend = backend_of(opts);
+    args->tuning = tuning_of(opts);
     auto out = std::make_shared<TreeVerifyResult>();
     return run_async(
         env, [args, out]() { *out = verify_tree(*args); },

@@ -96,8 +96,7 @@ TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
   for (int64_t b = 0; b < a.trees.batch; ++b) {
     const int32_t root = a.trees.offsets[b];
     const int32_t kind = plan.kind[b];
-    tree::RowKey key{static_cast<uint32_t>(a.seed), static_cast<uint32_t>(a.seed >> 32), static_cast<uint32_t>(b),
-                     a.step, 0};
+    tree::RowKey key = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
     int32_t g = root, emitted = 0;
     for (;;) {
       key.node = static_cast<uint32_t>(g - root);

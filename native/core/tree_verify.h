@@ -19,6 +19,7 @@
 
 #include "cancel.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace lw {
 
@@ -44,8 +45,13 @@ struct TreeVerifyArgs {
   const float* top_p = nullptr;
   uint64_t seed = 0;
   uint32_t step = 0;
+  // Per-request streams (length batch, host memory), or null: seeds[b] replaces `seed` and drops the request
+  // index from the key (tree::request_key); steps[b] replaces `step`.
+  const uint64_t* seeds = nullptr;
+  const uint32_t* steps = nullptr;
   Backend backend = Backend::Cpu;
   Cancel cancel;
+  Tuning tuning = process_tuning();
 };
 
 struct TreeVerifyResult {

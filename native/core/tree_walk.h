@@ -19,6 +19,15 @@ struct RowKey {
   uint32_t request, step, node;  // node = local id
 };
 
+// Request b's key. A per-call seed keys its streams by the request index (counter word 0 = b); a per-request
+// seed (seeds != null) keys them by that seed alone (word 0 = 0), so a request's tokens do not depend on the
+// rest of the batch. steps, when given, is each request's own decoding step.
+LW_HD RowKey request_key(uint64_t seed, const uint64_t* seeds, uint32_t step, const uint32_t* steps, int64_t b) {
+  const uint64_t s = seeds ? seeds[b] : seed;
+  return RowKey{static_cast<uint32_t>(s), static_cast<uint32_t>(s >> 32), seeds ? 0u : static_cast<uint32_t>(b),
+                steps ? steps[b] : step, 0};
+}
+
 LW_HD double accept_uniform(const RowKey& k, uint32_t j) {
   return philox::uniform_open0(
       philox::philox4x32_10(k.request, k.step, k.node, (kPurposeAccept << 28) | j, k.k0, k.k1).v[0]);

@@ -333,6 +333,55 @@ function isIndexArray(v: unknown, bound: number): string | undefined {
   return undefined;
 }
 
+/** Padded slot buffers: each request's tree in its first slots, the rest -1 links and placeholder tokens. */
+function toPaddedLinked(r: R): Args {
+  const [input] = toLinked(r) as [{ tokens: Int32Array; firstChild: Int32Array; nextSibling: Int32Array; nodesPerTree: number }];
+  const n = input.nodesPerTree, N = n + int(r, 0, 3), batch = input.tokens.length / n;
+  const pad = (a: Int32Array) => {
+    const out = new Int32Array(batch * N).fill(-1);
+    for (let b = 0; b < batch; b++) out.set(a.subarray(b * n, b * n + n), b * N);
+    return out;
+  };
+  return [{ tokens: pad(input.tokens), firstChild: pad(input.firstChild), nextSibling: pad(input.nextSibling), nodesPerTree: N }, { padded: true }];
+}
+
+function toPaddedParents(r: R): Args {
+  const N = int(r, 1, 7), batch = int(r, 1, 3);
+  const tokens = new Int32Array(batch * N), parents = new Int32Array(batch * N).fill(-1);
+  for (let g = 0; g < batch * N; g++) {
+    tokens[g] = g % N;
+    const s = g % N;
+    if (s > 0 && r() < 0.7) parents[g] = int(r, 0, N - 1) === s ? 0 : int(r, 0, N - 1);
+    if (parents[g] === s) parents[g] = 0;
+  }
+  return [{ tokens, parents, nodesPerTree: N }, {}];
+}
+
+function toPaddedChains(r: R): Args {
+  const maxDrafts = int(r, 0, 5), batch = int(r, 1, 4);
+  const drafts = Int32Array.from({ length: batch * maxDrafts }, () => (r() < 0.2 ? -1 : int(r, 0, 30)));
+  const input: Record<string, unknown> = { drafts, maxDrafts };
+  if (maxDrafts === 0 || r() < 0.5) input.numDrafts = Int32Array.from({ length: batch }, () => int(r, 0, maxDrafts));
+  return [input, {}];
+}
+
+function checkPadded(args: Args, res: unknown): string | undefined {
+  const { trees, slots } = res as lw.tree.PaddedTrees;
+  lw.tree.validateTreeBatch(trees, { allowDuplicateSiblings: true });
+  if (slots.slotOfNode.length !== trees.tokens.length) return 'slot map length';
+  for (let i = 0; i < slots.slotOfNode.length; i++) if (slots.nodeOfSlot[slots.slotOfNode[i]!] !== i) return 'slot map not inverse';
+  return args.length > 0 ? undefined : 'no args';
+}
+
+function buildVerifyPerRequest(r: R): Args {
+  const a = buildVerify(r);
+  const batch = (a[0] as TreeBatch).offsets.length - 1;
+  const opts = a[2] as Record<string, unknown>;
+  opts.seed = BigUint64Array.from({ length: batch }, () => BigInt(int(r, 0, 1e9)) << BigInt(int(r, 0, 30)));
+  if (r() < 0.5) opts.step = Uint32Array.from({ length: batch }, () => int(r, 0, 1e6));
+  return a;
+}
+
 export const TARGETS: Target[] = [
   {
     name: 'backendInfo',
@@ -782,6 +831,38 @@ export const TARGETS: Target[] = [
     build: () => [0x7f0000000000n, 16, { device: 0 }],
     call: (a) => lw.device.wrap(a[0] as bigint, a[1] as number, a[2] as { device: number }),
     needsGpu: true,
+  },
+  {
+    name: 'tree.fromFirstChildNextSibling padded',
+    names: ['input', 'opts', 'tokens', 'firstChild', 'nextSibling', 'nodesPerTree', 'vocab', 'allowDuplicateSiblings', 'padded', 'trees', 'slot'],
+    build: toPaddedLinked,
+    call: (a) => lw.tree.fromFirstChildNextSibling(a[0] as lw.tree.FirstChildNextSiblingInput, a[1] as lw.tree.ImportOptions),
+    check: checkPadded,
+    extraKeys: { 1: ['vocab', 'allowDuplicateSiblings'] },
+  },
+  {
+    name: 'tree.fromPaddedParents',
+    names: ['input', 'opts', 'tokens', 'parents', 'nodesPerTree', 'vocab', 'allowDuplicateSiblings', 'padded', 'trees'],
+    build: toPaddedParents,
+    call: (a) => lw.tree.fromPaddedParents(a[0] as lw.tree.PaddedParentsInput, a[1] as lw.tree.PaddedImportOptions),
+    check: checkPadded,
+    extraKeys: { 1: ['vocab', 'allowDuplicateSiblings'] },
+  },
+  {
+    name: 'tree.fromPaddedChains',
+    names: ['input', 'opts', 'drafts', 'maxDrafts', 'numDrafts', 'roots', 'vocab', 'allowDuplicateSiblings', 'padded', 'trees'],
+    build: toPaddedChains,
+    call: (a) => lw.tree.fromPaddedChains(a[0] as lw.tree.PaddedChainsInput, a[1] as lw.tree.PaddedImportOptions),
+    check: checkPadded,
+    extraKeys: { 0: ['roots', 'numDrafts'], 1: ['vocab'] },
+  },
+  {
+    name: 'verifyTree per-request seeds',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    build: buildVerifyPerRequest,
+    call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
+    check: checkVerify,
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'layout', 'width'] },
   },
 ];
 
