@@ -12,6 +12,8 @@ import { arg } from './common';
 const TRIALS = arg('trials', 10);
 const MAX_MULT = arg('max-mult', 64);
 const THREADS = arg('threads', 2);
+// Longer than the key sentence (~30 tokens), so one segment always holds it whole.
+const OVERLAP = arg('overlap', 64);
 const dirArg = process.argv.indexOf('--models');
 const DIR = dirArg >= 0 ? process.argv[dirArg + 1]! : join(__dirname, '..', 'models');
 
@@ -50,7 +52,7 @@ async function main() {
       const context = tok.encode(passkeyContext(target, key, r, (s) => tok.encode(s))).slice(1);
       for (const choice of choices) {
         const t0 = performance.now();
-        const a = await answerLongContext(model, context, question, { bosId: model.info.bosId ?? 1, choice, seed: t, maxAnswerTokens: 8 });
+        const a = await answerLongContext(model, context, question, { bosId: model.info.bosId ?? 1, choice, seed: t, maxAnswerTokens: 8, overlapTokens: OVERLAP });
         const s = stats.get(choice)!;
         s.ms += performance.now() - t0;
         s.tokens = context.length;
@@ -67,7 +69,7 @@ async function main() {
     '# XL3M passkey retrieval with the real target (ONNX Runtime CPU)',
     '',
     `model ${join(DIR, 'target.onnx')} (window ${W}); ${TRIALS} trials per cell, the same contexts for every choice; ` +
-      `answer = greedy, correct when the 5-digit key appears in the decoded answer. ${new Date().toISOString()}`,
+      `segments overlap by ${OVERLAP} tokens; answer = greedy, correct when the 5-digit key appears in the decoded answer. ${new Date().toISOString()}`,
     '',
     '| context | tokens | XL3M | truncation | random segments | XL3M ms/trial |',
     '| --- | --- | --- | --- | --- | --- |',
