@@ -33,7 +33,7 @@ export interface LongContextOptions {
   segmentTokens?: number;
   /** Tokens shared by consecutive segments (default 0): longer than the fact sought keeps it whole in one. */
   overlapTokens?: number;
-  /** Sub-contexts per scoring forward (default 4). */
+  /** Sub-contexts per scoring forward (default 2: each returns rows × vocab float32 logits). */
   batch?: number;
   /** Tokens generated for the answer (default 8). */
   maxAnswerTokens?: number;
@@ -104,7 +104,7 @@ export async function answerLongContext(
   let forwards = 0;
   const t0 = performance.now();
   if (choice === 'xl3m') {
-    const per = opts.batch ?? 4;
+    const per = opts.batch ?? 2;
     const V = model.vocab;
     const rows = new Float32Array(S * q * V);
     for (let s0 = 0; s0 < S; s0 += per) {
