@@ -1,6 +1,6 @@
 // XL3M passkey retrieval with the real target (ONNX Runtime CPU): accuracy at contexts of 1×, 4×, 16×, 64× the
 // model's window for XL3M vs truncation (keep the last tokens that fit) vs random segment choice, same trials.
-//   node bench/run.js bench/generate-passkey.ts [--trials 10] [--max-mult 64] [--threads 2] [--models DIR]
+//   node bench/run.js bench/generate-passkey.ts [--trials 10] [--min-mult 1] [--max-mult 64] [--threads 2] [--models DIR]
 // Writes bench/results/xl3m-passkey.md and .json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,10 @@ import { arg } from './common';
 
 const TRIALS = arg('trials', 10);
 const MAX_MULT = arg('max-mult', 64);
+const MIN_MULT = arg('min-mult', 1);
 const THREADS = arg('threads', 2);
+// Longer than the key sentence (~30 tokens), so one segment always holds it whole.
+const OVERLAP = arg('overlap', 64);
 const dirArg = process.argv.indexOf('--models');
 const DIR = dirArg >= 0 ? process.argv[dirArg + 1]! : join(__dirname, '..', 'models');
 
@@ -37,7 +40,7 @@ async function main() {
   const model = await loadModel(join(DIR, 'target.onnx'), { threads: THREADS });
   const W = model.window ?? 512;
   const question = tok.encode(QUESTION).slice(1);
-  const mults = [1, 4, 16, 64].filter((m) => m <= MAX_MULT);
+  const mults = [1, 4, 16, 64].filter((m) => m >= MIN_MULT && m <= MAX_MULT);
   const choices: ContextChoice[] = ['xl3m', 'truncate', 'random'];
   const rows: { mult: number; contextTokens: number; choice: ContextChoice; correct: number; trials: number; msPerTrial: number }[] = [];
   for (const mult of mults) {
@@ -50,7 +53,7 @@ async function main() {
       const context = tok.encode(passkeyContext(target, key, r, (s) => tok.encode(s))).slice(1);
       for (const choice of choices) {
         const t0 = performance.now();
-        const a = await answerLongContext(model, context, question, { bosId: model.info.bosId ?? 1, choice, seed: t, maxAnswerTokens: 8 });
+        const a = await answerLongContext(model, context, question, { batch: 2, bosId: model.info.bosId ?? 1, choice, seed: t, maxAnswerTokens: 8, overlapTokens: OVERLAP });
         const s = stats.get(choice)!;
         s.ms += performance.now() - t0;
         s.tokens = context.length;
@@ -67,7 +70,7 @@ async function main() {
     '# XL3M passkey retrieval with the real target (ONNX Runtime CPU)',
     '',
     `model ${join(DIR, 'target.onnx')} (window ${W}); ${TRIALS} trials per cell, the same contexts for every choice; ` +
-      `answer = greedy, correct when the 5-digit key appears in the decoded answer. ${new Date().toISOString()}`,
+      `segments overlap by ${OVERLAP} tokens; answer = greedy, correct when the 5-digit key appears in the decoded answer. ${new Date().toISOString()}`,
     '',
     '| context | tokens | XL3M | truncation | random segments | XL3M ms/trial |',
     '| --- | --- | --- | --- | --- | --- |',

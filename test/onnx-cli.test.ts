@@ -2,7 +2,7 @@
 // module that jest's VM cannot load, so these run in a child Node process (skipped when dist/ is not built).
 import './onnx-jest-realm';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { speculative } from '../lib';
@@ -13,7 +13,7 @@ const root = join(__dirname, '..');
 const cli = join(root, 'dist', 'cli.js');
 const built = existsSync(cli) && existsSync(join(root, 'dist', 'onnx', 'index.js'));
 const committed = existsSync(join(root, 'models', 'target.onnx'));
-const dir = committed ? join(root, 'models') : '/work/wt/models-dev';
+const dir = committed ? join(root, 'models') : existsSync('/work/wt/models/models/target.onnx') ? '/work/wt/models/models' : '/work/wt/models-dev';
 const run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: 100000 });
 
 (built ? describe : describe.skip)('built CLI and example', () => {
@@ -61,6 +61,22 @@ const run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'u
     expect(r.stdout).toMatch(/^loaded/); // importing lengthwise/onnx alone does not need the peers
     expect(r.stdout).toMatch(/needs the optional peer dependency 'onnxruntime-node'.*npm install onnxruntime-node --onnxruntime-node-install=skip/);
     expect(r.stdout).toMatch(/needs the optional peer dependency 'llama-tokenizer-js'/);
+  });
+  test('xl3m --model answers a passkey hidden in 4× the window (the trained target)', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lw-xl3m-'));
+    const filler = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.';
+    const keys = ['73914', '28465'];
+    keys.forEach((key, i) => {
+      const parts = ['There is an important info hidden inside a lot of irrelevant text. Find it and memorize it. I will quiz you about the important information there.',
+        ...Array.from({ length: 88 }, () => filler)];
+      parts.splice(i === 0 ? 20 : 70, 0, `The pass key is ${key}. Remember it. ${key} is the pass key.`);
+      writeFileSync(join(tmp, `${i}.txt`), parts.join(' '));
+      const r = run([cli, 'xl3m', '--model', join(dir, 'target.onnx'), '--text', join(tmp, `${i}.txt`), '--question', 'What is the pass key? The pass key is', '--threads', '1', '--json']);
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout) as { answer: string; contextTokens: number; segments: number; window: number };
+      expect(out.contextTokens).toBeGreaterThan(3.5 * out.window);
+      expect(out.answer).toContain(key);
+    });
   });
   test('examples/generate.js runs (require("lengthwise") and "lengthwise/onnx" through the exports map)', () => {
     const r = run([join(root, 'examples', 'generate.js'), dir, 'And God said,']);

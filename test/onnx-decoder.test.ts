@@ -13,7 +13,7 @@ import { chi2Critical, chi2TwoSample } from './speculative-stats';
 
 /** The committed pair (models/), else the models helper's dev pair. */
 function modelDir(): string {
-  for (const d of [join(__dirname, '..', 'models'), '/work/wt/models-dev']) {
+  for (const d of [join(__dirname, '..', 'models'), '/work/wt/models/models', '/work/wt/models-dev']) {
     if (existsSync(join(d, 'target.onnx')) && existsSync(join(d, 'draft.onnx'))) return d;
   }
   throw new Error('no model pair: expected models/target.onnx and models/draft.onnx (see models/README.md)');

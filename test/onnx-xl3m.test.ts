@@ -39,6 +39,12 @@ test('scores == xl3m.score of per-segment plain forwards; answer == greedy on th
     expect(a.input.length).toBeLessThanOrEqual(W - 5);
     expect(a.answer).toEqual((await plainGreedy(model, Array.from(a.input), 5)).tokens);
   }
+  // Default segmentation: the fewest segments that fit, of equal length (no short last segment).
+  const eq = await answerLongContext(model, context, question, { maxAnswerTokens: 5, overlapTokens: 4 });
+  const lens = eq.segments.map((s) => s.end - s.start);
+  expect(Math.max(...lens) - Math.min(...lens)).toBeLessThan(lens.length); // rounding of C / n only
+  expect(Math.max(...lens)).toBeLessThanOrEqual(W - 1 - 3 - 5);
+  expect(eq.segments.length).toBe(1 + Math.ceil((157 - (W - 9)) / (W - 9 - 4)));
   const withDraft = await answerLongContext(model, context, question, { maxAnswerTokens: 5, segmentTokens: 25, draft, tree: { kind: 'static' } });
   const plain = await answerLongContext(model, context, question, { maxAnswerTokens: 5, segmentTokens: 25 });
   expect(withDraft.answer).toEqual(plain.answer);

@@ -12,7 +12,8 @@ const HELP = `usage: lengthwise xl3m --model T.onnx --text FILE --question TEXT 
   --draft FILE          optional draft .onnx: answer with speculative decoding
   --text FILE           the long context (UTF-8 text)
   --question TEXT       appended to the context, e.g. "What is the pass key? The pass key is"
-  --segment-tokens L    tokens per segment (default: what fits the window)
+  --segment-tokens L    tokens per segment (default: equal segments that fit the window)
+  --overlap-tokens O    tokens shared by consecutive segments (default 64)
   --choice C            xl3m (default) | truncate | random
   --max-tokens N        answer tokens (default 8)
   --threads N           ONNX Runtime threads
@@ -26,7 +27,7 @@ export async function runXl3mModel(argv: string[]): Promise<number> {
     const a = argv[i]!;
     const name = a.replace(/^--/, '');
     if (name === 'json' || name === 'help') f[name] = true;
-    else if (['model', 'draft', 'text', 'question', 'segment-tokens', 'choice', 'max-tokens', 'threads'].includes(name) && argv[i + 1] !== undefined) f[name] = argv[++i]!;
+    else if (['model', 'draft', 'text', 'question', 'segment-tokens', 'overlap-tokens', 'choice', 'max-tokens', 'threads'].includes(name) && argv[i + 1] !== undefined) f[name] = argv[++i]!;
     else {
       process.stderr.write(`lengthwise xl3m: unknown or incomplete option '${a}'\n${HELP}`);
       return 2;
@@ -63,6 +64,7 @@ export async function runXl3mModel(argv: string[]): Promise<number> {
   const r = await onnx.answerLongContext(model, context, question, {
     bosId: model.info.bosId ?? 1,
     segmentTokens: int('segment-tokens', undefined),
+    overlapTokens: f['overlap-tokens'] === '0' ? 0 : int('overlap-tokens', 64),
     maxAnswerTokens: int('max-tokens', 8),
     choice,
     draft,

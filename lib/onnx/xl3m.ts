@@ -25,10 +25,15 @@ export interface LongContextOptions {
   window?: number;
   /** BOS id prepended to every sub-context and to the key context (default 1). */
   bosId?: number;
-  /** Tokens per segment (default: window − question − 1 − maxAnswerTokens, so every row fits). */
+  /**
+   * Tokens per segment. Default: the fewest segments of at most window − question − 1 − maxAnswerTokens
+   * tokens, all of (nearly) equal length: a short last segment would be scored against a different amount
+   * of context than the others.
+   */
   segmentTokens?: number;
+  /** Tokens shared by consecutive segments (default 0): longer than the fact sought keeps it whole in one. */
   overlapTokens?: number;
-  /** Sub-contexts per scoring forward (default 4). */
+  /** Sub-contexts per scoring forward (default 2: each returns rows × vocab float32 logits). */
   batch?: number;
   /** Tokens generated for the answer (default 8). */
   maxAnswerTokens?: number;
@@ -82,12 +87,16 @@ export async function answerLongContext(
   const maxAnswer = opts.maxAnswerTokens ?? 8;
   const room = W - 1 - q - maxAnswer;
   if (q < 1 || room < 1) throw new RangeError(`question (${q} tokens) + BOS + maxAnswerTokens (${maxAnswer}) must leave room in the window (${W})`);
-  const L = opts.segmentTokens ?? room;
+  const o = opts.overlapTokens ?? 0;
+  if (!(Number.isInteger(o) && o >= 0 && o < room)) throw new RangeError(`opts.overlapTokens must be an integer in [0, ${room}), got ${show(o)}`);
+  const C = context.length;
+  const n = C <= room ? 1 : 1 + Math.ceil((C - room) / (room - o));
+  const L = opts.segmentTokens ?? Math.min(room, Math.ceil((C + (n - 1) * o) / n));
   if (!(Number.isInteger(L) && L >= 1 && L <= room)) throw new RangeError(`opts.segmentTokens must be an integer in [1, ${room}], got ${show(L)}`);
   const tokens = new Int32Array(context.length + q);
   tokens.set(Array.from(context));
   tokens.set(Array.from(question), context.length);
-  const p = makePlan(tokens, { questionTokens: q, segmentTokens: L, overlapTokens: opts.overlapTokens ?? 0 });
+  const p = makePlan(tokens, { questionTokens: q, segmentTokens: L, overlapTokens: o });
   const S = p.segments.length;
   const choice = opts.choice ?? 'xl3m';
   let scores: Float32Array | undefined;
@@ -95,7 +104,7 @@ export async function answerLongContext(
   let forwards = 0;
   const t0 = performance.now();
   if (choice === 'xl3m') {
-    const per = opts.batch ?? 4;
+    const per = opts.batch ?? 2;
     const V = model.vocab;
     const rows = new Float32Array(S * q * V);
     for (let s0 = 0; s0 < S; s0 += per) {

@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-import { type DraftRow, drawIid, drawWithoutReplacement, draftRow, probOf, readRow, topTokens } from './rows';
+import { logitStats } from '../logitStats';
+import { type DraftRow, drawIid, drawWithoutReplacement, draftRow, lazyRow, probOf, readRow, topTokens } from './rows';
 import { COMMITTED, type ModelState, type NewRow } from './state';
 import type { DraftTree, Planner, TreeStrategy } from './strategies';
 import type { Resolved } from './decoder';
@@ -56,14 +57,20 @@ export async function growTrees(ds: ModelState, roots: number[], done: boolean[]
   let out = synced.some(Boolean) ? await ds.forward(first, null) : { logits: { data: new Float32Array(0), rows: 0, vocab: 1 }, stride: 0 };
   let rowOf = (b: number, k: number) => b * out.stride + (k === 0 ? first[b]!.length - 1 : k);
   let forwarded: number[][] = expand.map((e) => e.map(() => 0));
+  // Top-k drafts of dynamic trees need only q of the chosen tokens: one native log-sum-exp pass per level.
+  const nativeLse = needProbs && !sampled;
   while (expand.some((e) => e.length > 0)) {
+    const lse = nativeLse ? (await logitStats(out.logits, { temperature: draftT })).logsumexp : null;
     const next: NewRow[][] = [];
     const nextNodes: number[][] = [];
     for (let b = 0; b < B; b++) {
       const t = trees[b]!;
       const added: number[] = [];
       expand[b]!.forEach((v, k) => {
-        const dr = draftRow(readRow(out.logits, rowOf(b, forwarded[b]![k]!)), draftT, sampled ? cum : undefined, needProbs);
+        const r = rowOf(b, forwarded[b]![k]!);
+        const dr = lse
+          ? lazyRow(readRow(out.logits, r, false), draftT, lse[r]!)
+          : draftRow(readRow(out.logits, r, draftT !== 1), draftT, sampled ? cum : undefined, needProbs);
         rows[b]![v] = dr;
         const m = planners[b]!.childCount(t, v);
         if (m <= 0) return;

@@ -28,7 +28,11 @@ export async function pruneByReward(t: DraftTree, rows: (DraftRow | undefined)[]
       tokens[o + i] = t.tokens[v]!;
       parents[o + i] = v === 0 ? -1 : local.get(t.parents[v]!)!;
       const dr = rows[v];
-      if (dr) data.set(dr.scaled, (o + i) * V);
+      if (dr) {
+        const at = (o + i) * V;
+        data.set(dr.scaled, at);
+        if (dr.inv !== 1) for (let j = at; j < at + V; j++) data[j]! *= dr.inv;
+      }
     });
     offsets[c + 1] = o + ids.length;
   });

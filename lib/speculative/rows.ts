@@ -7,10 +7,15 @@
 import { bf16Value, f16Value } from '../dtype';
 import type { Logits } from '../logits';
 
-/** Row `r` of host logits as float32 (float16 / bfloat16 bits are widened). */
-export function readRow(l: Logits, r: number, out = new Float32Array(l.vocab)): Float32Array {
+/**
+ * Row `r` of host logits as float32: a view of float32 data unless `copy`, a widened copy of float16 /
+ * bfloat16 bits.
+ */
+export function readRow(l: Logits, r: number, copy: boolean): Float32Array {
   const V = l.vocab;
   const d = l.data;
+  if (d instanceof Float32Array && !copy) return d.subarray(r * V, r * V + V);
+  const out = new Float32Array(V);
   if (d instanceof Float32Array) {
     out.set(d.subarray(r * V, r * V + V));
   } else if (d instanceof Uint16Array) {
@@ -44,12 +49,19 @@ export interface DraftRow {
   /** z / T as float32: the row handed to verification, q = softmax(scaled). */
   scaled: Float32Array;
   max: number;
-  /** log Σ exp(scaled − max). */
+  /** log Σ exp(scaled · inv − max). */
   lse: number;
+  /** Factor still to apply to `scaled` (1 unless the row was left unscaled, see {@link lazyRow}). */
+  inv: number;
+}
+
+/** A row left unscaled whose log-sum-exp of z / T is already known (from the native `logitStats`). */
+export function lazyRow(z: Float32Array, temperature: number, lseOfScaled: number): DraftRow {
+  return { scaled: z, max: 0, lse: lseOfScaled, inv: 1 / temperature };
 }
 
 /**
- * Turns a row (scaled in place when T ≠ 1) into q = softmax(z / T). With `cumulative`, also fills it with the
+ * Turns a row (scaled in place when T ≠ 1: pass a copy then) into q = softmax(z / T). With `cumulative`, also fills it with the
  * running sums of exp(scaled − max) for drawing ({@link drawIid}, {@link drawWithoutReplacement}); the buffer
  * is only valid until the next call that uses it. Without `needProbs` (top-k drafts of fixed shapes) the
  * exponential pass is skipped and q is unknown (`lse` NaN).
@@ -60,26 +72,32 @@ export function draftRow(z: Float32Array, temperature: number, cumulative?: Floa
     const inv = 1 / temperature;
     for (let i = 0; i < V; i++) z[i] = z[i]! * inv;
   }
+  if (!needProbs && !cumulative) return { scaled: z, max: NaN, lse: NaN, inv: 1 };
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (z[i]! > max) max = z[i]!;
   if (!Number.isFinite(max)) throw new RangeError(`draft logits row has no finite maximum (got ${max})`);
-  if (!needProbs && !cumulative) return { scaled: z, max, lse: NaN };
   let sum = 0;
   if (cumulative) {
     for (let i = 0; i < V; i++) cumulative[i] = sum += Math.exp(z[i]! - max);
   } else {
     for (let i = 0; i < V; i++) sum += Math.exp(z[i]! - max);
   }
-  return { scaled: z, max, lse: Math.log(sum) };
+  return { scaled: z, max, lse: Math.log(sum), inv: 1 };
 }
 
 /** q(token) of a draft row. */
 export function probOf(r: DraftRow, token: number): number {
-  return Math.exp(r.scaled[token]! - r.max - r.lse);
+  return Math.exp(r.scaled[token]! * r.inv - r.max - r.lse);
 }
 
 /** The m most probable tokens, most probable first (ties to the lower id). */
 export function topTokens(q: Float32Array | Float64Array, m: number): number[] {
+  if (m === 1) {
+    let b = 0;
+    let v = q[0]!;
+    for (let i = 1; i < q.length; i++) if (q[i]! > v) v = q[b = i]!;
+    return [b];
+  }
   const best: number[] = [];
   for (let i = 0; i < q.length; i++) {
     const v = q[i]!;
