@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';
+import { rangeError } from '../validate';
 
 const HELP = `usage: lengthwise xl3m --model T.onnx --text FILE --question TEXT [options]
 
@@ -46,11 +47,11 @@ export async function runXl3mModel(argv: string[]): Promise<number> {
   const int = (k: string, d: number | undefined) => {
     if (f[k] === undefined) return d;
     const n = Number(f[k]);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${k} must be an integer >= 1, got '${String(f[k])}'`);
+    if (!Number.isInteger(n) || n < 1) throw rangeError(`--${k} must be an integer >= 1, got '${String(f[k])}'`);
     return n;
   };
   const choice = (f.choice ?? 'xl3m') as 'xl3m';
-  if (!['xl3m', 'truncate', 'random'].includes(choice)) throw new RangeError(`--choice must be xl3m, truncate or random, got '${choice}'`);
+  if (!['xl3m', 'truncate', 'random'].includes(choice)) throw rangeError(`--choice must be xl3m, truncate or random, got '${choice}'`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const onnx = require('../onnx') as typeof import('../onnx');
   const tok = onnx.loadLlamaTokenizer();

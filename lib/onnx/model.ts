@@ -10,6 +10,7 @@ import type { Logits } from '../logits';
 import type { AttentionBias, ForwardResult, ModelAdapter } from '../speculative/adapter';
 import { show } from '../show';
 import { type OrtSession, type OrtTensor, type OrtValueMetadata, loadOrt } from './runtime';
+import { rangeError, typeError } from '../validate';
 
 /** What the adapter knows about a model: its sidecar `<name>.json` merged with the graph's metadata. */
 export interface ModelInfo {
@@ -76,13 +77,13 @@ function readSidecar(path: string, sidecar: LoadModelOptions['sidecar']): Partia
   if (sidecar !== undefined && typeof sidecar === 'object') return sidecar;
   const file = typeof sidecar === 'string' ? sidecar : path.replace(/\.onnx$/i, '') + '.json';
   if (!existsSync(file)) {
-    if (typeof sidecar === 'string') throw new RangeError(`sidecar ${show(file)} does not exist`);
+    if (typeof sidecar === 'string') throw rangeError(`sidecar ${show(file)} does not exist`);
     return {};
   }
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Partial<ModelInfo>;
   } catch (err) {
-    throw new RangeError(`sidecar ${show(file)} is not valid JSON: ${(err as Error).message}`);
+    throw rangeError(`sidecar ${show(file)} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -105,25 +106,25 @@ export function describeSession(session: OrtSession, label: string, side: Partia
     if (!outs.has(`present.${i}.value`)) missing.push(`output 'present.${i}.value'`);
   }
   if (missing.length > 0) {
-    throw new TypeError(
+    throw typeError(
       `${label} does not have lengthwise's model interface: missing ${missing.join(', ')} ` +
         `(has inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]; ` +
         'expected input_ids, position_ids, attention_bias, past_key_values.{i}.key|value → logits, present.{i}.key|value)',
     );
   }
   if (side.layers !== undefined && side.layers !== layers) {
-    throw new RangeError(`${label}: sidecar says layers = ${side.layers} but the graph has ${layers} past_key_values inputs`);
+    throw rangeError(`${label}: sidecar says layers = ${side.layers} but the graph has ${layers} past_key_values inputs`);
   }
   const kvMeta = metaOf(session.inputMetadata, 'past_key_values.0.key');
   const logitsMeta = metaOf(session.outputMetadata, 'logits');
   const pick = (field: 'kvHeads' | 'headDim' | 'vocab', graph: number | undefined): number => {
     const s = side[field];
     if (s !== undefined && graph !== undefined && s !== graph) {
-      throw new RangeError(`${label}: sidecar says ${field} = ${s} but the graph has ${graph}`);
+      throw rangeError(`${label}: sidecar says ${field} = ${s} but the graph has ${graph}`);
     }
     const v = s ?? graph;
     if (!(Number.isInteger(v) && (v as number) > 0)) {
-      throw new RangeError(`${label}: ${field} is neither in the sidecar nor a static dimension of the graph`);
+      throw rangeError(`${label}: ${field} is neither in the sidecar nor a static dimension of the graph`);
     }
     return v as number;
   };
@@ -132,7 +133,7 @@ export function describeSession(session: OrtSession, label: string, side: Partia
   const vocab = pick('vocab', staticDim(logitsMeta, 2));
   for (const [n, m] of [['input_ids', 'int64'], ['position_ids', 'int64'], ['attention_bias', 'float32']] as const) {
     const t = metaOf(session.inputMetadata, n)?.type;
-    if (t !== undefined && t !== m) throw new TypeError(`${label}: input '${n}' must be ${m}, the graph has ${t}`);
+    if (t !== undefined && t !== m) throw typeError(`${label}: input '${n}' must be ${m}, the graph has ${t}`);
   }
   return {
     name: side.name ?? label,
@@ -174,9 +175,9 @@ export class OnnxModel implements ModelAdapter<OnnxCache> {
     const { batch: B, rows: S, columns: C } = bias;
     const P = cache?.columns ?? 0;
     if (C !== P + S || tokens.length !== B * S || positions.length !== B * S || bias.data.length !== B * S * C) {
-      throw new RangeError(`${this.info.name}.forward: inconsistent shapes (batch ${B}, rows ${S}, columns ${C}, cache ${P})`);
+      throw rangeError(`${this.info.name}.forward: inconsistent shapes (batch ${B}, rows ${S}, columns ${C}, cache ${P})`);
     }
-    if (cache && cache.batch !== B) throw new RangeError(`${this.info.name}.forward: cache batch ${cache.batch} != ${B}`);
+    if (cache && cache.batch !== B) throw rangeError(`${this.info.name}.forward: cache batch ${cache.batch} != ${B}`);
     const { kvHeads: H, headDim: D, layers } = this.info;
     const feeds: Record<string, OrtTensor> = {
       input_ids: new ort.Tensor('int64', int64(tokens), [B, S]),
@@ -194,7 +195,7 @@ export class OnnxModel implements ModelAdapter<OnnxCache> {
     const view = l.data as ArrayBufferView & { length: number };
     if (l.type === 'float32') logits = { data: new Float32Array(view.buffer as ArrayBuffer, view.byteOffset, view.length), rows: B * S, vocab: this.vocab };
     else if (l.type === 'float16') logits = { data: new Uint16Array(view.buffer as ArrayBuffer, view.byteOffset, view.length), dtype: 'float16', rows: B * S, vocab: this.vocab };
-    else throw new TypeError(`${this.info.name}: output 'logits' must be float32 or float16, got ${l.type}`);
+    else throw typeError(`${this.info.name}: output 'logits' must be float32 or float16, got ${l.type}`);
     const keys: Float32Array[] = [];
     const values: Float32Array[] = [];
     for (let i = 0; i < layers; i++) {
@@ -243,13 +244,13 @@ export class OnnxModel implements ModelAdapter<OnnxCache> {
  *   RangeError when the sidecar disagrees with the graph.
  */
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<OnnxModel> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be the path of a .onnx file');
-  if (!existsSync(path)) throw new RangeError(`model file ${show(path)} does not exist`);
+  if (typeof path !== 'string' || path.length === 0) throw typeError('path must be the path of a .onnx file');
+  if (!existsSync(path)) throw rangeError(`model file ${show(path)} does not exist`);
   const side = readSidecar(path, opts.sidecar);
   const ort = loadOrt();
   const so: Record<string, unknown> = { executionProviders: opts.executionProviders ?? ['cpu'] };
   if (opts.threads !== undefined) {
-    if (!(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new RangeError(`threads must be an integer >= 1, got ${show(opts.threads)}`);
+    if (!(Number.isInteger(opts.threads) && opts.threads >= 1)) throw rangeError(`threads must be an integer >= 1, got ${show(opts.threads)}`);
     so.intraOpNumThreads = opts.threads;
     so.interOpNumThreads = 1;
   }
@@ -266,9 +267,9 @@ export function checkPair(target: OnnxModel, draft: OnnxModel): void {
   const t = target.info;
   const d = draft.info;
   if (t.vocab !== d.vocab) {
-    throw new RangeError(`vocab mismatch: target ${t.name} has vocab ${t.vocab}, draft ${d.name} has vocab ${d.vocab} (they must share one tokenizer)`);
+    throw rangeError(`vocab mismatch: target ${t.name} has vocab ${t.vocab}, draft ${d.name} has vocab ${d.vocab} (they must share one tokenizer)`);
   }
   if (t.tokenizer !== undefined && d.tokenizer !== undefined && t.tokenizer !== d.tokenizer) {
-    throw new RangeError(`tokenizer mismatch: target ${t.name} uses ${show(t.tokenizer)}, draft ${d.name} uses ${show(d.tokenizer)}`);
+    throw rangeError(`tokenizer mismatch: target ${t.name} uses ${show(t.tokenizer)}, draft ${d.name} uses ${show(d.tokenizer)}`);
   }
 }

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { lwError } from '../validate';
 
 /** The part of an ONNX Runtime tensor the adapter uses. */
 export interface OrtTensor {
@@ -52,7 +53,7 @@ export function loadOrt(): OrtModule {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND') {
-      throw new Error(
+      throw lwError('ERR_LENGTHWISE', 
         "lengthwise/onnx needs the optional peer dependency 'onnxruntime-node' (>= 1.30): " +
           'npm install onnxruntime-node --onnxruntime-node-install=skip   (skip = no CUDA download; CPU works)',
       );

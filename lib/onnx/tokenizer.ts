@@ -6,6 +6,7 @@
  */
 import { show } from '../show';
 import type { OnnxModel } from './model';
+import { lwError, rangeError, typeError } from '../validate';
 
 /** A text ⇄ token-id codec. */
 export interface Tokenizer {
@@ -39,7 +40,7 @@ export function loadLlamaTokenizer(): Tokenizer {
     mod = require('llama-tokenizer-js') as LlamaTokenizerModule;
   } catch (err) {
     if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new Error("the model's tokenizer needs the optional peer dependency 'llama-tokenizer-js': npm install llama-tokenizer-js");
+      throw lwError('ERR_LENGTHWISE', "the model's tokenizer needs the optional peer dependency 'llama-tokenizer-js': npm install llama-tokenizer-js");
     }
     throw err;
   }
@@ -61,20 +62,20 @@ export function loadLlamaTokenizer(): Tokenizer {
 export function checkTokenizer(model: OnnxModel, tokenizer: Tokenizer): void {
   const info = model.info;
   if (tokenizer === null || typeof tokenizer !== 'object' || typeof tokenizer.encode !== 'function') {
-    throw new TypeError('tokenizer must be { name, vocabSize, encode(text), decode(ids) }');
+    throw typeError('tokenizer must be { name, vocabSize, encode(text), decode(ids) }');
   }
   if (info.tokenizer !== undefined && info.tokenizer !== tokenizer.name) {
-    throw new RangeError(
+    throw rangeError(
       `tokenizer mismatch: ${info.name} was trained with tokenizer ${show(info.tokenizer)}, got ${show(tokenizer.name)}`,
     );
   }
   const expected = info.tokenizerVocab ?? info.vocab;
   if (tokenizer.vocabSize !== expected) {
-    throw new RangeError(
+    throw rangeError(
       `tokenizer mismatch: ${info.name} expects a tokenizer of ${expected} ids, ${show(tokenizer.name)} has ${tokenizer.vocabSize}`,
     );
   }
   if (tokenizer.vocabSize > info.vocab) {
-    throw new RangeError(`tokenizer ${show(tokenizer.name)} has ${tokenizer.vocabSize} ids but ${info.name}'s vocabulary is ${info.vocab}`);
+    throw rangeError(`tokenizer ${show(tokenizer.name)} has ${tokenizer.vocabSize} ids but ${info.name}'s vocabulary is ${info.vocab}`);
   }
 }

@@ -15,6 +15,7 @@ import { keyContext } from '../xl3m/keyContext';
 import { plan as makePlan } from '../xl3m/plan';
 import { score } from '../xl3m/score';
 import { select } from '../xl3m/select';
+import { rangeError, typeError } from '../validate';
 
 /** How the context given to the model is chosen. */
 export type ContextChoice = 'xl3m' | 'truncate' | 'random';
@@ -80,19 +81,19 @@ export async function answerLongContext(
   opts: LongContextOptions = {},
 ): Promise<LongContextAnswer> {
   const window = opts.window ?? model.window;
-  if (!(Number.isInteger(window) && (window as number) > 1)) throw new RangeError('opts.window is required (the adapter has no window)');
+  if (!(Number.isInteger(window) && (window as number) > 1)) throw rangeError('opts.window is required (the adapter has no window)');
   const W = window as number;
   const bos = opts.bosId ?? 1;
   const q = question.length;
   const maxAnswer = opts.maxAnswerTokens ?? 8;
   const room = W - 1 - q - maxAnswer;
-  if (q < 1 || room < 1) throw new RangeError(`question (${q} tokens) + BOS + maxAnswerTokens (${maxAnswer}) must leave room in the window (${W})`);
+  if (q < 1 || room < 1) throw rangeError(`question (${q} tokens) + BOS + maxAnswerTokens (${maxAnswer}) must leave room in the window (${W})`);
   const o = opts.overlapTokens ?? 0;
-  if (!(Number.isInteger(o) && o >= 0 && o < room)) throw new RangeError(`opts.overlapTokens must be an integer in [0, ${room}), got ${show(o)}`);
+  if (!(Number.isInteger(o) && o >= 0 && o < room)) throw rangeError(`opts.overlapTokens must be an integer in [0, ${room}), got ${show(o)}`);
   const C = context.length;
   const n = C <= room ? 1 : 1 + Math.ceil((C - room) / (room - o));
   const L = opts.segmentTokens ?? Math.min(room, Math.ceil((C + (n - 1) * o) / n));
-  if (!(Number.isInteger(L) && L >= 1 && L <= room)) throw new RangeError(`opts.segmentTokens must be an integer in [1, ${room}], got ${show(L)}`);
+  if (!(Number.isInteger(L) && L >= 1 && L <= room)) throw rangeError(`opts.segmentTokens must be an integer in [1, ${room}], got ${show(L)}`);
   const tokens = new Int32Array(context.length + q);
   tokens.set(Array.from(context));
   tokens.set(Array.from(question), context.length);
@@ -135,7 +136,7 @@ export async function answerLongContext(
       }
       const g = gatherRows(out.logits, want);
       const f32 = g.data instanceof Float32Array ? g.data : null;
-      if (f32 === null) throw new TypeError('answerLongContext: scoring needs float32 logits');
+      if (f32 === null) throw typeError('answerLongContext: scoring needs float32 logits');
       rows.set(f32, s0 * q * V);
     }
     scores = await score({ data: rows, rows: S * q, vocab: V }, { segments: S, metric: 'entropy', signal: opts.signal });

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { Logits } from '../logits';
+import { rangeError, typeError } from '../validate';
 
 /**
  * Additive attention bias of one forward call, row-major `[batch, rows, columns]`: entry (b, s, j) is added to
@@ -67,18 +68,18 @@ export interface ModelAdapter<C = unknown> {
 /** @internal Validates the shape of an adapter object, naming the argument. */
 export function checkAdapter(m: unknown, name: string): asserts m is ModelAdapter {
   if (m === null || typeof m !== 'object') {
-    throw new TypeError(`${name} must be a model adapter { vocab, forward(tokens, positions, bias, cache), keep(cache, indices, length) }`);
+    throw typeError(`${name} must be a model adapter { vocab, forward(tokens, positions, bias, cache), keep(cache, indices, length) }`);
   }
   const a = m as Partial<ModelAdapter>;
-  if (typeof a.forward !== 'function') throw new TypeError(`${name}.forward must be a function`);
-  if (typeof a.keep !== 'function') throw new TypeError(`${name}.keep must be a function`);
+  if (typeof a.forward !== 'function') throw typeError(`${name}.forward must be a function`);
+  if (typeof a.keep !== 'function') throw typeError(`${name}.keep must be a function`);
   if (!(Number.isInteger(a.vocab) && (a.vocab as number) > 0)) {
-    throw new RangeError(`${name}.vocab must be a positive integer, got ${String(a.vocab)}`);
+    throw rangeError(`${name}.vocab must be a positive integer, got ${String(a.vocab)}`);
   }
   if (a.window !== undefined && !(Number.isInteger(a.window) && a.window > 1)) {
-    throw new RangeError(`${name}.window must be an integer > 1, got ${String(a.window)}`);
+    throw rangeError(`${name}.window must be an integer > 1, got ${String(a.window)}`);
   }
   if (a.maskValue !== undefined && !(Number.isFinite(a.maskValue) && a.maskValue <= -1e4)) {
-    throw new RangeError(`${name}.maskValue must be a finite number <= -1e4, got ${String(a.maskValue)}`);
+    throw rangeError(`${name}.maskValue must be a finite number <= -1e4, got ${String(a.maskValue)}`);
   }
 }

@@ -16,6 +16,7 @@ import { pruneByReward } from './reward';
 import { gatherRows } from './rows';
 import { COMMITTED, ModelState, type NewRow } from './state';
 import { type TreeStrategy, plannerFor } from './strategies';
+import { rangeError, typeError } from '../validate';
 
 /**
  * How draft tokens are produced and verified:
@@ -140,24 +141,24 @@ function resolveVerify(v: VerifyChoice, temperature: number): Resolved {
 }
 
 function checkGenerate(prompts: unknown, opts: GenerateOptions, vocab: number): number[][] {
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new TypeError('prompts must be a non-empty array of token-id arrays');
+  if (!Array.isArray(prompts) || prompts.length === 0) throw typeError('prompts must be a non-empty array of token-id arrays');
   const out = prompts.map((p: unknown, i) => {
     if (p === null || typeof p !== 'object' || typeof (p as ArrayLike<number>).length !== 'number') {
-      throw new TypeError(`prompts[${i}] must be an array of token ids`);
+      throw typeError(`prompts[${i}] must be an array of token ids`);
     }
     const a = Array.from(p as ArrayLike<number>);
-    if (a.length === 0) throw new RangeError(`prompts[${i}] must hold at least one token (e.g. BOS)`);
+    if (a.length === 0) throw rangeError(`prompts[${i}] must hold at least one token (e.g. BOS)`);
     a.forEach((t, j) => {
-      if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new RangeError(`prompts[${i}][${j}] = ${show(t)} is not a token id in [0, ${vocab})`);
+      if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw rangeError(`prompts[${i}][${j}] = ${show(t)} is not a token id in [0, ${vocab})`);
     });
     return a;
   });
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { maxTokens, ... }');
-  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 1)) throw new RangeError(`opts.maxTokens must be an integer >= 1, got ${show(opts.maxTokens)}`);
+  if (opts === null || typeof opts !== 'object') throw typeError('opts must be an object { maxTokens, ... }');
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 1)) throw rangeError(`opts.maxTokens must be an integer >= 1, got ${show(opts.maxTokens)}`);
   const T = opts.temperature ?? 1;
-  if (!(typeof T === 'number' && Number.isFinite(T) && T >= 0)) throw new RangeError(`opts.temperature must be a finite number >= 0, got ${show(T)}`);
+  if (!(typeof T === 'number' && Number.isFinite(T) && T >= 0)) throw rangeError(`opts.temperature must be a finite number >= 0, got ${show(T)}`);
   const seed = opts.seed ?? 0;
-  if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new RangeError(`opts.seed must be a safe integer >= 0, got ${show(seed)}`);
+  if (!(Number.isSafeInteger(seed) && seed >= 0)) throw rangeError(`opts.seed must be a safe integer >= 0, got ${show(seed)}`);
   return out;
 }
 
@@ -176,21 +177,21 @@ function checkGenerate(prompts: unknown, opts: GenerateOptions, vocab: number): 
  *   the target's, a missing draft, an invalid tree strategy.
  */
 export function createDecoder(opts: DecoderOptions): Decoder {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { target, draft, tree?, verify? }');
+  if (opts === null || typeof opts !== 'object') throw typeError('opts must be an object { target, draft, tree?, verify? }');
   checkAdapter(opts.target, 'target');
   const tree = opts.tree ?? { kind: 'chain', k: 4 };
   const planner = plannerFor(tree);
   const useDraft = tree.kind !== 'none';
   if (useDraft) {
-    if (opts.draft === undefined) throw new TypeError(`draft is required for tree '${tree.kind}' (use tree { kind: 'none' } for plain decoding)`);
+    if (opts.draft === undefined) throw typeError(`draft is required for tree '${tree.kind}' (use tree { kind: 'none' } for plain decoding)`);
     checkAdapter(opts.draft, 'draft');
     if (opts.draft.vocab !== opts.target.vocab) {
-      throw new RangeError(`draft.vocab = ${opts.draft.vocab} must equal target.vocab = ${opts.target.vocab} (draft and target must share one tokenizer)`);
+      throw rangeError(`draft.vocab = ${opts.draft.vocab} must equal target.vocab = ${opts.target.vocab} (draft and target must share one tokenizer)`);
     }
   }
   const verifyChoice = opts.verify ?? 'auto';
   if (!['auto', 'greedy', 'target-only', 'iid', 'without-replacement'].includes(verifyChoice)) {
-    throw new RangeError(`verify must be 'auto', 'greedy', 'target-only', 'iid' or 'without-replacement', got ${show(verifyChoice)}`);
+    throw rangeError(`verify must be 'auto', 'greedy', 'target-only', 'iid' or 'without-replacement', got ${show(verifyChoice)}`);
   }
   const target = opts.target;
   const draft = useDraft ? opts.draft! : null;
@@ -248,7 +249,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         : { trees: roots.map(rootOnly), rows: roots.map(() => []), synced: roots.map(() => false) };
       if (ds && tree.kind === 'dynamic' && tree.reward) {
         if (!mode.greedy && mode.drafts !== 'deterministic') {
-          throw new RangeError("tree.reward prunes drawn nodes, which only deterministic drafts allow: use verify 'greedy' or 'target-only'");
+          throw rangeError("tree.reward prunes drawn nodes, which only deterministic drafts allow: use verify 'greedy' or 'target-only'");
         }
         const r = tree.reward;
         for (const b of active) await pruneByReward(trees[b]!, rows[b]!, ds.nodeColumn[b]!, r.eta, r.nodeCost, target.vocab);

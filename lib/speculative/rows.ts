@@ -6,6 +6,7 @@
  */
 import { bf16Value, f16Value } from '../dtype';
 import type { Logits } from '../logits';
+import { rangeError, typeError } from '../validate';
 
 /**
  * Row `r` of host logits as float32: a view of float32 data unless `copy`, a widened copy of float16 /
@@ -22,7 +23,7 @@ export function readRow(l: Logits, r: number, copy: boolean): Float32Array {
     const widen = l.dtype === 'bfloat16' ? bf16Value : f16Value;
     for (let i = 0; i < V; i++) out[i] = widen(d[r * V + i]!);
   } else {
-    throw new TypeError('model adapters must return host logits (Float32Array or Uint16Array)');
+    throw typeError('model adapters must return host logits (Float32Array or Uint16Array)');
   }
   return out;
 }
@@ -32,7 +33,7 @@ export function gatherRows(l: Logits, rows: ArrayLike<number>): Logits {
   const V = l.vocab;
   const d = l.data;
   if (!(d instanceof Float32Array || d instanceof Uint16Array)) {
-    throw new TypeError('model adapters must return host logits (Float32Array or Uint16Array)');
+    throw typeError('model adapters must return host logits (Float32Array or Uint16Array)');
   }
   let consecutive = rows.length > 0;
   for (let i = 1; i < rows.length && consecutive; i++) consecutive = rows[i] === rows[0]! + i;
@@ -75,7 +76,7 @@ export function draftRow(z: Float32Array, temperature: number, cumulative?: Floa
   if (!needProbs && !cumulative) return { scaled: z, max: NaN, lse: NaN, inv: 1 };
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (z[i]! > max) max = z[i]!;
-  if (!Number.isFinite(max)) throw new RangeError(`draft logits row has no finite maximum (got ${max})`);
+  if (!Number.isFinite(max)) throw rangeError(`draft logits row has no finite maximum (got ${max})`);
   let sum = 0;
   if (cumulative) {
     for (let i = 0; i < V; i++) cumulative[i] = sum += Math.exp(z[i]! - max);

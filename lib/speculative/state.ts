@@ -6,6 +6,7 @@
  */
 import type { Logits } from '../logits';
 import type { ModelAdapter } from './adapter';
+import { rangeError } from '../validate';
 
 /** Column tag: a committed token (every later row sees it). */
 export const COMMITTED = -1;
@@ -160,7 +161,7 @@ function isAncestorOrSelf(a: number, v: number, parents: Int32Array): boolean {
 
 function checkLogits(l: Logits, rows: number, vocab: number): void {
   if (l === null || typeof l !== 'object' || l.rows !== rows || l.vocab !== vocab) {
-    throw new RangeError(
+    throw rangeError(
       `model adapter returned logits ${l ? `${String(l.rows)} × ${String(l.vocab)}` : String(l)}; expected ${rows} × ${vocab} (one row per new token)`,
     );
   }

@@ -9,6 +9,7 @@
  */
 import { stopIndex } from '../specdec';
 import { show } from '../show';
+import { rangeError, typeError } from '../validate';
 
 /**
  * EAGLE's `mc_sim_7b_63` static tree (SafeAILab/EAGLE, `model/choices.py`): each entry is the path of child
@@ -86,13 +87,13 @@ interface Shape {
 
 function compileShape(choices: readonly (readonly number[])[]): Shape {
   if (!Array.isArray(choices) || choices.length === 0) {
-    throw new TypeError('tree.choices must be a non-empty array of child-rank paths such as [[0], [1], [0, 0]]');
+    throw typeError('tree.choices must be a non-empty array of child-rank paths such as [[0], [1], [0, 0]]');
   }
   const children: number[][] = [[]];
   const ids = new Map<string, number>([['', 0]]);
   const sorted = [...choices].map((p, i) => {
     if (!Array.isArray(p) || p.length === 0 || !p.every((r) => Number.isInteger(r) && r >= 0)) {
-      throw new RangeError(`tree.choices[${i}] must be a non-empty array of ranks (integers >= 0), got ${show(p)}`);
+      throw rangeError(`tree.choices[${i}] must be a non-empty array of ranks (integers >= 0), got ${show(p)}`);
     }
     return p;
   });
@@ -100,10 +101,10 @@ function compileShape(choices: readonly (readonly number[])[]): Shape {
   for (const p of sorted) {
     const parentKey = p.slice(0, -1).join(',');
     const parent = ids.get(parentKey);
-    if (parent === undefined) throw new RangeError(`tree.choices: path [${p.join(', ')}] has no parent path [${parentKey}]`);
+    if (parent === undefined) throw rangeError(`tree.choices: path [${p.join(', ')}] has no parent path [${parentKey}]`);
     const rank = p[p.length - 1]!;
     const key = p.join(',');
-    if (ids.has(key)) throw new RangeError(`tree.choices: path [${key}] appears twice`);
+    if (ids.has(key)) throw rangeError(`tree.choices: path [${key}] appears twice`);
     const id = children.length;
     ids.set(key, id);
     children.push([]);
@@ -112,7 +113,7 @@ function compileShape(choices: readonly (readonly number[])[]): Shape {
   for (let s = 0; s < children.length; s++) {
     const c = children[s]!;
     for (let r = 0; r < c.length; r++) {
-      if (c[r] === undefined) throw new RangeError(`tree.choices: ranks of each parent must be 0, 1, 2, ... without gaps (rank ${r} missing)`);
+      if (c[r] === undefined) throw rangeError(`tree.choices: ranks of each parent must be 0, 1, 2, ... without gaps (rank ${r} missing)`);
     }
   }
   return { children };
@@ -120,12 +121,12 @@ function compileShape(choices: readonly (readonly number[])[]): Shape {
 
 /** @internal Validates a strategy and returns its planner factory (one planner per tree per step). */
 export function plannerFor(s: TreeStrategy): () => Planner {
-  if (s === null || typeof s !== 'object') throw new TypeError("tree must be { kind: 'none' | 'chain' | 'static' | 'dynamic', ... }");
+  if (s === null || typeof s !== 'object') throw typeError("tree must be { kind: 'none' | 'chain' | 'static' | 'dynamic', ... }");
   switch (s.kind) {
     case 'none':
       return () => ({ childCount: () => 0, select: () => [] });
     case 'chain': {
-      if (!(Number.isInteger(s.k) && s.k >= 1 && s.k <= 64)) throw new RangeError(`tree.k must be an integer in [1, 64], got ${show(s.k)}`);
+      if (!(Number.isInteger(s.k) && s.k >= 1 && s.k <= 64)) throw rangeError(`tree.k must be an integer in [1, 64], got ${show(s.k)}`);
       const k = s.k;
       return () => ({
         childCount: (t, v) => (t.depth[v]! < k ? 1 : 0),
@@ -145,17 +146,17 @@ export function plannerFor(s: TreeStrategy): () => Planner {
       const budget = s.budget;
       const width = s.width ?? 4;
       const depth = s.depth ?? 8;
-      if (!(Number.isInteger(budget) && budget >= 1 && budget <= 1024)) throw new RangeError(`tree.budget must be an integer in [1, 1024], got ${show(budget)}`);
-      if (!(Number.isInteger(width) && width >= 1 && width <= 64)) throw new RangeError(`tree.width must be an integer in [1, 64], got ${show(width)}`);
-      if (!(Number.isInteger(depth) && depth >= 1 && depth <= 64)) throw new RangeError(`tree.depth must be an integer in [1, 64], got ${show(depth)}`);
+      if (!(Number.isInteger(budget) && budget >= 1 && budget <= 1024)) throw rangeError(`tree.budget must be an integer in [1, 1024], got ${show(budget)}`);
+      if (!(Number.isInteger(width) && width >= 1 && width <= 64)) throw rangeError(`tree.width must be an integer in [1, 64], got ${show(width)}`);
+      if (!(Number.isInteger(depth) && depth >= 1 && depth <= 64)) throw rangeError(`tree.depth must be an integer in [1, 64], got ${show(depth)}`);
       if (s.reward !== undefined) {
         const r = s.reward;
         if (r === null || typeof r !== 'object' || !(Number.isFinite(r.eta) && r.eta > 0) || !(Number.isFinite(r.nodeCost) && r.nodeCost >= 0)) {
-          throw new RangeError(`tree.reward must be { eta > 0, nodeCost >= 0 }, got ${show(r)}`);
+          throw rangeError(`tree.reward must be { eta > 0, nodeCost >= 0 }, got ${show(r)}`);
         }
       }
       const h = s.stopThreshold;
-      if (h !== undefined && !(typeof h === 'number' && h >= 0 && h <= 1)) throw new RangeError(`tree.stopThreshold must be in [0, 1], got ${show(h)}`);
+      if (h !== undefined && !(typeof h === 'number' && h >= 0 && h <= 1)) throw rangeError(`tree.stopThreshold must be in [0, 1], got ${show(h)}`);
       return () => {
         let left = budget;
         return {
@@ -181,7 +182,7 @@ export function plannerFor(s: TreeStrategy): () => Planner {
       };
     }
     default:
-      throw new RangeError(`tree.kind must be 'none', 'chain', 'static' or 'dynamic', got ${show((s as { kind: unknown }).kind)}`);
+      throw rangeError(`tree.kind must be 'none', 'chain', 'static' or 'dynamic', got ${show((s as { kind: unknown }).kind)}`);
   }
 }
 
