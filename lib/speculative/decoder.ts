@@ -290,11 +290,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       const batchTrees: TreeBatch = { tokens: tok, parents: par, offsets };
       const tLogits = gatherRows(out.logits, targetRows);
       const draftLogits: Logits | undefined = qData ? { data: qData, rows: nodeCount, vocab: target.vocab } : undefined;
+      // The processing options verifyTree and the utilities share; the random stream (seed, step) is verifyTree's.
       const vopts = {
-        temperature: T, topK: g.topK ?? 0, topP: g.topP ?? 1, seed, step, signal: g.signal,
+        temperature: T, topK: g.topK ?? 0, topP: g.topP ?? 1, signal: g.signal,
         drafts: mode.greedy ? ('deterministic' as const) : mode.drafts, draft: draftLogits,
       };
-      const res = await verifyTree(batchTrees, tLogits, { ...vopts, mode: mode.greedy ? 'greedy' : 'sample' });
+      const res = await verifyTree(batchTrees, tLogits, { ...vopts, seed, step, mode: mode.greedy ? 'greedy' : 'sample' });
       let expected: Float64Array | undefined;
       if (g.measureExpected) {
         expected = await expectedAcceptance(batchTrees, tLogits, { ...vopts, mode: mode.greedy ? 'greedy' : 'sample' });
