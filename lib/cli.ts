@@ -79,6 +79,7 @@ const COMMANDS: Record<string, Command> = {
   bench: lazy('./cli/bench', 'runBench'),
   fit: lazy('./cli/fit', 'runFit'),
   xl3m: lazy('./cli/xl3m', 'runXl3m'),
+  generate: lazy('./cli/generate', 'runGenerate'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -20,3 +20,4 @@ export * as tree from './tree';
 export * as specdec from './specdec';
 export * as multidraft from './multidraft';
 export * as scaling from './scaling';
+export * as speculative from './speculative';

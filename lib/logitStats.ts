@@ -5,7 +5,7 @@
  */
 import { withSignal } from './abort';
 import { Logits, checkTokenIds, normalizeLogits, NativeLogits } from './logits';
-import { BackendChoice, backendForCall, nativeFunction } from './native';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from './native';
 
 /** Options of {@link logitStats}. */
 export interface LogitStatsOptions {
@@ -17,6 +17,8 @@ export interface LogitStatsOptions {
   backend?: BackendChoice;
   /** Cancels a long call; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
 }
 
 /** Per-row results of {@link logitStats}; every array has one entry per row. */
@@ -41,7 +43,7 @@ export interface LogitStatsResult {
 
 type NativeLogitStats = (
   logits: NativeLogits,
-  opts: { targets?: Int32Array; temperature: number; cancel: Int32Array; backend: string },
+  opts: { targets?: Int32Array; temperature: number; cancel: Int32Array; backend: string; tuning?: NativeTuning },
 ) => Promise<LogitStatsResult>;
 
 /**
@@ -68,7 +70,7 @@ export async function logitStats(logits: Logits, opts: LogitStatsOptions = {}): 
     opts.targets === undefined ? undefined : checkTokenIds(opts.targets, 'opts.targets', l.native.rows, l.native.vocab);
   const backend = backendForCall(opts.backend, l.onDevice);
   const run = nativeFunction<NativeLogitStats>(backend, 'logitStats');
-  const result = await withSignal(opts.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend }));
+  const result = await withSignal(opts.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend, tuning: opts.tuning }));
   // The addon sees an empty targets array (rows = 0) as absent; the result still carries (empty) target outputs.
   if (targets && !result.nll) Object.assign(result, { nll: new Float32Array(0), targetRank: new Int32Array(0) });
   return result;

@@ -12,6 +12,23 @@ export type BackendName = 'cpu' | 'cuda';
 /** Backend request: a concrete backend or `auto`. */
 export type BackendChoice = BackendName | 'auto';
 
+/**
+ * Forces native code paths for one call: tests and benchmarks compare paths this way (internal, not part of the
+ * stable API). Keys left out keep the process's values (LENGTHWISE_SIMD, LENGTHWISE_TREE_PATH,
+ * LENGTHWISE_TREE_CLUSTER, read once by the addon).
+ * @internal
+ */
+export interface NativeTuning {
+  /** Highest CPU SIMD level (the CPU's support caps it further). */
+  simd?: 'scalar' | 'avx2' | 'avx512';
+  /** verifyTree CUDA: the lazy walk or the all-rows path ('auto' = chosen per call). */
+  treePath?: 'auto' | 'lazy' | 'rows';
+  /** verifyTree CUDA: blocks per request, the largest resident power of two <= n (0 = auto). */
+  treeCluster?: number;
+  /** XL3M CUDA inner loop: 0 lean (128 threads), 1 lean (256 threads), 2 full statistics (128 threads). */
+  xl3mVariant?: 0 | 1 | 2;
+}
+
 /** The native addon's surface (internal; every capability adds functions). */
 export interface NativeAddon {
   info(): { threads: number; simd: string; version: string; cuda: boolean };

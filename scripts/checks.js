@@ -3,7 +3,7 @@
 // groups and with the same flags as the addons:
 //  - CPU checks: node-gyp builds them from a binding.gyp generated here whose targets carry binding.gyp's own
 //    addon settings (defines, includes, cflags, ldflags), so they compile exactly as the CPU addon does; each
-//    source group is one static library, so a check links only the objects it uses.
+//    source group is one static library, linked whole (as the addon links its objects).
 //  - GPU checks: CMakeLists.txt's `checks` target (-DLW_CHECKS=ON), with the CUDA addon's architectures and options.
 // Everything goes to build-checks/. Usage:
 //   node scripts/checks.js cpu|gpu [--build-only] [name ...]   build (then run) all CPU or GPU checks, or the named
@@ -87,12 +87,17 @@ function buildCpu(checks) {
     ...settings,
   }));
   for (const [name, c] of checks) {
+    // Whole archives, as the addon links its objects: backends register their kernel tables from static
+    // initialisers (core/backend.h) that nothing references by name. gyp puts ldflags before the archives and
+    // libraries after them.
     targets.push({
       target_name: name,
       type: 'executable',
       sources: [rel(c.source)],
       dependencies: c.groups.map((g) => `lw_${g}`),
       ...settings,
+      ldflags: [...(settings.ldflags || []), '-Wl,--whole-archive'],
+      libraries: ['-Wl,--no-whole-archive', ...(settings.libraries || [])],
     });
   }
   fs.mkdirSync(cpuDir, { recursive: true });

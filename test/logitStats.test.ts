@@ -1,4 +1,4 @@
-import { logitStats, LogitStatsResult } from '../lib';
+import { backendInfo, logitStats, LogitStatsResult } from '../lib';
 import { cpuNative } from '../lib/native';
 import { randomLogits, type RefDType, special } from './helpers/logits';
 import { refLogitStats, type RefStats } from './helpers/logitsReference';
@@ -31,10 +31,7 @@ function expectMatches(got: LogitStatsResult, ref: RefStats, rows: number, withT
   expect(bad).toEqual([]);
 }
 
-const SIMD = ['scalar', 'avx2', 'avx512'];
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-
-afterAll(() => setSimd(-1));
+const SIMD = ['scalar', 'avx2', 'avx512'] as const;
 
 describe('logitStats (CPU) vs float64 reference', () => {
   const shapes: [number, number][] = [
@@ -56,19 +53,33 @@ describe('logitStats (CPU) vs float64 reference', () => {
   }
 
   test.each([0, 1, 2])('every SIMD path agrees with the reference (level %i)', async (level) => {
-    const name = setSimd(level);
-    expect(SIMD).toContain(name);
+    const tuning = { simd: SIMD[level] };
     for (const dtype of DTYPES) {
       for (const [rows, vocab] of [[7, 32000], [3, 4099], [64, 33]] as [number, number][]) {
         const r = rng(level * 7 + vocab);
         const data = randomLogits(r, rows, vocab, dtype);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
         const ref = refLogitStats(data, dtype, rows, vocab, targets);
-        const got = await logitStats({ data, dtype, rows, vocab }, { targets, backend: 'cpu' });
+        const got = await logitStats({ data, dtype, rows, vocab }, { targets, backend: 'cpu', tuning });
         expectMatches(got, ref, rows, true);
       }
     }
-    setSimd(-1);
+  });
+
+  // The per-call tuning field must reach the kernels on every pool thread: the scalar and vector paths sum in
+  // different orders, so a row's four float outputs differ from the vector path's in the last bits on most rows
+  // (~61 of these 64 measured; they agree to ~1e-6). A field ignored on the pool's workers would leave about
+  // half the rows bit-equal, one ignored everywhere all of them.
+  test('tuning.simd selects the path of every row (scalar differs from the vector path in the last bits)', async () => {
+    if (backendInfo().simd === 'scalar') return;  // nothing to tell apart on this CPU
+    const rows = 64, vocab = 32000;
+    const data = randomLogits(rng(5), rows, vocab, 'float32');
+    const scalar = await logitStats({ data, rows, vocab }, { backend: 'cpu', tuning: { simd: 'scalar' } });
+    const vector = await logitStats({ data, rows, vocab }, { backend: 'cpu' });
+    const keys = ['logsumexp', 'entropy', 'varentropy', 'maxProb'] as const;
+    let differ = 0;
+    for (let r = 0; r < rows; r++) if (keys.some((k) => scalar[k][r] !== vector[k][r])) differ++;
+    expect(differ).toBeGreaterThan((rows * 3) / 4);
   });
 
   test('without targets there is no nll/targetRank', async () => {

@@ -1,10 +1,7 @@
 import { scaling } from '../lib';
-import { cpuNative } from '../lib/native';
 import { huberLikelihood, huberObjective, normals } from './helpers/scalingReference';
 
 const runs = scaling.chinchillaRuns(); // 240 points: the 5 highest losses dropped
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-afterAll(() => setSimd(-1));
 
 describe('Chinchilla table (Epoch AI digitisation, 240 runs)', () => {
   test('has 240 runs after dropping the 5 highest losses', () => {
@@ -51,11 +48,9 @@ describe('Chinchilla table (Epoch AI digitisation, 240 runs)', () => {
 
   test('every SIMD path finds the same optimum', async () => {
     const objs: number[] = [];
-    for (const level of [0, 1, 2]) {
-      setSimd(level);
-      objs.push((await scaling.fit(runs, { grid: { a: [5], b: [5, 10], e: [0.5], alpha: [0.5], beta: [0.5] } })).objective);
+    for (const simd of ['scalar', 'avx2', 'avx512'] as const) {
+      objs.push((await scaling.fit(runs, { grid: { a: [5], b: [5, 10], e: [0.5], alpha: [0.5], beta: [0.5] }, tuning: { simd } })).objective);
     }
-    setSimd(-1);
     for (const o of objs) expect(Math.abs(o - objs[0]!) / objs[0]!).toBeLessThan(1e-9);
   });
 });

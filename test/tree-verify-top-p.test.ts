@@ -1,14 +1,14 @@
 // Top-p alone over large vocabularies (the CPU bisection path, native/cpu/top_p_cpu.cc): the kept set must be the
 // definition's exactly — the shortest prefix in (logit desc, id asc) order whose mass reaches top_p — including a
 // boundary that falls inside a block of tied logits, and the sampled distribution must match a float64 reference.
-import { cpuNative } from '../lib/native';
+import type { NativeTuning } from '../lib/native';
 import { verifyTree } from '../lib/tree/verify';
 import { processedDistribution } from './helpers/treeReference';
 import { rng } from './helpers/rng';
 
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-afterEach(() => setSimd(-1));
-const SCALAR = 0, DETECTED = -1;
+// The SIMD path of every call (tuning.simd): the scalar one, or the process's own.
+const SCALAR: NativeTuning = { simd: 'scalar' }, DETECTED: NativeTuning = {};
+let tuning: NativeTuning = DETECTED;
 
 /** `batch` one-node trees (no children): each emits its bonus token y ~ p_root, with an independent stream. */
 async function bonusSamples(row: Float32Array, batch: number, calls: number, opts: { temperature?: number; topP: number }) {
@@ -22,7 +22,7 @@ async function bonusSamples(row: Float32Array, batch: number, calls: number, opt
   };
   const counts = new Map<number, number>();
   for (let c = 0; c < calls; c++) {
-    const r = await verifyTree(trees, { data, rows: batch, vocab: V }, { mode: 'sample', seed: 1000 + c, ...opts });
+    const r = await verifyTree(trees, { data, rows: batch, vocab: V }, { mode: 'sample', seed: 1000 + c, ...opts, tuning });
     for (const y of r.tokens) counts.set(y, (counts.get(y) ?? 0) + 1);
   }
   return counts;
@@ -32,7 +32,7 @@ test.each([
   ['the detected SIMD path', DETECTED],
   ['the scalar path', SCALAR],
 ])('top-p boundary inside a block of tied logits keeps exactly the lowest ids of the block (%s)', async (_name, level) => {
-  setSimd(level);
+  tuning = level;
   // One token of weight 500, one token of weight 2 in each 1024-id chunk (so the largest chunk maxima do not bound
   // the nucleus and the bisection path runs), 2000 tied tokens of weight 1 at scattered ids, the rest e^-50.
   // Z ≈ 500 + 80 + 2000 = 2580; top-p 1329.5 / 2580 puts the target half a token away from any prefix mass, so
@@ -67,9 +67,9 @@ test.each([
   [4999, 1.3, 0.6, DETECTED],
   [40003, 1, 0.95, DETECTED],
   [4999, 0.8, 0.9, SCALAR],
-])('top-p over V = %d, T = %d, p = %d matches the float64 reference (χ², p > 1e-3; nothing outside the kept set; SIMD %d)',
+])('top-p over V = %d, T = %d, p = %d matches the float64 reference (χ², p > 1e-3; nothing outside the kept set; tuning %j)',
   async (V, T, P, level) => {
-    setSimd(level);
+    tuning = level;
     const r = rng(V + Math.round(100 * P));
     const row = new Float32Array(V);
     for (let i = 0; i < V; i++) row[i] = 2.5 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

@@ -2,7 +2,7 @@
 // sizes (around the 16-column vectors, the 2048-column blocks and the 16384-column slices), extreme values, the
 // running max rising in every block, ±inf and NaN, temperature — against the float64 reference.
 import { score, createScorer } from '../lib/xl3m/score';
-import { cpuNative } from '../lib/native';
+import type { NativeTuning } from '../lib/native';
 import { bf16Bits, f16Bits, randomLogits, type RefDType, special } from './helpers/logits';
 import { refLogitStats } from './helpers/logitsReference';
 import { rng } from './helpers/rng';
@@ -10,9 +10,9 @@ import { rng } from './helpers/rng';
 type Data = Float32Array | Uint16Array;
 const DTYPES: RefDType[] = ['float32', 'float16', 'bfloat16'];
 const VOCABS = [1, 15, 17, 2049, 16385, 40000];
-const setSimd = (level: number) => (cpuNative()['_setSimd'] as (l: number) => string)(level);
-
-afterAll(() => setSimd(-1));
+const SIMD = ['scalar', 'avx2', 'avx512'] as const;
+// The SIMD cap every call of the running block passes (tuning.simd; {} = the process's own level).
+let tuning: NativeTuning = {};
 
 function encode(values: Float64Array | number[], dtype: RefDType): Data {
   if (dtype === 'float32') return Float32Array.from(values);
@@ -49,12 +49,12 @@ function check(got: Float32Array, want: Float64Array, what: string, lse?: Float6
 }
 
 async function rowValues(data: Data, dtype: RefDType, rows: number, vocab: number, metric: 'entropy' | 'nll', targets: Int32Array, temperature: number) {
-  return score({ data, dtype, rows, vocab }, { segments: rows, metric, pooling: 'last', targets, temperature, backend: 'cpu' });
+  return score({ data, dtype, rows, vocab }, { segments: rows, metric, pooling: 'last', targets, temperature, backend: 'cpu', tuning });
 }
 
 describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
-  beforeAll(() => setSimd(level));
-  afterAll(() => setSimd(-1));
+  beforeAll(() => { tuning = { simd: SIMD[level] }; });
+  afterAll(() => { tuning = {}; });
 
   test.each(DTYPES)('%s: awkward vocab sizes, random and extreme rows, temperature', async (dtype) => {
     for (const V of VOCABS) {
@@ -112,8 +112,8 @@ describe.each([0, 1, 2])('xl3m lean CPU path, SIMD level %i', (level) => {
     const data = randomLogits(rng(9 + level), rows, V, 'float32') as Float32Array;
     const targets = Int32Array.from({ length: rows }, (_, i) => (i * 31) % V);
     for (const metric of ['entropy', 'nll'] as const) {
-      const once = await score({ data, rows, vocab: V }, { segments: S, metric, targets, backend: 'cpu' });
-      const sc = createScorer({ segments: S, positionsPerSegment: P, metric, backend: 'cpu' });
+      const once = await score({ data, rows, vocab: V }, { segments: S, metric, targets, backend: 'cpu', tuning });
+      const sc = createScorer({ segments: S, positionsPerSegment: P, metric, backend: 'cpu', tuning });
       for (let r0 = 0; r0 < rows; r0 += 4) {
         const n = Math.min(4, rows - r0);
         await sc.push({ data: data.subarray(r0 * V, (r0 + n) * V), rows: n, vocab: V }, targets.subarray(r0, r0 + n));
@@ -129,9 +129,9 @@ test('all SIMD paths agree closely with each other', async () => {
   const targets = Int32Array.of(0, 1, 2, 3);
   const per: Float32Array[] = [];
   for (const level of [0, 1, 2]) {
-    setSimd(level);
+    tuning = { simd: SIMD[level] };
     per.push(await rowValues(data, 'bfloat16', rows, V, 'entropy', targets, 1));
   }
-  setSimd(-1);
+  tuning = {};
   for (const p of per) for (let i = 0; i < rows; i++) expect(Math.abs(p[i]! - per[0]![i]!)).toBeLessThan(1e-5);
 });

@@ -104,6 +104,8 @@ function loadLogits(f: Flags): { logits: Logits; segments?: number } {
 
 /** Runs `lengthwise xl3m`; returns the exit code. */
 export async function runXl3m(argv: string[]): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (argv.includes('--model')) return (require('./xl3mModel') as typeof import('./xl3mModel')).runXl3mModel(argv);
   let f: Flags;
   try {
     f = parse(argv);

@@ -167,6 +167,7 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
         cancel,
         progress,
         backend,
+        tuning: opts.tuning,
       }),
     );
   } finally {

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import type { BackendChoice } from '../native';
+import type { BackendChoice, NativeTuning } from '../native';
 
 /** Law to fit. `chinchilla`: L = E + A/N^α + B/D^β. `kaplan-nd`: L = [(Nc/N)^(αN/αD) + Dc/D]^αD. */
 export type ScalingLaw = 'chinchilla' | 'kaplan-nd';
@@ -81,6 +81,8 @@ export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). */
   backend?: BackendChoice;
   signal?: AbortSignal;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
   /** Called as fits finish (from a timer on the event loop), and once at the end with done = total. */
   onProgress?: (done: number, total: number) => void;
 }

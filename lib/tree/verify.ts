@@ -5,7 +5,7 @@
  */
 import { withSignal } from '../abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
-import { BackendChoice, backendForCall, nativeFunction } from '../native';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
 import { normaliseStreams } from './streams';
@@ -57,6 +57,8 @@ export interface VerifyTreeOptions extends ResultLayoutOptions {
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
   signal?: AbortSignal;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
 }
 
 /**
@@ -94,6 +96,7 @@ type NativeVerifyTree = (
     steps?: Uint32Array;
     cancel: Int32Array;
     backend: string;
+    tuning?: NativeTuning;
   },
 ) => Promise<VerifyTreeResult>;
 
@@ -196,6 +199,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       ...streams,
       cancel,
       backend,
+      tuning: opts.tuning,
     }),
   ).then(toResult);
 }

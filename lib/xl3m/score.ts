@@ -5,7 +5,7 @@
  */
 import { withSignal } from '../abort';
 import { Logits, NativeLogits, checkTokenIds, normalizeLogits } from '../logits';
-import { BackendChoice, BackendName, backendForCall, nativeFunction } from '../native';
+import { BackendChoice, BackendName, NativeTuning, backendForCall, nativeFunction } from '../native';
 import { show } from '../show';
 
 /** Per-row certainty measure. 'entropy': H(p) of the predictive distribution; 'nll': −log p(target). */
@@ -28,6 +28,8 @@ export interface ScoreOptions {
   /** 'cpu', 'cuda' or 'auto'. Device data always runs on CUDA. */
   backend?: BackendChoice;
   signal?: AbortSignal;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
 }
 
 /** Options of {@link createScorer}. */
@@ -39,6 +41,8 @@ export interface ScorerOptions {
   pooling?: Xl3mPooling;
   temperature?: number;
   backend?: BackendChoice;
+  /** @internal Forces native code paths (tests and benchmarks). */
+  tuning?: NativeTuning;
 }
 
 /** A streaming scorer: push the rows in order, in chunks of any size, then finish. */
@@ -70,6 +74,7 @@ interface NativeScoreOpts {
   state?: Float64Array;
   backend: BackendName;
   cancel: Int32Array;
+  tuning?: NativeTuning;
 }
 type NativeScore = (logits: NativeLogits, opts: NativeScoreOpts) => Promise<Float32Array>;
 type NativePush = (logits: NativeLogits, opts: NativeScoreOpts) => Promise<void>;
@@ -142,6 +147,7 @@ export async function score(logits: Logits, opts: ScoreOptions): Promise<Float32
       temperature,
       backend,
       cancel,
+      tuning: opts.tuning,
     }),
   );
 }
@@ -160,6 +166,7 @@ class Scorer implements Xl3mScorer {
   private readonly pooling: Xl3mPooling;
   private readonly temperature: number;
   private readonly backend: BackendChoice | undefined;
+  private readonly tuning: NativeTuning | undefined;
 
   constructor(opts: ScorerOptions) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object { segments, positionsPerSegment, ... }');
@@ -175,6 +182,7 @@ class Scorer implements Xl3mScorer {
     this.pooling = poolingOf(opts.pooling);
     this.temperature = temperatureOf(opts.temperature);
     this.backend = opts.backend;
+    this.tuning = opts.tuning;
     this.state = nativeFunction<NativeInit>('cpu', 'xl3mInit')(this.segments);
   }
 
@@ -214,6 +222,7 @@ class Scorer implements Xl3mScorer {
             state: this.state,
             backend,
             cancel,
+            tuning: this.tuning,
           }),
         ),
       );

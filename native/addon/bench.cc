@@ -1,4 +1,5 @@
-// Test/benchmark-only entry points (underscore-prefixed): the CPU memory-read floor; kernel timings with CUDA events.
+// Test/benchmark-only entry points (underscore-prefixed): the CPU memory-read floor; kernel timings on the device
+// clock (the CUDA backend's timers; a build without them says so when called).
 #include <chrono>
 
 #include "async.h"
@@ -6,6 +7,7 @@
 #include "core/error.h"
 #include "core/logit_stats.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -28,7 +30,6 @@ Napi::Value BenchReadMemory(const Napi::CallbackInfo& info) {
 
 LW_EXPORT_FUNCTION("_benchReadMemory", BenchReadMemory);
 
-#if LW_WITH_CUDA
 Napi::Float64Array to_array(Napi::Env env, const std::vector<float>& v) {
   auto a = Napi::Float64Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
@@ -42,7 +43,7 @@ Napi::Value BenchCopy(const Napi::CallbackInfo& info) {
     size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
     int iters = info[1].As<Napi::Number>().Int32Value();
     int dev = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
-    return to_array(env, device_copy_timing(dev, bytes, iters));
+    return to_array(env, device_copy_timing(Backend::Cuda, dev, bytes, iters));
   });
 }
 
@@ -57,13 +58,13 @@ Napi::Value BenchLogitStats(const Napi::CallbackInfo& info) {
     size_t nt = 0;
     args.targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
     args.temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
-    return to_array(env, logit_stats_cuda_timing(args, info[2].As<Napi::Number>().Int32Value()));
+    args.tuning = tuning_of(opts);
+    return to_array(env, logit_stats_timing(Backend::Cuda, args, info[2].As<Napi::Number>().Int32Value()));
   });
 }
 
 LW_EXPORT_FUNCTION("_benchCopy", BenchCopy);
 LW_EXPORT_FUNCTION("_benchLogitStats", BenchLogitStats);
-#endif
 
 }  // namespace
 }  // namespace addon

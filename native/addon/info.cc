@@ -1,4 +1,4 @@
-// Build and runtime facts for backendInfo(), plus test-only switches (underscore-prefixed).
+// Build and runtime facts for backendInfo() (the process's tuning: a call may cap SIMD lower, core/tuning.h).
 #include "async.h"
 #include "core/parallel.h"
 #include "cpu/simd.h"
@@ -22,16 +22,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SetSimd(const Napi::CallbackInfo& info) {
-  int level = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  cpu::set_simd_override(level);
-  return Napi::String::New(info.Env(), cpu::simd_level_name(cpu::simd_level()));
-}
-
 }  // namespace
 
 LW_EXPORT_FUNCTION("info", Info);
-LW_EXPORT_FUNCTION("_setSimd", SetSimd);
 
 }  // namespace addon
 }  // namespace lw

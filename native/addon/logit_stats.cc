@@ -4,6 +4,7 @@
 #include "async.h"
 #include "core/logit_stats.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -25,6 +26,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     }
     args->temperature = static_cast<float>(number_or(opts, "temperature", 1.0));
     args->cancel.flag = cancel_flag(opts, pins);
+    args->tuning = tuning_of(opts);
     Backend backend = backend_of(opts);
 
     // Outputs are allocated here (JS thread) and written in place by the worker.

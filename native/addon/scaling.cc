@@ -9,6 +9,7 @@
 #include "async.h"
 #include "core/scaling/scaling.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -89,6 +90,7 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     o.backend = backend_of(opts);
     o.device = static_cast<int>(number_or(opts, "device", 0));
     o.cancel.flag = cancel_flag(opts, pins);
+    o.tuning = tuning_of(opts);
     size_t np = 0;
     double* progress = optional_typed_array<double>(opts, "progress", napi_float64_array, "progress", &np, pins);
     if (progress && np < 2) throw_type("progress must be a Float64Array of length 2");

@@ -7,6 +7,7 @@
 #include "async.h"
 #include "core/tree_verify.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -61,6 +62,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
       throw Error(ErrorKind::Range, "opts.seed and opts.step arrays must have one entry per tree");
     args->cancel.flag = cancel_flag(opts, pins);
     args->backend = backend_of(opts);
+    args->tuning = tuning_of(opts);
     auto out = std::make_shared<TreeVerifyResult>();
     return run_async(
         env, [args, out]() { *out = verify_tree(*args); },

@@ -10,6 +10,7 @@
 #include "async.h"
 #include "core/xl3m_score.h"
 #include "registry.h"
+#include "tuning.h"
 #include "unpack.h"
 
 namespace lw {
@@ -34,6 +35,7 @@ std::shared_ptr<Xl3mChunkArgs> chunk_args(Napi::Env env, const Napi::CallbackInf
   Napi::Value off = opts.Get("rowOffset");
   a->row_offset = off.IsUndefined() ? 0 : integer(opts, "rowOffset", "rowOffset");
   a->cancel.flag = cancel_flag(opts, pins);
+  a->tuning = tuning_of(opts);
   return a;
 }
 

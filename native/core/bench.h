@@ -4,15 +4,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "tensor.h"
+
 namespace lw {
 
 // Reads `bytes` at `data` once with every pool thread (contiguous ranges), XOR-folding 64-bit words; returns the
 // fold so the reads cannot be elided. Its time is the plain memory-read floor of the CPU row kernels.
 uint64_t read_all_cpu(const void* data, size_t bytes);
 
-#if LW_WITH_CUDA
-// Times (ms) of `iters` device-to-device copies of `bytes` (read + write = 2 × bytes moved).
-std::vector<float> device_copy_timing(int dev, size_t bytes, int iters);
-#endif
+// Times (ms) of `iters` device-to-device copies of `bytes` on `backend` (read + write = 2 × bytes moved;
+// KernelTable::copy_timing).
+std::vector<float> device_copy_timing(Backend backend, int dev, size_t bytes, int iters);
 
 }  // namespace lw

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backend.h"
 #include "bench.h"
 #include "parallel.h"
 
@@ -35,6 +36,11 @@ uint64_t read_all_cpu(const void* data, size_t bytes) {
     out.fetch_xor(acc, std::memory_order_relaxed);
   });
   return out.load();
+}
+
+std::vector<float> device_copy_timing(Backend backend, int dev, size_t bytes, int iters) {
+  const KernelTable& t = dispatch(backend, false, "bytes");
+  return entry(t, t.copy_timing, "device copy timer")(dev, bytes, iters);
 }
 
 }  // namespace lw

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <string>
 
+#include "backend.h"
 #include "error.h"
+#include "row_error.h"
 
 namespace lw {
 
@@ -18,19 +20,14 @@ void logit_stats(Backend backend, const LogitStatsArgs& args, LogitStatsOut& out
       }
     }
   }
-  if (backend == Backend::Cuda) {
-#if LW_WITH_CUDA
-    logit_stats_cuda(args, out);
-#else
-    throw_runtime("this build of lengthwise has no CUDA backend");
-#endif
-  } else {
-    if (l.mem.on_device) throw_range("logits.data is a DeviceTensor; the CPU backend needs host memory (download() it)");
-    logit_stats_cpu(args, out);
-  }
-  if (out.all_neg_inf_row >= 0) {
-    throw_range("logits row " + std::to_string(out.all_neg_inf_row) + " is all -Infinity (no distribution)");
-  }
+  const KernelTable& t = dispatch(backend, l.mem.on_device, "logits.data");
+  entry(t, t.logit_stats, "logitStats")(args, out);
+  if (out.all_neg_inf_row >= 0) throw_row_error("logits", out.all_neg_inf_row, RowError::AllNegInf);
+}
+
+std::vector<float> logit_stats_timing(Backend backend, const LogitStatsArgs& args, int iters) {
+  const KernelTable& t = dispatch(backend, args.logits.mem.on_device, "logits.data");
+  return entry(t, t.logit_stats_timing, "logitStats kernel timer")(args, iters);
 }
 
 }  // namespace lw

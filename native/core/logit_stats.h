@@ -6,6 +6,7 @@
 
 #include "cancel.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace lw {
 
@@ -14,6 +15,7 @@ struct LogitStatsArgs {
   const int32_t* targets = nullptr;  // host, one per row, or null
   float temperature = 1.f;
   Cancel cancel;
+  Tuning tuning = process_tuning();
 };
 
 // Host outputs, `rows` elements each; nll / target_rank only written when targets are given.
@@ -29,14 +31,10 @@ struct LogitStatsOut {
   int64_t all_neg_inf_row = -1;   // first row whose logits are all −inf (an input error), or −1
 };
 
+// Validates and runs on `backend` (KernelTable::logit_stats; every backend has this contract).
 void logit_stats(Backend backend, const LogitStatsArgs& args, LogitStatsOut& out);
 
-// Backends (same contract).
-void logit_stats_cpu(const LogitStatsArgs& args, LogitStatsOut& out);
-#if LW_WITH_CUDA
-void logit_stats_cuda(const LogitStatsArgs& args, LogitStatsOut& out);
-// Benchmark support: kernel-only times (ms) of `iters` launches, measured with CUDA events.
-std::vector<float> logit_stats_cuda_timing(const LogitStatsArgs& args, int iters);
-#endif
+// Benchmark support: kernel-only times (ms) of `iters` launches (KernelTable::logit_stats_timing).
+std::vector<float> logit_stats_timing(Backend backend, const LogitStatsArgs& args, int iters);
 
 }  // namespace lw

@@ -1,9 +1,10 @@
 #include "parallel.h"
 
+#include "tuning.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -19,6 +20,7 @@ thread_local bool t_inside_pool_task = false;
 struct Job {
   size_t n = 0, chunk = 1, chunks = 0;
   const std::function<void(size_t, size_t)>* fn = nullptr;
+  const Tuning* tuning = nullptr;  // the submitter's, installed on every thread that runs a chunk
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
   std::mutex m;
@@ -35,6 +37,7 @@ struct Job {
       try {
         bool was = t_inside_pool_task;
         t_inside_pool_task = true;
+        TuningScope scope(*tuning);
         (*fn)(b, e);
         t_inside_pool_task = was;
       } catch (...) {
@@ -53,8 +56,7 @@ struct Job {
 class Pool {
  public:
   Pool() {
-    int n = 0;
-    if (const char* env = std::getenv("LENGTHWISE_THREADS")) n = std::atoi(env);
+    int n = process_tuning().threads;
     if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
     if (n <= 0) n = 1;
     threads_ = n;
@@ -127,6 +129,7 @@ void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_
   job->chunk = std::max(grain, (n + target - 1) / target);
   job->chunks = (n + job->chunk - 1) / job->chunk;
   job->fn = &f;
+  job->tuning = &current_tuning();
   size_t helpers = std::min(job->chunks - 1, static_cast<size_t>(threads - 1));
   if (helpers > 0) pool().submit(job, helpers);
   job->work();

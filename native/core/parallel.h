@@ -7,7 +7,7 @@
 
 namespace lw {
 
-// Number of threads that work on a parallel_for (workers + caller). LENGTHWISE_THREADS overrides.
+// Number of threads that work on a parallel_for (workers + caller). LENGTHWISE_THREADS overrides (tuning.h).
 int pool_threads();
 
 // f(begin, end) over disjoint chunks of [0, n); `grain` = smallest chunk worth a task.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "backend.h"
 #include "error.h"
 #include "tree_walk.h"
 
@@ -140,14 +141,8 @@ TreeVerifyResult verify_tree(const TreeVerifyArgs& a) {
   validate_tree_verify(a);
   TreePlan plan = plan_tree_verify(a);
   const bool on_device = a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device);
-  if (a.backend == Backend::Cuda || on_device) {
-#if LW_WITH_CUDA
-    return verify_tree_cuda(a, plan);
-#else
-    throw_runtime("verifyTree: this build has no CUDA backend (build the CUDA addon with `npm run build:cuda`)");
-#endif
-  }
-  return verify_tree_cpu(a, plan);
+  const KernelTable& t = dispatch(a.backend, on_device, on_device && !a.target.mem.on_device ? "draft" : "target");
+  return entry(t, t.verify_tree, "verifyTree")(a, plan);
 }
 
 }  // namespace lw

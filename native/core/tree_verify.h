@@ -19,6 +19,7 @@
 
 #include "cancel.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace lw {
 
@@ -50,6 +51,7 @@ struct TreeVerifyArgs {
   const uint32_t* steps = nullptr;
   Backend backend = Backend::Cpu;
   Cancel cancel;
+  Tuning tuning = process_tuning();
 };
 
 struct TreeVerifyResult {

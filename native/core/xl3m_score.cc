@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "backend.h"
 #include "error.h"
 
 namespace lw {
@@ -59,12 +60,8 @@ void xl3m_push(Backend backend, const Xl3mChunkArgs& a, double* state) {
       }
     }
   }
-  if (backend == Backend::Cpu && l.mem.on_device) {
-    throw_range("logits.data is a DeviceTensor; the CPU backend needs host memory (download() it)");
-  }
-#if !LW_WITH_CUDA
-  if (backend == Backend::Cuda) throw_runtime("this build of lengthwise has no CUDA backend");
-#endif
+  const KernelTable& t = dispatch(backend, l.mem.on_device, "logits.data");
+  const Xl3mRowsFn row_values = entry(t, t.xl3m_rows, "XL3M scoring");
   // Row values are produced in blocks of at most kRowBlock rows, so scratch stays bounded for any input.
   constexpr int64_t kRowBlock = 1 << 16;
   std::vector<float> values(static_cast<size_t>(std::min(l.rows, kRowBlock)));
@@ -75,11 +72,7 @@ void xl3m_push(Backend backend, const Xl3mChunkArgs& a, double* state) {
     sub.logits.mem.data = static_cast<const uint8_t*>(l.mem.data) + static_cast<size_t>(r0) * row_bytes;
     sub.targets = a.targets ? a.targets + r0 : nullptr;
     sub.row_offset = a.row_offset + r0;
-#if LW_WITH_CUDA
-    if (backend == Backend::Cuda) xl3m_row_values_cuda(sub, values.data());
-    else
-#endif
-    xl3m_row_values_cpu(sub, values.data());
+    row_values(sub, values.data());
     xl3m_pool_rows(values.data(), sub.row_offset, sub.logits.rows, a.positions, state);
   }
 }

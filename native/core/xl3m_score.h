@@ -7,6 +7,7 @@
 
 #include "cancel.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace lw {
 
@@ -25,6 +26,7 @@ struct Xl3mChunkArgs {
   int64_t positions = 0;              // rows per segment
   int64_t row_offset = 0;
   Cancel cancel;
+  Tuning tuning = process_tuning();
 };
 
 void xl3m_pool_init(double* state, int64_t segments);
@@ -36,15 +38,8 @@ void xl3m_pool_finish(const double* state, int64_t segments, int64_t positions, 
 // Validates the chunk, computes its row values on `backend` and folds them into `state`.
 void xl3m_push(Backend backend, const Xl3mChunkArgs& args, double* state);
 
-// Backends: the metric value of every row of the chunk (entropy or NLL, after temperature). Rows whose logits
-// are all −inf throw a Range error naming the global row.
-void xl3m_row_values_cpu(const Xl3mChunkArgs& args, float* values);
-#if LW_WITH_CUDA
-void xl3m_row_values_cuda(const Xl3mChunkArgs& args, float* values);
-// Benchmarks/tests only: 0 = lean s,u loop, 128-thread blocks (default), 1 = lean, 256-thread blocks,
-// 2 = the shared full-statistics loop (row_stats.cuh thread_slice), 128-thread blocks.
-void xl3m_cuda_set_variant(int variant);
-#endif
+// Backends (KernelTable::xl3m_rows): the metric value of every row of the chunk (entropy or NLL, after
+// temperature). Rows whose logits are all −inf throw a Range error naming the global row.
 
 // Float64 reference of one row's metric value (tests).
 double xl3m_row_value_reference(const void* row, DType dtype, int64_t vocab, Xl3mMetric metric, int32_t target,

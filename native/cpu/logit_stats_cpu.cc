@@ -3,6 +3,7 @@
 
 #include "core/logit_stats.h"
 #include "core/parallel.h"
+#include "kernels_cpu.h"
 #include "row_stats_cpu.h"
 
 namespace lw {
@@ -31,6 +32,7 @@ void write_row(const LogitStatsArgs& a, LogitStatsOut& out, int64_t r, const Row
 }  // namespace
 
 void logit_stats_cpu(const LogitStatsArgs& a, LogitStatsOut& out) {
+  const TuningScope tuning(a.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   const LogitsView& l = a.logits;
   const int64_t rows = l.rows, vocab = l.vocab;
   const size_t esize = dtype_size(l.dtype);

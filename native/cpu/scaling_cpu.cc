@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "core/scaling/scaling.h"
+#include "kernels_cpu.h"
 #include "scaling_cpu.h"
 
 namespace lw {
@@ -71,6 +72,7 @@ StartOutcome run_fit(const MultiStartJob& j, const PaddedData& d, cpu::Chinchill
 }  // namespace
 
 void multistart_cpu(const MultiStartJob& j, FitResult* out) {
+  const TuningScope tuning(j.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   const PaddedData d = pad(j);
   const int P = total_params(j.pb.law, j.pb.objective), k = law_params(j.pb.law);
   const cpu::ChinchillaEvalFn simd = j.pb.law == Law::Chinchilla ? cpu::chinchilla_simd_eval() : nullptr;

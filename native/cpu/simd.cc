@@ -1,8 +1,6 @@
 #include "simd.h"
 
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
+#include "core/tuning.h"
 
 namespace lw {
 namespace cpu {
@@ -18,18 +16,6 @@ SimdLevel detect() {
   return SimdLevel::Scalar;
 }
 
-SimdLevel from_env(SimdLevel detected) {
-  const char* env = std::getenv("LENGTHWISE_SIMD");
-  if (!env) return detected;
-  SimdLevel want = detected;
-  if (!std::strcmp(env, "scalar")) want = SimdLevel::Scalar;
-  else if (!std::strcmp(env, "avx2")) want = SimdLevel::Avx2;
-  else if (!std::strcmp(env, "avx512")) want = SimdLevel::Avx512;
-  return static_cast<int>(want) < static_cast<int>(detected) ? want : detected;
-}
-
-std::atomic<int> g_override{-1};
-
 }  // namespace
 
 SimdLevel simd_detected() {
@@ -38,13 +24,9 @@ SimdLevel simd_detected() {
 }
 
 SimdLevel simd_level() {
-  static const SimdLevel env_level = from_env(simd_detected());
-  int o = g_override.load(std::memory_order_relaxed);
-  if (o >= 0 && o < static_cast<int>(env_level)) return static_cast<SimdLevel>(o);
-  return env_level;
+  const int cap = current_tuning().simd_cap, detected = static_cast<int>(simd_detected());
+  return static_cast<SimdLevel>(cap < detected ? (cap < 0 ? 0 : cap) : detected);
 }
-
-void set_simd_override(int level) { g_override.store(level, std::memory_order_relaxed); }
 
 const char* simd_level_name(SimdLevel l) {
   switch (l) {

@@ -1,4 +1,5 @@
-// Runtime SIMD dispatch: the best instruction set this CPU supports, chosen once; overridable for tests.
+// Runtime SIMD dispatch: the best instruction set this CPU supports, detected once, capped by the running call's
+// Tuning::simd_cap (core/tuning.h: LENGTHWISE_SIMD, or the call's own field).
 #pragma once
 
 namespace lw {
@@ -6,9 +7,8 @@ namespace cpu {
 
 enum class SimdLevel : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
-SimdLevel simd_level();            // override if set, else detected (LENGTHWISE_SIMD env caps it)
+SimdLevel simd_level();            // detected, capped by current_tuning().simd_cap
 SimdLevel simd_detected();         // what the CPU supports
-void set_simd_override(int level); // -1 clears; a level above the detected one is capped
 const char* simd_level_name(SimdLevel l);
 
 }  // namespace cpu

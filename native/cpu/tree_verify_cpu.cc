@@ -9,6 +9,8 @@
 
 #include "../core/error.h"
 #include "../core/parallel.h"
+#include "../core/row_error.h"
+#include "../core/tree_paths.h"
 #include "../core/tree_verify.h"
 #include "../core/tree_walk.h"
 #include "row_simd.h"
@@ -177,10 +179,8 @@ class CpuWalker {
 
   RowMax stats(const float* z, int32_t g, const char* name) const {
     RowMax s = cpu::row_max(z, V_);
-    if (s.nonfinite)
-      throw_range(std::string(name) + " row " + std::to_string(g) + " contains NaN or +Infinity (logits must be finite or -Infinity)");
-    if (s.max == -INFINITY)
-      throw_range(std::string(name) + " row " + std::to_string(g) + " has no finite logit");
+    if (s.nonfinite) throw_row_error(name, g, RowError::NonFinite);
+    if (s.max == -INFINITY) throw_row_error(name, g, RowError::NoFiniteLogit);
     return s;
   }
 
@@ -295,8 +295,7 @@ class CpuWalker {
 }  // namespace
 
 TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) {
-  if (a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device))
-    throw_range("target: device-resident logits need the 'cuda' backend");
+  const TuningScope tuning(a.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   const int64_t B = a.trees.batch;
   const int32_t* at = plan.path_offset.data();
   std::vector<int32_t> nodes(at[B]), tokens(at[B]), count(B);
@@ -309,21 +308,7 @@ TreeVerifyResult verify_tree_cpu(const TreeVerifyArgs& a, const TreePlan& plan) 
       w.run(static_cast<int64_t>(b), &nodes[at[b]], &tokens[at[b]], &count[b]);
     }
   });
-  TreeVerifyResult r;
-  r.accepted_length.resize(B);
-  r.token_offsets.resize(B + 1);
-  r.token_offsets[0] = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    r.accepted_length[b] = count[b] - 1;
-    r.token_offsets[b + 1] = r.token_offsets[b] + count[b];
-  }
-  r.accepted_nodes.resize(r.token_offsets[B]);
-  r.tokens.resize(r.token_offsets[B]);
-  for (int64_t b = 0; b < B; ++b) {
-    std::copy(&nodes[at[b]], &nodes[at[b]] + count[b], r.accepted_nodes.begin() + r.token_offsets[b]);
-    std::copy(&tokens[at[b]], &tokens[at[b]] + count[b], r.tokens.begin() + r.token_offsets[b]);
-  }
-  return r;
+  return compact_paths(nodes.data(), tokens.data(), count.data(), plan.path_offset, B);
 }
 
 }  // namespace lw

@@ -7,8 +7,10 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/row_error.h"
 #include "core/row_stats.h"
 #include "core/xl3m_score.h"
+#include "kernels_cpu.h"
 #include "xl3m_row_cpu.h"
 
 namespace lw {
@@ -23,15 +25,14 @@ float row_value(const Xl3mChunkArgs& a, int64_t r, const RowPartial& p) {
   const float inv_t = 1.f / a.temperature;
   float tv = nll ? load_as_float(l.mem.data, l.dtype, static_cast<size_t>(r * l.vocab + a.targets[r])) * inv_t : 0.f;
   RowStats s = finalize_partial(p, nll, tv);
-  if (s.all_neg_inf) {
-    throw_range("logits row " + std::to_string(a.row_offset + r) + " is all -Infinity (no distribution)");
-  }
+  if (s.all_neg_inf) throw_row_error("logits", a.row_offset + r, RowError::AllNegInf);
   return nll ? s.nll : s.entropy;
 }
 
 }  // namespace
 
 void xl3m_row_values_cpu(const Xl3mChunkArgs& a, float* values) {
+  const TuningScope tuning(a.tuning);  // the call's SIMD cap, seen by every pool thread it uses
   const LogitsView& l = a.logits;
   const int64_t rows = l.rows, vocab = l.vocab;
   const size_t esize = dtype_size(l.dtype);

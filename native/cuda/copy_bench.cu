@@ -2,11 +2,11 @@
 #include <vector>
 
 #include "check.cuh"
-#include "core/bench.h"
+#include "kernels_cuda.h"
 
 namespace lw {
 
-std::vector<float> device_copy_timing(int dev, size_t bytes, int iters) {
+std::vector<float> device_copy_timing_cuda(int dev, size_t bytes, int iters) {
   using namespace cuda;
   check(cudaSetDevice(dev), "cudaSetDevice");
   Scratch a(bytes), b(bytes);

@@ -5,6 +5,7 @@
 
 #include "check.cuh"
 #include "core/logit_stats.h"
+#include "kernels_cuda.h"
 #include "row_stats.cuh"
 
 namespace lw {
@@ -24,47 +25,47 @@ struct Launch {
   int64_t slice;
 };
 
-__device__ __forceinline__ float target_raw(const Launch& L, int dt, const void* row, int64_t r) {
+template <typename T>
+__device__ __forceinline__ float target_raw(const Launch& L, const void* row, int64_t r) {
   if (!L.targets) return 0.f;
-  int64_t t = L.targets[r];
-  return dt == 0 ? Elem<0>::load(row, t) : dt == 1 ? Elem<1>::load(row, t) : Elem<2>::load(row, t);
+  return Elem<T>::load(row, L.targets[r]);
 }
 
-template <int DT, bool HAS_T>
+template <typename T, bool HAS_T>
 __global__ void __launch_bounds__(kThreads) stats_kernel(Launch L, DevRowStats* out, DevPartial* partials) {
   __shared__ DevPartial shared[kThreads / 32];
   const int64_t r = blockIdx.y;
   const int k = blockIdx.x;
-  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
-  const float t = HAS_T ? target_raw(L, DT, row, r) : 0.f;
+  const void* row = row_of<T>(L.data, r, L.vocab);
+  const float t = HAS_T ? target_raw<T>(L, row, r) : 0.f;
   const int64_t lo = k * L.slice, hi = min(L.vocab, lo + L.slice);
-  DevPartial p = thread_slice<DT, HAS_T>(row, lo, hi, L.scale2, t);
+  DevPartial p = thread_slice<T, HAS_T>(row, lo, hi, L.scale2, t);
   p = block_merge(p, shared);
   if (threadIdx.x != 0) return;
   if (L.splits == 1) out[r] = finalize(p, HAS_T, t, L.inv_t);
   else partials[r * L.splits + k] = p;
 }
 
-template <int DT>
+template <typename T>
 __global__ void merge_kernel(Launch L, int64_t rows, const DevPartial* partials, DevRowStats* out) {
   int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
   if (r >= rows) return;
   DevPartial p = partials[r * L.splits];
   for (int k = 1; k < L.splits; ++k) merge(p, partials[r * L.splits + k]);
-  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
-  float t = target_raw(L, DT, row, r);
+  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<T>::kSize;
+  float t = target_raw<T>(L, row, r);
   out[r] = finalize(p, L.targets != nullptr, t, L.inv_t);
 }
 
-template <int DT>
+template <typename T>
 void launch(const Launch& L, int64_t rows, DevRowStats* out, DevPartial* partials) {
   dim3 grid(L.splits, static_cast<unsigned>(rows));
-  if (L.targets) stats_kernel<DT, true><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
-  else stats_kernel<DT, false><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
+  if (L.targets) stats_kernel<T, true><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
+  else stats_kernel<T, false><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, out, partials);
   check(cudaGetLastError(), "logitStats kernel launch");
   if (L.splits > 1) {
     int blocks = static_cast<int>((rows + 255) / 256);
-    merge_kernel<DT><<<blocks, 256, 0, cudaStreamPerThread>>>(L, rows, partials, out);
+    merge_kernel<T><<<blocks, 256, 0, cudaStreamPerThread>>>(L, rows, partials, out);
     check(cudaGetLastError(), "logitStats merge launch");
   }
 }
@@ -107,11 +108,7 @@ struct Prepared {
   }
 
   void enqueue() {
-    switch (dtype) {
-      case DType::F32: launch<0>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-      case DType::F16: launch<1>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-      default: launch<2>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()); break;
-    }
+    LW_DISPATCH_DTYPE(dtype, T, launch<T>(L, rows, stats_dev.as<DevRowStats>(), partials_dev.as<DevPartial>()));
   }
 };
 

@@ -2,11 +2,11 @@
 // Partials are kept in base-2 units (x·log2e) so each element costs one FMA + one ex2; finalize converts back.
 // Threads stream 16-byte vectors (8 × 16-bit or 4 × fp32), coalesced across the block.
 #pragma once
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "dtype.cuh"
 
 namespace lw {
 namespace cuda {
@@ -144,67 +144,6 @@ __device__ __forceinline__ void add_vector(DevPartial& p, const float (&x)[N], f
   p.s = s; p.u = u; p.w = w;
 }
 
-// Element type traits: 16-byte vectors of 16-bit or fp32 values, unpacked to float.
-template <int DT> struct Elem;
-template <> struct Elem<0> {  // float32
-  static constexpr int kPerVec = 4;
-  static constexpr int kSize = 4;
-  __device__ static float load(const void* row, int64_t i) { return static_cast<const float*>(row)[i]; }
-  __device__ static void unpack(uint4 v, float (&x)[4]) {
-    x[0] = __uint_as_float(v.x); x[1] = __uint_as_float(v.y); x[2] = __uint_as_float(v.z); x[3] = __uint_as_float(v.w);
-  }
-  __device__ static void max_min(uint4, const float (&x)[4], float& mx, float& mn) {
-    mx = fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3]));
-    mn = fminf(fminf(x[0], x[1]), fminf(x[2], x[3]));
-  }
-};
-template <> struct Elem<1> {  // float16
-  static constexpr int kPerVec = 8;
-  static constexpr int kSize = 2;
-  __device__ static float load(const void* row, int64_t i) { return __half2float(static_cast<const __half*>(row)[i]); }
-  __device__ static void unpack(uint4 v, float (&x)[8]) {
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      __half2 h = *reinterpret_cast<const __half2*>(&w[j]);
-      float2 f = __half22float2(h);
-      x[2 * j] = f.x; x[2 * j + 1] = f.y;
-    }
-  }
-  // Packed half2 max/min: 3 + 3 instructions for 8 values instead of 7 + 7.
-  __device__ static void max_min(uint4 v, const float (&)[8], float& mx, float& mn) {
-    __half2 a = *reinterpret_cast<const __half2*>(&v.x), b = *reinterpret_cast<const __half2*>(&v.y);
-    __half2 c = *reinterpret_cast<const __half2*>(&v.z), d = *reinterpret_cast<const __half2*>(&v.w);
-    __half2 hx = __hmax2(__hmax2(a, b), __hmax2(c, d));
-    __half2 hn = __hmin2(__hmin2(a, b), __hmin2(c, d));
-    mx = fmaxf(__low2float(hx), __high2float(hx));
-    mn = fminf(__low2float(hn), __high2float(hn));
-  }
-};
-template <> struct Elem<2> {  // bfloat16
-  static constexpr int kPerVec = 8;
-  static constexpr int kSize = 2;
-  __device__ static float load(const void* row, int64_t i) {
-    return __uint_as_float(static_cast<uint32_t>(static_cast<const uint16_t*>(row)[i]) << 16);
-  }
-  __device__ static void unpack(uint4 v, float (&x)[8]) {
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      x[2 * j] = __uint_as_float(w[j] << 16);
-      x[2 * j + 1] = __uint_as_float(w[j] & 0xffff0000u);
-    }
-  }
-  __device__ static void max_min(uint4 v, const float (&)[8], float& mx, float& mn) {
-    __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&v.x), b = *reinterpret_cast<const __nv_bfloat162*>(&v.y);
-    __nv_bfloat162 c = *reinterpret_cast<const __nv_bfloat162*>(&v.z), d = *reinterpret_cast<const __nv_bfloat162*>(&v.w);
-    __nv_bfloat162 hx = __hmax2(__hmax2(a, b), __hmax2(c, d));
-    __nv_bfloat162 hn = __hmin2(__hmin2(a, b), __hmin2(c, d));
-    mx = fmaxf(__low2float(hx), __high2float(hx));
-    mn = fminf(__low2float(hn), __high2float(hn));
-  }
-};
-
 __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   uint4 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
@@ -213,9 +152,9 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   return v;
 }
 
-template <int DT, bool HAS_T>
+template <typename T, bool HAS_T>
 __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, float scale2, float t_raw) {
-  using E = Elem<DT>;
+  using E = Elem<T>;
   float x[E::kPerVec];
   float mx, mn;
   E::unpack(raw, x);
@@ -226,10 +165,10 @@ __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, fl
 // Walks this thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
 // the block with four loads in flight per thread, all in index order (so strict '>' updates keep the first
 // maximum). on_vector(uint4 raw, int index0) and on_element(float x, int index) do the accumulating.
-template <int DT, class OnVector, class OnElement>
+template <typename T, class OnVector, class OnElement>
 __device__ __forceinline__ void walk_slice(const void* row, int64_t lo, int64_t hi, OnVector&& on_vector,
                                            OnElement&& on_element) {
-  using E = Elem<DT>;
+  using E = Elem<T>;
   constexpr int V = E::kPerVec;
   const uintptr_t base = reinterpret_cast<uintptr_t>(row);
   int64_t a = lo;
@@ -257,11 +196,11 @@ __device__ __forceinline__ void walk_slice(const void* row, int64_t lo, int64_t 
 }
 
 // This thread's full statistics over row[lo, hi). scale2 = log2e / T; t_raw = raw target value.
-template <int DT, bool HAS_T>
+template <typename T, bool HAS_T>
 __device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, int64_t hi, float scale2, float t_raw) {
   DevPartial p = empty_partial();
-  walk_slice<DT>(
-      row, lo, hi, [&](uint4 raw, int index0) { add_raw<DT, HAS_T>(p, raw, index0, scale2, t_raw); },
+  walk_slice<T>(
+      row, lo, hi, [&](uint4 raw, int index0) { add_raw<T, HAS_T>(p, raw, index0, scale2, t_raw); },
       [&](float x, int index) { add_element(p, x, index, scale2, HAS_T, t_raw); });
   return p;
 }

@@ -17,6 +17,7 @@
 
 #include "check.cuh"
 #include "core/scaling/scaling.h"
+#include "kernels_cuda.h"
 #include "scaling_loop.h"
 
 namespace lw {

@@ -38,9 +38,9 @@ __global__ void __launch_bounds__(NT, 2) greedy_kernel(Params P, int32_t max_chi
   const ChildLists lists = stage_child_lists(P, b, reinterpret_cast<int32_t*>(tree_smem));
   int32_t g = root, n = 0;
   for (;;) {
-    const void* row = static_cast<const uint8_t*>(P.target) + static_cast<int64_t>(g) * V * (DT == 0 ? 4 : 2);
+    const void* row = static_cast<const uint8_t*>(P.target) + static_cast<int64_t>(g) * V * Elt<DT>::kSize;
     Best3 t{-INFINITY, 0x7fffffff, 0};
-    warp_chunks<DT, DT == 0 ? 2 : 4>(row, c0, c1, V, [&](int32_t c, const float* v) {
+    warp_chunks<DT, Elt<DT>::kPerVec / 2>(row, c0, c1, V, [&](int32_t c, const float* v) {
 #pragma unroll
       for (int j = 0; j < L::N; ++j) {  // tokens rise with j and with c: strict > keeps the first maximum
         t.bad |= nonfinite_bad(v[j]) && v[j] != -INFINITY ? 1 : 0;
@@ -106,7 +106,7 @@ __global__ void __launch_bounds__(256) greedy_rows_kernel(Params P, unsigned lon
   const int32_t c = blockIdx.x * 8 + (threadIdx.x >> 5);
   const int lane = threadIdx.x & 31;
   if (c < P.nch) {
-    const void* row = static_cast<const uint8_t*>(P.target) + r * V * (DT == 0 ? 4 : 2);
+    const void* row = static_cast<const uint8_t*>(P.target) + r * V * Elt<DT>::kSize;
     const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
     uint4 raw[L::SUB];
     float v[L::N];

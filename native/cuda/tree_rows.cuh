@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "dtype.cuh"
 #include "core/tree_walk.h"
 
 namespace lw {
@@ -58,70 +59,9 @@ struct Params {
 };
 
 // ---------------------------------------------------------------- element access
+// The one trait set of cuda/dtype.cuh, reached by the dtype code these kernels are templated on.
 template <int DT>
-struct Elt;
-template <>
-struct Elt<0> {
-  static constexpr int E = 4;
-  __device__ static float at(const void* r, int64_t i) { return static_cast<const float*>(r)[i]; }
-  __device__ static void vec(const void* r, int64_t i, float* v) {
-    float4 x = *reinterpret_cast<const float4*>(static_cast<const float*>(r) + i);
-    v[0] = x.x; v[1] = x.y; v[2] = x.z; v[3] = x.w;
-  }
-  __device__ static void unpack(uint4 x, float* v) {
-    v[0] = __uint_as_float(x.x); v[1] = __uint_as_float(x.y); v[2] = __uint_as_float(x.z); v[3] = __uint_as_float(x.w);
-  }
-  __device__ static uint32_t key(const void* r, int64_t i) {
-    float z = at(r, i);
-    uint32_t b = z == 0.f ? 0u : __float_as_uint(z);
-    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-  }
-  __device__ static float from_key(uint32_t u) {
-    uint32_t b = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
-    return __uint_as_float(b);
-  }
-  static constexpr int kBits = 32;
-};
-__device__ __forceinline__ float h2f(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-  if (exp == 0) {
-    float f = man * 5.9604644775390625e-8f;  // 2^-24
-    return sign ? -f : f;
-  }
-  uint32_t bits = exp == 0x1f ? (sign | 0x7f800000u | (man << 13)) : (sign | ((exp + 112) << 23) | (man << 13));
-  return __uint_as_float(bits);
-}
-template <int DT>
-struct Elt16 {
-  static constexpr int E = 8;
-  __device__ static float cvt(uint16_t h) { return DT == 2 ? __uint_as_float(static_cast<uint32_t>(h) << 16) : h2f(h); }
-  __device__ static float at(const void* r, int64_t i) { return cvt(static_cast<const uint16_t*>(r)[i]); }
-  __device__ static void vec(const void* r, int64_t i, float* v) {
-    unpack(*reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(r) + i), v);
-  }
-  __device__ static void unpack(uint4 x, float* v) {
-    uint32_t w[4] = {x.x, x.y, x.z, x.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      v[2 * k] = cvt(static_cast<uint16_t>(w[k] & 0xffffu));
-      v[2 * k + 1] = cvt(static_cast<uint16_t>(w[k] >> 16));
-    }
-  }
-  __device__ static uint32_t key(const void* r, int64_t i) {
-    uint32_t h = static_cast<const uint16_t*>(r)[i];
-    if ((h & 0x7fffu) == 0) h = 0;
-    return (h & 0x8000u) ? (~h & 0xffffu) : (h | 0x8000u);
-  }
-  __device__ static float from_key(uint32_t u) {
-    uint32_t h = (u & 0x8000u) ? (u & 0x7fffu) : (~u & 0xffffu);
-    return cvt(static_cast<uint16_t>(h));
-  }
-  static constexpr int kBits = 16;
-};
-template <>
-struct Elt<1> : Elt16<1> {};
-template <>
-struct Elt<2> : Elt16<2> {};
+using Elt = ElemOfCode<DT>;
 
 __host__ __device__ __forceinline__ int64_t imin64(int64_t a, int64_t b) { return a < b ? a : b; }
 __host__ __device__ __forceinline__ int64_t imax64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -234,7 +174,7 @@ __device__ __forceinline__ int32_t block_or(int32_t v, Shared& sh) {
 // c·C + k·WT + l·E + e (WT = 32·E), so every k is one coalesced 16-byte load per lane.
 template <int DT>
 struct ChunkLayout {
-  static constexpr int E = Elt<DT>::E, WT = 32 * E, SUB = C / WT, N = C / 32;
+  static constexpr int E = Elt<DT>::kPerVec, WT = 32 * E, SUB = C / WT, N = C / 32;
   __device__ static int64_t token(int32_t c, int lane, int j) {
     return static_cast<int64_t>(c) * C + (j / E) * WT + lane * E + (j % E);
   }
@@ -300,7 +240,7 @@ __device__ __forceinline__ void load_chunk(const void* row, int32_t c, int64_t V
   for (int k = 0; k < L::SUB; ++k) {
     const int64_t i = static_cast<int64_t>(c) * C + k * L::WT + lane * L::E;
     if (vec_ok && i + L::E <= V)
-      raw[k] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * (DT == 0 ? 4 : 2)));
+      raw[k] = __ldg(reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(row) + i * Elt<DT>::kSize));
   }
 }
 template <int DT>
@@ -314,14 +254,14 @@ __device__ __forceinline__ void unpack_chunk(const void* row, int32_t c, int64_t
     if (vec_ok && i + L::E <= V) Elt<DT>::unpack(raw[k], v + k * L::E);
     else
 #pragma unroll
-      for (int e = 0; e < L::E; ++e) v[k * L::E + e] = i + e < V ? Elt<DT>::at(row, i + e) : -INFINITY;
+      for (int e = 0; e < L::E; ++e) v[k * L::E + e] = i + e < V ? Elt<DT>::load(row, i + e) : -INFINITY;
   }
 }
 
 // Streams chunks [c0, c1) of one row through the block, one chunk per warp at a time; each warp keeps the loads
 // of U chunks (U·C·bytes/32 per lane, ~4 KB per warp) in flight before it computes. f(c, v) runs for each
 // chunk with this lane's values in the ChunkLayout.
-template <int DT, int U = (DT == 0 ? 1 : 2), class F>
+template <int DT, int U = Elt<DT>::kPerVec / 4, class F>
 __device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t c1, int64_t V, F&& f) {
   using L = ChunkLayout<DT>;
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
@@ -356,23 +296,23 @@ __device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, f
 template <int DQ, int E>
 __device__ __forceinline__ void load_run(const void* row, int64_t i, int64_t V, bool vec_ok, float* v) {
   if (vec_ok && i + E <= V) {
-    if constexpr (DQ == 0) {
+    if constexpr (Elt<DQ>::kSize == 4) {
 #pragma unroll
-      for (int j = 0; j < E; j += 4) Elt<0>::vec(row, i + j, v + j);
+      for (int j = 0; j < E; j += 4) Elt<0>::load_vec(row, i + j, v + j);
     } else if constexpr (E == 8) {
-      Elt<DQ>::vec(row, i, v);
+      Elt<DQ>::load_vec(row, i, v);
     } else {
       const uint2 x = *reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(row) + i);
       const uint32_t w[2] = {x.x, x.y};
 #pragma unroll
       for (int k = 0; k < 2; ++k) {
-        v[2 * k] = Elt<DQ>::cvt(static_cast<uint16_t>(w[k] & 0xffffu));
-        v[2 * k + 1] = Elt<DQ>::cvt(static_cast<uint16_t>(w[k] >> 16));
+        v[2 * k] = Elt<DQ>::to_float(static_cast<uint16_t>(w[k] & 0xffffu));
+        v[2 * k + 1] = Elt<DQ>::to_float(static_cast<uint16_t>(w[k] >> 16));
       }
     }
   } else {
 #pragma unroll
-    for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DQ>::at(row, i + k) : -INFINITY;
+    for (int k = 0; k < E; ++k) v[k] = i + k < V ? Elt<DQ>::load(row, i + k) : -INFINITY;
   }
 }
 

@@ -21,12 +21,15 @@
 
 #include "check.cuh"
 #include "core/dtype.h"
+#include "core/row_error.h"
+#include "core/tree_paths.h"
 #include "core/tree_verify.h"
 #include "core/tree_walk.h"
 #include "tree_greedy.cuh"
 #include "tree_rows.cuh"
 #include "tree_verify_cuda.h"
 #include "tree_walk_kernel.cuh"
+#include "workspace.h"
 
 namespace lw {
 namespace cuda {
@@ -40,7 +43,7 @@ __global__ void __launch_bounds__(256) rows_kernel(const void* data, int64_t V, 
   const int64_t r = blockIdx.y;
   const int32_t c = blockIdx.x * 8 + (threadIdx.x >> 5);  // 8 warps per block, one chunk each
   if (c >= nch) return;
-  const void* row = static_cast<const uint8_t*>(data) + r * V * (DT == 0 ? 4 : 2);
+  const void* row = static_cast<const uint8_t*>(data) + r * V * Elt<DT>::kSize;
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const float it = inv_t_row ? inv_t_row[r] : 1.f;
   uint4 raw[L::SUB];
@@ -58,24 +61,18 @@ namespace {
 
 using namespace tv;
 
-template <typename T>
-void put(std::vector<int32_t>& buf, size_t at, const T* src, size_t n) {
-  std::memcpy(buf.data() + at, src, n * sizeof(T));
-}
-
 }  // namespace
 
 struct TreeVerifyCuda::Impl {
   Params P{};
-  int dt_t = 0;
+  DType dt_t = DType::F32;
   int32_t max_children = 0;
   int64_t rows = 0;
   bool rows_path = false;
   size_t smem = 0;
   int64_t batch = 0;
   std::vector<int32_t> host_out;
-  Scratch staging_t, staging_q, plan_dev, out_dev, pre_dev;
-  std::vector<float> inv_t_row;
+  Scratch staging_t, staging_q, plan_dev, out_dev;
   const float* inv_t_dev = nullptr;
   std::vector<int32_t> path_off_host;
   bool greedy = false;  // the lean greedy kernel instead of the generic walk
@@ -134,18 +131,17 @@ static std::array<int, 5> resident_clusters(const void* fn, int dev, size_t smem
 }
 
 // Blocks per request: the largest cluster (up to 8) whose clusters for the whole batch are (nearly) resident
-// in one wave, so each visited row is streamed by that many SMs; 1 before sm_90. LENGTHWISE_TREE_CLUSTER
-// forces a size (up to 16).
-static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch) {
+// in one wave, so each visited row is streamed by that many SMs; 1 before sm_90. forced > 0
+// (Tuning::tree_cluster) picks the largest resident size <= forced (up to 16).
+static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch, int forced) {
   int major = 0;
   check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
   if (major < 9) return 1;
   set_attributes(fn, smem, true);
   const std::array<int, 5> n = resident_clusters(fn, dev, smem);
-  if (const char* e = std::getenv("LENGTHWISE_TREE_CLUSTER")) {
-    const int want = std::atoi(e);
+  if (forced > 0) {
     for (int k = 4; k >= 1; --k)
-      if ((1 << k) <= want && n[k] > 0) return 1 << k;
+      if ((1 << k) <= forced && n[k] > 0) return 1 << k;
     return 1;
   }
   // Larger clusters than 8 measured slower (the per-row barriers grow, the slices shrink); a batch that needs a
@@ -155,26 +151,114 @@ static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch) {
   return 1;
 }
 
-static const void* walk_fn(int dt) {
-  return dt == 0 ? reinterpret_cast<const void*>(walk_kernel<0>)
-       : dt == 1 ? reinterpret_cast<const void*>(walk_kernel<1>)
-                 : reinterpret_cast<const void*>(walk_kernel<2>);
+static const void* walk_fn(DType dt) {
+  LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(walk_kernel<kCodeOf<T>>));
 }
-static const void* greedy_fn(int dt) {
-  return dt == 0 ? reinterpret_cast<const void*>(greedy_kernel<0>)
-       : dt == 1 ? reinterpret_cast<const void*>(greedy_kernel<1>)
-                 : reinterpret_cast<const void*>(greedy_kernel<2>);
+static const void* greedy_fn(DType dt) {
+  LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(greedy_kernel<kCodeOf<T>>));
 }
 
 static bool choose_rows_path(const TreeVerifyArgs& a, const TreePlan& plan) {
-  if (const char* e = std::getenv("LENGTHWISE_TREE_PATH")) {
-    if (std::strcmp(e, "rows") == 0) return true;
-    if (std::strcmp(e, "lazy") == 0) return false;
-  }
+  if (a.tuning.tree_path != 0) return a.tuning.tree_path == 2;  // forced: 1 lazy, 2 rows
   // Reducing every row costs rows × bytes at full-GPU bandwidth (~3 TB/s); the lazy walk costs about
   // (depth + 1) visited rows at one SM's bandwidth (~0.1 TB/s), in parallel over requests.
   const int64_t visited = std::min<int64_t>(plan.max_depth + 1, 8);
   return plan.nodes < 30 * visited && a.trees.batch <= 64;
+}
+
+// The plan in one upload: a workspace layout described once, filled on the host, copied in one transfer.
+static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerifyCuda::Impl& m) {
+  const int64_t B = a.trees.batch, N = plan.nodes, nC = static_cast<int64_t>(plan.child_node.size());
+  // Per request: T = 0 (greedy) runs its walk at T = 1; greedy mode reads no knobs.
+  std::vector<float> T(B, 1.f), top_p(B, 1.f), inv_t_row(N, 1.f);
+  std::vector<int32_t> top_k(B, 0);
+  for (int64_t b = 0; b < B; ++b) {
+    if (a.mode == VerifyMode::Sample) {
+      T[b] = a.temperature[b] > 0.f ? a.temperature[b] : 1.f;
+      top_k[b] = a.top_k[b];
+      top_p[b] = a.top_p[b];
+    }
+    for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) inv_t_row[g] = 1.f / T[b];
+  }
+  Workspace ws;
+  const auto offsets = ws.take<int32_t>(B + 1), child_start = ws.take<int32_t>(N + 1);
+  const auto child_node = ws.take<int32_t>(nC), child_token = ws.take<int32_t>(nC), kind = ws.take<int32_t>(B);
+  const auto temperature = ws.take<float>(B);
+  const auto k = ws.take<int32_t>(B);
+  const auto p = ws.take<float>(B), inv_t = ws.take<float>(N);
+  const auto path_off = ws.take<int32_t>(B + 1);
+  const auto keys = ws.take<uint32_t>(4 * B);  // request b's RowKey k0, k1, request, step
+  std::vector<uint32_t> key_words(4 * B);
+  for (int64_t b = 0; b < B; ++b) {
+    const tree::RowKey rk = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
+    key_words[4 * b] = rk.k0;
+    key_words[4 * b + 1] = rk.k1;
+    key_words[4 * b + 2] = rk.request;
+    key_words[4 * b + 3] = rk.step;
+  }
+  std::vector<uint8_t> host(ws.bytes());
+  offsets.fill(host, a.trees.offsets);
+  child_start.fill(host, plan.child_start.data());
+  child_node.fill(host, plan.child_node.data());
+  child_token.fill(host, plan.child_token.data());
+  kind.fill(host, plan.kind.data());
+  temperature.fill(host, T.data());
+  k.fill(host, top_k.data());
+  p.fill(host, top_p.data());
+  inv_t.fill(host, inv_t_row.data());
+  path_off.fill(host, plan.path_offset.data());
+  keys.fill(host, key_words.data());
+  m.plan_dev.reset(host.size());
+  void* d = m.plan_dev.as<void>();
+  check(cudaMemcpyAsync(d, host.data(), host.size(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
+  Params& P = m.P;
+  P.offsets = offsets.in(d);
+  P.child_start = child_start.in(d);
+  P.child_node = child_node.in(d);
+  P.child_token = child_token.in(d);
+  P.kind = kind.in(d);
+  P.temperature = temperature.in(d);
+  P.top_k = k.in(d);
+  P.top_p = p.in(d);
+  P.path_off = path_off.in(d);
+  P.keys = keys.in(d);
+  m.inv_t_dev = inv_t.in(d);
+}
+
+// Device outputs: paths (nodes, tokens), counts and the error pair, read back by finish(); the greedy rows path
+// adds its ticket and per-row keys / bad flags, zeroed with the error pair before every launch.
+static void carve_outputs(bool need_q, TreeVerifyCuda::Impl& m) {
+  Params& P = m.P;
+  const int64_t N = m.rows, slots = 2 * static_cast<int64_t>(P.total_path) + m.batch;
+  const int64_t tail_rows = m.greedy_rows ? N : 0;
+  Workspace ws;
+  const auto out = ws.take<int32_t>(slots + 2);  // ... then err[2]
+  const auto ticket = ws.take<unsigned>(m.greedy_rows ? 1 : 0);
+  const auto row_key = ws.take<unsigned long long>(tail_rows);
+  const auto row_bad = ws.take<int32_t>(tail_rows);
+  const size_t zero_end = ws.bytes();
+  const int64_t pre_rows = m.rows_path && !m.greedy_rows ? N : 0;
+  const auto pre_t = ws.take<ChunkStat>(pre_rows * P.nch), pre_q = ws.take<ChunkStat>(need_q ? pre_rows * P.nch : 0);
+
+  m.out_dev.reset(ws.bytes());
+  void* d = m.out_dev.as<void>();
+  P.out = out.in(d);
+  P.err = P.out + slots;
+  m.zero_bytes = zero_end - (out.offset + slots * sizeof(int32_t));
+  m.ticket = ticket.in(d);
+  m.row_key = row_key.in(d);
+  m.row_bad = row_bad.in(d);
+  if (pre_t.count) P.pre_t = pre_t.in(d);
+  if (pre_q.count) P.pre_q = pre_q.in(d);
+  m.host_out.resize(static_cast<size_t>(out.count));
+}
+
+// Ints of the largest request's child lists (child_start nn + 1, child_node and child_token nn - 1 each), or 0
+// when they do not fit the 16 KB the kernels stage in shared memory.
+static int32_t staged_tree_ints(const TreeBatchView& t) {
+  int32_t most = 0;
+  for (int64_t b = 0; b < t.batch; ++b) most = std::max(most, 3 * (t.offsets[b + 1] - t.offsets[b]) + 1);
+  return most * 4 <= 16 * 1024 ? most : 0;
 }
 
 TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : impl_(new Impl) {
@@ -184,105 +268,30 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   const int64_t V = a.target.vocab, B = a.trees.batch, N = plan.nodes;
   m.batch = B;
   m.rows = N;
-  m.dt_t = static_cast<int>(a.target.dtype);
+  m.dt_t = a.target.dtype;
   m.max_children = plan.max_children;
+  m.path_off_host = plan.path_offset;
   Params& P = m.P;
   P.V = V;
   P.nch = static_cast<int32_t>((V + C - 1) / C);
   P.total_path = plan.path_offset[B];
   P.batch = B;
-  P.target = device_input(a.target.mem.data, a.target.mem.on_device,
-                          static_cast<size_t>(N * V * dtype_size(a.target.dtype)), m.staging_t);
+  P.target = device_input(a.target.mem.data, a.target.mem.on_device, N * V * dtype_size(a.target.dtype), m.staging_t);
   const bool need_q = a.draft.rows > 0 && a.mode == VerifyMode::Sample && a.drafts != DraftKind::Deterministic;
   if (need_q) {
-    P.draft = device_input(a.draft.mem.data, a.draft.mem.on_device,
-                           static_cast<size_t>(N * V * dtype_size(a.draft.dtype)), m.staging_q);
+    P.draft = device_input(a.draft.mem.data, a.draft.mem.on_device, N * V * dtype_size(a.draft.dtype), m.staging_q);
     P.dt_q = static_cast<int>(a.draft.dtype);
   }
-  // One upload for the plan: offsets, child lists, kinds, per-request parameters, per-row 1/T.
-  std::vector<float> T(B, 1.f), Pp(B, 1.f);
-  std::vector<int32_t> K(B, 0);
-  for (int64_t b = 0; b < B; ++b) {
-    if (a.mode == VerifyMode::Sample) {
-      T[b] = a.temperature[b] > 0.f ? a.temperature[b] : 1.f;
-      K[b] = a.top_k[b];
-      Pp[b] = a.top_p[b];
-    }
-  }
+  upload_plan(a, plan, m);
   m.rows_path = choose_rows_path(a, plan);
-  m.inv_t_row.assign(N, 1.f);
-  for (int64_t b = 0; b < B; ++b)
-    for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) m.inv_t_row[g] = 1.f / T[b];
-  const size_t nC = plan.child_node.size();
-  const size_t o_off = 0, o_cs = o_off + B + 1, o_cn = o_cs + N + 1, o_ct = o_cn + nC, o_kind = o_ct + nC,
-               o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_it = o_P + B, o_po = o_it + N,
-               o_key = o_po + B + 1, total = o_key + 4 * B;
-  std::vector<int32_t> buf(total);
-  put(buf, o_off, a.trees.offsets, B + 1);
-  put(buf, o_cs, plan.child_start.data(), N + 1);
-  if (nC) put(buf, o_cn, plan.child_node.data(), nC);
-  if (nC) put(buf, o_ct, plan.child_token.data(), nC);
-  put(buf, o_kind, plan.kind.data(), B);
-  put(buf, o_T, T.data(), B);
-  put(buf, o_K, K.data(), B);
-  put(buf, o_P, Pp.data(), B);
-  put(buf, o_it, m.inv_t_row.data(), N);
-  put(buf, o_po, plan.path_offset.data(), B + 1);
-  for (int64_t b = 0; b < B; ++b) {
-    const tree::RowKey k = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
-    const uint32_t kb[4] = {k.k0, k.k1, k.request, k.step};
-    put(buf, o_key + 4 * b, kb, 4);
-  }
-  m.plan_dev.reset(total * 4);
-  check(cudaMemcpyAsync(m.plan_dev.as<void>(), buf.data(), total * 4, cudaMemcpyHostToDevice, cudaStreamPerThread),
-        "cudaMemcpyAsync plan");
-  const int32_t* d = m.plan_dev.as<int32_t>();
-  P.offsets = d + o_off;
-  P.child_start = d + o_cs;
-  P.child_node = d + o_cn;
-  P.child_token = d + o_ct;
-  P.kind = d + o_kind;
-  P.temperature = reinterpret_cast<const float*>(d + o_T);
-  P.top_k = d + o_K;
-  P.top_p = reinterpret_cast<const float*>(d + o_P);
-  m.inv_t_dev = reinterpret_cast<const float*>(d + o_it);
-  P.path_off = d + o_po;
-  P.keys = reinterpret_cast<const uint32_t*>(d + o_key);
-  m.path_off_host = plan.path_offset;
-  const size_t out_n = 2 * static_cast<size_t>(P.total_path) + B + 2;
   m.greedy_rows = a.mode == VerifyMode::Greedy && m.rows_path && N <= 65535;
-  // greedy rows path: after err (zeroed together): a ticket, then per-row keys (8-byte aligned) and bad flags
-  const size_t extra = m.greedy_rows ? 2 + 2 * static_cast<size_t>(N) + N : 0;
-  m.out_dev.reset((out_n + extra) * 4);
-  P.out = m.out_dev.as<int32_t>();
-  P.err = P.out + 2 * static_cast<size_t>(P.total_path) + B;
-  m.host_out.resize(out_n);
-  m.zero_bytes = 8;
-  if (m.greedy_rows) {
-    int32_t* tail = P.err + 2;
-    m.ticket = reinterpret_cast<unsigned*>(tail);
-    const uintptr_t k = (reinterpret_cast<uintptr_t>(tail + 1) + 7) & ~uintptr_t(7);
-    m.row_key = reinterpret_cast<unsigned long long*>(k);
-    m.row_bad = reinterpret_cast<int32_t*>(m.row_key + N);
-    m.zero_bytes = static_cast<size_t>(reinterpret_cast<uint8_t*>(m.row_bad + N) - reinterpret_cast<uint8_t*>(P.err));
-  } else if (m.rows_path) {
-    const size_t per = static_cast<size_t>(P.nch) * sizeof(ChunkStat);
-    m.pre_dev.reset(per * N * (need_q ? 2 : 1));
-    P.pre_t = m.pre_dev.as<ChunkStat>();
-    if (need_q) P.pre_q = P.pre_t + static_cast<size_t>(P.nch) * N;
-  }
-  int32_t tree_ints = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    const int32_t nn = a.trees.offsets[b + 1] - a.trees.offsets[b];
-    tree_ints = std::max(tree_ints, 3 * nn + 1);  // child_start (nn + 1) + child_node, child_token (nn - 1 each)
-  }
-  P.tree_ints = tree_ints * 4 <= 16 * 1024 ? tree_ints : 0;
   m.greedy = a.mode == VerifyMode::Greedy && !m.rows_path;
-  m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t)
-                     : walk_smem(P.nch, plan.max_children, P.tree_ints);
+  carve_outputs(need_q, m);
+  P.tree_ints = staged_tree_ints(a.trees);
+  m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t) : walk_smem(P.nch, plan.max_children, P.tree_ints);
   m.fn = m.greedy ? greedy_fn(m.dt_t) : walk_fn(m.dt_t);
   set_attributes(m.fn, m.smem, false);
-  P.ncl = choose_cluster(m.fn, dev, m.smem, B);
+  P.ncl = choose_cluster(m.fn, dev, m.smem, B, a.tuning.tree_cluster);
 }
 
 TreeVerifyCuda::~TreeVerifyCuda() = default;
@@ -293,7 +302,7 @@ static void launch_rows(const void* data, int64_t V, int32_t nch, int64_t rows, 
     const int64_t n = std::min<int64_t>(65535, rows - r0);
     dim3 grid(static_cast<unsigned>((nch + 7) / 8), static_cast<unsigned>(n));
     rows_kernel<DT><<<grid, 256, 0, cudaStreamPerThread>>>(
-        static_cast<const uint8_t*>(data) + r0 * V * (DT == 0 ? 4 : 2), V, nch, inv_t ? inv_t + r0 : nullptr,
+        static_cast<const uint8_t*>(data) + r0 * V * Elt<DT>::kSize, V, nch, inv_t ? inv_t + r0 : nullptr,
         out + r0 * nch);
   }
   check(cudaGetLastError(), "verifyTree rows kernel launch");
@@ -305,23 +314,19 @@ void TreeVerifyCuda::enqueue() {
   check(cudaMemsetAsync(P.err, 0, m.zero_bytes, cudaStreamPerThread), "cudaMemsetAsync");
   if (m.greedy_rows) {
     dim3 grid(static_cast<unsigned>((P.nch + 7) / 8), static_cast<unsigned>(m.rows));
-    if (m.dt_t == 0) greedy_rows_kernel<0><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
-    else if (m.dt_t == 1) greedy_rows_kernel<1><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
-    else greedy_rows_kernel<2><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad, m.ticket);
+    LW_DISPATCH_DTYPE(m.dt_t, T,
+                      greedy_rows_kernel<kCodeOf<T>><<<grid, 256, 0, cudaStreamPerThread>>>(P, m.row_key, m.row_bad,
+                                                                                          m.ticket));
     check(cudaGetLastError(), "verifyTree greedy rows kernel launch");
     return;
   }
   if (m.rows_path) {
     const float* it = m.inv_t_dev;
     ChunkStat* pt = const_cast<ChunkStat*>(P.pre_t);
-    if (m.dt_t == 0) launch_rows<0>(P.target, P.V, P.nch, m.rows, it, pt);
-    else if (m.dt_t == 1) launch_rows<1>(P.target, P.V, P.nch, m.rows, it, pt);
-    else launch_rows<2>(P.target, P.V, P.nch, m.rows, it, pt);
+    LW_DISPATCH_DTYPE(m.dt_t, T, launch_rows<kCodeOf<T>>(P.target, P.V, P.nch, m.rows, it, pt));
     if (P.pre_q) {
       ChunkStat* pq = const_cast<ChunkStat*>(P.pre_q);
-      if (P.dt_q == 0) launch_rows<0>(P.draft, P.V, P.nch, m.rows, nullptr, pq);
-      else if (P.dt_q == 1) launch_rows<1>(P.draft, P.V, P.nch, m.rows, nullptr, pq);
-      else launch_rows<2>(P.draft, P.V, P.nch, m.rows, nullptr, pq);
+      LW_DISPATCH_DTYPE(P.dt_q, Q, launch_rows<kCodeOf<Q>>(P.draft, P.V, P.nch, m.rows, nullptr, pq));
     }
   }
   cudaLaunchAttribute attr;
@@ -351,31 +356,12 @@ TreeVerifyResult TreeVerifyCuda::finish() {
   check(cudaStreamSynchronize(cudaStreamPerThread), "verifyTree");
   const int32_t* h = m.host_out.data();
   const int32_t* err = h + 2 * static_cast<size_t>(P.total_path) + m.batch;
+  // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft.
   if (err[0]) {
-    const char* name = err[0] <= 2 ? "target" : "draft";
-    const bool nan = err[0] == 1 || err[0] == 3;
-    throw_range(std::string(name) + " row " + std::to_string(err[1]) +
-                (nan ? " contains NaN or +Infinity (logits must be finite or -Infinity)" : " has no finite logit"));
+    throw_row_error(err[0] <= 2 ? "target" : "draft", err[1],
+                    err[0] == 1 || err[0] == 3 ? RowError::NonFinite : RowError::NoFiniteLogit);
   }
-  TreeVerifyResult r;
-  const int64_t B = m.batch;
-  r.accepted_length.resize(B);
-  r.token_offsets.assign(B + 1, 0);
-  const int32_t* cnt = h + 2 * static_cast<size_t>(P.total_path);
-  const std::vector<int32_t>& po = m.path_off_host;
-  for (int64_t b = 0; b < B; ++b) {
-    int32_t n = std::min(cnt[b], po[b + 1] - po[b]);
-    r.accepted_length[b] = n - 1;
-    r.token_offsets[b + 1] = r.token_offsets[b] + n;
-  }
-  r.accepted_nodes.resize(r.token_offsets[B]);
-  r.tokens.resize(r.token_offsets[B]);
-  for (int64_t b = 0; b < B; ++b) {
-    const int32_t n = r.token_offsets[b + 1] - r.token_offsets[b];
-    std::copy(h + po[b], h + po[b] + n, r.accepted_nodes.begin() + r.token_offsets[b]);
-    std::copy(h + P.total_path + po[b], h + P.total_path + po[b] + n, r.tokens.begin() + r.token_offsets[b]);
-  }
-  return r;
+  return compact_paths(h, h + P.total_path, h + 2 * static_cast<size_t>(P.total_path), m.path_off_host, m.batch);
 }
 
 }  // namespace cuda

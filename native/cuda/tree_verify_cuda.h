@@ -16,9 +16,9 @@ class TreeVerifyCuda {
   TreeVerifyResult finish();      // copies results back, synchronises, raises input errors
   bool rows_path() const;         // true: all rows reduced in parallel first (small batches)
   int cluster() const;            // blocks per request
+  struct Impl;                    // defined in tree_verify.cu
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

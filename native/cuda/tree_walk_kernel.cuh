@@ -40,7 +40,7 @@ struct BlockOps {
   int32_t n = 0;
 
   __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
-    return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * (dt == 0 ? 4 : 2);
+    return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * elem_bytes(static_cast<DType>(dt));
   }
   __device__ void fail(int code, int32_t g) {
     if (threadIdx.x == 0 && rank == 0) atomicCAS(P.err, 0, code), P.err[1] = g;
@@ -140,19 +140,20 @@ struct BlockOps {
   __device__ float p_of(int32_t x, float z) const {
     return kept(x, z) ? __expf((z - pm) * inv_t) * inv_z : 0.f;
   }
-  __device__ float p(int32_t x) const { return p_of(x, Elt<DT>::at(prow, x)); }
+  __device__ float p(int32_t x) const { return p_of(x, Elt<DT>::load(prow, x)); }
   __device__ int32_t argmax_p() const { return parg; }
 
   template <int DQ>
-  __device__ float qat(int64_t x) const { return Elt<DQ>::at(qrow, x); }
+  __device__ float qat(int64_t x) const { return Elt<DQ>::load(qrow, x); }
   __device__ float qz(int64_t x) const {
-    return P.dt_q == 0 ? qat<0>(x) : P.dt_q == 1 ? qat<1>(x) : qat<2>(x);
+    return with_dtype_code(P.dt_q, [&](auto q) { return qat<decltype(q)::value>(x); });
   }
   __device__ float q(int32_t x) const { return __expf(qz(x) - qm) * inv_zq; }
 
   __device__ void prep_q(int32_t g) {
     qrow = row_ptr(P.draft, P.dt_q, g);
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
+    // Spelled out, not with_dtype_code: the lambda returning a ChunkStat inverts a branch of the fp32/bf16 walk PTX.
     ChunkStat a = P.dt_q == 0 ? row_stats<0, true>(qrow, pre, 1.f)
                  : P.dt_q == 1 ? row_stats<1, true>(qrow, pre, 1.f)
                                : row_stats<2, true>(qrow, pre, 1.f);
@@ -199,7 +200,7 @@ struct BlockOps {
   }
   __device__ double residual_pass(const Residual& r) {
     if (!r.use_q) return residual_pass_q<0>(r);
-    return P.dt_q == 0 ? residual_pass_q<0>(r) : P.dt_q == 1 ? residual_pass_q<1>(r) : residual_pass_q<2>(r);
+    return with_dtype_code(P.dt_q, [&](auto q) { return residual_pass_q<decltype(q)::value>(r); });
   }
 
   __device__ double sum_generic(const Residual& r) { return residual_pass(r); }
@@ -321,7 +322,7 @@ struct BlockOps {
       if (top < 32 && (u >> top) != (prefix >> top)) continue;
       int bin = (u >> shift) & 255;
       atomicAdd(&hist[bin], 1);
-      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(Elt<DT>::at(prow, x)));
+      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(Elt<DT>::load(prow, x)));
     }
     __syncthreads();
   }
@@ -358,7 +359,7 @@ struct BlockOps {
     unsigned long long am = 0;
     int64_t bn = 0;
     unsigned long long bm = 0;
-    for (int shift = Elt<DT>::kBits - 8; shift >= 0; shift -= 8) {
+    for (int shift = Elt<DT>::kKeyBits - 8; shift >= 0; shift -= 8) {
       histogram(prefix, shift, true);
       if (threadIdx.x == 0) {
         int bin = 0;
@@ -520,7 +521,7 @@ struct BlockOps {
       an = V;
       j = 0;
       zk = 0;
-      histogram(0, Elt<DT>::kBits - 8, true);  // total mass
+      histogram(0, Elt<DT>::kKeyBits - 8, true);  // total mass
       for (int k = 0; k < 256; ++k) zk += hmass[k];
       __syncthreads();
     }

@@ -3,12 +3,13 @@
 // one float (entropy or NLL). Pooling happens in core. The default "lean" inner loop accumulates only s and u
 // (XL3M needs no varentropy, argmax or rank); the shared full-statistics loop stays selectable for comparison.
 #include <algorithm>
-#include <atomic>
 #include <string>
 #include <vector>
 
 #include "check.cuh"
+#include "core/row_error.h"
 #include "core/xl3m_score.h"
+#include "kernels_cuda.h"
 #include "row_stats.cuh"
 
 namespace lw {
@@ -18,13 +19,12 @@ namespace {
 constexpr int kThreads = 128;  // see logit_stats.cu: 128-thread blocks per row stream bf16 fastest on the H200
 constexpr int64_t kMaxSlice = int64_t(1) << 18;  // elements per block at most
 constexpr int kNoBadRow = 0x7f7f7f7f;  // cudaMemset byte pattern 0x7f; larger than any row index here
-std::atomic<int> g_variant{0};        // see xl3m_cuda_set_variant
 
 // One 16-byte vector into s and u only. Same special-value rules as the shared add_vector: NaN poisons s,
 // vectors holding ±inf take the element path.
-template <int DT>
+template <typename T>
 __device__ __forceinline__ void add_lean(DevPartial& p, uint4 raw, float scale2) {
-  using E = Elem<DT>;
+  using E = Elem<T>;
   constexpr int N = E::kPerVec;
   float x[N], mx, mn;
   E::unpack(raw, x);
@@ -51,11 +51,11 @@ __device__ __forceinline__ void add_lean(DevPartial& p, uint4 raw, float scale2)
 }
 
 // This thread's share of row[lo, hi) with the lean accumulation (the shared walk_slice layout).
-template <int DT>
+template <typename T>
 __device__ __forceinline__ DevPartial thread_slice_lean(const void* row, int64_t lo, int64_t hi, float scale2) {
   DevPartial p = empty_partial();
-  walk_slice<DT>(
-      row, lo, hi, [&](uint4 raw, int) { add_lean<DT>(p, raw, scale2); },
+  walk_slice<T>(
+      row, lo, hi, [&](uint4 raw, int) { add_lean<T>(p, raw, scale2); },
       [&](float x, int) { add_element(p, x, 0, scale2, false, 0.f); });
   return p;
 }
@@ -69,59 +69,58 @@ struct Xl3mLaunch {
   int64_t slice;
 };
 
-template <int DT>
+template <typename T>
 __device__ __forceinline__ void write_value(const Xl3mLaunch& L, int64_t r, const DevPartial& p, float* values,
                                             int* bad_row) {
-  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
+  const void* row = row_of<T>(L.data, r, L.vocab);
   const bool nll = L.targets != nullptr;
-  const float t = nll ? Elem<DT>::load(row, L.targets[r]) : 0.f;
+  const float t = nll ? Elem<T>::load(row, L.targets[r]) : 0.f;
   DevRowStats s = finalize(p, nll, t, L.inv_t);
   if (s.flags & 2) atomicMin(bad_row, static_cast<int>(r));
   values[r] = nll ? s.nll : s.entropy;
 }
 
-template <int DT, bool LEAN, int THREADS>
+template <typename T, bool LEAN, int THREADS>
 __global__ void __launch_bounds__(THREADS) xl3m_row_kernel(Xl3mLaunch L, float* values, DevPartial* partials, int* bad_row) {
   __shared__ DevPartial shared[THREADS / 32];
   const int64_t r = blockIdx.x;
   const int k = blockIdx.y;
-  const void* row = static_cast<const uint8_t*>(L.data) + r * L.vocab * Elem<DT>::kSize;
+  const void* row = row_of<T>(L.data, r, L.vocab);
   const int64_t lo = k * L.slice, hi = min(L.vocab, lo + L.slice);
-  DevPartial p = LEAN ? thread_slice_lean<DT>(row, lo, hi, L.scale2) : thread_slice<DT, false>(row, lo, hi, L.scale2, 0.f);
+  DevPartial p = LEAN ? thread_slice_lean<T>(row, lo, hi, L.scale2) : thread_slice<T, false>(row, lo, hi, L.scale2, 0.f);
   p = block_merge(p, shared);
   if (threadIdx.x != 0) return;
-  if (L.splits == 1) write_value<DT>(L, r, p, values, bad_row);
+  if (L.splits == 1) write_value<T>(L, r, p, values, bad_row);
   else partials[r * L.splits + k] = p;
 }
 
-template <int DT>
+template <typename T>
 __global__ void xl3m_merge_kernel(Xl3mLaunch L, int64_t rows, const DevPartial* partials, float* values, int* bad_row) {
   int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (r >= rows) return;
   DevPartial p = partials[r * L.splits];
   for (int k = 1; k < L.splits; ++k) merge(p, partials[r * L.splits + k]);
-  write_value<DT>(L, r, p, values, bad_row);
+  write_value<T>(L, r, p, values, bad_row);
 }
 
-template <int DT>
-void launch(const Xl3mLaunch& L, int64_t rows, float* values, DevPartial* partials, int* bad_row) {
+// variant: Tuning::xl3m_variant.
+template <typename T>
+void launch(const Xl3mLaunch& L, int64_t rows, int variant, float* values, DevPartial* partials, int* bad_row) {
   dim3 grid(static_cast<unsigned>(rows), L.splits);
-  switch (g_variant.load(std::memory_order_relaxed)) {
-    case 1: xl3m_row_kernel<DT, true, 256><<<grid, 256, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
-    case 2: xl3m_row_kernel<DT, false, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
-    default: xl3m_row_kernel<DT, true, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+  switch (variant) {
+    case 1: xl3m_row_kernel<T, true, 256><<<grid, 256, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+    case 2: xl3m_row_kernel<T, false, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
+    default: xl3m_row_kernel<T, true, kThreads><<<grid, kThreads, 0, cudaStreamPerThread>>>(L, values, partials, bad_row); break;
   }
   check(cudaGetLastError(), "xl3m score kernel launch");
   if (L.splits > 1) {
-    xl3m_merge_kernel<DT><<<static_cast<unsigned>((rows + 255) / 256), 256, 0, cudaStreamPerThread>>>(L, rows, partials, values, bad_row);
+    xl3m_merge_kernel<T><<<static_cast<unsigned>((rows + 255) / 256), 256, 0, cudaStreamPerThread>>>(L, rows, partials, values, bad_row);
     check(cudaGetLastError(), "xl3m merge kernel launch");
   }
 }
 
 }  // namespace
 }  // namespace cuda
-
-void xl3m_cuda_set_variant(int variant) { cuda::g_variant.store(variant, std::memory_order_relaxed); }
 
 void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   using namespace cuda;
@@ -149,11 +148,9 @@ void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   bad_dev.reset(sizeof(int));
   check(cudaMemsetAsync(bad_dev.as<void>(), 0x7f, sizeof(int), cudaStreamPerThread), "cudaMemsetAsync");
   if (L.splits > 1) partials_dev.reset(rows * L.splits * sizeof(DevPartial));
-  switch (l.dtype) {
-    case DType::F32: launch<0>(L, rows, values_dev.as<float>(), partials_dev.as<DevPartial>(), bad_dev.as<int>()); break;
-    case DType::F16: launch<1>(L, rows, values_dev.as<float>(), partials_dev.as<DevPartial>(), bad_dev.as<int>()); break;
-    default: launch<2>(L, rows, values_dev.as<float>(), partials_dev.as<DevPartial>(), bad_dev.as<int>()); break;
-  }
+  LW_DISPATCH_DTYPE(l.dtype, T,
+                    launch<T>(L, rows, a.tuning.xl3m_variant, values_dev.as<float>(), partials_dev.as<DevPartial>(),
+                              bad_dev.as<int>()));
   int bad = kNoBadRow;
   check(cudaMemcpyAsync(values, values_dev.as<void>(), rows * sizeof(float), cudaMemcpyDeviceToHost, cudaStreamPerThread),
         "cudaMemcpyAsync row values");
@@ -161,7 +158,7 @@ void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
         "cudaMemcpyAsync row flags");
   check(cudaStreamSynchronize(cudaStreamPerThread), "xl3m score");
   if (bad != kNoBadRow) {
-    throw_range("logits row " + std::to_string(a.row_offset + bad) + " is all -Infinity (no distribution)");
+    throw_row_error("logits", a.row_offset + bad, RowError::AllNegInf);
   }
 }
 

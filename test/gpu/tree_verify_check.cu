@@ -110,6 +110,10 @@ struct Inputs {
   void* dev_q = nullptr;
 };
 
+// The CUDA path every verify_tree call of this program takes (TreeVerifyArgs::tuning): tree_path 0 auto,
+// 1 lazy, 2 rows; tree_cluster 0 auto, else blocks per request.
+static Tuning g_paths;
+
 static TreeVerifyArgs args_for(const Data& d, Inputs& in, DType dt, bool on_device, VerifyMode mode, DraftKind dk,
                                uint64_t seed, uint32_t step) {
   const int64_t N = d.offsets.back();
@@ -137,6 +141,8 @@ static TreeVerifyArgs args_for(const Data& d, Inputs& in, DType dt, bool on_devi
   a.seed = seed;
   a.step = step;
   a.backend = Backend::Cuda;
+  a.tuning.tree_path = g_paths.tree_path;
+  a.tuning.tree_cluster = g_paths.tree_cluster;
   return a;
 }
 
@@ -146,9 +152,8 @@ static void agreement() {
   std::printf("== CUDA vs CPU token agreement (requests identical / total)\n");
   std::mt19937_64 rng(2024);
   for (int path = 0; path < 3; ++path) {
-    setenv("LENGTHWISE_TREE_PATH", path == 2 ? "rows" : "lazy", 1);
-    if (path == 1) setenv("LENGTHWISE_TREE_CLUSTER", "1", 1);
-    else unsetenv("LENGTHWISE_TREE_CLUSTER");
+    g_paths.tree_path = path == 2 ? 2 : 1;
+    g_paths.tree_cluster = path == 1 ? 1 : 0;
     const char* path_name = path == 0 ? "lazy" : path == 1 ? "lazy1" : "rows";
     for (int cfg = 0; cfg < 8; ++cfg) {
       const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
@@ -198,8 +203,7 @@ static void agreement() {
       if (total - same > total / 50) { ++failures; std::printf("  FAIL: too many differences\n"); }
     }
   }
-  unsetenv("LENGTHWISE_TREE_PATH");
-  unsetenv("LENGTHWISE_TREE_CLUSTER");
+  g_paths = Tuning{};
 }
 
 // A chunk's statistics do not depend on which block of a cluster computed them: every cluster size must emit
@@ -207,7 +211,7 @@ static void agreement() {
 static void cluster_identity() {
   std::printf("== cluster sizes give identical tokens (lazy path, every mode)\n");
   std::mt19937_64 rng(7);
-  setenv("LENGTHWISE_TREE_PATH", "lazy", 1);
+  g_paths.tree_path = 1;
   int64_t differ = 0, total = 0;
   for (int cfg = 0; cfg < 8; ++cfg) {
     const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
@@ -221,8 +225,8 @@ static void cluster_identity() {
       }
       const DType dt = static_cast<DType>(rep % 3);
       std::vector<TreeVerifyResult> res;
-      for (const char* cl : {"1", "2", "4", "8", "16"}) {
-        setenv("LENGTHWISE_TREE_CLUSTER", cl, 1);
+      for (int cl : {1, 2, 4, 8, 16}) {
+        g_paths.tree_cluster = cl;
         Inputs in;
         res.push_back(verify_tree(args_for(d, in, dt, true, mode, dk, 901 + rep, cfg)));
         if (in.dev_t) cudaFree(in.dev_t);
@@ -235,8 +239,7 @@ static void cluster_identity() {
   }
   std::printf("  %lld of %lld batches differ\n", (long long)differ, (long long)total);
   if (differ) { ++failures; std::printf("  FAIL: cluster size changed the tokens\n"); }
-  unsetenv("LENGTHWISE_TREE_PATH");
-  unsetenv("LENGTHWISE_TREE_CLUSTER");
+  g_paths = Tuning{};
 }
 
 static double copy_bandwidth() {
@@ -279,13 +282,12 @@ static void bench(const char* name, Data& d, VerifyMode mode, DraftKind dk, doub
   const char* cfgs[][2] = {{nullptr, nullptr}, {"lazy", "1"}, {"lazy", "2"}, {"lazy", "4"}, {"lazy", "8"},
                            {"lazy", "16"}, {"rows", nullptr}};
   for (auto& c : cfgs) {
-    if (c[0]) setenv("LENGTHWISE_TREE_PATH", c[0], 1); else unsetenv("LENGTHWISE_TREE_PATH");
-    if (c[1]) setenv("LENGTHWISE_TREE_CLUSTER", c[1], 1); else unsetenv("LENGTHWISE_TREE_CLUSTER");
+    g_paths.tree_path = !c[0] ? 0 : std::strcmp(c[0], "rows") == 0 ? 2 : 1;
+    g_paths.tree_cluster = c[1] ? std::atoi(c[1]) : 0;
     std::string label = std::string(name) + (c[0] ? std::string(" ") + c[0] + (c[1] ? std::string("/") + c[1] : "") : " auto");
     if (want(label, false)) bench_one(label.c_str(), d, mode, dk, copy_bw);
   }
-  unsetenv("LENGTHWISE_TREE_PATH");
-  unsetenv("LENGTHWISE_TREE_CLUSTER");
+  g_paths = Tuning{};
 }
 
 static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, double copy_bw) {

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "core/xl3m_score.h"
+#include "cpu/kernels_cpu.h"
+#include "cuda/kernels_cuda.h"
 
 using namespace lw;
 
@@ -73,7 +75,6 @@ int main() {
   const char* variant_names[] = {"lean s,u / 128 threads (default)", "lean s,u / 256 threads", "shared full stats / 128 threads"};
   for (int variant = 0; variant < 3; ++variant)
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
-    xl3m_cuda_set_variant(variant);
     for (int64_t V : vocabs) {
       for (int64_t rows : rowcounts) {
         if (rows * V > 40000000) continue;
@@ -92,6 +93,7 @@ int main() {
             a.metric = static_cast<Xl3mMetric>(metric);
             a.segments = rows;
             a.positions = 1;
+            a.tuning.xl3m_variant = variant;
             std::vector<float> gpu(rows), cpu(rows);
             xl3m_row_values_cuda(a, gpu.data());
             Xl3mChunkArgs h = a;
@@ -113,10 +115,8 @@ int main() {
       }
     }
   }
-  xl3m_cuda_set_variant(0);
   std::printf("correctness (3 kernel variants): max |cuda - cpu| %.3g nats, max |cuda - float64| %.3g nats\n", worst_cpu, worst_ref);
   for (int variant = 0; variant < 3; ++variant) {
-    xl3m_cuda_set_variant(variant);
     const int64_t V = 5000;
     std::vector<float> x(3 * V, 0.f);
     x[V + 17] = NAN;
@@ -124,6 +124,7 @@ int main() {
     a.logits = {{x.data(), false, 0}, DType::F32, 3, V};
     a.segments = 3;
     a.positions = 1;
+    a.tuning.xl3m_variant = variant;
     std::vector<float> v(3);
     xl3m_row_values_cuda(a, v.data());
     CHECK(std::fabs(v[0] - std::log(5000.0)) < 1e-4 && std::isnan(v[1]), "NaN row: %g %g", v[0], v[1]);
@@ -140,12 +141,12 @@ int main() {
     b.logits = {{y.data(), false, 0}, DType::F32, 2, V};
     b.segments = 2;
     b.positions = 1;
+    b.tuning.xl3m_variant = variant;
     std::vector<float> w(2);
     xl3m_row_values_cuda(b, w.data());
     CHECK(std::fabs(w[0] - std::log(2.0)) < 1e-5 && std::fabs(w[1] - std::log(1000.0)) < 1e-4,
           "variant %d: +inf row %g (want log 2), -inf mix %g (want log 1000)", variant, w[0], w[1]);
   }
-  xl3m_cuda_set_variant(0);
   // One-shot pooled scores, CUDA vs CPU.
   {
     const int64_t segs = 37, P = 9, V = 32003;
@@ -201,7 +202,7 @@ int main() {
   std::vector<float> scores(segs);
   double variant_ms[3] = {0, 0, 0};
   for (int variant = 2; variant >= 0; --variant) {  // default (0) last, so its state is the one checked below
-    xl3m_cuda_set_variant(variant);
+    a.tuning.xl3m_variant = variant;
     score_ms.clear();
     wall_ms.clear();
     for (int it = 0; it < 25; ++it) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/xl3m_score.h"
+#include "cpu/kernels_cpu.h"
 #include "cpu/simd.h"
 
 using namespace lw;
@@ -47,7 +48,6 @@ int main() {
   const int64_t vocabs[] = {1, 7, 31, 2047, 2049, 16385, 40001};
   double worst = 0;
   for (int simd = 0; simd <= 2; ++simd) {
-    cpu::set_simd_override(simd);
     for (DType dt : dts) {
       for (int64_t V : vocabs) {
         const int64_t segs = 3, P = 5, rows = segs * P;
@@ -63,6 +63,7 @@ int main() {
             a.metric = static_cast<Xl3mMetric>(metric);
             a.segments = segs;
             a.positions = P;
+            a.tuning.simd_cap = simd;
             std::vector<float> vals(rows);
             xl3m_row_values_cpu(a, vals.data());
             for (int64_t r = 0; r < rows; ++r) {
@@ -77,7 +78,6 @@ int main() {
       }
     }
   }
-  cpu::set_simd_override(-1);
   std::printf("max |error| vs float64: %.3g nats\n", worst);
 
   // Chunked pushes equal one push bit for bit, for every chunk size and pooling.

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/error.h"
 #include "fit_internal.h"
 #include "scaling.h"
@@ -143,19 +144,13 @@ MultiStartJob make_job(const Prepared& p, const FitOptions& o) {
   j.device = o.device;
   j.cancel = o.cancel;
   j.progress = o.progress;
+  j.tuning = o.tuning;
   return j;
 }
 
 void run_multistart(Backend backend, const MultiStartJob& job, FitResult* out) {
-  if (backend == Backend::Cuda) {
-#if LW_WITH_CUDA
-    multistart_cuda(job, out);
-#else
-    throw_runtime("this build of lengthwise has no CUDA backend");
-#endif
-  } else {
-    multistart_cpu(job, out);
-  }
+  const KernelTable& t = dispatch(backend, false, "runs");
+  entry(t, t.multistart, "scaling fit")(job, out);
 }
 
 FitResult fit(const Runs& runs, const FitOptions& opts) {

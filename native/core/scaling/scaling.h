@@ -8,6 +8,7 @@
 
 #include "core/cancel.h"
 #include "core/tensor.h"
+#include "core/tuning.h"
 #include "lbfgs.h"
 #include "model.h"
 
@@ -49,6 +50,7 @@ struct FitOptions {
   int device = 0;
   Cancel cancel;
   Progress* progress = nullptr;
+  Tuning tuning = process_tuning();
 };
 
 // Best of all starts for one data set (or one bootstrap resample).
@@ -117,12 +119,10 @@ struct MultiStartJob {
   int device = 0;
   Cancel cancel;
   Progress* progress = nullptr;
+  Tuning tuning = process_tuning();
 };
 
-void multistart_cpu(const MultiStartJob& job, FitResult* out /* resamples */);
-#if LW_WITH_CUDA
-void multistart_cuda(const MultiStartJob& job, FitResult* out /* resamples */);
-#endif
+// Backends run it as KernelTable::multistart(job, out /* resamples */).
 
 // Shared by backends: one start's outcome, and the reduction over starts.
 struct StartOutcome {

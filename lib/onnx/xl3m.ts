@@ -1,0 +1,171 @@
+/**
+ * XL3M over a real model: score every `[BOS, segment, question]` sub-context with batched forwards, feed the
+ * question-position logits straight into `xl3m.score`, keep the best segments, splice the key context and
+ * answer greedily from it. Works with any {@link ModelAdapter} (the ONNX one in practice).
+ *
+ * @packageDocumentation
+ */
+import { mulberry32 } from '../prng';
+import { show } from '../show';
+import type { ModelAdapter } from '../speculative/adapter';
+import { createDecoder } from '../speculative/decoder';
+import { gatherRows } from '../speculative/rows';
+import type { TreeStrategy } from '../speculative/strategies';
+import { keyContext } from '../xl3m/keyContext';
+import { plan as makePlan } from '../xl3m/plan';
+import { score } from '../xl3m/score';
+import { select } from '../xl3m/select';
+
+/** How the context given to the model is chosen. */
+export type ContextChoice = 'xl3m' | 'truncate' | 'random';
+
+/** Options of {@link answerLongContext}. */
+export interface LongContextOptions {
+  /** The model's window (default: the adapter's `window`). */
+  window?: number;
+  /** BOS id prepended to every sub-context and to the key context (default 1). */
+  bosId?: number;
+  /** Tokens per segment (default: window − question − 1 − maxAnswerTokens, so every row fits). */
+  segmentTokens?: number;
+  overlapTokens?: number;
+  /** Sub-contexts per scoring forward (default 4). */
+  batch?: number;
+  /** Tokens generated for the answer (default 8). */
+  maxAnswerTokens?: number;
+  /**
+   * 'xl3m' (default): lowest-entropy segments; 'truncate': the last tokens of the context that fit; 'random':
+   * random segments with the same token budget (baselines).
+   */
+  choice?: ContextChoice;
+  /** Seed of the 'random' choice. */
+  seed?: number;
+  /** Draft model: answer with speculative decoding (greedy, so the answer is the same). */
+  draft?: ModelAdapter;
+  tree?: TreeStrategy;
+  signal?: AbortSignal;
+}
+
+/** Result of {@link answerLongContext}. */
+export interface LongContextAnswer {
+  /** Generated answer tokens. */
+  answer: number[];
+  /** The model input the answer was generated from (BOS, key context, question). */
+  input: Int32Array;
+  /** Segment scores (mean question entropy; lower = more relevant), for 'xl3m'. */
+  scores?: Float32Array;
+  /** Kept segment indices and their [start, end) spans in the context. */
+  selected: Int32Array;
+  segments: { start: number; end: number }[];
+  /** Target forwards spent on scoring. */
+  scoringForwards: number;
+  scoringMs: number;
+  answerMs: number;
+}
+
+/**
+ * Answers `question` about a `context` longer than the model's window (token ids without BOS; the question is
+ * appended to the context as is, so include its leading-space token form as the tokenizer gives it).
+ *
+ * @throws RangeError naming the option when the question leaves no room in the window.
+ */
+export async function answerLongContext(
+  model: ModelAdapter,
+  context: ArrayLike<number>,
+  question: ArrayLike<number>,
+  opts: LongContextOptions = {},
+): Promise<LongContextAnswer> {
+  const window = opts.window ?? model.window;
+  if (!(Number.isInteger(window) && (window as number) > 1)) throw new RangeError('opts.window is required (the adapter has no window)');
+  const W = window as number;
+  const bos = opts.bosId ?? 1;
+  const q = question.length;
+  const maxAnswer = opts.maxAnswerTokens ?? 8;
+  const room = W - 1 - q - maxAnswer;
+  if (q < 1 || room < 1) throw new RangeError(`question (${q} tokens) + BOS + maxAnswerTokens (${maxAnswer}) must leave room in the window (${W})`);
+  const L = opts.segmentTokens ?? room;
+  if (!(Number.isInteger(L) && L >= 1 && L <= room)) throw new RangeError(`opts.segmentTokens must be an integer in [1, ${room}], got ${show(L)}`);
+  const tokens = new Int32Array(context.length + q);
+  tokens.set(Array.from(context));
+  tokens.set(Array.from(question), context.length);
+  const p = makePlan(tokens, { questionTokens: q, segmentTokens: L, overlapTokens: opts.overlapTokens ?? 0 });
+  const S = p.segments.length;
+  const choice = opts.choice ?? 'xl3m';
+  let scores: Float32Array | undefined;
+  let selected: Int32Array;
+  let forwards = 0;
+  const t0 = performance.now();
+  if (choice === 'xl3m') {
+    const per = opts.batch ?? 4;
+    const V = model.vocab;
+    const rows = new Float32Array(S * q * V);
+    for (let s0 = 0; s0 < S; s0 += per) {
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
+      const B = Math.min(per, S - s0);
+      const T = p.rowLength + 1;
+      const ids = new Int32Array(B * T);
+      const pos = new Int32Array(B * T);
+      const bias = new Float32Array(B * T * T).fill(model.maskValue ?? -1e9);
+      for (let b = 0; b < B; b++) {
+        const i = s0 + b;
+        const len = p.lengths[i]! + 1;
+        ids[b * T] = bos;
+        ids.set(p.batch.subarray(i * p.rowLength, i * p.rowLength + p.lengths[i]!), b * T + 1);
+        for (let t = 0; t < T; t++) {
+          pos[b * T + t] = t < len ? t : 0;
+          const row = (b * T + t) * T;
+          if (t < len) bias.fill(0, row, row + t + 1);
+          else bias[row + t] = 0; // padding row: itself only
+        }
+      }
+      const out = await model.forward(ids, pos, { data: bias, batch: B, rows: T, columns: T }, null);
+      forwards++;
+      const want: number[] = [];
+      for (let b = 0; b < B; b++) {
+        // The row predicting question token j sits at column questionStart + j − 1, shifted by the BOS.
+        for (let j = 0; j < q; j++) want.push(b * T + 1 + p.questionStart[s0 + b]! + j - 1);
+      }
+      const g = gatherRows(out.logits, want);
+      const f32 = g.data instanceof Float32Array ? g.data : null;
+      if (f32 === null) throw new TypeError('answerLongContext: scoring needs float32 logits');
+      rows.set(f32, s0 * q * V);
+    }
+    scores = await score({ data: rows, rows: S * q, vocab: V }, { segments: S, metric: 'entropy', signal: opts.signal });
+    selected = select(scores, p, { tokenBudget: room });
+  } else if (choice === 'random') {
+    const r = mulberry32(opts.seed ?? 0);
+    const order = Array.from({ length: S }, (_, i) => i);
+    for (let i = S - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const fake = new Float32Array(S);
+    order.forEach((seg, rank) => (fake[seg] = rank));
+    selected = select(fake, p, { tokenBudget: room });
+  } else {
+    selected = new Int32Array(0);
+  }
+  const scoringMs = performance.now() - t0;
+  let key: Int32Array;
+  if (choice === 'truncate') {
+    const keep = Math.min(room, context.length);
+    key = tokens.slice(context.length - keep);
+  } else {
+    key = keyContext(tokens, p, selected);
+  }
+  const input = new Int32Array(key.length + 1);
+  input[0] = bos;
+  input.set(key, 1);
+  const t1 = performance.now();
+  const dec = createDecoder({ target: model, draft: opts.draft, tree: opts.draft ? opts.tree ?? { kind: 'chain', k: 3 } : { kind: 'none' } });
+  const res = await dec.generate([input], { maxTokens: maxAnswer, temperature: 0, signal: opts.signal });
+  return {
+    answer: res.tokens[0]!,
+    input,
+    scores,
+    selected,
+    segments: p.segments,
+    scoringForwards: forwards,
+    scoringMs,
+    answerMs: performance.now() - t1,
+  };
+}

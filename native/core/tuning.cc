@@ -1,0 +1,42 @@
+#include "tuning.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace lw {
+namespace {
+
+Tuning from_environment() {
+  Tuning t;
+  if (const char* e = std::getenv("LENGTHWISE_THREADS")) t.threads = std::atoi(e);
+  if (const char* e = std::getenv("LENGTHWISE_SIMD")) {
+    if (!std::strcmp(e, "scalar")) t.simd_cap = 0;
+    else if (!std::strcmp(e, "avx2")) t.simd_cap = 1;
+    else if (!std::strcmp(e, "avx512")) t.simd_cap = 2;
+  }
+  if (const char* e = std::getenv("LENGTHWISE_TREE_PATH")) {
+    if (!std::strcmp(e, "lazy")) t.tree_path = 1;
+    else if (!std::strcmp(e, "rows")) t.tree_path = 2;
+  }
+  if (const char* e = std::getenv("LENGTHWISE_TREE_CLUSTER")) {
+    const int n = std::atoi(e);
+    t.tree_cluster = n < 1 ? 1 : n;  // set at all: forced (0 and junk force a single block, as they always did)
+  }
+  return t;
+}
+
+thread_local const Tuning* t_current = nullptr;
+
+}  // namespace
+
+const Tuning& process_tuning() {
+  static const Tuning t = from_environment();
+  return t;
+}
+
+const Tuning& current_tuning() { return t_current ? *t_current : process_tuning(); }
+
+TuningScope::TuningScope(const Tuning& t) : prev_(t_current) { t_current = &t; }
+TuningScope::~TuningScope() { t_current = prev_; }
+
+}  // namespace lw
