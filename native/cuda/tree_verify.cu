@@ -187,7 +187,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   const auto k = ws.take<int32_t>(B);
   const auto p = ws.take<float>(B), inv_t = ws.take<float>(N);
   const auto path_off = ws.take<int32_t>(B + 1);
-  const auto keys = ws.take<uint32_t>(4 * B);
+  const auto keys = ws.take<uint32_t>(4 * B);  // request b's RowKey k0, k1, request, step
   std::vector<uint32_t> key_words(4 * B);
   for (int64_t b = 0; b < B; ++b) {
     const tree::RowKey rk = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);

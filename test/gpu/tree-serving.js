@@ -87,7 +87,7 @@ async function main() {
   for (const [V, bf16] of VOCABS) {
     for (const mode of MODES) {
       const r = mulberry32(V + MODES.indexOf(mode));
-      for (const size of V === 128256 ? [1, 16, 64] : [1, 5, 64, 1 + randInt(r, 64)]) {
+      for (const size of V === 128256 ? [1, 24] : V === 32000 ? [1, 5, 40] : [1, 5, 64, 1 + randInt(r, 64)]) {
         const reqs = Array.from({ length: size }, () => request(r, 10, V, mode === 'iid'));
         const b = batch(reqs, V, bf16);
         const cpu = await lw.verifyTree(b.trees, b.target, { ...options(b, mode), backend: 'cpu' });
