@@ -82,7 +82,7 @@ async function timings() {
     const t = await lw.device.upload(d);
     const targets = Int32Array.from({ length: rows }, () => Math.floor(r() * vocab));
     const l = { data: t, dtype: dtype === 'float32' ? 'float32' : dtype, rows, vocab };
-    const nl = { data: require(path.join(__dirname, '..', '..', 'dist', 'device')).nativeHandle(t), dtype: { float32: 0, float16: 1, bfloat16: 2 }[dtype], rows, vocab };
+    const nl = { data: require(path.join(__dirname, '..', '..', 'dist', 'device')).nativeHandle(t), dtype, rows, vocab };
     for (const withT of [false, true]) {
       const ms = median(cuda._benchLogitStats(nl, withT ? { targets } : {}, 30));
       const bytes = rows * vocab * (dtype === 'float32' ? 4 : 2);
