@@ -23,7 +23,10 @@ if (roots.length !== 2) {
 }
 const backend = option('--backend', 'cpu');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = (root: string) => require(path.resolve(root, 'dist')) as Api;
+const load = (root: string): Api => {
+  const m = require(path.resolve(root, 'dist')) as { verifyTree: Api['verifyTree']; tree: Api };
+  return { ...m.tree, verifyTree: m.verifyTree };
+};
 const oldApi = load(roots[0]!), newApi = load(roots[1]!);
 
 function mulberry(seed: number) {
@@ -104,7 +107,7 @@ async function equivalence() {
           for (const mode of ['greedy', 'sample'] as const) {
             const settings = mode === 'greedy' ? [{}] : [] as Record<string, unknown>[];
             if (mode === 'sample') {
-              for (let i = 0; i < 12; i++) {
+              for (let i = 0; i < 20; i++) {
                 const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)]!;
                 const perTree = r() < 0.3;
                 const s: Record<string, unknown> = {};
@@ -217,8 +220,39 @@ async function timing() {
   }
 }
 
+/** New build only: CUDA against CPU tokens with min-p (alone and with top-k / top-p, scalar and per tree). */
+async function cudaVsCpuMinP() {
+  const r = mulberry(777);
+  let calls = 0, requests = 0, differ = 0;
+  for (const V of [50, 4099, 32000, 128256]) {
+    for (const drafts of ['deterministic', 'iid', 'without-replacement'] as const) {
+      const batch = V > 100000 ? 4 : 12;
+      const t = trees(r, batch, 9, V, drafts === 'iid');
+      const rows = t.tokens.length;
+      const target = { data: logits(r, rows, V, false), rows, vocab: V }, draft = { data: logits(r, rows, V, false), rows, vocab: V };
+      for (let i = 0; i < 8; i++) {
+        const s: Record<string, unknown> = i % 2 === 0 ? { minP: [0.01, 0.1, 0.3, 0.9][i / 2]! }
+          : { minP: Float32Array.from({ length: batch }, () => (r() < 0.2 ? 0 : r() * 0.4)), temperature: 0.5 + r() };
+        if (i >= 4) Object.assign(s, { topK: [0, 3, 40][i % 3], topP: [1, 0.9, 0.5][(i + 1) % 3] });
+        const o = { mode: 'sample', drafts, draft, seed: 5 + calls, step: i, ...s };
+        const [a, b] = await Promise.all([newApi.verifyTree(t, target, { ...o, backend: 'cpu' }), newApi.verifyTree(t, target, { ...o, backend: 'cuda' })]);
+        calls++;
+        const off = (x: { tokens: Int32Array; acceptedLength: Int32Array }, k: number) => {
+          let at = 0;
+          for (let j = 0; j < k; j++) at += x.acceptedLength[j]! + 1;
+          return Array.from(x.tokens.subarray(at, at + x.acceptedLength[k]! + 1)).join(',');
+        };
+        for (let k = 0; k < batch; k++, requests++) if (off(a, k) !== off(b, k)) differ++;
+      }
+    }
+  }
+  console.log(`min-p CUDA vs CPU: ${requests - differ} / ${requests} requests identical over ${calls} calls`);
+  if (differ > requests / 200) process.exit(1);
+}
+
 async function main() {
   if (!flag('--time-only')) await equivalence();
+  if (backend === 'cuda' && !flag('--time-only')) await cudaVsCpuMinP();
   if (flag('--time') || flag('--time-only')) await timing();
 }
 

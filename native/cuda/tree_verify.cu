@@ -196,20 +196,22 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.step = a.step;
   P.target = device_input(a.target.mem.data, a.target.mem.on_device,
                           static_cast<size_t>(N * V * dtype_size(a.target.dtype)), m.staging_t);
-  const bool need_q = a.draft.rows > 0 && a.mode == VerifyMode::Sample && a.drafts != DraftKind::Deterministic;
+  const bool need_q = a.draft.rows > 0 && !a.sampling.greedy && a.drafts != DraftKind::Deterministic;
   if (need_q) {
     P.draft = device_input(a.draft.mem.data, a.draft.mem.on_device,
                            static_cast<size_t>(N * V * dtype_size(a.draft.dtype)), m.staging_q);
     P.dt_q = static_cast<int>(a.draft.dtype);
   }
   // One upload for the plan: offsets, child lists, kinds, per-request parameters, per-row 1/T.
-  std::vector<float> T(B, 1.f), Pp(B, 1.f);
+  std::vector<float> T(B, 1.f), Pp(B, 1.f), Mo(B, -INFINITY);
   std::vector<int32_t> K(B, 0);
   for (int64_t b = 0; b < B; ++b) {
-    if (a.mode == VerifyMode::Sample) {
-      T[b] = a.temperature[b] > 0.f ? a.temperature[b] : 1.f;
-      K[b] = a.top_k[b];
-      Pp[b] = a.top_p[b];
+    if (!a.sampling.greedy_at(b)) {
+      const SamplingRow s = a.sampling.at(b);
+      T[b] = s.temperature;
+      K[b] = s.top_k;
+      Pp[b] = s.top_p;
+      if (s.min_p > 0.f) Mo[b] = min_p_offset(s.temperature, s.min_p);
     }
   }
   m.rows_path = choose_rows_path(a, plan);
@@ -218,7 +220,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
     for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) m.inv_t_row[g] = 1.f / T[b];
   const size_t nC = plan.child_node.size();
   const size_t o_off = 0, o_cs = o_off + B + 1, o_cn = o_cs + N + 1, o_ct = o_cn + nC, o_kind = o_ct + nC,
-               o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_it = o_P + B, o_po = o_it + N,
+               o_T = o_kind + B, o_K = o_T + B, o_P = o_K + B, o_M = o_P + B, o_it = o_M + B, o_po = o_it + N,
                total = o_po + B + 1;
   std::vector<int32_t> buf(total);
   put(buf, o_off, a.trees.offsets, B + 1);
@@ -229,6 +231,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   put(buf, o_T, T.data(), B);
   put(buf, o_K, K.data(), B);
   put(buf, o_P, Pp.data(), B);
+  put(buf, o_M, Mo.data(), B);
   put(buf, o_it, m.inv_t_row.data(), N);
   put(buf, o_po, plan.path_offset.data(), B + 1);
   m.plan_dev.reset(total * 4);
@@ -240,14 +243,15 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.child_node = d + o_cn;
   P.child_token = d + o_ct;
   P.kind = d + o_kind;
-  P.temperature = reinterpret_cast<const float*>(d + o_T);
-  P.top_k = d + o_K;
-  P.top_p = reinterpret_cast<const float*>(d + o_P);
+  P.sampling.temperature = reinterpret_cast<const float*>(d + o_T);
+  P.sampling.top_k = d + o_K;
+  P.sampling.top_p = reinterpret_cast<const float*>(d + o_P);
+  P.sampling.min_p_offset = reinterpret_cast<const float*>(d + o_M);
   m.inv_t_dev = reinterpret_cast<const float*>(d + o_it);
   P.path_off = d + o_po;
   m.path_off_host = plan.path_offset;
   const size_t out_n = 2 * static_cast<size_t>(P.total_path) + B + 2;
-  m.greedy_rows = a.mode == VerifyMode::Greedy && m.rows_path && N <= 65535;
+  m.greedy_rows = a.sampling.greedy && m.rows_path && N <= 65535;
   // greedy rows path: after err (zeroed together): a ticket, then per-row keys (8-byte aligned) and bad flags
   const size_t extra = m.greedy_rows ? 2 + 2 * static_cast<size_t>(N) + N : 0;
   m.out_dev.reset((out_n + extra) * 4);
@@ -274,7 +278,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
     tree_ints = std::max(tree_ints, 3 * nn + 1);  // child_start (nn + 1) + child_node, child_token (nn - 1 each)
   }
   P.tree_ints = tree_ints * 4 <= 16 * 1024 ? tree_ints : 0;
-  m.greedy = a.mode == VerifyMode::Greedy && !m.rows_path;
+  m.greedy = a.sampling.greedy && !m.rows_path;
   m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t)
                      : walk_smem(P.nch, plan.max_children, P.tree_ints);
   m.fn = m.greedy ? greedy_fn(m.dt_t) : walk_fn(m.dt_t);

@@ -11,7 +11,7 @@ if [ ! -x "$BIN" ]; then
   mkdir -p build-checks
   nvcc -O3 -std=c++17 -arch=sm_90 --default-stream per-thread -DLW_WITH_CUDA=1 -Inative test/gpu/tree_verify_check.cu \
     native/cuda/tree_verify.cu native/core/tree_verify.cc native/core/tree_reference.cc native/core/parallel.cc \
-    native/cpu/tree_verify_cpu.cc native/cpu/top_p_cpu.cc native/cpu/row_simd.cc native/cpu/simd.cc -o "$BIN" \
+    native/core/tree_batch.cc native/cpu/tree_verify_cpu.cc native/cpu/kept_set.cc native/cpu/row_simd.cc native/cpu/simd.cc -o "$BIN" \
     || { echo "tree: build failed" | tee "$OUT/tree.txt"; exit 1; }
 fi
 {

@@ -1,6 +1,7 @@
 // Native smoke check of core/tree_utils + core/multidraft against brute force (float64), without Node.
 // g++ -O2 -std=c++17 -Inative test/native/tree_utils_check.cc native/core/tree_utils.cc native/core/multidraft.cc
-//     native/core/tree_batch.cc native/core/tree_reference.cc native/cpu/tree_utils_cpu.cc native/cpu/kept_set.cc
+//     native/core/tree_batch.cc native/core/tree_reference.cc native/core/tree_verify.cc native/cpu/tree_verify_cpu.cc
+//     native/cpu/tree_utils_cpu.cc native/cpu/kept_set.cc
 //     native/cpu/row_simd.cc native/cpu/simd.cc native/core/parallel.cc
 //     native/cpu/device_none.cc -lpthread -o build-checks/tree_utils_check
 #include <algorithm>
