@@ -14,6 +14,8 @@ import type { LogitsDType } from './logits';
 import type { NativeTuning } from './native';
 import type { LogitStatsResult } from './logitStats';
 import type { ComputeOptimalResult, FitStatus, ScalingLaw, ScalingObjective } from './scaling/types';
+import type { DraftKind, NativeProcessing } from './tree/sampling';
+import type { NativeStreams } from './tree/streams';
 import type { TreeBatch } from './tree/types';
 import type { VerifyTreeResult } from './tree/verify';
 import type { Xl3mMetric, Xl3mPooling } from './xl3m/score';
@@ -130,33 +132,21 @@ export type NativePredictLaw = 'chinchilla' | 'kaplan-nd' | 'kaplan-steps';
 /** Training-dynamics formulas of `scalingTraining`. */
 export type NativeTrainingFormula = 'critical-batch-size' | 'min-steps' | 'min-examples';
 
-/** `verifyTree` options. */
-export interface NativeVerifyTreeOptions {
-  mode: number;
-  drafts: number;
+/** `verifyTree` options: the processing knobs (lib/tree/sampling.ts), the draft kind and the random streams. */
+export interface NativeVerifyTreeOptions extends NativeProcessing, NativeStreams {
+  drafts: DraftKind;
   draft?: NativeLogitsArg;
-  temperature: Float32Array;
-  topK: Int32Array;
-  topP: Float32Array;
-  seedLo: number;
-  seedHi: number;
-  step: number;
   cancel: CancelFlag;
   backend: NativeBackend;
   tuning?: NativeTuning;
 }
 
-/** `treeUtils` options: per-request arrays of length 1 or batch (absent = off / default). */
-export interface NativeTreeUtilsOptions {
-  greedy: boolean;
-  temperature?: Float32Array;
-  topK?: Int32Array;
-  topP?: Float32Array;
+/** `treeUtils` options: the same processing knobs and draft kind (`eta` only for gtoReward). */
+export interface NativeTreeUtilsOptions extends NativeProcessing {
   eta?: number;
-  drafts: number;
+  drafts: DraftKind;
   draft?: NativeLogitsArg;
   cancel: CancelFlag;
-  backend: string;
 }
 
 /** `treeUtils` result. */
@@ -213,6 +203,8 @@ export interface AddonFunctions {
     n: number,
     opts: NativeMultidraftOptions,
   ): Promise<{ lower: number; upper: number }>;
+  /** Test-only: the core float64 processed distribution p_v (core/processed_distribution.cc). */
+  _processedDistribution(z: Float64Array, opts: NativeProcessing): Float64Array;
   // bench.cc (benchmark-only)
   _benchReadMemory(data: ArrayBufferView): number;
 }

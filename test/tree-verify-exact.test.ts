@@ -12,6 +12,7 @@ interface World {
   T: number;
   topK: number;
   topP: number;
+  minP?: number;
   /** 'indep': own logits; 'p': q = processed target; 'disjoint': q lives where p = 0; 'flat': uniform. */
   q: 'indep' | 'p' | 'disjoint' | 'flat';
   salt: number;
@@ -41,7 +42,7 @@ class Model {
     return (this.t[k] ??= this.logits(k, this.w.salt));
   }
   p(k: number): Float64Array {
-    return (this.pc[k] ??= processedDistribution(this.target(k), { temperature: this.w.T, topK: this.w.topK, topP: this.w.topP }));
+    return (this.pc[k] ??= processedDistribution(this.target(k), { temperature: this.w.T, topK: this.w.topK, topP: this.w.topP, minP: this.w.minP }));
   }
   draft(k: number): Float32Array {
     let z = this.d[k];
@@ -121,6 +122,10 @@ const scenarios: [string, DraftKind, number[], World][] = [
   ['without-replacement deep+wide T=0.8 p=0.8', 'without-replacement', DEEP_WIDE, { V: 7, T: 0.8, topK: 0, topP: 0.8, q: 'indep', salt: 7 }],
   ['without-replacement wide q=p k=4', 'without-replacement', WIDE, { V: 6, T: 1, topK: 4, topP: 1, q: 'p', salt: 8 }],
   ['without-replacement chain T=2 k=5 p=0.9', 'without-replacement', CHAIN, { V: 6, T: 2, topK: 5, topP: 0.9, q: 'indep', salt: 9 }],
+  // min-p (applied after T, before top-k / top-p): alone and combined, every draft kind.
+  ['min-p deterministic wide min-p 0.3', 'deterministic', WIDE, { V: 7, T: 1, topK: 0, topP: 1, minP: 0.3, q: 'indep', salt: 10 }],
+  ['min-p iid deep+wide T=0.8 min-p 0.1 k=3 p=0.9', 'iid', DEEP_WIDE, { V: 8, T: 0.8, topK: 3, topP: 0.9, minP: 0.1, q: 'indep', salt: 11 }],
+  ['min-p without-replacement wide q=p min-p 0.2 p=0.8', 'without-replacement', WIDE, { V: 7, T: 1.3, topK: 0, topP: 0.8, minP: 0.2, q: 'p', salt: 12 }],
 ];
 
 const TRIALS = 1_000_000;
@@ -192,7 +197,7 @@ describe('verifyTree sampling is exact (χ², 10^6 trials per scenario)', () => 
       const t1 = Date.now();
       const res = await verifyTree({ tokens, parents, offsets }, { data: tz, rows: PER_CALL * n, vocab: V }, {
         mode: 'sample', drafts, draft: qz && { data: qz, rows: PER_CALL * n, vocab: V },
-        temperature: w.T, topK: w.topK, topP: w.topP, seed: 1000 + w.salt, step,
+        temperature: w.T, topK: w.topK, topP: w.topP, minP: w.minP, seed: 1000 + w.salt, step,
       });
       callMs += Date.now() - t1;
       for (let b = 0; b < PER_CALL; b++) {

@@ -1,89 +1,128 @@
 /**
- * Validation and normalisation of the per-request target processing options (temperature, top-k, top-p).
+ * The target-processing vocabulary of the tree family (verifyTree and every tree utility): the options, how the
+ * children were drafted, and the one normaliser that checks them and hands them to the addon.
  *
  * @packageDocumentation
  */
 import { show } from '../show';
 import { rangeError, typeError } from '../validate';
 
-/** How the target distribution p_v at each node is formed (DESIGN §4.3). */
+/** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
+export type VerifyMode = 'greedy' | 'sample';
+
+/**
+ * How the children of each node were produced by the drafter (sampling mode only):
+ * - 'deterministic': any rule that does not sample (top-k of the draft, beam...); verification uses the target
+ *   only. Sibling tokens must be distinct.
+ * - 'iid': children drawn independently from the draft distribution of their parent (repeats legal).
+ * - 'without-replacement': children drawn one after another from the draft distribution with the tokens already
+ *   drawn removed. Sibling tokens must be distinct.
+ */
+export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
+
+/**
+ * How the target distribution p_v at each node is formed (DESIGN §4.3): softmax(z / T), then min-p, then top-k,
+ * then top-p, renormalised. Every knob is one value for the whole batch or a typed array with one entry per tree.
+ */
 export interface TargetProcessingOptions {
   /**
-   * `'greedy'`: p_v is one-hot at argmax z (lowest index on ties). `'sample'` (default): p_v = softmax(z / T),
-   * then top-k, then top-p, renormalised.
+   * `'greedy'`: p_v is one-hot at argmax z (lowest index on ties). `'sample'` (default for the utilities): the
+   * processed distribution below.
    */
-  mode?: 'greedy' | 'sample';
-  /** Temperature T >= 0 (default 1), shared or one per tree; T = 0 means greedy for that tree. */
+  mode?: VerifyMode;
+  /** Temperature T >= 0 (default 1); T = 0 means greedy for that tree. */
   temperature?: number | Float32Array;
-  /** Keep the k most probable tokens (ties to the lower index); 0 = off (default). Shared or one per tree. */
+  /**
+   * Drop every token whose probability (after temperature) is below `minP` × the largest one; in [0, 1],
+   * 0 = off (default).
+   */
+  minP?: number | Float32Array;
+  /** Keep the k most probable tokens (ties to the lower id); 0 = off (default). */
   topK?: number | Int32Array;
   /**
    * Keep the smallest set of most probable tokens (after top-k, renormalised) whose probability sums to >= topP;
-   * in (0, 1], 1 = off (default). Shared or one per tree.
+   * in (0, 1], 1 = off (default).
    */
   topP?: number | Float32Array;
 }
 
-/** Normalised options as the addon reads them: each array has length 1 or `batch`. */
+/** Normalised options as the addon reads them (native/addon/unpack.cc `unpack_sampling`). */
 export interface NativeProcessing {
   greedy: boolean;
-  temperature?: Float32Array;
-  topK?: Int32Array;
-  topP?: Float32Array;
+  temperature?: number | Float32Array;
+  minP?: number | Float32Array;
+  topK?: number | Int32Array;
+  topP?: number | Float32Array;
 }
 
-function perRequest<A extends Float32Array | Int32Array>(
-  name: string,
-  value: number | A | undefined,
-  batch: number,
-  make: (n: number) => A,
-  check: (v: number) => boolean,
-  expected: string,
-): A | undefined {
+const MODES: readonly VerifyMode[] = ['greedy', 'sample'];
+const DRAFT_KINDS: readonly DraftKind[] = ['deterministic', 'iid', 'without-replacement'];
+
+/** Checks `opts.mode` (`fallback` when absent; `undefined` fallback = required). */
+export function parseMode(mode: unknown, fallback?: VerifyMode): VerifyMode {
+  const m = mode ?? fallback;
+  if (!MODES.includes(m as VerifyMode)) throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(mode)})`);
+  return m as VerifyMode;
+}
+
+/** Checks `opts.drafts` (default 'deterministic'). */
+export function parseDraftKind(drafts: unknown): DraftKind {
+  const d = drafts ?? 'deterministic';
+  if (!DRAFT_KINDS.includes(d as DraftKind)) {
+    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
+  }
+  return d as DraftKind;
+}
+
+interface Knob {
+  name: keyof NativeProcessing & keyof TargetProcessingOptions;
+  array: typeof Float32Array | typeof Int32Array;
+  check: (v: number) => boolean;
+  expected: string;
+}
+
+const KNOBS: readonly Knob[] = [
+  { name: 'temperature', array: Float32Array, check: (v) => Number.isFinite(v) && v >= 0, expected: 'a finite number >= 0' },
+  { name: 'minP', array: Float32Array, check: (v) => v >= 0 && v <= 1, expected: 'a number in [0, 1] (0 = off)' },
+  {
+    name: 'topK',
+    array: Int32Array,
+    check: (v) => Number.isInteger(v) && v >= 0 && v <= 0x7fffffff,
+    expected: 'an integer >= 0 (0 = off)',
+  },
+  { name: 'topP', array: Float32Array, check: (v) => v > 0 && v <= 1, expected: 'a number in (0, 1] (1 = off)' },
+];
+
+/** One knob: a number for the whole batch, or a typed array with one entry per tree (`arr ? arr[b] : val`). */
+function perRequest(k: Knob, value: unknown, batch: number): number | Float32Array | Int32Array | undefined {
   if (value === undefined) return undefined;
-  let arr: A;
   if (typeof value === 'number') {
-    if (!check(value)) throw rangeError(`opts.${name} must be ${expected} (got ${value})`);
-    arr = make(1);
-    arr[0] = value;
-  } else if (value instanceof make(0).constructor) {
-    arr = value;
-    if (arr.length !== batch) {
-      throw rangeError(`opts.${name} must have one entry per tree (${batch}) (got ${arr.length})`);
-    }
-  } else {
-    throw typeError(`opts.${name} must be a number or a ${make(0).constructor.name} with one entry per tree`);
+    if (!k.check(value)) throw rangeError(`opts.${k.name} must be ${k.expected} (got ${value})`);
+    return value;
   }
-  for (let i = 0; i < arr.length; i++) {
-    if (!check(arr[i])) throw rangeError(`opts.${name}[${i}] must be ${expected} (got ${arr[i]})`);
+  if (!(value instanceof k.array)) {
+    throw typeError(`opts.${k.name} must be a number or a ${k.array.name} with one entry per tree`);
   }
-  return arr;
+  if (value.length !== batch) {
+    throw rangeError(`opts.${k.name} must have one entry per tree (${batch}), got ${value.length}`);
+  }
+  for (let i = 0; i < value.length; i++) {
+    if (!k.check(value[i]!)) throw rangeError(`opts.${k.name}[${i}] must be ${k.expected} (got ${value[i]})`);
+  }
+  return value;
 }
 
-/** Validates the processing options of a call over `batch` trees. */
-export function normaliseProcessing(opts: TargetProcessingOptions, batch: number): NativeProcessing {
-  const mode = opts.mode ?? 'sample';
-  if (mode !== 'greedy' && mode !== 'sample') {
-    throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(mode)})`);
+/**
+ * Validates the processing options of a call over `batch` trees; `mode` is the already parsed mode.
+ *
+ * @throws TypeError / RangeError naming the option for a value out of range or an array of the wrong type or
+ *   length.
+ */
+export function normaliseProcessing(opts: TargetProcessingOptions, batch: number, mode: VerifyMode): NativeProcessing {
+  const out: NativeProcessing = { greedy: mode === 'greedy' };
+  for (const k of KNOBS) {
+    const v = perRequest(k, opts[k.name], batch);
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;
   }
-  return {
-    greedy: mode === 'greedy',
-    temperature: perRequest(
-      'temperature',
-      opts.temperature,
-      batch,
-      (n) => new Float32Array(n),
-      (v) => Number.isFinite(v) && v >= 0,
-      'a finite number >= 0',
-    ),
-    topK: perRequest('topK', opts.topK, batch, (n) => new Int32Array(n), (v) => Number.isInteger(v) && v >= 0 && v <= 2147483647, 'an integer >= 0 (0 = off)'),
-    topP: perRequest(
-      'topP',
-      opts.topP,
-      batch,
-      (n) => new Float32Array(n),
-      (v) => v > 0 && v <= 1,
-      'a number in (0, 1] (1 = off)',
-    ),
-  };
+  return out;
 }

@@ -7,9 +7,8 @@
 import { withSignal } from '../abort';
 import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
 import { type BackendChoice, backendForCall, nativeFunction } from '../native';
-import { type NativeProcessing, normaliseProcessing, type TargetProcessingOptions } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
-import { show } from '../show';
 import { optionKeys, options, rangeError, typeError } from '../validate';
 
 /** Options of {@link expectedAcceptance}. */
@@ -20,7 +19,7 @@ export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
    * by recursive rejection sampling with the draft distribution q, so `draft` is required (sampling mode only;
    * greedy ignores q). Sibling tokens must be distinct except for `'iid'`.
    */
-  drafts?: 'deterministic' | 'iid' | 'without-replacement';
+  drafts?: DraftKind;
   /** Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax). */
   draft?: Logits;
   /** `'cpu'`, `'cuda'` or `'auto'`; device-resident target logits are read row by row from the device. */
@@ -38,22 +37,18 @@ export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
 type NativeTreeUtils = (
   trees: TreeBatch,
   target: NativeLogits,
-  opts: NativeProcessing & { eta?: number; drafts: number; draft?: NativeLogits; cancel: Int32Array; backend: string },
+  opts: NativeProcessing & { eta?: number; drafts: DraftKind; draft?: NativeLogits; cancel: Int32Array },
 ) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
 
-const DRAFTS = { deterministic: 0, iid: 1, 'without-replacement': 2 } as const;
-
 const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
-  mode: 1, temperature: 1, topK: 1, topP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
+  mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
 });
 const GTO_KEYS = [...UTIL_KEYS, 'eta'];
 
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
   options<ExpectedAcceptanceOptions>(opts, 'opts', eta === undefined ? UTIL_KEYS : GTO_KEYS, true);
-  const drafts = opts.drafts ?? 'deterministic';
-  if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
-  }
+  const drafts = parseDraftKind(opts.drafts);
+  const mode = parseMode(opts.mode, 'sample');
   const t = normalizeLogits(target, 'target');
   validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });
   const nodes = trees.tokens.length;
@@ -71,11 +66,11 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
     }
     if (q.onDevice !== t.onDevice) throw typeError('target and draft must both be host data or both DeviceTensors');
   }
-  const processing = normaliseProcessing(opts, trees.offsets.length - 1);
+  const processing = normaliseProcessing(opts, trees.offsets.length - 1, mode);
   const backend = backendForCall(opts.backend, t.onDevice);
   const fn = nativeFunction(backend, 'treeUtils');
   return withSignal(opts.signal, (cancel) =>
-    fn(trees, t.native, { ...processing, eta, drafts: DRAFTS[drafts], draft: q?.native, cancel, backend }),
+    fn(trees, t.native, { ...processing, eta, drafts, draft: q?.native, cancel }),
   );
 }
 

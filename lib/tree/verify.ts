@@ -6,27 +6,18 @@
 import { withSignal } from '../abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../show';
 import { normaliseStreams } from './streams';
 import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
 import { optionKeys, options, rangeError, typeError } from '../validate';
 
-/** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
-export type VerifyMode = 'greedy' | 'sample';
-
-/**
- * How the children of each node were produced by the drafter (sampling mode only):
- * - 'deterministic': any rule that does not sample (top-k of the draft, beam...); verification uses the target
- *   only. Sibling tokens must be distinct.
- * - 'iid': children drawn independently from the draft distribution of their parent (repeats legal).
- * - 'without-replacement': children drawn one after another from the draft distribution with the tokens already
- *   drawn removed. Sibling tokens must be distinct.
- */
-export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
+export type { DraftKind, VerifyMode } from './sampling';
 
 /** Options of {@link verifyTree}. */
-export interface VerifyTreeOptions extends ResultLayoutOptions {
+export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayoutOptions {
+  /** Required here (the tree utilities default to 'sample'). */
   mode: VerifyMode;
   /** Default 'deterministic'. */
   drafts?: DraftKind;
@@ -36,12 +27,6 @@ export interface VerifyTreeOptions extends ResultLayoutOptions {
    * temperature / top-k); q = softmax(row).
    */
   draft?: Logits;
-  /** Target temperature, one value or one per tree (>= 0; 0 = greedy for that tree). Default 1. */
-  temperature?: number | Float32Array;
-  /** Keep the k most probable tokens (ties to the lower id), one value or one per tree; 0 = off (default). */
-  topK?: number | Int32Array;
-  /** Keep the smallest most-probable set with mass >= topP (after top-k), in (0, 1]; 1 = off (default). */
-  topP?: number | Float32Array;
   /** Seed of the counter-based generator (safe integer >= 0 or bigint < 2^64). */
   /**
    * Seed of the counter-based generator: a safe integer >= 0 or bigint < 2^64 for the call (each request's
@@ -83,13 +68,9 @@ export interface VerifyTreeResult extends LayoutFields {
 type NativeVerifyTree = (
   trees: TreeBatch,
   target: NativeLogits,
-  opts: {
-    mode: number;
-    drafts: number;
+  opts: NativeProcessing & {
+    drafts: DraftKind;
     draft?: NativeLogits;
-    temperature: Float32Array;
-    topK: Int32Array;
-    topP: Float32Array;
     seedLo: number;
     seedHi: number;
     step: number;
@@ -101,45 +82,18 @@ type NativeVerifyTree = (
   },
 ) => Promise<VerifyTreeResult>;
 
-const MODES: Record<VerifyMode, number> = { greedy: 0, sample: 1 };
-const DRAFTS: Record<DraftKind, number> = { deterministic: 0, iid: 1, 'without-replacement': 2 };
-
-function perTree<A extends Float32Array | Int32Array>(
-  v: number | A | undefined,
-  name: string,
-  batch: number,
-  fallback: number,
-  make: (n: number) => A,
-  check: (x: number) => boolean,
-  expected: string,
-): A {
-  const out = make(batch);
-  if (v === undefined) return out.fill(fallback) as A;
-  if (typeof v === 'number') {
-    if (!check(v)) throw rangeError(`${name} must be ${expected} (got ${v})`);
-    return out.fill(v) as A;
-  }
-  if (!(v instanceof out.constructor)) {
-    throw typeError(`${name} must be a number or a ${out.constructor.name} with one entry per tree`);
-  }
-  if (v.length !== batch) throw rangeError(`${name} must have one entry per tree (${batch}) (got ${v.length})`);
-  for (let i = 0; i < batch; i++) {
-    if (!check(v[i]!)) throw rangeError(`${name}[${i}] must be ${expected} (got ${v[i]})`);
-  }
-  return v;
-}
-
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
   ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
-    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
+    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, seed: 1, step: 1, backend: 1, signal: 1,
+    tuning: 1,
   }),
 ];
 
 /**
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
  * the accepted path and the emitted tokens. In 'sample' mode the emitted tokens are distributed exactly as
- * autoregressive sampling from the processed target (softmax(z/T), then top-k, then top-p), provided `drafts`
+ * autoregressive sampling from the processed target (softmax(z/T), then min-p, top-k and top-p), provided `drafts`
  * truthfully describes how the children were drawn. Randomness comes from Philox keyed by (seed, tree index,
  * step, node), or (its own seed, its own step, node) with per-request seeds: the same call gives the same tokens on any thread count and on CPU and CUDA (up to comparisons
  * within float rounding of their threshold).
@@ -159,12 +113,9 @@ const VERIFY_KEYS = [
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
-  if (typeof opts.mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, opts.mode)) throw rangeError(`opts.mode must be 'greedy' or 'sample' (got ${show(opts.mode)})`);
-  const drafts = opts.drafts ?? 'deterministic';
-  if (typeof drafts !== 'string' || !Object.prototype.hasOwnProperty.call(DRAFTS, drafts)) {
-    throw rangeError(`opts.drafts must be 'deterministic', 'iid' or 'without-replacement' (got ${show(drafts)})`);
-  }
-  const sample = opts.mode === 'sample';
+  const mode = parseMode(opts.mode);
+  const drafts = parseDraftKind(opts.drafts);
+  const sample = mode === 'sample';
   const t = normalizeLogits(target, 'target');
   validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: drafts === 'iid' });
   const nodes = trees.tokens.length;
@@ -186,24 +137,16 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       throw rangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
     }
   }
-  const temperature = perTree(opts.temperature, 'opts.temperature', batch, 1, (n) => new Float32Array(n),
-    (x) => Number.isFinite(x) && x >= 0, 'a finite number >= 0');
-  const topK = perTree(opts.topK, 'opts.topK', batch, 0, (n) => new Int32Array(n),
-    (x) => Number.isInteger(x) && x >= 0 && x <= 0x7fffffff, 'an integer >= 0 (0 = off)');
-  const topP = perTree(opts.topP, 'opts.topP', batch, 1, (n) => new Float32Array(n),
-    (x) => x > 0 && x <= 1, 'in (0, 1]');
+  const processing = normaliseProcessing(opts, batch, mode);
   const streams = normaliseStreams(opts.seed, opts.step, batch);
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
     run(trees, t.native, {
-      mode: MODES[opts.mode],
-      drafts: DRAFTS[drafts],
+      ...processing,
+      drafts,
       draft: draft?.native,
-      temperature,
-      topK,
-      topP,
       ...streams,
       cancel,
       backend,

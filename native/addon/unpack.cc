@@ -146,6 +146,62 @@ LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& p
   return l;
 }
 
+TreeBatchView unpack_trees(const Napi::Value& v, Pins& pins) {
+  Napi::Object o = object(v, "trees");
+  TreeBatchView t;
+  size_t nt = 0, np = 0, no = 0;
+  t.tokens = optional_typed_array<int32_t>(o, "tokens", napi_int32_array, "trees.tokens", &nt, pins);
+  t.parents = optional_typed_array<int32_t>(o, "parents", napi_int32_array, "trees.parents", &np, pins);
+  t.offsets = optional_typed_array<int32_t>(o, "offsets", napi_int32_array, "trees.offsets", &no, pins);
+  if (!t.tokens || !t.parents || !t.offsets)
+    throw_type("trees must be { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }");
+  if (no < 2) throw Error(ErrorKind::Range, "trees.offsets must have batch + 1 >= 2 entries");
+  t.batch = static_cast<int64_t>(no) - 1;
+  if (np != nt || t.offsets[t.batch] != static_cast<int64_t>(nt))
+    throw Error(ErrorKind::Range, "trees: tokens, parents and offsets[batch] must agree on the node count");
+  return t;
+}
+
+namespace {
+
+template <class T>
+void knob(const Napi::Object& opts, const char* key, napi_typedarray_type type, int64_t batch, Pins& pins,
+          PerRequest<T>& out) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return;
+  const std::string name = std::string("opts.") + key;
+  if (v.IsNumber()) {
+    out.value = static_cast<T>(v.As<Napi::Number>().DoubleValue());
+    return;
+  }
+  size_t n = 0;
+  out.array = typed_array<T>(v, type, name.c_str(), &n);
+  pins.pin(v);
+  if (static_cast<int64_t>(n) != batch)
+    throw Error(ErrorKind::Range, name + " must have one entry per tree (" + std::to_string(batch) + "), got " +
+                                      std::to_string(n));
+}
+
+}  // namespace
+
+SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins) {
+  SamplingParams s;
+  s.greedy = boolean_or(opts, "greedy", false);
+  knob(opts, "temperature", napi_float32_array, batch, pins, s.temperature);
+  knob(opts, "topK", napi_int32_array, batch, pins, s.top_k);
+  knob(opts, "topP", napi_float32_array, batch, pins, s.top_p);
+  knob(opts, "minP", napi_float32_array, batch, pins, s.min_p);
+  return s;
+}
+
+DraftKind unpack_draft_kind(const Napi::Object& opts) {
+  const std::string d = string_or(opts, "drafts", "deterministic");
+  if (d == "deterministic") return DraftKind::Deterministic;
+  if (d == "iid") return DraftKind::Iid;
+  if (d == "without-replacement") return DraftKind::WithoutReplacement;
+  throw Error(ErrorKind::Range, "opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got '" + d + "'");
+}
+
 Backend backend_of(const Napi::Object& opts) {
   return enum_of<Backend>(opts, "backend", "backend", {{"cpu", Backend::Cpu}, {"cuda", Backend::Cuda}});
 }

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "async.h"
+#include "core/sampling_params.h"
 #include "core/tensor.h"
+#include "core/tree_batch.h"
 
 namespace lw {
 namespace addon {
@@ -86,6 +88,16 @@ MemView memory(Napi::Env env, const Napi::Value& data, const char* name, Pins& p
 
 // { data, dtype: 'float32' | 'float16' | 'bfloat16', rows, vocab } as normalised by lib/logits.ts.
 LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& pins);
+
+// { tokens, parents, offsets: Int32Array } (lib/tree/types.ts); checks the three lengths agree.
+TreeBatchView unpack_trees(const Napi::Value& v, Pins& pins);
+
+// { greedy?: boolean, temperature?, topK?, topP?, minP? } with each knob a number (the whole batch) or a typed
+// array of `batch` entries (Float32Array; Int32Array for topK), as lib/tree/sampling.ts normalises them.
+SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins);
+
+// opts.drafts: 'deterministic' (default), 'iid' or 'without-replacement'.
+DraftKind unpack_draft_kind(const Napi::Object& opts);
 
 // Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).
 Backend backend_of(const Napi::Object& opts);

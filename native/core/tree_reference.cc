@@ -23,32 +23,11 @@ std::vector<double> row(const LogitsView& l, int64_t g) {
   return z;
 }
 
-// softmax(z/T), then top-k (ties to the lower id), then top-p (smallest prefix with mass >= P), renormalised.
-Dist processed(const std::vector<double>& z, double T, int64_t k, double P) {
-  const int64_t V = z.size();
-  std::vector<int64_t> order(V);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return z[a] > z[b]; });
-  std::vector<double> w(V);
-  for (int64_t x = 0; x < V; ++x) w[x] = std::exp((z[x] - z[order[0]]) / T);
-  int64_t keep = (k > 0 && k < V) ? k : V;
-  double mass = 0.0;
-  for (int64_t i = 0; i < keep; ++i) mass += w[order[i]];
-  if (P < 1.0) {
-    double cum = 0.0;
-    for (int64_t i = 0; i < keep; ++i) {
-      cum += w[order[i]];
-      if (cum >= P * mass) { keep = i + 1; break; }
-    }
-  }
-  Dist p(V, 0.0);
-  double Z = 0.0;
-  for (int64_t i = 0; i < keep; ++i) Z += w[order[i]];
-  for (int64_t i = 0; i < keep; ++i) p[order[i]] = w[order[i]] / Z;
+Dist softmax(const std::vector<double>& z) {
+  Dist p;
+  processed_distribution(z, SamplingRow{}, false, p);
   return p;
 }
-
-Dist softmax(const std::vector<double>& z) { return processed(z, 1.0, 0, 1.0); }
 
 double total(const Dist& d) { return std::accumulate(d.begin(), d.end(), 0.0); }
 
@@ -122,7 +101,8 @@ TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
         accept(*it);
         continue;
       }
-      const Dist p = processed(z, a.temperature[b], a.top_k[b], a.top_p[b]);
+      Dist p;
+      processed_distribution(z, a.sampling.at(b), false, p);
       if (kind == tree::kDeterministic || kids.empty()) {  // B (and the bonus at any leaf)
         double u = tree::accept_uniform(key, 0), S = 0.0;
         int32_t next = -1;

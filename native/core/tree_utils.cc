@@ -19,101 +19,22 @@ const double kNegInf = -std::numeric_limits<double>::infinity();
               " (logits must be finite or -inf, with at least one finite value)");
 }
 
-template <class T>
-T param(const T* a, int64_t len, int64_t b, T dflt) {
-  if (!a || len == 0) return dflt;
-  return a[len == 1 ? 0 : b];
-}
-
 }  // namespace
 
-void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy, double temperature,
-                     int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
-                     RowScratch& scratch) {
-  if (greedy || temperature == 0.0) {
-    int64_t best = -1;
-    float best_z = -std::numeric_limits<float>::infinity();
-    for (int64_t x = 0; x < vocab; ++x) {
-      float z = load_as_float(row_data, dtype, x);
-      if (std::isnan(z) || z == std::numeric_limits<float>::infinity()) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
-      if (z > best_z) best_z = z, best = x;
-    }
-    if (best < 0) bad_row(row, "is all -inf");
-    for (int64_t i = 0; i < count; ++i) out[i] = tokens[i] == best ? 1.0 : 0.0;
-    return;
-  }
-  std::vector<double>& s = scratch.s;
-  s.resize(static_cast<size_t>(vocab));
+void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy,
+                     const SamplingRow& sr, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch) {
+  std::vector<double>& z = scratch.z;
+  z.resize(static_cast<size_t>(vocab));
   double m = kNegInf;
   for (int64_t x = 0; x < vocab; ++x) {
-    double z = load_as_float(row_data, dtype, x);
-    if (std::isnan(z) || z == std::numeric_limits<double>::infinity()) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
-    s[x] = z / temperature;
-    m = std::max(m, s[x]);
+    z[x] = load_as_float(row_data, dtype, x);
+    if (std::isnan(z[x]) || z[x] == std::numeric_limits<double>::infinity())
+      bad_row(row, "has NaN or +inf at token " + std::to_string(x));
+    m = std::max(m, z[x]);
   }
   if (m == kNegInf) bad_row(row, "is all -inf");
-
-  const bool use_k = top_k > 0 && top_k < vocab;
-  const bool use_p = top_p < 1.0;
-  if (!use_k && !use_p) {
-    double z = 0;
-    for (int64_t x = 0; x < vocab; ++x) z += std::exp(s[x] - m);
-    for (int64_t i = 0; i < count; ++i) out[i] = std::exp(s[tokens[i]] - m) / z;
-    return;
-  }
-
-  // The kept set is a prefix of the order (s descending, index ascending); it ends at element `last`.
-  auto before = [&s](int32_t a, int32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); };
-  std::vector<int32_t>& idx = scratch.idx;
-  int32_t last = 0;
-  double kept_mass = 1;
-  if (use_k) {
-    idx.resize(static_cast<size_t>(vocab));
-    for (int64_t x = 0; x < vocab; ++x) idx[x] = static_cast<int32_t>(x);
-    std::nth_element(idx.begin(), idx.begin() + (top_k - 1), idx.end(), before);
-    idx.resize(static_cast<size_t>(top_k));
-    if (!use_p) {
-      last = idx[top_k - 1];
-      kept_mass = 0;
-      for (int32_t x : idx) kept_mass += std::exp(s[x] - m);
-    }
-  } else {
-    // Candidates {x : s_x >= m + log c} form a prefix of the order; shrink c until they hold top_p of the mass.
-    double total = 0;
-    for (int64_t x = 0; x < vocab; ++x) total += std::exp(s[x] - m);
-    for (double log_c = std::log(1e-4);; log_c *= 2) {
-      const double cut = log_c < -1400 ? kNegInf : m + log_c;
-      idx.clear();
-      double mass = 0;
-      for (int64_t x = 0; x < vocab; ++x)
-        if (s[x] >= cut) idx.push_back(static_cast<int32_t>(x)), mass += std::exp(s[x] - m);
-      if (mass >= top_p * total || cut == kNegInf) break;
-    }
-  }
-  if (use_p) {
-    std::sort(idx.begin(), idx.end(), before);
-    double total = 0;
-    if (use_k) {
-      for (int32_t x : idx) total += std::exp(s[x] - m);
-    } else {
-      for (int64_t x = 0; x < vocab; ++x) total += std::exp(s[x] - m);
-    }
-    double cum = 0;
-    size_t r = 0;
-    while (r < idx.size()) {
-      cum += std::exp(s[idx[r]] - m);
-      ++r;
-      if (cum >= top_p * total) break;
-    }
-    last = idx[r - 1];
-    kept_mass = cum;
-  }
-  const double s_last = s[last];
-  for (int64_t i = 0; i < count; ++i) {
-    const int32_t x = tokens[i];
-    const bool kept = s[x] > s_last || (s[x] == s_last && x <= last);
-    out[i] = kept ? std::exp(s[x] - m) / kept_mass : 0.0;
-  }
+  processed_distribution(z, sr, greedy, scratch.p);
+  for (int64_t i = 0; i < count; ++i) out[i] = scratch.p[tokens[i]];
 }
 
 void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out) {
@@ -169,16 +90,9 @@ void rrs_accept_probs(const double* p, const double* q, int64_t vocab, const int
   for (; j < m; ++j) out[j] = 0;
 }
 
-RowParams row_params(const SamplingView& sp, int64_t b) {
-  return {sp.greedy, param(sp.temperature, sp.temperature_len, b, 1.0f), param(sp.top_k, sp.top_k_len, b, 0),
-          param(sp.top_p, sp.top_p_len, b, 1.0f)};
-}
-
 TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
-  const TreeView& t = a.trees;
-  if (t.batch < 1 || t.offsets[0] != 0) throw_range("trees.offsets must start at 0 and describe at least one tree");
-  for (int64_t b = 0; b < t.batch; ++b)
-    if (t.offsets[b + 1] <= t.offsets[b]) throw_range("trees.offsets must be strictly increasing");
+  const TreeBatchView& t = a.trees;
+  validate_offsets(t);
   const int64_t nodes = t.offsets[t.batch];
   if (a.target.rows != nodes)
     throw_range("target must have one row per tree node: rows = " + std::to_string(a.target.rows) + ", nodes = " +
@@ -186,46 +100,20 @@ TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
   const int64_t vocab = a.target.vocab;
   if (vocab < 1) throw_range("target.vocab must be >= 1");
   if (a.want_reward && !(a.eta > 0 && std::isfinite(a.eta))) throw_range("eta must be a finite number > 0");
-  if (a.drafts != UtilDrafts::Deterministic && (a.draft.rows != nodes || a.draft.vocab != vocab))
+  if (a.drafts != DraftKind::Deterministic && (a.draft.rows != nodes || a.draft.vocab != vocab))
     throw_range("draft must have one row per tree node and the target's vocabulary (" + std::to_string(nodes) +
                 " × " + std::to_string(vocab) + "), got " + std::to_string(a.draft.rows) + " × " +
                 std::to_string(a.draft.vocab));
-
+  validate_sampling(a.sampling, t.batch);
   TreeUtilsPlan pl;
-  pl.tree_of.resize(static_cast<size_t>(nodes));
-  pl.child_start.assign(static_cast<size_t>(nodes) + 1, 0);
-  for (int64_t b = 0; b < t.batch; ++b) {
-    const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
-    if (t.parents[o] != -1) throw_range("trees.parents: the root of tree " + std::to_string(b) + " must have parent -1");
-    for (int32_t i = 0; i < size; ++i) {
-      pl.tree_of[o + i] = static_cast<int32_t>(b);
-      if (i == 0) continue;
-      const int32_t p = t.parents[o + i];
-      if (p < 0 || p >= i) throw_range("trees.parents[" + std::to_string(o + i) + "] must be a local index < " + std::to_string(i));
-      const int32_t tok = t.tokens[o + i];
-      if (tok < 0 || tok >= vocab) throw_range("trees.tokens[" + std::to_string(o + i) + "] is outside [0, vocab)");
-      ++pl.child_start[o + p + 1];
-    }
-  }
-  for (int64_t n = 0; n < nodes; ++n) pl.child_start[n + 1] += pl.child_start[n];
-  pl.child_node.resize(static_cast<size_t>(pl.child_start[nodes]));
-  pl.child_tok.resize(pl.child_node.size());
-  std::vector<int32_t> fill(pl.child_start.begin(), pl.child_start.end() - 1);
-  for (int64_t b = 0; b < t.batch; ++b) {
-    const int32_t o = t.offsets[b], size = t.offsets[b + 1] - o;
-    for (int32_t i = 1; i < size; ++i) {
-      const int32_t slot = fill[o + t.parents[o + i]]++;
-      pl.child_node[slot] = o + i;
-      pl.child_tok[slot] = t.tokens[o + i];
-    }
-  }
+  pl.tree = plan_trees(t, vocab, a.drafts == DraftKind::Iid);
   for (int64_t n = 0; n < nodes; ++n)
-    if (pl.child_start[n + 1] > pl.child_start[n]) pl.rows.push_back(static_cast<int32_t>(n));
+    if (pl.tree.child_start[n + 1] > pl.tree.child_start[n]) pl.rows.push_back(static_cast<int32_t>(n));
   return pl;
 }
 
 void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtilsResult& res) {
-  const TreeView& t = a.trees;
+  const TreeBatchView& t = a.trees;
   res.expected.assign(static_cast<size_t>(t.batch), 0.0);
   if (a.want_reward) res.reward.assign(static_cast<size_t>(t.batch), 0.0);
   std::vector<double> reach, path_sum, leaf_l;
@@ -246,7 +134,7 @@ void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtil
     leaf_l.clear();
     double mx = kNegInf;
     for (int32_t i = 0; i < size; ++i)
-      if (pl.child_start[o + i + 1] == pl.child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
+      if (pl.tree.child_start[o + i + 1] == pl.tree.child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
     double acc = 0;
     for (double l : leaf_l) acc += std::exp(l - mx);
     res.reward[b] = (mx + std::log(acc)) / a.eta;
@@ -264,8 +152,9 @@ const void* host_row(const LogitsView& l, int64_t row, std::vector<unsigned char
 
 TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
   const TreeUtilsPlan pl = plan_tree_utils(a);
+  const TreePlan& tp = pl.tree;
   TreeUtilsResult res;
-  res.node_prob.assign(pl.tree_of.size(), 1.0);
+  res.node_prob.assign(static_cast<size_t>(tp.nodes), 1.0);
   const int64_t vocab = a.target.vocab;
   RowScratch scratch;
   std::vector<unsigned char> qbuf;
@@ -274,24 +163,25 @@ TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
   for (int32_t n : pl.rows) {
     a.cancel.check();
     const void* row_data = host_row(a.target, n, scratch.host);
-    const RowParams rp = row_params(a.sampling, pl.tree_of[n]);
-    const int32_t c0 = pl.child_start[n], cnt = pl.child_start[n + 1] - c0;
+    const int64_t b = tp.tree_of[n];
+    const SamplingRow sr = a.sampling.at(b);
+    const bool greedy = a.sampling.greedy_at(b);
+    const int32_t c0 = tp.child_start[n], cnt = tp.child_start[n + 1] - c0;
     probs.resize(static_cast<size_t>(cnt));
-    if (a.drafts != UtilDrafts::Deterministic && !rp.greedy && rp.temperature != 0.0) {
+    if (a.drafts != DraftKind::Deterministic && !greedy) {
       if (all.empty())
         for (int32_t x = 0; x < vocab; ++x) all.push_back(x);
       p_full.resize(static_cast<size_t>(vocab));
       q_full.resize(static_cast<size_t>(vocab));
-      processed_probs(row_data, a.target.dtype, vocab, n, false, rp.temperature, rp.top_k, rp.top_p, all.data(), vocab,
-                      p_full.data(), scratch);
+      processed_probs(row_data, a.target.dtype, vocab, n, false, sr, all.data(), vocab, p_full.data(), scratch);
       softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, vocab, n, q_full.data());
-      rrs_accept_probs(p_full.data(), q_full.data(), vocab, &pl.child_tok[c0], cnt,
-                       a.drafts == UtilDrafts::WithoutReplacement, probs.data(), r, qwork);
+      rrs_accept_probs(p_full.data(), q_full.data(), vocab, &tp.child_token[c0], cnt,
+                       a.drafts == DraftKind::WithoutReplacement, probs.data(), r, qwork);
     } else {
-      processed_probs(row_data, a.target.dtype, vocab, n, rp.greedy, rp.temperature, rp.top_k, rp.top_p,
-                      &pl.child_tok[c0], cnt, probs.data(), scratch);
+      processed_probs(row_data, a.target.dtype, vocab, n, greedy, sr, &tp.child_token[c0], cnt, probs.data(),
+                      scratch);
     }
-    for (int32_t j = 0; j < cnt; ++j) res.node_prob[pl.child_node[c0 + j]] = probs[j];
+    for (int32_t j = 0; j < cnt; ++j) res.node_prob[tp.child_node[c0 + j]] = probs[j];
   }
   finish_tree_utils(a, pl, res);
   return res;

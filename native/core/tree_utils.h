@@ -4,40 +4,19 @@
 #include <cstdint>
 #include <vector>
 #include "cancel.h"
+#include "sampling_params.h"
 #include "tensor.h"
+#include "tree_batch.h"
 
 namespace lw {
 
-// CSR tree batch: tree b = global nodes offsets[b] .. offsets[b+1]-1; parents are local, root's is -1.
-struct TreeView {
-  const int32_t* tokens = nullptr;
-  const int32_t* parents = nullptr;
-  const int32_t* offsets = nullptr;
-  int64_t batch = 0;
-};
-
-// Per-request processing of the target distribution (DESIGN §4.3): softmax(z/T), top-k (ties to the lower
-// index), top-p over the renormalised top-k distribution (at least one token), renormalised. Each array has
-// length 1 (shared) or `batch`. greedy = one-hot at argmax z (lowest index on ties); temperature 0 also means greedy.
-struct SamplingView {
-  bool greedy = false;
-  const float* temperature = nullptr;  // null = 1
-  int64_t temperature_len = 0;
-  const int32_t* top_k = nullptr;  // null or <= 0 = off
-  int64_t top_k_len = 0;
-  const float* top_p = nullptr;  // null or >= 1 = off
-  int64_t top_p_len = 0;
-};
-
-// How the children were drafted. Deterministic: verification uses the target only (mode B). Iid / without
-// replacement: recursive rejection sampling with the draft distribution q (modes C/D), children in draw order.
-enum class UtilDrafts : int { Deterministic = 0, Iid = 1, WithoutReplacement = 2 };
-
 struct TreeUtilsArgs {
-  TreeView trees;
+  TreeBatchView trees;
   LogitsView target;  // one row per node, same order as the tree nodes
-  SamplingView sampling;
-  UtilDrafts drafts = UtilDrafts::Deterministic;
+  SamplingParams sampling;
+  // Deterministic: the target only (mode B). Iid / without replacement: recursive rejection sampling with the
+  // draft distribution q (modes C/D), children in draw order.
+  DraftKind drafts = DraftKind::Deterministic;
   LogitsView draft;  // one row per node when drafts != Deterministic: q = softmax(row), unprocessed
   bool want_reward = false;
   double eta = 1.0;  // GTO temperature, > 0
@@ -51,17 +30,15 @@ struct TreeUtilsResult {
   std::vector<double> node_prob;
 };
 
-// Float64 reference of the processed probability p(x) of each of `tokens` under one logits row. Throws Range on
-// NaN/+inf logits.
-// `row` only names the row in errors; `scratch` is reused between calls by one thread.
+// Float64 reference of the processed probability p(x) of each of `tokens` under one logits row
+// (processed_distribution); Range error naming target row `row` on NaN/+inf logits or an all -inf row.
+// `scratch` is reused between calls by one thread.
 struct RowScratch {
-  std::vector<double> s;
-  std::vector<int32_t> idx;
+  std::vector<double> z, p;
   std::vector<unsigned char> host;  // a device row copied to the host
 };
-void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy, double temperature,
-                     int32_t top_k, double top_p, const int32_t* tokens, int64_t count, double* out,
-                     RowScratch& scratch);
+void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy,
+                     const SamplingRow& s, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch);
 
 // q = softmax(row) in float64; Range error naming `draft` row `row` on NaN / +inf / all -inf.
 void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out);
@@ -74,19 +51,11 @@ void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, 
 void rrs_accept_probs(const double* p, const double* q, int64_t vocab, const int32_t* tokens, int64_t m, bool wor,
                       double* out, std::vector<double>& r, std::vector<double>& qwork);
 
-// Processing parameters of request b (defaults where an array is absent).
-struct RowParams {
-  bool greedy;
-  double temperature;
-  int32_t top_k;
-  double top_p;
-};
-RowParams row_params(const SamplingView& s, int64_t b);
-
-// Validated structure shared by the CPU kernel and the reference: children of every node (CSR, node order),
-// each node's tree, and the rows that have children (the only rows read).
+// Validates the call (trees, logits, sampling, eta) and plans it: plan_trees plus the rows that have children
+// (the only rows read), shared by the CPU kernel and the reference.
 struct TreeUtilsPlan {
-  std::vector<int32_t> tree_of, child_start, child_node, child_tok, rows;
+  TreePlan tree;
+  std::vector<int32_t> rows;
 };
 TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& args);
 // Per-tree expectation and reward from res.node_prob.

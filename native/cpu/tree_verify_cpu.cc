@@ -14,7 +14,7 @@
 #include "../core/tree_verify.h"
 #include "../core/tree_walk.h"
 #include "row_simd.h"
-#include "top_p_cpu.h"
+#include "kept_set.h"
 
 namespace lw {
 namespace {
@@ -54,57 +54,22 @@ class CpuWalker {
 
   void prep_p(int32_t g) {
     pz_ = load(target_, a_.target, g, "target");
-    RowMax s = stats(pz_, g, "target");
-    pm_ = s.max;
-    parg_ = static_cast<int32_t>(s.arg);
-    inv_t_ = 1.0f / a_.temperature[b_];
-    tau_ = -INFINITY;
-    xtau_ = INT_MAX;
-    const int32_t k = a_.top_k[b_];
-    const int64_t K = (k > 0 && k < V_) ? k : V_;
-    const double P = a_.top_p[b_];
-    filtered_ = K < V_ || P < 1.0;
-    if (filtered_) select_kept(K, P);
-    // Mass of every chunk relative to the row max (the sampler's first stage); Z is their sum.
-    const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
-    pmass_.resize(nch);
-    if (filtered_) {
-      // Only the few tokens at or above the pivot can be kept; each chunk still sums in increasing id order.
-      std::fill(pmass_.begin(), pmass_.end(), 0.0);
-      idx_.clear();
-      cpu::row_indices_at_least(pz_, V_, tau_, &idx_);
-      for (int32_t x : idx_)
-        if (kept(x)) pmass_[x / tree::kChunk] += std::exp((pz_[x] - pm_) * inv_t_);
-    } else {
-      for (int64_t c = 0; c < nch; ++c) {
-        const int64_t lo = c * tree::kChunk;
-        pmass_[c] = cpu::row_sum_exp(pz_ + lo, std::min<int64_t>(tree::kChunk, V_ - lo), pm_, inv_t_);
-      }
-    }
-    double Z = 0.0;
-    for (int64_t c = 0; c < nch; ++c) Z += pmass_[c];
-    inv_z_ = static_cast<float>(1.0 / Z);
-    inv_zd_ = 1.0 / Z;
-  }
-
-  bool kept(int32_t x) const {
-    float z = pz_[x];
-    return z > tau_ || (z == tau_ && x <= xtau_);
+    p_ = cpu::select_kept(pz_, V_, stats(pz_, g, "target"), a_.sampling.at(b_), kept_scratch_);
   }
 
   float p(int32_t x) const {
-    if (!kept(x)) return 0.f;
-    return std::exp((pz_[x] - pm_) * inv_t_) * inv_z_;
+    if (!p_.kept(x, pz_[x])) return 0.f;
+    return p_.weight(pz_[x]) * p_.inv_sum_f;
   }
-  int32_t argmax_p() const { return parg_; }
+  int32_t argmax_p() const { return p_.argmax; }
 
   void prep_q(int32_t g) {
     qz_ = load(draft_, a_.draft, g, "draft");
     RowMax s = stats(qz_, g, "draft");
-    qm_ = s.max;
-    inv_zq_ = static_cast<float>(1.0 / cpu::row_sum_exp(qz_, V_, qm_, 1.0f));
+    q_max_ = s.max;
+    q_inv_sum_ = static_cast<float>(1.0 / cpu::row_sum_exp(qz_, V_, q_max_, 1.0f));
   }
-  float q(int32_t x) const { return std::exp(qz_[x] - qm_) * inv_zq_; }
+  float q(int32_t x) const { return std::exp(qz_[x] - q_max_) * q_inv_sum_; }
 
   double sum_generic(const Residual& r) const {
     double s = 0.0;
@@ -127,7 +92,8 @@ class CpuWalker {
       for (int32_t x = lo; x < hi; ++x) s += tree::residual_value(x, value(x, r), r);
       return s;
     };
-    for (int32_t c = 0; c < nch; ++c) mass_[c] = r.use_q ? chunk_sum(c) : pmass_[c] * inv_zd_;
+    const std::vector<double>& pmass = kept_scratch_.chunk_mass;
+    for (int32_t c = 0; c < nch; ++c) mass_[c] = r.use_q ? chunk_sum(c) : pmass[c] * p_.inv_sum;
     for (int32_t i = 0; i < r.nx; ++i) {  // chunks holding special tokens: recompute exactly
       int32_t c = r.xs[i] / tree::kChunk;
       if (!r.use_q) mass_[c] = chunk_sum(c);
@@ -184,109 +150,18 @@ class CpuWalker {
     return s;
   }
 
-  // Fast path of select_kept: the K0-th largest chunk max bounds the pivot from below, so the few tokens at or
-  // above it hold the whole kept prefix (same idea as the CUDA kernel). False when that does not hold.
-  // Z_all: Σ of every weight, used when K == V.
-  bool select_fast(int64_t K, double P, double Z_all) {
-    const int64_t nch = (V_ + tree::kChunk - 1) / tree::kChunk;
-    const int64_t K0 = K < V_ ? K : std::min<int64_t>(nch, 32);
-    if (K0 > nch) return false;
-    cmax_.resize(nch);
-    for (int64_t c = 0; c < nch; ++c)
-      cmax_[c] = cpu::row_max(pz_ + c * tree::kChunk, std::min<int64_t>(tree::kChunk, V_ - c * tree::kChunk)).max;
-    std::nth_element(cmax_.begin(), cmax_.begin() + (K0 - 1), cmax_.end(), std::greater<float>());
-    const float tlo = cmax_[K0 - 1];
-    if (tlo == -INFINITY) return false;
-    idx_.clear();
-    cpu::row_indices_at_least(pz_, V_, tlo, &idx_);
-    const float* z = pz_;
-    std::sort(idx_.begin(), idx_.end(), [z](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
-    auto w = [this](int32_t x) { return std::exp(static_cast<double>((pz_[x] - pm_) * inv_t_)); };
-    const int64_t n = static_cast<int64_t>(idx_.size());
-    const int64_t kk = K < V_ ? std::min<int64_t>(K, n) : n;
-    int64_t piv = kk - 1;
-    if (P < 1.0) {
-      double ZK = 0.0;
-      if (K < V_) for (int64_t i = 0; i < kk; ++i) ZK += w(idx_[i]);
-      else ZK = Z_all;  // == row_sum_exp(pz_, V_, pm_, inv_t_)
-      double cum = 0.0;
-      bool found = false;
-      for (int64_t i = 0; i < kk; ++i) {
-        cum += w(idx_[i]);
-        if (cum >= P * ZK) { piv = i; found = true; break; }
-      }
-      if (!found && K == V_) return false;
-    }
-    tau_ = z[idx_[piv]];
-    xtau_ = idx_[piv];
-    return true;
-  }
-
-  // Top-k then top-p kept set as a pivot (tau_, xtau_) in the order (logit desc, id asc).
-  void select_kept(int64_t K, double P) {
-    // Top-p alone (P < 1 here): the weights and their sum Z serve both the fast path and the bisection.
-    double Z = 0.0;
-    if (K == V_) {
-      wbuf_.resize(V_);
-      Z = cpu::row_weights(pz_, V_, pm_, inv_t_, wbuf_.data());
-    }
-    if (select_fast(K, P, Z)) return;
-    if (K == V_) {
-      cpu::TopPPivot pv;
-      if (cpu::top_p_pivot(pz_, wbuf_.data(), V_, pm_, inv_t_, P, Z, top_p_, &pv)) {
-        tau_ = pv.tau;
-        xtau_ = pv.x;
-        return;
-      }
-    }
-    idx_.resize(V_);
-    for (int32_t i = 0; i < V_; ++i) idx_[i] = i;
-    const float* z = pz_;
-    auto before = [z](int32_t x, int32_t y) { return z[x] > z[y] || (z[x] == z[y] && x < y); };
-    auto w = [this](int32_t x) { return std::exp(static_cast<double>((pz_[x] - pm_) * inv_t_)); };
-    if (K < V_) std::nth_element(idx_.begin(), idx_.begin() + (K - 1), idx_.end(), before);
-    double ZK = 0.0;
-    for (int64_t i = 0; i < K; ++i) ZK += w(idx_[i]);
-    int32_t pivot = idx_[K - 1];
-    if (P < 1.0) {
-      const double target = P * ZK;
-      double cum = 0.0;
-      int64_t done = 0, chunk = 64;
-      bool found = false;
-      while (done < K && !found) {
-        int64_t c = std::min(chunk, K - done);
-        std::nth_element(idx_.begin() + done, idx_.begin() + done + (c - 1), idx_.begin() + K, before);
-        std::sort(idx_.begin() + done, idx_.begin() + done + c, before);
-        for (int64_t i = done; i < done + c; ++i) {
-          cum += w(idx_[i]);
-          if (cum >= target) { pivot = idx_[i]; found = true; break; }
-        }
-        done += c;
-        chunk *= 2;
-      }
-      if (!found) pivot = idx_[K - 1];
-    }
-    tau_ = z[pivot];
-    xtau_ = pivot;
-  }
-
   const TreeVerifyArgs& a_;
   const TreePlan& plan_;
   const int64_t V_;
   int64_t b_ = 0;
   Row target_, draft_;
   std::vector<float> frozen_;
-  std::vector<int32_t> idx_;
-  std::vector<double> pmass_, mass_;
-  std::vector<float> cmax_, wbuf_;
-  cpu::TopPScratch top_p_;
-  bool filtered_ = false;
-  double inv_zd_ = 1.0;
-  const float* pz_ = nullptr;
-  float pm_ = 0.f, inv_t_ = 1.f, inv_z_ = 1.f, tau_ = -INFINITY;
-  int32_t parg_ = 0, xtau_ = INT_MAX;
-  const float* qz_ = nullptr;
-  float qm_ = 0.f, inv_zq_ = 1.f;
+  std::vector<double> mass_;    // race: residual mass per chunk
+  const float* pz_ = nullptr;   // target row of the prepared node
+  cpu::KeptSet p_;              // its processed distribution
+  cpu::KeptScratch kept_scratch_;
+  const float* qz_ = nullptr;   // draft row: q(x) = exp(qz_[x] - q_max_) * q_inv_sum_
+  float q_max_ = 0.f, q_inv_sum_ = 1.f;
   int32_t* nodes_ = nullptr;
   int32_t* tokens_ = nullptr;
   int32_t n_ = 0;

@@ -169,14 +169,16 @@ static bool choose_rows_path(const TreeVerifyArgs& a, const TreePlan& plan) {
 // The plan in one upload: a workspace layout described once, filled on the host, copied in one transfer.
 static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerifyCuda::Impl& m) {
   const int64_t B = a.trees.batch, N = plan.nodes, nC = static_cast<int64_t>(plan.child_node.size());
-  // Per request: T = 0 (greedy) runs its walk at T = 1; greedy mode reads no knobs.
-  std::vector<float> T(B, 1.f), top_p(B, 1.f), inv_t_row(N, 1.f);
+  // Per request: a greedy request (T = 0 or greedy mode) runs its walk at T = 1 and reads no other knob.
+  std::vector<float> T(B, 1.f), top_p(B, 1.f), min_p_off(B, -INFINITY), inv_t_row(N, 1.f);
   std::vector<int32_t> top_k(B, 0);
   for (int64_t b = 0; b < B; ++b) {
-    if (a.mode == VerifyMode::Sample) {
-      T[b] = a.temperature[b] > 0.f ? a.temperature[b] : 1.f;
-      top_k[b] = a.top_k[b];
-      top_p[b] = a.top_p[b];
+    if (!a.sampling.greedy_at(b)) {
+      const SamplingRow s = a.sampling.at(b);
+      T[b] = s.temperature;
+      top_k[b] = s.top_k;
+      top_p[b] = s.top_p;
+      if (s.min_p > 0.f) min_p_off[b] = min_p_offset(s.temperature, s.min_p);
     }
     for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) inv_t_row[g] = 1.f / T[b];
   }
@@ -185,7 +187,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   const auto child_node = ws.take<int32_t>(nC), child_token = ws.take<int32_t>(nC), kind = ws.take<int32_t>(B);
   const auto temperature = ws.take<float>(B);
   const auto k = ws.take<int32_t>(B);
-  const auto p = ws.take<float>(B), inv_t = ws.take<float>(N);
+  const auto p = ws.take<float>(B), min_p = ws.take<float>(B), inv_t = ws.take<float>(N);
   const auto path_off = ws.take<int32_t>(B + 1);
   const auto keys = ws.take<uint32_t>(4 * B);  // request b's RowKey k0, k1, request, step
   std::vector<uint32_t> key_words(4 * B);
@@ -205,6 +207,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   temperature.fill(host, T.data());
   k.fill(host, top_k.data());
   p.fill(host, top_p.data());
+  min_p.fill(host, min_p_off.data());
   inv_t.fill(host, inv_t_row.data());
   path_off.fill(host, plan.path_offset.data());
   keys.fill(host, key_words.data());
@@ -217,9 +220,10 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.child_node = child_node.in(d);
   P.child_token = child_token.in(d);
   P.kind = kind.in(d);
-  P.temperature = temperature.in(d);
-  P.top_k = k.in(d);
-  P.top_p = p.in(d);
+  P.sampling.temperature = temperature.in(d);
+  P.sampling.top_k = k.in(d);
+  P.sampling.top_p = p.in(d);
+  P.sampling.min_p_offset = min_p.in(d);
   P.path_off = path_off.in(d);
   P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);
@@ -277,15 +281,15 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   P.total_path = plan.path_offset[B];
   P.batch = B;
   P.target = device_input(a.target.mem.data, a.target.mem.on_device, N * V * dtype_size(a.target.dtype), m.staging_t);
-  const bool need_q = a.draft.rows > 0 && a.mode == VerifyMode::Sample && a.drafts != DraftKind::Deterministic;
+  const bool need_q = a.draft.rows > 0 && !a.sampling.greedy && a.drafts != DraftKind::Deterministic;
   if (need_q) {
     P.draft = device_input(a.draft.mem.data, a.draft.mem.on_device, N * V * dtype_size(a.draft.dtype), m.staging_q);
     P.dt_q = static_cast<int>(a.draft.dtype);
   }
   upload_plan(a, plan, m);
   m.rows_path = choose_rows_path(a, plan);
-  m.greedy_rows = a.mode == VerifyMode::Greedy && m.rows_path && N <= 65535;
-  m.greedy = a.mode == VerifyMode::Greedy && !m.rows_path;
+  m.greedy_rows = a.sampling.greedy && m.rows_path && N <= 65535;
+  m.greedy = a.sampling.greedy && !m.rows_path;
   carve_outputs(need_q, m);
   P.tree_ints = staged_tree_ints(a.trees);
   m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t) : walk_smem(P.nch, plan.max_children, P.tree_ints);

@@ -14,7 +14,7 @@ struct BlockOps {
   const Params& P;
   Shared& sh;
   ChunkStat* cs;        // [nch] chunk stats of the current row
-  float* pmass;         // [nch] chunk masses of p (relative to row max; multiply by inv_z)
+  float* pmass;         // [nch] chunk masses of p (relative to row max; multiply by kept_set.inv_sum)
   float* rmass;         // [nch] residual chunk masses
   int32_t* hist;        // [256]
   unsigned long long* hmass;  // [256]
@@ -29,14 +29,12 @@ struct BlockOps {
   int rank, ncl;   // this block's place in the request's cluster
   int32_t c0, c1;  // its chunk range
   int32_t path_at, path_end;  // this request's output slots
-  // p row
+  // p row: the prepared target row and its kept set (the CPU's cpu::KeptSet fields)
   const void* prow = nullptr;
-  float pm = 0.f, inv_t = 1.f, inv_z = 1.f, tau = -INFINITY;
-  int32_t parg = 0, xtau = 0x7fffffff;
-  double inv_zd = 1.0;
-  // q row
+  KeptSet kept_set;
+  // q row: q(x) = exp(z_q[x] - q_max) * q_inv_sum
   const void* qrow = nullptr;
-  float qm = 0.f, inv_zq = 1.f;
+  float q_max = 0.f, q_inv_sum = 1.f;
   int32_t n = 0;
 
   __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
@@ -114,41 +112,53 @@ struct BlockOps {
     if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[15], 1ull);
 #endif  // LW_TREE_PROFILE
     prow = row_ptr(P.target, DT, g);
-    inv_t = 1.f / P.temperature[b];
-    ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, inv_t);
+    kept_set.inv_t = 1.f / P.sampling.temperature[b];
+    ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, kept_set.inv_t);
     if (a.bad) fail(1, g);
     else if (a.max == -INFINITY) fail(2, g);
-    pm = a.max;
-    parg = a.arg < V ? a.arg : 0;
-    tau = -INFINITY;
-    xtau = 0x7fffffff;
-    const int32_t k = P.top_k[b];
-    const int64_t K = (k > 0 && k < V) ? k : V;
-    const float Pp = P.top_p[b];
+    kept_set.max = a.max;
+    kept_set.argmax = a.arg < V ? a.arg : 0;
+    kept_set.pivot_logit = -INFINITY;
+    kept_set.pivot_id = 0x7fffffff;
+    const int32_t k = P.sampling.top_k[b];
+    int64_t K = (k > 0 && k < V) ? k : V;
+    const float Pp = P.sampling.top_p[b];
+    // min-p keeps the prefix z >= max + offset: it only lowers the count top-k keeps (-inf offset: off).
+    const float mo = P.sampling.min_p_offset[b];
+    bool min_p_cut = false;
+    float min_p_logit = -INFINITY;
+    if (mo > -INFINITY) {
+      min_p_logit = kept_set.max + mo;
+      const int64_t n = count_at_least(min_p_logit);
+      if (n < K) K = n, min_p_cut = true;
+    }
     double Z;
-    if (K < V || Pp < 1.f) {
+    if (min_p_cut && !(Pp < 1.f)) {
+      kept_set.pivot_logit = min_p_logit;  // every token at or above the threshold, whatever its id
+      Z = kept_mass_sum();
+    } else if (K < V || Pp < 1.f) {
       Z = select_kept(K, Pp);
     } else {
-      Z = chunk_masses(pm, inv_t);
+      Z = chunk_masses(kept_set.max, kept_set.inv_t);
     }
-    inv_zd = 1.0 / Z;
-    inv_z = static_cast<float>(inv_zd);
+    kept_set.inv_sum = 1.0 / Z;
+    kept_set.inv_sum_f = static_cast<float>(kept_set.inv_sum);
     __syncthreads();
   }
 
-  __device__ bool kept(int32_t x, float z) const { return z > tau || (z == tau && x <= xtau); }
+  __device__ bool kept(int32_t x, float z) const { return kept_set.kept(x, z); }
   __device__ float p_of(int32_t x, float z) const {
-    return kept(x, z) ? __expf((z - pm) * inv_t) * inv_z : 0.f;
+    return kept(x, z) ? __expf((z - kept_set.max) * kept_set.inv_t) * kept_set.inv_sum_f : 0.f;
   }
   __device__ float p(int32_t x) const { return p_of(x, Elt<DT>::load(prow, x)); }
-  __device__ int32_t argmax_p() const { return parg; }
+  __device__ int32_t argmax_p() const { return kept_set.argmax; }
 
   template <int DQ>
   __device__ float qat(int64_t x) const { return Elt<DQ>::load(qrow, x); }
   __device__ float qz(int64_t x) const {
     return with_dtype_code(P.dt_q, [&](auto q) { return qat<decltype(q)::value>(x); });
   }
-  __device__ float q(int32_t x) const { return __expf(qz(x) - qm) * inv_zq; }
+  __device__ float q(int32_t x) const { return __expf(qz(x) - q_max) * q_inv_sum; }
 
   __device__ void prep_q(int32_t g) {
     qrow = row_ptr(P.draft, P.dt_q, g);
@@ -159,11 +169,11 @@ struct BlockOps {
                                : row_stats<2, true>(qrow, pre, 1.f);
     if (a.bad) fail(3, g);
     else if (a.max == -INFINITY) fail(4, g);
-    qm = a.max;
+    q_max = a.max;
     double zq = 0.0;
     for (int32_t c = threadIdx.x; c < nch; c += NT)
-      if (cs[c].max != -INFINITY) zq += cs[c].sum * __expf((cs[c].max - qm));
-    inv_zq = static_cast<float>(1.0 / block_sum(zq, sh));
+      if (cs[c].max != -INFINITY) zq += cs[c].sum * __expf((cs[c].max - q_max));
+    q_inv_sum = static_cast<float>(1.0 / block_sum(zq, sh));
   }
 
   // Σ over chunk c's tokens of the generic residual, per chunk into rmass; returns the total.
@@ -185,7 +195,7 @@ struct BlockOps {
           const int64_t x = i + e;
           if (x < V) {
             const float px = p_of(static_cast<int32_t>(x), v[k * L::E + e]);
-            s += tree::generic_value(px, r.use_q && px > 0.f ? __expf(qv[e] - qm) * inv_zq : 0.f, r);
+            s += tree::generic_value(px, r.use_q && px > 0.f ? __expf(qv[e] - q_max) * q_inv_sum : 0.f, r);
           }
         }
       }
@@ -213,7 +223,7 @@ struct BlockOps {
     LW_PROF(3);
     if (r.use_q) residual_pass(r);
     else {
-      for (int32_t c = threadIdx.x; c < nch; c += NT) rmass[c] = static_cast<float>(pmass[c] * inv_zd);
+      for (int32_t c = threadIdx.x; c < nch; c += NT) rmass[c] = static_cast<float>(pmass[c] * kept_set.inv_sum);
       __syncthreads();
     }
     // Chunks holding special tokens: exact sums with the special values, block-cooperative in a fixed order
@@ -307,9 +317,9 @@ struct BlockOps {
     ++n;
   }
 
-  // ---- top-k / top-p: pivot (tau, xtau) = the K'-th token in (logit desc, id asc) order.
+  // ---- top-k / top-p: pivot (kept_set.pivot_logit, kept_set.pivot_id) = the K'-th token in (logit desc, id asc) order.
   __device__ unsigned long long fixed_mass(float z) const {
-    return static_cast<unsigned long long>(static_cast<double>(__expf((z - pm) * inv_t)) * kFix);
+    return static_cast<unsigned long long>(static_cast<double>(__expf((z - kept_set.max) * kept_set.inv_t)) * kFix);
   }
 
   // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`.
@@ -391,7 +401,7 @@ struct BlockOps {
     return prefix;
   }
 
-  __device__ double w_of(float z) const { return static_cast<double>(__expf((z - pm) * inv_t)); }
+  __device__ double w_of(float z) const { return static_cast<double>(__expf((z - kept_set.max) * kept_set.inv_t)); }
 
   // Every block collected the candidates of its own range into cz/ci (count in sh.flag, cluster barrier
   // passed): concatenate all blocks' lists into cz/ci. Returns the total (> kCand: overflow, lists untouched).
@@ -470,7 +480,7 @@ struct BlockOps {
         for (int r = 0; r < kk; ++r) Zk += w_of(sz[r]);
       } else {
         for (int32_t c = 0; c < nch; ++c)
-          if (cs[c].max != -INFINITY) Zk += cs[c].sum * __expf((cs[c].max - pm) * inv_t);
+          if (cs[c].max != -INFINITY) Zk += cs[c].sum * __expf((cs[c].max - kept_set.max) * kept_set.inv_t);
       }
       double Z = Zk;
       if (Pp < 1.f) {
@@ -495,8 +505,8 @@ struct BlockOps {
     }
     __syncthreads();
     if (!sh.flag) return false;
-    tau = sh.bf;
-    xtau = sh.bi;
+    kept_set.pivot_logit = sh.bf;
+    kept_set.pivot_id = sh.bi;
     *Zout = sh.bd;
     __syncthreads();
     return true;
@@ -540,15 +550,27 @@ struct BlockOps {
       if (an2 + c < an + j || K == V) { ukey = u2; j = c; an = an2; }
     }
     if (j < 1) j = 1;
-    xtau = nth_tie(ukey, j);
-    tau = Elt<DT>::from_key(ukey);
+    kept_set.pivot_id = nth_tie(ukey, j);
+    kept_set.pivot_logit = Elt<DT>::from_key(ukey);
+    return kept_mass_sum();
+  }
+
+  // kept_mass, then Σ over the chunks.
+  __device__ double kept_mass_sum() {
     kept_mass();
     double Z = 0.0;
     for (int32_t c = threadIdx.x; c < nch; c += NT) Z += pmass[c];
     return block_sum(Z, sh);
   }
 
-  // pmass[c] = Σ_{x in c, kept} exp((z - pm) * inv_t).
+  // Number of tokens with logit >= t in the whole row (every block of the cluster counts alike).
+  __device__ int64_t count_at_least(float t) {
+    double n = 0.0;
+    for (int64_t x = threadIdx.x; x < V; x += NT) n += Elt<DT>::load(prow, x) >= t ? 1.0 : 0.0;
+    return static_cast<int64_t>(block_sum(n, sh));
+  }
+
+  // pmass[c] = Σ_{x in c, kept} exp((z - kept_set.max) * kept_set.inv_t).
   __device__ void kept_mass() {
     LW_PROF(6);
     using L = ChunkLayout<DT>;
@@ -557,7 +579,7 @@ struct BlockOps {
       float s = 0.f;
 #pragma unroll
       for (int j = 0; j < L::N; ++j)
-        if (kept(static_cast<int32_t>(L::token(c, lane, j)), v[j])) s += __expf((v[j] - pm) * inv_t);
+        if (kept(static_cast<int32_t>(L::token(c, lane, j)), v[j])) s += __expf((v[j] - kept_set.max) * kept_set.inv_t);
       s = warp_sum(s);
       if (lane == 0) pmass[c] = s;
     });

@@ -47,10 +47,12 @@ static uint16_t to_f16(float f) {  // round-to-nearest for normal range (test da
 struct Data {
   std::vector<int32_t> tokens, parents, offsets{0};
   std::vector<float> z, q;
-  std::vector<float> T, P;
+  std::vector<float> T, P, M;
   std::vector<int32_t> K;
   int64_t V = 0;
 };
+
+enum class VerifyMode { Greedy, Sample };
 
 // Trees: a chain of `depth` nodes from the root plus random side nodes; planted logits make the chain likely.
 static Data make(std::mt19937_64& rng, int B, int nodes, int64_t V, int depth, float plant, float scale) {
@@ -76,6 +78,7 @@ static Data make(std::mt19937_64& rng, int B, int nodes, int64_t V, int depth, f
     d.T.push_back(0.6f + (rng() % 80) / 100.f);
     d.K.push_back(0);
     d.P.push_back(1.f);
+    d.M.push_back(0.f);
   }
   const int64_t N = d.offsets.back();
   // Fast approximately normal logits (sum of 4 uniforms): the big benchmark batches hold ~10^9 values.
@@ -133,11 +136,12 @@ static TreeVerifyArgs args_for(const Data& d, Inputs& in, DType dt, bool on_devi
   }
   a.target = {{on_device ? in.dev_t : host, on_device, 0}, dt, N, d.V};
   a.draft = {{d.q.data(), false, 0}, DType::F32, N, d.V};
-  a.mode = mode;
+  a.sampling.greedy = mode == VerifyMode::Greedy;
   a.drafts = dk;
-  a.temperature = d.T.data();
-  a.top_k = d.K.data();
-  a.top_p = d.P.data();
+  a.sampling.temperature.array = d.T.data();
+  a.sampling.top_k.array = d.K.data();
+  a.sampling.top_p.array = d.P.data();
+  if (d.M.size() == d.T.size()) a.sampling.min_p.array = d.M.data();
   a.seed = seed;
   a.step = step;
   a.backend = Backend::Cuda;
@@ -155,16 +159,18 @@ static void agreement() {
     g_paths.tree_path = path == 2 ? 2 : 1;
     g_paths.tree_cluster = path == 1 ? 1 : 0;
     const char* path_name = path == 0 ? "lazy" : path == 1 ? "lazy1" : "rows";
-    for (int cfg = 0; cfg < 8; ++cfg) {
+    for (int cfg = 0; cfg < 11; ++cfg) {  // 8-10: min-p alone, with top-k and top-p, per request or off
       const VerifyMode mode = cfg == 0 ? VerifyMode::Greedy : VerifyMode::Sample;
-      const DraftKind dk = cfg <= 3 ? DraftKind::Deterministic : cfg <= 5 ? DraftKind::Iid : DraftKind::WithoutReplacement;
+      const DraftKind dk = cfg <= 3 || cfg == 8 ? DraftKind::Deterministic
+                           : cfg <= 5 || cfg == 9 ? DraftKind::Iid : DraftKind::WithoutReplacement;
       int64_t same = 0, total = 0, greedy_mismatch = 0;
       for (int rep = 0; rep < 6; ++rep) {
         const int64_t V = rep % 3 == 0 ? 128256 : rep % 3 == 1 ? 3000 + rng() % 5000 : 50 + rng() % 900;
         Data d = make(rng, V > 100000 ? 8 : 24, 3 + rng() % 20, V, 4, 6.f, 2.f);
         for (size_t b = 0; b < d.K.size(); ++b) {
-          if (cfg == 2 || cfg == 5) d.K[b] = 1 + rng() % 60;
-          if (cfg == 3 || cfg == 5 || cfg == 7) d.P[b] = 0.5f + (rng() % 50) / 100.f;
+          if (cfg == 2 || cfg == 5 || cfg == 9) d.K[b] = 1 + rng() % 60;
+          if (cfg == 3 || cfg == 5 || cfg == 7 || cfg == 9 || cfg == 10) d.P[b] = 0.5f + (rng() % 50) / 100.f;
+          if (cfg >= 8) d.M[b] = rng() % 4 == 0 ? 0.f : 0.001f + (rng() % 300) / 1000.f;
         }
         const DType dt = static_cast<DType>(rep % 3);
         for (int seed = 0; seed < 4; ++seed) {
@@ -196,7 +202,7 @@ static void agreement() {
           if (in.dev_t) cudaFree(in.dev_t);
         }
       }
-      const char* names[] = {"greedy", "deterministic", "det top-k", "det top-p", "iid", "iid top-k+p", "wor", "wor top-p"};
+      const char* names[] = {"greedy", "deterministic", "det top-k", "det top-p", "iid", "iid top-k+p", "wor", "wor top-p", "det min-p", "iid min-p+k+p", "wor min-p+p"};
       std::printf("  %-5s %-14s %lld / %lld (%.3f%% differ)\n", path_name, names[cfg], (long long)same,
                   (long long)total, 100.0 * (total - same) / total);
       if (greedy_mismatch) { ++failures; std::printf("  FAIL: greedy must agree exactly\n"); }

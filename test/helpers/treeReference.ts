@@ -6,6 +6,7 @@ export interface Processing {
   temperature?: number;
   topK?: number;
   topP?: number;
+  minP?: number;
 }
 
 /** Processed target distribution of one logits row (DESIGN §4.3), float64. T and top-p are float32 like the API's. */
@@ -22,7 +23,14 @@ export function processedDistribution(z: ArrayLike<number>, o: Processing): Floa
   const s = Array.from({ length: V }, (_, x) => z[x] / T);
   const order = Array.from({ length: V }, (_, x) => x).sort((a, b) => (s[a] !== s[b] ? s[b] - s[a] : a - b));
   const m = s[order[0]];
-  let keep = o.topK && o.topK > 0 && o.topK < V ? o.topK : V;
+  let keep = V;
+  // min-p: p(x) >= minP · p_max, i.e. exp(s_x - m) >= minP (a prefix of the order)
+  const minP = Math.fround(o.minP ?? 0);
+  if (minP > 0) {
+    keep = 0;
+    while (keep < V && Math.exp(s[order[keep]] - m) >= minP) keep++;
+  }
+  if (o.topK && o.topK > 0 && o.topK < keep) keep = o.topK;
   const topP = Math.fround(o.topP ?? 1);
   if (topP < 1) {
     let total = 0;

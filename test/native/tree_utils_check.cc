@@ -1,5 +1,6 @@
 // Native smoke check of core/tree_utils + core/multidraft against brute force (float64), without Node.
 // Built and run by `npm run check:native` (check tree_utils in native/sources.json).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -23,12 +24,21 @@ static void check_kernel(std::mt19937_64& rng) {
   for (int trial = 0; trial < 800; ++trial) {
     const int64_t V = trial % 3 == 0 ? 2 + rng() % 20 : 100 + rng() % 5000;
     const int batch = 1 + rng() % 4;
+    const bool iid = trial % 4 == 1;  // only i.i.d. drafts may repeat a sibling token
     std::vector<int32_t> tokens, parents, offsets{0};
     for (int b = 0; b < batch; ++b) {
       const int size = 1 + rng() % 20;
+      std::vector<std::vector<int32_t>> kids(size);
       for (int i = 0; i < size; ++i) {
-        parents.push_back(i == 0 ? -1 : static_cast<int32_t>(rng() % i));
-        tokens.push_back(static_cast<int32_t>(rng() % V));
+        int32_t par = i == 0 ? -1 : static_cast<int32_t>(rng() % i);
+        int32_t tok = static_cast<int32_t>(rng() % V);
+        if (i > 0 && !iid) {
+          if (static_cast<int64_t>(kids[par].size()) >= V) par = i - 1;  // no free token left: the newest node
+          while (std::find(kids[par].begin(), kids[par].end(), tok) != kids[par].end()) tok = (tok + 1) % V;
+        }
+        if (i > 0) kids[par].push_back(tok);
+        parents.push_back(par);
+        tokens.push_back(tok);
       }
       offsets.push_back(static_cast<int32_t>(tokens.size()));
     }
@@ -42,27 +52,26 @@ static void check_kernel(std::mt19937_64& rng) {
     float T[] = {1.0f, 0.7f, 1.9f, 0.0f};
     int32_t K[] = {0, 1, 5, 50, 2000};
     float P[] = {1.0f, 0.9f, 0.5f, 0.05f};
+    float M[] = {0.0f, 0.0f, 0.05f, 0.3f};
     lw::TreeUtilsArgs a;
     a.trees = {tokens.data(), parents.data(), offsets.data(), batch};
     a.target.mem.data = z.data();
     a.target.rows = rows;
     a.target.vocab = V;
-    float t = T[rng() % 4], p = P[rng() % 4];
+    float t = T[rng() % 4], p = P[rng() % 4], m = M[rng() % 4];
     int32_t k = K[rng() % 5];
     a.sampling.greedy = trial % 11 == 0;
-    a.sampling.temperature = &t;
-    a.sampling.temperature_len = 1;
-    a.sampling.top_k = &k;
-    a.sampling.top_k_len = 1;
-    a.sampling.top_p = &p;
-    a.sampling.top_p_len = 1;
+    a.sampling.temperature.value = t;
+    a.sampling.top_k.value = k;
+    a.sampling.top_p.value = p;
+    a.sampling.min_p.value = m;
     a.want_reward = true;
     a.eta = 1.5;
     std::vector<float> dz(z.size());
     for (auto& v : dz) v = U(rng) < 0.05 ? -INFINITY : static_cast<float>(2 * (U(rng) * 2 - 1));
     for (int64_t r = 0; r < rows; ++r) dz[r * V + rng() % V] = 1.0f;
     if (trial % 4 != 0) {
-      a.drafts = trial % 4 == 1 ? lw::UtilDrafts::Iid : lw::UtilDrafts::WithoutReplacement;
+      a.drafts = iid ? lw::DraftKind::Iid : lw::DraftKind::WithoutReplacement;
       a.draft.mem.data = dz.data();
       a.draft.rows = rows;
       a.draft.vocab = V;
@@ -72,8 +81,8 @@ static void check_kernel(std::mt19937_64& rng) {
       const double d = std::fabs(fast.node_prob[i] - ref.node_prob[i]);
       worst = std::max(worst, d);
       if (d > 2e-6 * std::max(1e-3, ref.node_prob[i])) {
-        std::printf("FAIL kernel trial %d node %zu: %.12g vs %.12g (V=%lld T=%g k=%d p=%g)\n", trial, i, fast.node_prob[i],
-                    ref.node_prob[i], static_cast<long long>(V), t, k, p);
+        std::printf("FAIL kernel trial %d node %zu: %.12g vs %.12g (V=%lld T=%g k=%d p=%g min-p=%g)\n", trial, i,
+                    fast.node_prob[i], ref.node_prob[i], static_cast<long long>(V), t, k, p, m);
         ++failures;
         for (int64_t r = 0; r < rows; ++r) {
           std::printf("  row %lld:", static_cast<long long>(r));

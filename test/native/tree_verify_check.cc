@@ -19,6 +19,8 @@
 
 using namespace lw;
 
+enum class VerifyMode { Greedy, Sample };
+
 #include "check.h"
 
 // ---------- helpers ----------
@@ -35,6 +37,7 @@ struct Batch {
   std::vector<float> T;
   std::vector<int32_t> K;
   std::vector<float> P;
+  std::vector<float> M;  // min-p (empty: off)
 };
 
 static TreeVerifyArgs make_args(const Batch& bt, int64_t V, VerifyMode mode, DraftKind dk, uint64_t seed, uint32_t step,
@@ -44,34 +47,22 @@ static TreeVerifyArgs make_args(const Batch& bt, int64_t V, VerifyMode mode, Dra
   int64_t rows = bt.offsets.back();
   a.target = {{t16 ? static_cast<const void*>(t16->data()) : bt.target.data(), false, 0}, t16 ? dt : DType::F32, rows, V};
   if (!bt.draft.empty()) a.draft = {{bt.draft.data(), false, 0}, DType::F32, rows, V};
-  a.mode = mode;
+  a.sampling.greedy = mode == VerifyMode::Greedy;
   a.drafts = dk;
-  a.temperature = bt.T.data();
-  a.top_k = bt.K.data();
-  a.top_p = bt.P.data();
+  a.sampling.temperature.array = bt.T.data();
+  a.sampling.top_k.array = bt.K.data();
+  a.sampling.top_p.array = bt.P.data();
+  if (!bt.M.empty()) a.sampling.min_p.array = bt.M.data();
   a.seed = seed;
   a.step = step;
   return a;
 }
 
-// Exact processed target distribution in double (test-local re-implementation of DESIGN §4.3's definition).
-static std::vector<double> processed(const float* z, int V, double T, int k, double P) {
-  std::vector<int> o(V);
-  std::iota(o.begin(), o.end(), 0);
-  std::stable_sort(o.begin(), o.end(), [&](int a, int b) { return z[a] > z[b]; });
-  std::vector<double> w(V);
-  for (int x = 0; x < V; ++x) w[x] = std::exp((double(z[x]) - z[o[0]]) / T);
-  int keep = (k > 0 && k < V) ? k : V;
-  double mass = 0;
-  for (int i = 0; i < keep; ++i) mass += w[o[i]];
-  if (P < 1) {
-    double c = 0;
-    for (int i = 0; i < keep; ++i) { c += w[o[i]]; if (c >= P * mass) { keep = i + 1; break; } }
-  }
-  std::vector<double> p(V, 0.0);
-  double Z = 0;
-  for (int i = 0; i < keep; ++i) Z += w[o[i]];
-  for (int i = 0; i < keep; ++i) p[o[i]] = w[o[i]] / Z;
+// Exact processed target distribution in double: the core reference (checked against the TypeScript one by
+// test/tree-processing-reference.test.ts).
+static std::vector<double> processed(const float* z, int V, double T, int k, double P, double M = 0) {
+  std::vector<double> zd(z, z + V), p;
+  processed_distribution(zd, SamplingRow{float(T), k, float(P), float(M)}, false, p);
   return p;
 }
 
@@ -125,6 +116,7 @@ static void random_batch(Batch& bt, std::mt19937_64& rng, int B, int maxNodes, i
     bt.T.push_back(0.5f + (rng() % 100) / 100.f);
     bt.K.push_back(rng() % 3 == 0 ? 1 + rng() % 50 : 0);
     bt.P.push_back(rng() % 3 == 0 ? 0.5f + (rng() % 50) / 100.f : 1.f);
+    bt.M.push_back(rng() % 3 == 0 ? 0.01f + (rng() % 40) / 100.f : 0.f);
   }
   int rows = bt.offsets.back();
   bt.target.resize(size_t(rows) * V);
@@ -233,6 +225,7 @@ struct World {
   float P;
   int qkind;  // 0 = independent q, 1 = q = p (processed target), 2 = q supported where p = 0, 3 = flat q
   uint64_t salt;
+  float M = 0.f;  // min-p
   std::map<std::vector<int>, std::vector<float>> tcache, qcache;
 
   std::vector<float> logits(const std::vector<int>& ctx, uint64_t s) const {
@@ -251,7 +244,7 @@ struct World {
     return tcache[ctx] = logits(ctx, salt);
   }
   std::vector<double> p(const std::vector<int>& ctx) {
-    return processed(target(ctx).data(), V, T, K, P);
+    return processed(target(ctx).data(), V, T, K, P, M);
   }
   const std::vector<float>& draft(const std::vector<int>& ctx) {
     auto it = qcache.find(ctx);
@@ -336,6 +329,7 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
       bt.T.push_back(w.T);
       bt.K.push_back(w.K);
       bt.P.push_back(w.P);
+      bt.M.push_back(w.M);
     }
     auto a = make_args(bt, V, VerifyMode::Sample, sc.dk, 0xC0FFEEull + w.salt, uint32_t(step));
     TreeVerifyResult r = verify_tree(a);
@@ -395,6 +389,14 @@ static void test_exactness(int64_t trials) {
       {"wor wide q=p k=4", DraftKind::WithoutReplacement, wide, {6, 1.f, 4, 1.f, 1, 12}},
       {"wor wide disjoint k=2", DraftKind::WithoutReplacement, wide, {6, 1.f, 2, 1.f, 2, 13}},
       {"wor chain (C) T=2 k=5 p=0.9", DraftKind::WithoutReplacement, chain, {6, 2.f, 5, 0.9f, 0, 14}},
+      // min-p alone and before top-k / top-p (the toy rows keep 2-6 of their tokens at these thresholds)
+      {"deterministic wide min-p 0.3", DraftKind::Deterministic, wide, {7, 1.f, 0, 1.f, 0, 15, 0.3f}},
+      {"deterministic chain T=0.7 min-p 0.1 k=3", DraftKind::Deterministic, chain, {7, 0.7f, 3, 1.f, 0, 16, 0.1f}},
+      {"iid deep+wide min-p 0.2 p=0.8", DraftKind::Iid, deepwide, {7, 1.f, 0, 0.8f, 0, 17, 0.2f}},
+      {"iid wide q=p min-p 0.15 k=4 p=0.9", DraftKind::Iid, wide, {8, 1.2f, 4, 0.9f, 1, 18, 0.15f}},
+      {"wor wide min-p 0.25", DraftKind::WithoutReplacement, wide, {7, 1.f, 0, 1.f, 0, 19, 0.25f}},
+      {"wor deep+wide flat q T=1.5 min-p 0.05 k=5 p=0.95", DraftKind::WithoutReplacement, deepwide,
+       {8, 1.5f, 5, 0.95f, 3, 20, 0.05f}},
   };
   std::printf("exactness (first L emitted tokens vs autoregressive target sampling):\n");
   for (auto& s : sc) {
@@ -442,6 +444,8 @@ static void test_validation() {
   expect_error([&] { run(c, VerifyMode::Greedy, DraftKind::Deterministic); }, "NaN");
   c = bt; c.P[0] = 0.f;
   expect_error([&] { run(c, VerifyMode::Sample, DraftKind::Deterministic); }, "topP[0]");
+  c = bt; c.M = {1.5f};
+  expect_error([&] { run(c, VerifyMode::Sample, DraftKind::Deterministic); }, "minP[0]");
   {
     TreeVerifyArgs a = make_args(bt, 4, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0);
     a.target.rows = 2;
@@ -461,7 +465,7 @@ static void bench_latency() {
     for (int i = 1; i < 12; ++i) bt.target[size_t(i - 1) * V + i] = 30.f;  // 11 accepted
     auto a = make_args(bt, V, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0);
     for (int mode = 0; mode < 2; ++mode) {
-      a.mode = mode ? VerifyMode::Sample : VerifyMode::Greedy;
+      a.sampling.greedy = mode == 0;
       verify_tree(a);
       auto t0 = std::chrono::steady_clock::now();
       int reps = 200;

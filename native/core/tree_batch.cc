@@ -1,0 +1,109 @@
+#include "tree_batch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "error.h"
+#include "sampling_params.h"
+
+namespace lw {
+namespace {
+
+std::string at(const char* name, int64_t i) { return std::string(name) + "[" + std::to_string(i) + "]"; }
+
+// "name = v" or "name[b] = v": which request broke the rule, when the knob is per request.
+template <class T>
+std::string knob(const char* name, const PerRequest<T>& k, int64_t b) {
+  return (k.array ? at(name, b) : std::string(name)) + " = " + std::to_string(k.at(b));
+}
+
+}  // namespace
+
+void validate_offsets(const TreeBatchView& t) {
+  if (t.batch < 1) throw_range("trees.offsets: the batch is empty (expected offsets of length batch + 1 >= 2)");
+  if (!t.offsets || !t.tokens || !t.parents) throw_range("trees: tokens, parents and offsets are required");
+  if (t.offsets[0] != 0) throw_range("trees.offsets[0] must be 0");
+  for (int64_t b = 0; b < t.batch; ++b)
+    if (t.offsets[b + 1] <= t.offsets[b])
+      throw_range(at("trees.offsets", b + 1) + " = " + std::to_string(t.offsets[b + 1]) +
+                  " must be greater than " + at("trees.offsets", b) + " (every tree has at least its root)");
+}
+
+TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblings) {
+  TreePlan plan;
+  const int64_t nodes = t.offsets[t.batch];
+  plan.nodes = nodes;
+  plan.tree_of.resize(nodes);
+  plan.child_start.assign(nodes + 1, 0);
+  plan.path_offset.assign(t.batch + 1, 0);
+  std::vector<int32_t> depth(nodes, 0);
+  for (int64_t b = 0; b < t.batch; ++b) {
+    const int64_t o = t.offsets[b], n = t.offsets[b + 1] - o;
+    if (t.parents[o] != -1)
+      throw_range(at("trees.parents", o) + " = " + std::to_string(t.parents[o]) + " must be -1 (root of tree " +
+                  std::to_string(b) + ")");
+    plan.tree_of[o] = static_cast<int32_t>(b);
+    int32_t d = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      const int32_t p = t.parents[o + i];
+      if (p < 0 || p >= i)
+        throw_range(at("trees.parents", o + i) + " = " + std::to_string(p) + " must be a local node id in [0, " +
+                    std::to_string(i) + ") (tree " + std::to_string(b) + ", node " + std::to_string(i) +
+                    ": parents precede children, which also rules out cycles)");
+      const int32_t tok = t.tokens[o + i];
+      if (tok < 0 || tok >= vocab)
+        throw_range(at("trees.tokens", o + i) + " = " + std::to_string(tok) + " is out of range [0, " +
+                    std::to_string(vocab) + ")");
+      plan.tree_of[o + i] = static_cast<int32_t>(b);
+      ++plan.child_start[o + p + 1];
+      depth[o + i] = depth[o + p] + 1;
+      d = std::max(d, depth[o + i]);
+    }
+    plan.max_depth = std::max(plan.max_depth, d);
+    plan.path_offset[b + 1] = plan.path_offset[b] + d + 1;
+  }
+  for (int64_t g = 0; g < nodes; ++g) {
+    plan.max_children = std::max(plan.max_children, plan.child_start[g + 1]);
+    plan.child_start[g + 1] += plan.child_start[g];
+  }
+  plan.child_node.resize(plan.child_start[nodes]);
+  plan.child_token.resize(plan.child_start[nodes]);
+  std::vector<int32_t> fill(plan.child_start.begin(), plan.child_start.end() - 1);
+  for (int64_t b = 0; b < t.batch; ++b)
+    for (int64_t g = t.offsets[b] + 1; g < t.offsets[b + 1]; ++g) {
+      const int32_t k = fill[t.offsets[b] + t.parents[g]]++;
+      plan.child_node[k] = static_cast<int32_t>(g);
+      plan.child_token[k] = t.tokens[g];
+    }
+  if (!duplicate_siblings) {
+    std::vector<std::pair<int32_t, int32_t>> sib;
+    for (int64_t g = 0; g < nodes; ++g) {
+      const int32_t cb = plan.child_start[g], ce = plan.child_start[g + 1];
+      if (ce - cb < 2) continue;
+      sib.clear();
+      for (int32_t i = cb; i < ce; ++i) sib.emplace_back(plan.child_token[i], plan.child_node[i]);
+      std::sort(sib.begin(), sib.end());
+      for (size_t i = 1; i < sib.size(); ++i)
+        if (sib[i].first == sib[i - 1].first)
+          throw_range("trees.tokens: nodes " + std::to_string(sib[i - 1].second) + " and " +
+                      std::to_string(sib[i].second) + " are siblings with the same token " +
+                      std::to_string(sib[i].first) + "; duplicate sibling tokens are only legal for drafts 'iid'");
+    }
+  }
+  return plan;
+}
+
+void validate_sampling(const SamplingParams& s, int64_t batch) {
+  const int64_t n = (s.temperature.array || s.top_k.array || s.top_p.array || s.min_p.array) ? batch : 1;
+  for (int64_t b = 0; b < n; ++b) {
+    const float T = s.temperature.at(b), P = s.top_p.at(b), M = s.min_p.at(b);
+    if (!(T >= 0.f) || !std::isfinite(T)) throw_range(knob("temperature", s.temperature, b) + " must be finite and >= 0");
+    if (s.top_k.at(b) < 0) throw_range(knob("topK", s.top_k, b) + " must be >= 0 (0 = off)");
+    if (!(P > 0.f && P <= 1.f)) throw_range(knob("topP", s.top_p, b) + " must be in (0, 1] (1 = off)");
+    if (!(M >= 0.f && M <= 1.f)) throw_range(knob("minP", s.min_p, b) + " must be in [0, 1] (0 = off)");
+  }
+}
+
+}  // namespace lw
