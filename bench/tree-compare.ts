@@ -132,9 +132,11 @@ async function equivalence() {
                 process.exit(1);
               }
               if (backend !== 'cpu') continue;
-              const uo = { ...o, mode: mode === 'greedy' ? 'greedy' : 'sample', eta: 0.5 };
+              const { seed: _seed, step: _step, ...processing } = o; // the utilities draw no randomness
+              const uo = { ...processing, mode: mode === 'greedy' ? 'greedy' : 'sample' };
               const [ua, ub] = await Promise.all([oldApi.nodeProbabilities(t, target, uo), newApi.nodeProbabilities(t, target, uo)]);
-              const [ga, gb] = await Promise.all([oldApi.gtoReward(t, target, uo), newApi.gtoReward(t, target, uo)]);
+              const go = { ...uo, eta: 0.5 };
+              const [ga, gb] = await Promise.all([oldApi.gtoReward(t, target, go), newApi.gtoReward(t, target, go)]);
               const [ea, eb] = await Promise.all([oldApi.expectedAcceptance(t, target, uo), newApi.expectedAcceptance(t, target, uo)]);
               utilCalls += 3;
               for (const [x, y] of [[ua, ub], [ga, gb], [ea, eb]] as const)
@@ -197,7 +199,8 @@ async function timing() {
     if (c.util && backend !== 'cpu') continue;
     const w = workload(c.batch, c.nodes, V, c.depth);
     const target = { data: w.z, rows: c.batch * c.nodes, vocab: V };
-    const o = { ...c.o, seed: 1, draft: { data: w.q, rows: c.batch * c.nodes, vocab: V }, backend };
+    const uo = { ...c.o, draft: { data: w.q, rows: c.batch * c.nodes, vocab: V }, backend };
+    const o = { ...uo, seed: 1 };
     const bench = new Bench({ iterations: 60, warmupIterations: 10, time: 400 });
     let step = 0;
     // Interleaved rounds so drifts in machine load hit both builds alike.
@@ -206,7 +209,7 @@ async function timing() {
       for (const [k, api] of [[0, oldApi], [1, newApi]] as const) {
         const b = new Bench({ iterations: 40, warmupIterations: 5, time: 200 });
         b.add('x', async () => {
-          if (c.util) await api.expectedAcceptance(w.trees, target, o);
+          if (c.util) await api.expectedAcceptance(w.trees, target, uo);
           else await api.verifyTree(w.trees, target, { ...o, step: step++ });
         });
         await b.run();
