@@ -1,8 +1,8 @@
 // Shared benchmark helpers: arguments, medians, .npy files and persistent python baseline processes.
 import { spawn } from 'child_process';
 import * as readline from 'readline';
-import { toBf16 } from '../lib/dtype';
-import { lcg, uniformLogits } from '../lib/prng';
+import { toBf16 } from '../lib/runtime/dtype';
+import { lcg, uniformLogits } from '../lib/runtime/prng';
 
 /** Numeric command-line option `--name value`, or the fallback. */
 export function arg(name: string, fallback: number): number {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answerLongContext, loadLlamaTokenizer, loadModel } from '../lib/onnx';
 import type { ContextChoice } from '../lib/onnx';
-import { mulberry32 } from '../lib/prng';
+import { mulberry32 } from '../lib/runtime/prng';
 import { arg } from './common';
 
 const TRIALS = arg('trials', 10);

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Bench } from 'tinybench';
-import { backendInfo } from '../lib/backend';
+import { backendInfo } from '../lib/runtime/backend';
 import { logitStats } from '../lib/logitStats';
 import { arg, median, npyBuffer, pythonServer, randomLogits } from './common';
 

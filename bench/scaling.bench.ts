@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Bench } from 'tinybench';
-import { backendInfo } from '../lib/backend';
+import { backendInfo } from '../lib/runtime/backend';
 import { chinchillaRuns, CHINCHILLA_CSV } from '../lib/scaling/data';
 import { fit } from '../lib/scaling/fit';
 import { arg, median } from './common';

@@ -6,11 +6,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Bench } from 'tinybench';
-import { backendInfo } from '../lib/backend';
+import { backendInfo } from '../lib/runtime/backend';
 import { fromFirstChildNextSibling } from '../lib/tree/import';
 import { gatherRows } from '../lib/tree/slots';
 import { verifyTree } from '../lib/tree/verify';
-import { lcg } from '../lib/prng';
+import { lcg } from '../lib/runtime/prng';
 
 const quick = process.argv.includes('--quick');
 const B = 64, N = 64, USED = 48, V = quick ? 4096 : 32000;

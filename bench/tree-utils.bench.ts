@@ -6,13 +6,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { backendInfo } from '../lib/backend';
+import { backendInfo } from '../lib/runtime/backend';
 import { attentionMask } from '../lib/tree/mask';
 import type { TreeBatch } from '../lib/tree/types';
 import { expectedAcceptance, gtoReward } from '../lib/tree/utils';
-import { optimalAcceptance } from '../lib/multidraft';
-import { toBf16 } from '../lib/dtype';
-import { lcg } from '../lib/prng';
+import { optimalAcceptance } from '../lib/tree/multidraft';
+import { toBf16 } from '../lib/runtime/dtype';
+import { lcg } from '../lib/runtime/prng';
 import { arg, median } from './common';
 
 /** LLM-like rows: roughly Gaussian logits (sd ≈ 3) with a few strong peaks. */

@@ -6,10 +6,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Bench } from 'tinybench';
-import { backendInfo } from '../lib/backend';
+import { backendInfo } from '../lib/runtime/backend';
 import type { TreeBatch } from '../lib/tree/types';
 import { verifyTree, type VerifyTreeOptions } from '../lib/tree/verify';
-import { lcg } from '../lib/prng';
+import { lcg } from '../lib/runtime/prng';
 
 const quick = process.argv.includes('--quick');
 

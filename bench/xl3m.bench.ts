@@ -9,8 +9,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Bench } from 'tinybench';
-import { backendInfo } from '../lib/backend';
-import { cpuNative } from '../lib/native';
+import { backendInfo } from '../lib/runtime/backend';
+import { cpuNative } from '../lib/runtime/native';
 import { score } from '../lib/xl3m/score';
 import { arg, median, npyBuffer, pythonServer, randomLogits } from './common';
 

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { backendInfo } from './backend';
+import { backendInfo } from './runtime/backend';
 import { demoLogitStats } from './cli/demoStats';
-import { lwError } from './validate';
+import { lwError } from './runtime/validate';
 
 const USAGE = `usage: lengthwise <command> [options]
 

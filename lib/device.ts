@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
-import type { NativeDeviceBuffer } from './addonTypes';
-import { cudaNative, cudaUnavailable } from './native';
-import { integer, invalidType, lwError, object, optionKeys, options, typeError } from './validate';
+import type { NativeDeviceBuffer } from './runtime/addonTypes';
+import { cudaNative, cudaUnavailable } from './runtime/native';
+import { integer, invalidType, lwError, object, optionKeys, options, typeError } from './runtime/validate';
 
 /** Element kinds a DeviceTensor may hold (what the uploaded TypedArray was). */
 export type DeviceElementType = 'float32' | 'uint16' | 'int32' | 'float64' | 'uint8' | 'bytes';

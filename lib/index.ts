@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-export { backendInfo } from './backend';
-export type { BackendInfo, DeviceInfo, GpuDevice, GpuReport } from './backend';
-export type { BackendName, BackendChoice } from './native';
+export { backendInfo } from './runtime/backend';
+export type { BackendInfo, DeviceInfo, GpuDevice, GpuReport } from './runtime/backend';
+export type { BackendName, BackendChoice } from './runtime/native';
 export type { Logits, LogitsDType } from './logits';
 export { logitStats } from './logitStats';
 export type { LogitStatsOptions, LogitStatsResult } from './logitStats';
@@ -17,7 +17,7 @@ export { verifyTree } from './tree/verify';
 export type { VerifyTreeOptions, VerifyTreeResult, VerifyMode, DraftKind } from './tree/verify';
 export * as xl3m from './xl3m';
 export * as tree from './tree';
-export * as specdec from './specdec';
-export * as multidraft from './multidraft';
+export * as specdec from './tree/specdec';
+export * as multidraft from './tree/multidraft';
 export * as scaling from './scaling';
 export * as speculative from './speculative';

@@ -3,10 +3,10 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from './abort';
+import { withSignal } from './runtime/abort';
 import { Logits, checkTokenIds, normalizeLogits } from './logits';
-import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from './native';
-import { number, optionKeys, options } from './validate';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from './runtime/native';
+import { number, optionKeys, options } from './runtime/validate';
 
 /** Options of {@link logitStats}. */
 export interface LogitStatsOptions {

@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 import { DeviceTensor, isDeviceTensor, nativeHandle } from './device';
-import type { NativeLogitsArg } from './addonTypes';
-import { integer, invalidType, object, oneOf, outOfRange, rangeError, typeError, typedArray } from './validate';
+import type { NativeLogitsArg } from './runtime/addonTypes';
+import { integer, invalidType, object, oneOf, outOfRange, rangeError, typeError, typedArray } from './runtime/validate';
 
 /** Element type of logits. 16-bit data arrives as a Uint16Array carrying float16 or bfloat16 bits. */
 export type LogitsDType = 'float32' | 'float16' | 'bfloat16';

@@ -37,7 +37,7 @@ function prepack() {
   restore(); // a pack that died before postpack left the publish manifest in place
   const main = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   const { targets } = JSON.parse(fs.readFileSync(path.join(root, 'platforms.json'), 'utf8'));
-  const { hostCpuTarget, hostCudaTarget } = require(path.join(root, 'dist', 'platform.js'));
+  const { hostCpuTarget, hostCudaTarget } = require(path.join(root, 'dist', 'runtime', 'platform.js'));
   stageHostBuilds();
   const prebuilds = path.join(root, 'prebuilds');
   const expected = expectedTargets(targets, {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Copies this machine's builds into prebuilds/<id>/ (stripped), where scripts/pack.js takes each prebuilt part from:
-//   build/Release/lengthwise.node           → prebuilds/linux-x64-gnu/lengthwise.node   (id from lib/platform.ts)
+//   build/Release/lengthwise.node           → prebuilds/linux-x64-gnu/lengthwise.node   (id from lib/runtime/platform.ts)
 //   cuda/build/Release/lengthwise_cuda.node → prebuilds/cuda-linux-x64/lengthwise_cuda.node (when it was built)
 // Cross builds (scripts/cross-build.js) write their prebuilds/<id>/ themselves.
 'use strict';
@@ -12,9 +12,9 @@ const root = path.join(__dirname, '..');
 
 function platform() {
   try {
-    return require(path.join(root, 'dist', 'platform.js'));
+    return require(path.join(root, 'dist', 'runtime', 'platform.js'));
   } catch {
-    console.error('prebuild: dist/platform.js missing: run npm run build:ts first');
+    console.error('prebuild: dist/runtime/platform.js missing: run npm run build:ts first');
     process.exit(1);
   }
 }

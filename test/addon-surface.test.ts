@@ -1,10 +1,10 @@
 /**
- * The one declaration of the native surface (lib/addonTypes.ts) against the addon that is actually loaded: every
+ * The one declaration of the native surface (lib/runtime/addonTypes.ts) against the addon that is actually loaded: every
  * declared function exists, and every function the addon exports is declared (a new export without a declaration,
  * or a renamed one, fails here; a renamed declaration fails `tsc` at its callers).
  */
-import type { AddonFunctions, CudaOnlyFunctions } from '../lib/addonTypes';
-import { cpuNative, cudaNative } from '../lib/native';
+import type { AddonFunctions, CudaOnlyFunctions } from '../lib/runtime/addonTypes';
+import { cpuNative, cudaNative } from '../lib/runtime/native';
 
 // `satisfies` makes the compiler check this list against the declaration: a missing or extra name is a type error.
 const DECLARED = Object.keys({

@@ -4,10 +4,10 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { backendInfo } from '../lib/backend';
-import { capabilitySupported, parseArchs, type NativeCudaReport } from '../lib/gpuReport';
-import { loaderHooks, resetLoaderHooks } from '../lib/loader';
-import { resetNativeForTest, resolveBackend } from '../lib/native';
+import { backendInfo } from '../lib/runtime/backend';
+import { capabilitySupported, parseArchs, type NativeCudaReport } from '../lib/runtime/gpuReport';
+import { loaderHooks, resetLoaderHooks } from '../lib/runtime/loader';
+import { resetNativeForTest, resolveBackend } from '../lib/runtime/native';
 
 const ROOT = path.join(__dirname, '..');
 const CUDA_BUILD = path.join(ROOT, 'cuda', 'build', 'Release', 'lengthwise_cuda.node');

@@ -1,5 +1,5 @@
 import { backendInfo, logitStats, LogitStatsResult } from '../lib';
-import { cpuNative } from '../lib/native';
+import { cpuNative } from '../lib/runtime/native';
 import { randomLogits, type RefDType, special } from './helpers/logits';
 import { refLogitStats, type RefStats } from './helpers/logitsReference';
 import { rng } from './helpers/rng';

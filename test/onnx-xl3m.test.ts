@@ -2,7 +2,7 @@
 // sub-context; the key context, baselines and the greedy answer are what they should be.
 import { answerLongContext } from '../lib/onnx/xl3m';
 import { xl3m } from '../lib';
-import { mulberry32 } from '../lib/prng';
+import { mulberry32 } from '../lib/runtime/prng';
 import { FakeModel, plainGreedy } from './speculative-fake-model';
 
 const V = 24;

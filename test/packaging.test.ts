@@ -61,11 +61,11 @@ test('manifests: parts carry os/cpu/libc; the published main has no lifecycle sc
 
 // The real refusal: npm pack in a scratch copy with the CPU binary but not an expected cross-built one.
 const built = path.join(ROOT, 'build', 'Release', 'lengthwise.node');
-const canPack = fs.existsSync(built) && fs.existsSync(path.join(ROOT, 'dist', 'platform.js')) && process.platform === 'linux';
+const canPack = fs.existsSync(built) && fs.existsSync(path.join(ROOT, 'dist', 'runtime', 'platform.js')) && process.platform === 'linux';
 (canPack ? test : test.skip)('npm pack refuses without an expected binary, naming it; with it, packs a part per binary', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-pack-'));
   for (const f of ['package.json', 'platforms.json', 'LICENSE', 'scripts/pack.js', 'scripts/pack-lib.js', 'scripts/prebuild.js',
-    'scripts/build-cuda.js', 'dist/platform.js']) {
+    'scripts/build-cuda.js', 'dist/runtime/platform.js']) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
   }

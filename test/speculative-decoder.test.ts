@@ -2,7 +2,7 @@
 // incremental forwards agree bit for bit and greedy equality is exact).
 import { speculative } from '../lib';
 import type { TreeStrategy, VerifyChoice, VerifyInfo } from '../lib/speculative';
-import { mulberry32 } from '../lib/prng';
+import { mulberry32 } from '../lib/runtime/prng';
 import { FakeModel, plainGreedy } from './speculative-fake-model';
 import { chi2Critical, chi2Fit } from './speculative-stats';
 import { processedDistribution } from './helpers/treeReference';

@@ -4,8 +4,8 @@
  * visible, so any mistake in masks, positions or cache compaction changes the logits.
  */
 import type { AttentionBias, ForwardResult, ModelAdapter } from '../lib/speculative';
-import { mulberry32 } from '../lib/prng';
-import { f16Bits, f16Value } from '../lib/dtype';
+import { mulberry32 } from '../lib/runtime/prng';
+import { f16Bits, f16Value } from '../lib/runtime/dtype';
 
 export interface FakeCache {
   /** batch × columns × 2 (token, position). */

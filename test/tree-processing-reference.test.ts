@@ -1,7 +1,7 @@
 // The processed target distribution p_v (temperature, min-p, top-k, top-p) has one float64 reference in core
 // (core/tree_reference.cc processed_distribution); the TypeScript helper the χ² tests use is checked against it
 // here, and the tree utilities must agree with what verifyTree actually samples, min-p included.
-import { nativeFunction } from '../lib/native';
+import { nativeFunction } from '../lib/runtime/native';
 import { nodeProbabilities } from '../lib/tree/utils';
 import { verifyTree } from '../lib/tree/verify';
 import { processedDistribution, type Processing } from './helpers/treeReference';

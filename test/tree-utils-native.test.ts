@@ -1,5 +1,5 @@
 import { expectedAcceptance, gtoReward, nodeProbabilities } from '../lib/tree/utils';
-import { optimalAcceptance, optimalAcceptanceBounds } from '../lib/multidraft';
+import { optimalAcceptance, optimalAcceptanceBounds } from '../lib/tree/multidraft';
 import type { TreeBatch } from '../lib/tree/types';
 import { bf16Bits, bf16Value, sparseLogits } from './helpers/logits';
 import { randInt, rng } from './helpers/rng';

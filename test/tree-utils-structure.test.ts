@@ -1,7 +1,7 @@
 import { validateTreeBatch, type TreeBatch } from '../lib/tree/types';
 import { fromFirstChildNextSibling, fromRetrieveIndices } from '../lib/tree/import';
 import { attentionMask } from '../lib/tree/mask';
-import { stopIndex } from '../lib/specdec';
+import { stopIndex } from '../lib/tree/specdec';
 import { rng } from './helpers/rng';
 import { randomTrees } from './helpers/treeRandom';
 

@@ -1,7 +1,7 @@
 // Top-p alone over large vocabularies (the CPU bisection path, native/cpu/top_p_cpu.cc): the kept set must be the
 // definition's exactly — the shortest prefix in (logit desc, id asc) order whose mass reaches top_p — including a
 // boundary that falls inside a block of tied logits, and the sampled distribution must match a float64 reference.
-import type { NativeTuning } from '../lib/native';
+import type { NativeTuning } from '../lib/runtime/native';
 import { verifyTree } from '../lib/tree/verify';
 import { processedDistribution } from './helpers/treeReference';
 import { rng } from './helpers/rng';

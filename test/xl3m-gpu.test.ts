@@ -1,7 +1,7 @@
 // CUDA vs CPU for XL3M scoring; skips cleanly without the CUDA addon or a GPU.
 import { upload } from '../lib/device';
 import { score, createScorer } from '../lib/xl3m/score';
-import { needleScenario, questionLogits } from '../lib/xl3m/needle';
+import { needleScenario, questionLogits } from '../lib/demo/needle';
 import { select } from '../lib/xl3m/select';
 import { type RefDType, wideLogits } from './helpers/logits';
 import { rng } from './helpers/rng';

@@ -2,7 +2,7 @@
 // sizes (around the 16-column vectors, the 2048-column blocks and the 16384-column slices), extreme values, the
 // running max rising in every block, ±inf and NaN, temperature — against the float64 reference.
 import { score, createScorer } from '../lib/xl3m/score';
-import type { NativeTuning } from '../lib/native';
+import type { NativeTuning } from '../lib/runtime/native';
 import { bf16Bits, f16Bits, randomLogits, type RefDType, special } from './helpers/logits';
 import { refLogitStats } from './helpers/logitsReference';
 import { rng } from './helpers/rng';

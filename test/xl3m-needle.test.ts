@@ -1,9 +1,9 @@
 // End to end: a real (n-gram + cache) language model, a fact hidden in a long context, and XL3M must find it.
-import { needleScenario, questionLogits } from '../lib/xl3m/needle';
+import { needleScenario, questionLogits } from '../lib/demo/needle';
 import { score, createScorer } from '../lib/xl3m/score';
 import { select } from '../lib/xl3m/select';
 import { keyContext } from '../lib/xl3m/keyContext';
-import { NEEDLE } from '../lib/xl3m/haystack';
+import { NEEDLE } from '../lib/demo/haystack';
 
 function contains(hay: Int32Array, needle: Int32Array): boolean {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {

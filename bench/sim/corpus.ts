@@ -1,7 +1,7 @@
 // A small original corpus for the simulation: sentences from a seeded toy grammar (written for this project,
 // no external text), lower-case characters, spaces and punctuation.
 
-import { mulberry32 } from '../../lib/prng';
+import { mulberry32 } from '../../lib/runtime/prng';
 
 
 const W = {

@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { backendInfo } from '../backend';
+import { backendInfo } from '../runtime/backend';
 import { logitStats } from '../logitStats';
-import { cudaNative } from '../native';
-import { lcg, uniformLogits } from '../prng';
+import { cudaNative } from '../runtime/native';
+import { lcg, uniformLogits } from '../runtime/prng';
 import { fit } from '../scaling/fit';
 import { chinchillaRuns } from '../scaling/data';
 import { verifyTree } from '../tree/verify';

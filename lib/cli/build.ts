@@ -9,7 +9,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packageRoot } from '../platform';
+import { packageRoot } from '../runtime/platform';
 
 const HELP = `usage: lengthwise build [--cuda]
 

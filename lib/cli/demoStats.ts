@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { logitStats } from '../logitStats';
-import { haystackSentences, haystackWords } from '../xl3m/haystack';
-import { NgramLM, WordVocab } from '../xl3m/ngram';
+import { haystackSentences, haystackWords } from '../demo/haystack';
+import { NgramLM, WordVocab } from '../demo/ngram';
 
 /** Runs the demo and returns its report. */
 export async function demoLogitStats(): Promise<string> {

@@ -8,8 +8,8 @@
 import { verifyTree } from '../tree/verify';
 import { expectedAcceptance } from '../tree/utils';
 import type { TreeBatch } from '../tree/types';
-import { haystackSentences, haystackWords } from '../xl3m/haystack';
-import { NgramLM, WordVocab } from '../xl3m/ngram';
+import { haystackSentences, haystackWords } from '../demo/haystack';
+import { NgramLM, WordVocab } from '../demo/ngram';
 
 /** Top-`k` token ids of a logits row. */
 function topK(row: Float32Array, k: number): number[] {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as fs from 'fs';
-import type { BackendChoice } from '../native';
+import type { BackendChoice } from '../runtime/native';
 import { fit } from '../scaling/fit';
 import { computeOptimal } from '../scaling/formulas';
 import { chinchillaRuns, parseCsv } from '../scaling/data';

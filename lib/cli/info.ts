@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { backendInfo } from '../backend';
+import { backendInfo } from '../runtime/backend';
 
 const HELP = `usage: lengthwise info [--json]
 

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as fs from 'fs';
-import { lwError } from '../validate';
+import { lwError } from '../runtime/validate';
 
 /** A loaded array: element kind, shape and an aligned copy of the data. */
 export interface LoadedArray {

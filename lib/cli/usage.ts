@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import type { ErrorCode } from '../validate';
+import type { ErrorCode } from '../runtime/validate';
 
 /** A command-line usage or input-file error (code ERR_LENGTHWISE_USAGE). */
 export class UsageError extends Error {

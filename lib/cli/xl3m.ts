@@ -5,10 +5,10 @@
  * @packageDocumentation
  */
 import type { Logits, LogitsDType } from '../logits';
-import type { BackendChoice } from '../native';
-import { NEEDLE } from '../xl3m/haystack';
+import type { BackendChoice } from '../runtime/native';
+import { NEEDLE } from '../demo/haystack';
 import { keyContext } from '../xl3m/keyContext';
-import { needleScenario, questionLogits } from '../xl3m/needle';
+import { needleScenario, questionLogits } from '../demo/needle';
 import { segmentBounds, Segment } from '../xl3m/plan';
 import { score, Xl3mMetric, Xl3mPooling } from '../xl3m/score';
 import { rankSegments, select } from '../xl3m/select';

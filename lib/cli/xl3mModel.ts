@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';
-import { rangeError } from '../validate';
+import { rangeError } from '../runtime/validate';
 
 const HELP = `usage: lengthwise xl3m --model T.onnx --text FILE --question TEXT [options]
 

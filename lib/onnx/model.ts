@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Logits } from '../logits';
 import type { AttentionBias, ForwardResult, ModelAdapter } from '../speculative/adapter';
-import { show } from '../show';
+import { show } from '../runtime/show';
 import { type OrtSession, type OrtTensor, type OrtValueMetadata, loadOrt } from './runtime';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /** What the adapter knows about a model: its sidecar `<name>.json` merged with the graph's metadata. */
 export interface ModelInfo {

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { lwError } from '../validate';
+import { lwError } from '../runtime/validate';
 
 /** The part of an ONNX Runtime tensor the adapter uses. */
 export interface OrtTensor {

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
+import { show } from '../runtime/show';
 import type { OnnxModel } from './model';
-import { lwError, rangeError, typeError } from '../validate';
+import { lwError, rangeError, typeError } from '../runtime/validate';
 
 /** A text ⇄ token-id codec. */
 export interface Tokenizer {

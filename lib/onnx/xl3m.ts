@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { mulberry32 } from '../prng';
-import { show } from '../show';
+import { mulberry32 } from '../runtime/prng';
+import { show } from '../runtime/show';
 import type { ModelAdapter } from '../speculative/adapter';
 import { createDecoder } from '../speculative/decoder';
 import { gatherRows } from '../speculative/rows';
@@ -15,7 +15,7 @@ import { keyContext } from '../xl3m/keyContext';
 import { plan as makePlan } from '../xl3m/plan';
 import { score } from '../xl3m/score';
 import { select } from '../xl3m/select';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /** How the context given to the model is chosen. */
 export type ContextChoice = 'xl3m' | 'truncate' | 'random';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
-import { integer, invalidType, optionKeys, options } from '../validate';
+import { integer, invalidType, optionKeys, options } from '../runtime/validate';
 
 const RUNS_KEYS = optionKeys<{ dropHighest?: number }>({ dropHighest: 1 });
 

@@ -3,10 +3,10 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from '../abort';
-import type { NativeBootstrapOptions, NativeFitResult } from '../addonTypes';
-import { nativeFunction, resolveBackend } from '../native';
-import { boolean, callback, integer, number, optionKeys, options, seed as seedOf } from '../validate';
+import { withSignal } from '../runtime/abort';
+import type { NativeBootstrapOptions, NativeFitResult } from '../runtime/addonTypes';
+import { nativeFunction, resolveBackend } from '../runtime/native';
+import { boolean, callback, integer, number, optionKeys, options, seed as seedOf } from '../runtime/validate';
 import type {
   BootstrapOptions,
   BootstrapSummary,

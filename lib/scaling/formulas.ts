@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
-import type { NativePredictLaw } from '../addonTypes';
-import { nativeFunction } from '../native';
-import { object, optionKeys, options, rangeError, typeError } from '../validate';
+import type { NativePredictLaw } from '../runtime/addonTypes';
+import { nativeFunction } from '../runtime/native';
+import { object, optionKeys, options, rangeError, typeError } from '../runtime/validate';
 import type { ChinchillaParams, ComputeOptimalResult, KaplanParams } from './types';
 import { checkNumber, positiveColumn } from './validate';
 

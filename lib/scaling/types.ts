@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import type { BackendChoice, NativeTuning } from '../native';
+import type { BackendChoice, NativeTuning } from '../runtime/native';
 
 /** Law to fit. `chinchilla`: L = E + A/N^α + B/D^β. `kaplan-nd`: L = [(Nc/N)^(αN/αD) + Dc/D]^αD. */
 export type ScalingLaw = 'chinchilla' | 'kaplan-nd';

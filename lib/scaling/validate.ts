@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { GridSpec, ScalingData, ScalingLaw, ScalingObjective } from './types';
-import { invalidType, number, oneOf, outOfRange, rangeError } from '../validate';
+import { invalidType, number, oneOf, outOfRange, rangeError } from '../runtime/validate';
 
 const LAWS = ['chinchilla', 'kaplan-nd'] as const satisfies readonly ScalingLaw[];
 const OBJECTIVES = ['huber', 'mse', 'huber-likelihood'] as const satisfies readonly ScalingObjective[];

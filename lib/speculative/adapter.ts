@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { Logits } from '../logits';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /**
  * Additive attention bias of one forward call, row-major `[batch, rows, columns]`: entry (b, s, j) is added to

@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import type { Logits } from '../logits';
-import { mulberry32 } from '../prng';
-import { show } from '../show';
+import { mulberry32 } from '../runtime/prng';
+import { show } from '../runtime/show';
 import { expectedAcceptance } from '../tree/utils';
 import type { TreeBatch } from '../tree/types';
 import { type DraftKind, verifyTree } from '../tree/verify';
@@ -16,7 +16,7 @@ import { pruneByReward } from './reward';
 import { gatherRows } from './rows';
 import { COMMITTED, ModelState, type NewRow } from './state';
 import { type TreeStrategy, plannerFor } from './strategies';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /**
  * How draft tokens are produced and verified:

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { bf16Value, f16Value } from '../dtype';
+import { bf16Value, f16Value } from '../runtime/dtype';
 import type { Logits } from '../logits';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /**
  * Row `r` of host logits as float32: a view of float32 data unless `copy`, a widened copy of float16 /

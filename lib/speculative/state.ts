@@ -6,7 +6,7 @@
  */
 import type { Logits } from '../logits';
 import type { ModelAdapter } from './adapter';
-import { rangeError } from '../validate';
+import { rangeError } from '../runtime/validate';
 
 /** Column tag: a committed token (every later row sees it). */
 export const COMMITTED = -1;

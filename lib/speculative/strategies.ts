@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { stopIndex } from '../specdec';
-import { show } from '../show';
-import { rangeError, typeError } from '../validate';
+import { stopIndex } from '../tree/specdec';
+import { show } from '../runtime/show';
+import { rangeError, typeError } from '../runtime/validate';
 
 /**
  * EAGLE's `mc_sim_7b_63` static tree (SafeAILab/EAGLE, `model/choices.py`): each entry is the path of child

@@ -10,10 +10,10 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
-import { show } from '../show';
+import { show } from '../runtime/show';
 import { paddedBatch, paddedFirstChildNextSibling, paddedParents, paddedRetrieveIndices } from './padded';
 import type { PaddedTrees } from './slots';
-import { boolean, integer, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
+import { boolean, integer, optionKeys, options, rangeError, typeError, typedArray } from '../runtime/validate';
 
 /** Input of {@link fromFirstChildNextSibling}: SGLang-style linked trees, one per request, fixed node count. */
 export interface FirstChildNextSiblingInput {
@@ -96,6 +96,8 @@ const PADDED_KEYS = optionKeys<PaddedImportOptions>({ vocab: 1, allowDuplicateSi
 function checkOptions(opts: unknown, keys = IMPORT_KEYS): asserts opts is ImportOptions {
   const o = options<ImportOptions>(opts, 'opts', keys, true);
   if (o.padded !== undefined) boolean(o.padded, 'opts.padded');
+  if (o.vocab !== undefined) integer(o.vocab, 'opts.vocab', { min: 1, max: Infinity });
+  if (o.allowDuplicateSiblings !== undefined) boolean(o.allowDuplicateSiblings, 'opts.allowDuplicateSiblings');
 }
 
 function checkInt32(name: string, a: unknown): asserts a is Int32Array {
@@ -342,7 +344,11 @@ export function fromPaddedChains(input: PaddedChainsInput, opts: PaddedImportOpt
     if (numDrafts === undefined && roots === undefined) {
       throw rangeError('with maxDrafts = 0 the batch comes from numDrafts or roots: give one of them');
     }
-    batch = (numDrafts ?? roots)!.length;
+    const name = numDrafts !== undefined ? 'numDrafts' : 'roots';
+    const given = numDrafts ?? roots;
+    checkInt32(name, given);
+    if (given.length === 0) throw rangeError(`${name} must have one entry per request, at least one (got 0)`);
+    batch = given.length;
   } else {
     if (drafts.length === 0 || drafts.length % maxDrafts !== 0) {
       throw rangeError(`drafts must have batch × maxDrafts entries (a positive multiple of ${maxDrafts}) (got ${drafts.length})`);

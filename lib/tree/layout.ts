@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
+import { show } from '../runtime/show';
 import { type SlotMap, checkSlotMap, identitySlots } from './slots';
 import type { TreeBatch } from './types';
-import { oneOf, optionKeys, options, rangeError } from '../validate';
+import { oneOf, optionKeys, options, rangeError } from '../runtime/validate';
 
 /** The compact result fields every layout is computed from (see `VerifyTreeResult`). */
 export interface CompactVerifyResult {

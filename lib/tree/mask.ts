@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { type TreeBatch, validateTreeBatch } from './types';
-import { oneOf, optionKeys, options } from '../validate';
+import { oneOf, optionKeys, options } from '../runtime/validate';
 
 /** Options of {@link attentionMask}. */
 export interface AttentionMaskOptions {

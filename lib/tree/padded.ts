@@ -9,10 +9,10 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
+import { show } from '../runtime/show';
 import { type PaddedTrees, makeSlotMap } from './slots';
 import { type TreeBatch, validateTreeBatch } from './types';
-import { rangeError } from '../validate';
+import { rangeError } from '../runtime/validate';
 
 /** Placeholder token of padded buffers (vLLM's `PLACEHOLDER_TOKEN_ID`): a slot holding it is never a draft. */
 export const PLACEHOLDER = -1;

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
-import { rangeError, typeError } from '../validate';
+import { show } from '../runtime/show';
+import { rangeError, typeError } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';

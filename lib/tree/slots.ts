@@ -6,7 +6,7 @@
  */
 import { type Logits, normalizeLogits } from '../logits';
 import type { TreeBatch } from './types';
-import { rangeError, typeError } from '../validate';
+import { rangeError, typeError } from '../runtime/validate';
 
 /**
  * Where each node of an imported {@link TreeBatch} lives in the caller's padded layout. Slot `s` of request `b`

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import { show } from '../show';
-import { rangeError, typeError } from '../validate';
+import { show } from '../runtime/show';
+import { rangeError, typeError } from '../runtime/validate';
 
 /** What the addon reads: the per-call seed and step, and the per-request arrays when given. */
 export interface NativeStreams {

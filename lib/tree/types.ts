@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { integer, invalidType, optionKeys, options, outOfRange, rangeError, typedArray } from '../validate';
+import { integer, invalidType, optionKeys, options, outOfRange, rangeError, typedArray } from '../runtime/validate';
 
 /**
  * A batch of draft trees in CSR (compressed sparse row) form. Trees are ragged: each has its own node count.

@@ -4,12 +4,12 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from '../abort';
+import { withSignal } from '../runtime/abort';
 import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
-import { type BackendChoice, backendForCall, nativeFunction } from '../native';
+import { type BackendChoice, backendForCall, nativeFunction } from '../runtime/native';
 import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
-import { optionKeys, options, rangeError, typeError } from '../validate';
+import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
 /** Options of {@link expectedAcceptance}. */
 export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {

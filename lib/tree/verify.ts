@@ -3,15 +3,15 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from '../abort';
+import { withSignal } from '../runtime/abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
-import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
 import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
 import { TreeBatch, validateTreeBatch } from './types';
-import { show } from '../show';
+import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
 import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
-import { optionKeys, options, rangeError, typeError } from '../validate';
+import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
 export type { DraftKind, VerifyMode } from './sampling';
 

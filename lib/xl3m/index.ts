@@ -27,5 +27,3 @@ export { keyContext } from './keyContext';
 export type { KeyContextOptions } from './keyContext';
 export { coarseScore, sirllmScores, topTokens, detectionStatistic, llmlinguaKeepMask } from './related';
 export type { CoarseScoreOptions } from './related';
-export { NgramLM, WordVocab } from './ngram';
-export type { NgramOptions } from './ngram';

@@ -1,5 +1,5 @@
 /** XL3M step 3b: splice the key context from the selected segments and the question. */
-import { isTypedArray, object, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
+import { isTypedArray, object, optionKeys, options, rangeError, typeError, typedArray } from '../runtime/validate';
 import type { Plan } from './plan';
 import { mergedRanges, sortedSelection } from './spans';
 

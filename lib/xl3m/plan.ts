@@ -2,7 +2,7 @@
  * XL3M step 1: cut a long token sequence into the question (its last tokens) and overlapping context
  * segments, and lay out the batch of sub-contexts `[segment_i, question]` the caller's model runs on.
  */
-import { integer, oneOf, optionKeys, options, outOfRange, rangeError, typedArray } from '../validate';
+import { integer, oneOf, optionKeys, options, outOfRange, rangeError, typedArray } from '../runtime/validate';
 
 /** A half-open token range `[start, end)` of the context. */
 export interface Segment {

@@ -7,7 +7,7 @@ import type { Logits } from '../logits';
 import { score, ScoreOptions } from './score';
 import {
   integer, invalidType, isTypedArray, number, object, optionKeys, options, rangeError, typedArray,
-} from '../validate';
+} from '../runtime/validate';
 
 /** Options of {@link coarseScore}. */
 export type CoarseScoreOptions = { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;

@@ -3,10 +3,10 @@
  * the scored positions (segments × positionsPerSegment rows), pooled per segment, never materialising
  * probabilities. Also as a streaming scorer for logits that arrive in chunks.
  */
-import { withSignal } from '../abort';
+import { withSignal } from '../runtime/abort';
 import { Logits, checkTokenIds, normalizeLogits } from '../logits';
-import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../native';
-import { integer, lwError, number, oneOf, optionKeys, options, rangeError, typeError } from '../validate';
+import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
+import { integer, lwError, number, oneOf, optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
 /** Per-row certainty measure. 'entropy': H(p) of the predictive distribution; 'nll': −log p(target). */
 export type Xl3mMetric = 'entropy' | 'nll';

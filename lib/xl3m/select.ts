@@ -1,7 +1,7 @@
 /** XL3M step 3a: keep the most relevant segments (lowest scores). */
 import type { Segment } from './plan';
 import { Coverage } from './spans';
-import { integer, object, optionKeys, options, rangeError, typeError, typedArray } from '../validate';
+import { integer, object, optionKeys, options, rangeError, typeError, typedArray } from '../runtime/validate';
 
 /** Options of {@link select}. Give `topK`, `tokenBudget`, or both (then both limits apply). */
 export interface SelectOptions {

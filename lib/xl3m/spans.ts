@@ -1,5 +1,5 @@
 /** Interval helpers shared by select and keyContext. Segments are sorted by start and by end (as plan makes them). */
-import { outOfRange, rangeError, typedArray } from '../validate';
+import { outOfRange, rangeError, typedArray } from '../runtime/validate';
 import type { Segment } from './plan';
 
 /** Checks `selected` against `count` segments; returns the indices ascending. */

@@ -3,8 +3,8 @@
 
 const path = require('path');
 const dist = path.join(__dirname, '..', '..', 'dist');
-const { toBf16 } = require(path.join(dist, 'dtype'));
-const { lcg, uniformLogits } = require(path.join(dist, 'prng'));
+const { toBf16 } = require(path.join(dist, 'runtime', 'dtype'));
+const { lcg, uniformLogits } = require(path.join(dist, 'runtime', 'prng'));
 
 /** n bfloat16 words of uniform values in [-8, 8) from lcg(seed) (lib/prng, lib/dtype). */
 function bf16Random(n, seed) {

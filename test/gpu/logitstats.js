@@ -6,15 +6,15 @@
 const path = require('path');
 const fs = require('fs');
 const lw = require(path.join(__dirname, '..', '..', 'dist'));
-const { cudaNative } = require(path.join(__dirname, '..', '..', 'dist', 'native'));
+const { cudaNative } = require(path.join(__dirname, '..', '..', 'dist', 'runtime', 'native'));
 
 const lines = [];
 const log = (s) => { lines.push(s); console.log(s); };
 const cuda = cudaNative();
 if (!cuda) { log('logitStats GPU: no CUDA device — skipped'); process.exit(0); }
 
-const { mulberry32 } = require(path.join(__dirname, '..', '..', 'dist', 'prng'));
-const { bf16Bits, f16Bits } = require(path.join(__dirname, '..', '..', 'dist', 'dtype')); // f16: exact on the grid below
+const { mulberry32 } = require(path.join(__dirname, '..', '..', 'dist', 'runtime', 'prng'));
+const { bf16Bits, f16Bits } = require(path.join(__dirname, '..', '..', 'dist', 'runtime', 'dtype')); // f16: exact on the grid below
 function data(r, n, dtype) {
   const block = 1 << 20;
   if (n > 4 * block) { // large benchmark inputs: tile a random block (generating 500M values in JS is slow)

@@ -6,8 +6,8 @@
 
 const path = require('path');
 const lw = require(path.join(__dirname, '..', '..', 'dist'));
-const { mulberry32 } = require(path.join(__dirname, '..', '..', 'dist', 'prng'));
-const { toBf16 } = require(path.join(__dirname, '..', '..', 'dist', 'dtype'));
+const { mulberry32 } = require(path.join(__dirname, '..', '..', 'dist', 'runtime', 'prng'));
+const { toBf16 } = require(path.join(__dirname, '..', '..', 'dist', 'runtime', 'dtype'));
 
 const MODES = ['greedy', 'deterministic', 'iid', 'without-replacement'];
 // SERVING_BACKEND=cpu dry-runs the script's logic without a GPU (CPU against itself, small vocabularies only).

@@ -3,7 +3,7 @@
 'use strict';
 const path = require('path');
 const lw = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
-const { needleScenario, questionLogits } = require(path.join(__dirname, '..', '..', 'dist', 'xl3m', 'needle.js'));
+const { needleScenario, questionLogits } = require(path.join(__dirname, '..', '..', 'dist', 'demo', 'needle.js'));
 
 const { bf16Random, median } = require('./common');
 const maxDiff = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);

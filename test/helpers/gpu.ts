@@ -1,5 +1,5 @@
 // GPU tests run only where the CUDA addon loads and sees a device; elsewhere jest reports them as skipped.
-import { cudaNative } from '../../lib/native';
+import { cudaNative } from '../../lib/runtime/native';
 
 /** True where the CUDA addon is loaded (it loads only with a visible device). */
 export const hasGpu = Boolean(cudaNative());

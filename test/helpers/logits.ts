@@ -1,10 +1,10 @@
 // Random logits for the tests, and the 16-bit codecs (lib/dtype, the repository's one codec), written once.
 // Each generator keeps the exact random stream the tests were written against.
-import { bf16Bits, f16Bits } from '../../lib/dtype';
+import { bf16Bits, f16Bits } from '../../lib/runtime/dtype';
 import { randInt } from './rng';
 
-export { bf16Bits, bf16Value, f16Bits, f16Value, fromBf16, toBf16, toF16 } from '../../lib/dtype';
-export { lcg, uniformLogits } from '../../lib/prng';
+export { bf16Bits, bf16Value, f16Bits, f16Value, fromBf16, toBf16, toF16 } from '../../lib/runtime/dtype';
+export { lcg, uniformLogits } from '../../lib/runtime/prng';
 
 export type RefDType = 'float32' | 'float16' | 'bfloat16';
 

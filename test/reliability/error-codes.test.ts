@@ -1,5 +1,5 @@
 /**
- * Every error lengthwise throws carries a `code` (lib/validate.ts ErrorCode, the same codes the addon sets): the
+ * Every error lengthwise throws carries a `code` (lib/runtime/validate.ts ErrorCode, the same codes the addon sets): the
  * boundary fuzz's hostile mutations across every public function, plus the no-CUDA, state and abort paths.
  */
 import * as lw from '../../lib';

@@ -37,8 +37,6 @@ const OPTION_ARGS: Record<string, number[]> = {
   'xl3m.topTokens': [],
   'xl3m.detectionStatistic': [1],
   'xl3m.llmlinguaKeepMask': [1],
-  'xl3m.NgramLM': [0],
-  'xl3m.WordVocab': [],
   'scaling.fit': [1],
   'scaling.predict': [],
   'scaling.lossNS': [],

@@ -695,34 +695,6 @@ export const TARGETS: Target[] = [
     check: (a, res) => ((res as Uint8Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
   },
   {
-    name: 'xl3m.NgramLM',
-    names: ['opts', 'vocab', 'order', 'cacheWeight', 'cacheSmoothing', 'seq', 'positions'],
-    build: (r) => {
-      const vocab = int(r, 1, 12);
-      const seq = Int32Array.from({ length: int(r, 1, 30) }, () => int(r, 0, vocab - 1));
-      const positions = [...Array(seq.length - 1).keys()].filter(() => r() < 0.4);
-      return [{ vocab, order: int(r, 1, 4) }, seq, positions];
-    },
-    call: (a) => new lw.xl3m.NgramLM(a[0] as lw.xl3m.NgramOptions).train(a[1] as Int32Array).logits(a[1] as Int32Array, a[2] as number[]),
-    check: (a, res) => {
-      const z = res as Float32Array;
-      const V = (a[0] as { vocab: number }).vocab;
-      if (z.length !== (a[2] as number[]).length * V) return 'length';
-      for (const x of z) if (!(x <= 1e-6)) return `log-probability ${x} > 0`;
-      return undefined;
-    },
-    extraKeys: { 0: ['cacheWeight', 'cacheSmoothing'] },
-  },
-  {
-    name: 'xl3m.WordVocab',
-    names: ['words', 'text', 'ids'],
-    build: (r) => [['a', 'b', 'c', 'dd'].filter(() => r() < 0.7), 'a b  zz dd', [0, 1, 2, 9]],
-    call: (a) => {
-      const v = new lw.xl3m.WordVocab(a[0] as string[]);
-      return v.decode(v.encode(a[1] as string)) + '|' + v.decode(a[2] as number[]);
-    },
-  },
-  {
     name: 'scaling.fit',
     names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs'],
     build: (r) => {

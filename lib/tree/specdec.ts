@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { invalidType, number, outOfRange } from './validate';
+import { invalidType, number, outOfRange } from '../runtime/validate';
 
 /**
  * Index of the draft token after which to stop drafting: the first `i` (0-based) with

@@ -10,15 +10,15 @@
  * @packageDocumentation
  */
 import type { NativeCudaReport } from './gpuReport';
-import type { LogitsDType } from './logits';
+import type { LogitsDType } from '../logits';
 import type { NativeTuning } from './native';
-import type { LogitStatsResult } from './logitStats';
-import type { ComputeOptimalResult, FitStatus, ScalingLaw, ScalingObjective } from './scaling/types';
-import type { DraftKind, NativeProcessing } from './tree/sampling';
-import type { NativeStreams } from './tree/streams';
-import type { TreeBatch } from './tree/types';
-import type { VerifyTreeResult } from './tree/verify';
-import type { Xl3mMetric, Xl3mPooling } from './xl3m/score';
+import type { LogitStatsResult } from '../logitStats';
+import type { ComputeOptimalResult, FitStatus, ScalingLaw, ScalingObjective } from '../scaling/types';
+import type { DraftKind, NativeProcessing } from '../tree/sampling';
+import type { NativeStreams } from '../tree/streams';
+import type { TreeBatch } from '../tree/types';
+import type { VerifyTreeResult } from '../tree/verify';
+import type { Xl3mMetric, Xl3mPooling } from '../xl3m/score';
 
 /** The backend a call was resolved to (what the addon's `opts.backend` receives). */
 export type NativeBackend = 'cpu' | 'cuda';
@@ -40,7 +40,7 @@ export interface NativeLogitsArg {
   vocab: number;
 }
 
-/** An Int32Array(1) the native code polls; set by an AbortSignal listener (lib/abort.ts). */
+/** An Int32Array(1) the native code polls; set by an AbortSignal listener (lib/runtime/abort.ts). */
 export type CancelFlag = Int32Array;
 
 /** `logitStats` options. */
@@ -167,7 +167,7 @@ export interface NativeMultidraftOptions {
 export interface AddonFunctions {
   // info.cc
   info(): { threads: number; simd: string; version: string; cuda: boolean };
-  /** The CUDA runtime's view of the machine (the CPU build reports no runtime); lib/gpuReport.ts reads it. */
+  /** The CUDA runtime's view of the machine (the CPU build reports no runtime); lib/runtime/gpuReport.ts reads it. */
   cudaReport(): NativeCudaReport;
   // device_buffer.cc
   devices(): {

@@ -2,7 +2,7 @@
  * Deterministic generated text for examples, tests and the demo: plain template sentences (the "haystack")
  * and a needle fact with the question that queries it.
  */
-import { mulberry32 } from '../prng';
+import { mulberry32 } from '../runtime/prng';
 
 const NOUNS = ['farmer', 'river', 'teacher', 'market', 'garden', 'village', 'horse', 'bridge', 'baker', 'forest',
   'castle', 'window', 'letter', 'road', 'child', 'boat', 'mountain', 'lamp', 'door', 'field', 'king', 'bird'];

@@ -5,7 +5,7 @@
  */
 import { haystackSentences, haystackWords, NEEDLE, QUESTION } from './haystack';
 import { NgramLM, WordVocab } from './ngram';
-import { plan, Plan } from './plan';
+import { plan, Plan } from '../xl3m/plan';
 
 /** Options of {@link needleScenario}. */
 export interface NeedleOptions {

@@ -7,7 +7,7 @@
 import * as path from 'path';
 
 /** The package root (dist/.. or lib/..). @internal */
-export const packageRoot = path.join(__dirname, '..');
+export const packageRoot = path.join(__dirname, '..', '..');
 
 /** 'gnu' or 'musl' on Linux (from the process report, as detect-libc does), '' elsewhere. @internal */
 export function hostLibc(): '' | 'gnu' | 'musl' {

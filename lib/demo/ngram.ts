@@ -4,7 +4,7 @@
  * (Kuhn & De Mori 1990). The cache is what lets the model "read" its context: a phrase seen earlier in the
  * sub-context becomes predictable, so its question positions get low entropy and low NLL.
  */
-import { integer, invalidType, number, optionKeys, options, outOfRange } from '../validate';
+import { integer, invalidType, number, optionKeys, options, outOfRange } from '../runtime/validate';
 
 type Counts = Map<string, Map<number, number>>;
 

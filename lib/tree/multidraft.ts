@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from './abort';
-import { nativeFunction } from './native';
-import { boolean, integer, invalidType, optionKeys, options, outOfRange, rangeError } from './validate';
+import { withSignal } from '../runtime/abort';
+import { nativeFunction } from '../runtime/native';
+import { boolean, integer, invalidType, optionKeys, options, outOfRange, rangeError } from '../runtime/validate';
 
 /** Options of {@link optimalAcceptance}. */
 export interface OptimalAcceptanceOptions {
