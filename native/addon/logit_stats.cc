@@ -14,6 +14,7 @@ namespace {
 Napi::Value LogitStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
+    host_mark("js call");
     Pins pins;
     Napi::Object opts = object(info[1], "opts");
     auto args = std::make_shared<LogitStatsArgs>();
@@ -28,6 +29,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     args->cancel.flag = cancel_flag(opts, pins);
     args->tuning = tuning_of(opts);
     Backend backend = backend_of(opts);
+    const bool sync = boolean_or(opts, "sync", false);
 
     // Outputs are allocated here (JS thread) and written in place by the worker.
     Napi::Object result = Napi::Object::New(env);
@@ -59,7 +61,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
           r.Set("hasNaN", Napi::Boolean::New(env, out->has_nan));
           return r;
         },
-        std::move(pins));
+        std::move(pins), sync);
   });
 }
 
