@@ -19,6 +19,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     Napi::Object opts = object(info[1], "opts");
     auto args = std::make_shared<LogitStatsArgs>();
     args->logits = logits(env, info[0], "logits", pins);
+    host_mark("js logits unpacked");
     const int64_t rows = args->logits.rows;
     size_t nt = 0;
     args->targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
@@ -53,6 +54,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
       out->nll = f32("nll");
       out->target_rank = i32("targetRank");
     }
+    host_mark("js outputs allocated");
     auto result_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
     return run_async(
         env, [args, out, backend]() { logit_stats(backend, *args, *out); },
