@@ -2,6 +2,7 @@
 // result as the worker path; `devices` is validated (shape here, ordinals natively) and ignored by the CPU backend.
 import { logitStats, scaling, verifyTree } from '../lib';
 import { mulberry32 } from '../lib/runtime/prng';
+import { validateTreeBatch } from '../lib/tree/types';
 
 function logits(n: number, seed: number): Float32Array {
   const r = mulberry32(seed);
@@ -65,5 +66,44 @@ describe('scaling.fit devices', () => {
     const c = await scaling.fit(runs, { backend: 'cpu', grid, bootstrap: boot, devices: [0, 3] });
     expect(b.objective).toBe(a.objective);
     expect(Array.from(c.bootstrap!.samples.alpha!)).toEqual(Array.from(a.bootstrap!.samples.alpha!));
+  });
+});
+
+describe('validateTreeBatch duplicate siblings (reused hash table)', () => {
+
+  // naive reference: any two nodes of one tree with the same parent and token
+  function hasDuplicate(tokens: Int32Array, parents: Int32Array, offsets: Int32Array): boolean {
+    for (let b = 0; b + 1 < offsets.length; b++)
+      for (let i = offsets[b]! + 1; i < offsets[b + 1]!; i++)
+        for (let j = offsets[b]! + 1; j < i; j++) if (parents[i] === parents[j] && tokens[i] === tokens[j]) return true;
+    return false;
+  }
+  test('agrees with the naive check on 400 random batches (awkward sizes, tiny vocabularies)', () => {
+    const r = mulberry32(77);
+    let dup = 0;
+    for (let k = 0; k < 400; k++) {
+      const batch = 1 + Math.floor(r() * 9);
+      const sizes = Array.from({ length: batch }, () => 1 + Math.floor(r() * (k % 3 === 0 ? 300 : 17)));
+      const n = sizes.reduce((a, x) => a + x, 0);
+      const tokens = new Int32Array(n), parents = new Int32Array(n), offsets = new Int32Array(batch + 1);
+      const vocab = 2 + Math.floor(r() * 40);
+      let o = 0;
+      sizes.forEach((s, b) => {
+        parents[o] = -1;
+        for (let i = 1; i < s; i++) {
+          parents[o + i] = r() < 0.5 ? 0 : Math.floor(r() * i);
+          tokens[o + i] = Math.floor(r() * vocab);
+        }
+        o += s;
+        offsets[b + 1] = o;
+      });
+      const want = hasDuplicate(tokens, parents, offsets);
+      if (want) dup++;
+      const run = () => validateTreeBatch({ tokens, parents, offsets }, { vocab, allowDuplicateSiblings: false });
+      if (want) expect(run).toThrow(/siblings with the same token/);
+      else expect(run).not.toThrow();
+    }
+    expect(dup).toBeGreaterThan(50);
+    expect(dup).toBeLessThan(390);
   });
 });
