@@ -135,6 +135,7 @@ async function treeRows(copyBw) {
     const z = normalBf16(64 * 16 * V, 2.5, 12);
     plant(z, trees, V, 15, 12);
     const q = normalBf16(64 * 16 * V, 2.5, 13);
+    plant(q, trees, V, 15, 12);  // the draft proposed those tokens too (as the GPU check's chain)
     cases.push({ name: 'chain 64 × 15, real draft q (iid), T 1', trees, z, q, opts: { mode: 'sample', temperature: 1, drafts: 'iid' }, target: '≤ 150 µs' });
   }
   {

@@ -4,14 +4,16 @@
 # Nsight Compute on one walk launch of the two open tree targets; the shared JS GPU suite (tree-serving, tree-utils,
 # logitstats); bench/gpu-targets.js before (legacy host path) and after. Run from the staged root (dist/, build/,
 # cuda/build/, build-checks/ binaries) after `source .gpu/env.sh`; writes $OUT/*.txt.
-#   bash test/gpu/targets.sh [quick]
+#   bash test/gpu/targets.sh [quick | js]      (js: only the JS suite and bench/gpu-targets.js, no native checks/ncu)
 set -uo pipefail
 OUT=${OUT:-/tmp}
 Q=${1:-}
+JS_ONLY=
+if [ "$Q" = js ]; then JS_ONLY=1; Q=; fi
 NEW=${NEW_CHECK:-bin/tree_verify_cuda}
 BASE=${BASE_CHECK:-bin/tree_verify_cuda.base}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
-{
+[ -z "$JS_ONLY" ] && {
   echo "== new build: agreement + timings"
   timeout 240 "$NEW" 2>&1
   echo "== new build, LENGTHWISE_HOST_LEGACY=1 (host path before #11): timings only"
@@ -21,8 +23,8 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu 
     TREE_BENCH_ONLY=1 timeout 120 "$BASE" 2>&1 | grep -E "auto|device copy|OK|FAIL"
   fi
 } > "$OUT/tree-check.txt" 2>&1
-grep -E "FAIL|differences|auto|OK" "$OUT/tree-check.txt" | head -60
-if [ -z "$Q" ] && command -v ncu >/dev/null; then
+[ -z "$JS_ONLY" ] && grep -E "FAIL|differences|auto|OK" "$OUT/tree-check.txt" | head -60
+if [ -z "$Q" ] && [ -z "$JS_ONLY" ] && command -v ncu >/dev/null; then
   for c in "bs 64 x 64 sample T0.7 top-k 20 top-p 0.9 auto" "bs 1 x 16 nodes sample T0.7 top-k 20 top-p 0.9 auto" "chain bs 64 k 15, real q (iid) auto"; do
     echo "== ncu: $c"
     TREE_BENCH_ONLY=1 TREE_BENCH_CASE="$c" timeout 150 ncu --clock-control none -k regex:walk_kernel -s 3 -c 1 \
