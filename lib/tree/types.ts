@@ -91,9 +91,10 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
       );
     }
   }
+  const hi = vocab ?? 2147483648;
   for (let n = 0; n < tokens.length; n++) {
-    const tok = tokens[n];
-    if (tok < 0 || (vocab !== undefined && tok >= vocab)) {
+    const tok = tokens[n]!;
+    if (tok < 0 || tok >= hi) {
       throw rangeError(
         `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'})`,
       );
