@@ -48,7 +48,7 @@ export interface TargetProcessingOptions {
 
 /** Normalised options as the addon reads them (native/addon/unpack.cc `unpack_sampling`). */
 export interface NativeProcessing {
-  greedy: boolean;
+  mode: VerifyMode;
   temperature?: number | Float32Array;
   minP?: number | Float32Array;
   topK?: number | Int32Array;
@@ -119,7 +119,7 @@ function perRequest(k: Knob, value: unknown, batch: number): number | Float32Arr
  *   length.
  */
 export function normaliseProcessing(opts: TargetProcessingOptions, batch: number, mode: VerifyMode): NativeProcessing {
-  const out: NativeProcessing = { greedy: mode === 'greedy' };
+  const out: NativeProcessing = { mode };
   for (const k of KNOBS) {
     const v = perRequest(k, opts[k.name], batch);
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;

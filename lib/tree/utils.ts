@@ -34,12 +34,6 @@ export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
   eta: number;
 }
 
-type NativeTreeUtils = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & { eta?: number; drafts: DraftKind; draft?: NativeLogits; cancel: Int32Array },
-) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
-
 const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
   mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
 });

@@ -65,23 +65,6 @@ export interface VerifyTreeResult extends LayoutFields {
   tokenOffsets: Int32Array;
 }
 
-type NativeVerifyTree = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & {
-    drafts: DraftKind;
-    draft?: NativeLogits;
-    seedLo: number;
-    seedHi: number;
-    step: number;
-    seeds?: BigUint64Array;
-    steps?: Uint32Array;
-    cancel: Int32Array;
-    backend: string;
-    tuning?: NativeTuning;
-  },
-) => Promise<VerifyTreeResult>;
-
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
   ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
