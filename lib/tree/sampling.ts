@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { show } from '../runtime/show';
-import { rangeError, typeError } from '../runtime/validate';
+import { optionKeys, rangeError, typeError } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -54,6 +54,9 @@ export interface NativeProcessing {
   topK?: number | Int32Array;
   topP?: number | Float32Array;
 }
+
+/** The option keys of {@link TargetProcessingOptions}: every call of the tree family accepts them. */
+export const PROCESSING_KEYS = optionKeys<TargetProcessingOptions>({ mode: 1, temperature: 1, minP: 1, topK: 1, topP: 1 });
 
 const MODES: readonly VerifyMode[] = ['greedy', 'sample'];
 const DRAFT_KINDS: readonly DraftKind[] = ['deterministic', 'iid', 'without-replacement'];
