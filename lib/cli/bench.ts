@@ -11,6 +11,7 @@ import { lcg, uniformLogits } from '../runtime/prng';
 import { fit } from '../scaling/fit';
 import { chinchillaRuns } from '../scaling/data';
 import { verifyTree } from '../tree/verify';
+import type { Args, CommandSpec } from './framework';
 
 async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<number> {
   await fn();
@@ -23,9 +24,8 @@ async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<numbe
   return t.sort((a, b) => a - b)[t.length >> 1]!;
 }
 
-/** Runs the quick benchmark; `--quick` uses smaller inputs. */
-export async function runBench(argv: string[]): Promise<number> {
-  const quick = argv.includes('--quick');
+async function runBench(args: Args): Promise<number> {
+  const quick = args.flag('quick');
   const info = backendInfo();
   console.log(`lengthwise ${info.version} bench — ${info.threads} threads, SIMD ${info.simd}, devices: ${info.devices.map((d) => d.name).join(', ') || 'none'}`);
   const backends: ('cpu' | 'cuda')[] = cudaNative() ? ['cpu', 'cuda'] : ['cpu'];
@@ -52,3 +52,17 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log('side-by-side comparisons (numpy, scipy, plain TS): node bench/run.js bench/<name>.bench.ts in a checkout');
   return 0;
 }
+
+/** `lengthwise bench`. @internal */
+export const command: CommandSpec = {
+  name: 'bench',
+  summary: 'quick benchmarks of the shipped kernels on this machine',
+  usage: 'bench [--quick] [--json]',
+  description: `Times logitStats, verifyTree and scaling.fit on generated inputs. The side-by-side comparisons with numpy /
+scipy / plain TypeScript live in the repository's bench/ folder (node bench/run.js bench/<name>.bench.ts).`,
+  options: {
+    quick: { type: 'boolean', help: 'smaller inputs and fewer repetitions (a few seconds)' },
+  },
+  json: true,
+  run: runBench,
+};
