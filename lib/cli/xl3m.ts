@@ -4,15 +4,16 @@
  *
  * @packageDocumentation
  */
-import type { Logits, LogitsDType } from '../logits';
+import type { LogitsDType } from '../logits';
 import type { BackendChoice } from '../runtime/native';
 import { NEEDLE } from '../demo/haystack';
 import { keyContext } from '../xl3m/keyContext';
 import { needleScenario, questionLogits } from '../demo/needle';
 import { segmentBounds, Segment } from '../xl3m/plan';
-import { score, Xl3mMetric, Xl3mPooling } from '../xl3m/score';
+import { createScorer, score, type ScorerOptions, type Xl3mMetric, type Xl3mPooling } from '../xl3m/score';
 import { rankSegments, select } from '../xl3m/select';
-import { readNpy, readRaw, readTokens } from './npy';
+import { ITEM_SIZE, openArray, readChunks, readTokens, type ArraySource, type ElementKind } from './npy';
+import { ProgressBar } from './progress';
 import { UsageError } from './usage';
 import { runCommand, type Args, type CommandSpec, type OptionSpec } from './framework';
 
@@ -34,6 +35,7 @@ export const XL3M_OPTIONS: Record<string, OptionSpec> = {
   'top-k': { type: 'string', value: 'K', group: LOGITS, help: 'keep the K lowest-scoring segments (default min(4, S))' },
   'token-budget': { type: 'string', value: 'N', group: LOGITS, help: 'keep segments while their merged length fits N tokens (needs --segment-tokens)' },
   'context-tokens': { type: 'string', value: 'C', group: LOGITS, help: 'context length, for --token-budget (default S·(L−O)+O)' },
+  'npz-key': { type: 'string', value: 'NAME', group: LOGITS, help: "array of a .npz holding several (default: the only one, or 'logits')" },
   backend: { type: 'string', value: 'B', group: LOGITS, help: 'cpu | cuda | auto' },
   'segment-tokens': { type: 'string', value: 'L', group: SEG, help: 'tokens per segment (logits file: for --token-budget; model: default equal segments that fit the window)' },
   'overlap-tokens': { type: 'string', value: 'O', group: SEG, help: 'tokens shared by consecutive segments (logits file: default 0; model: default 64)' },
@@ -49,32 +51,96 @@ export const XL3M_OPTIONS: Record<string, OptionSpec> = {
 const MODEL_ONLY = Object.entries(XL3M_OPTIONS).filter(([, o]) => o.group === MODEL).map(([n]) => n);
 const LOGITS_ONLY = Object.entries(XL3M_OPTIONS).filter(([, o]) => o.group === LOGITS).map(([n]) => n);
 
-function loadLogits(args: Args): { logits: Logits; segments?: number } {
-  const file = args.string('logits');
-  if (typeof file !== 'string') throw new UsageError('--logits FILE is required');
-  let dtype = args.choice<LogitsDType>('dtype', ['float32', 'float16', 'bfloat16'], 'float32');
-  if (file.endsWith('.npy')) {
-    const a = readNpy(file);
-    if (a.shape.length !== 2 && a.shape.length !== 3) throw new UsageError(`${file}: shape must be (rows, vocab) or (segments, positions, vocab)`);
-    if (a.kind === 'f4') dtype = 'float32';
-    else if (a.kind === 'f2') dtype = args.string('dtype') === 'bfloat16' ? 'bfloat16' : 'float16';
-    else if (a.kind === 'u2') {
-      if (args.string('dtype') !== 'bfloat16' && args.string('dtype') !== 'float16') throw new UsageError(`${file}: 16-bit words need --dtype bfloat16 or float16`);
-    } else throw new UsageError(`${file}: logits must be float32, float16 or 16-bit words`);
-    const vocab = a.shape[a.shape.length - 1]!;
-    const rows = a.shape.length === 3 ? a.shape[0]! * a.shape[1]! : a.shape[0]!;
-    const data = dtype === 'float32' ? new Float32Array(a.data) : new Uint16Array(a.data);
-    return { logits: { data, dtype, rows, vocab }, segments: a.shape.length === 3 ? a.shape[0] : undefined };
+/** What the logits file holds and how it is read. */
+interface LogitsInput {
+  src: ArraySource;
+  /** Kind of the elements in the file. */
+  kind: ElementKind;
+  /** dtype handed to the scorer (float64 is converted to float32). */
+  dtype: LogitsDType;
+  rows: number;
+  vocab: number;
+  /** Segments implied by a 3-D array. */
+  segments?: number;
+}
+
+async function openLogits(args: Args): Promise<LogitsInput> {
+  const file = args.required('logits', '--logits FILE');
+  const given = args.choice<LogitsDType>('dtype', ['float32', 'float16', 'bfloat16']);
+  const src = await openArray(file, args.string('npz-key'));
+  if (src.format === 'raw') {
+    const rows = args.int('rows', 1);
+    const vocab = args.int('vocab', 1);
+    if (rows === undefined || vocab === undefined) {
+      throw new UsageError(`${file} is neither .npy nor .npz (no magic bytes); a raw logits file needs --rows and --vocab`);
+    }
+    const dtype = given ?? 'float32';
+    const size = dtype === 'float32' ? 4 : 2;
+    if (src.length !== rows * vocab * size) {
+      throw new UsageError(`${file}: ${src.length} bytes, but --rows ${rows} × --vocab ${vocab} × ${size} = ${rows * vocab * size}`);
+    }
+    return { src, kind: dtype === 'float32' ? 'f4' : 'u2', dtype, rows, vocab };
   }
-  const rows = args.int('rows', 1);
-  const vocab = args.int('vocab', 1);
-  if (rows === undefined || vocab === undefined) throw new UsageError('a raw logits file needs --rows and --vocab');
-  const raw = readRaw(file);
-  const size = dtype === 'float32' ? 4 : 2;
-  if (raw.byteLength !== rows * vocab * size) {
-    throw new UsageError(`${file}: ${raw.byteLength} bytes, but --rows ${rows} × --vocab ${vocab} × ${size} = ${rows * vocab * size}`);
+  for (const k of ['rows', 'vocab'] as const) {
+    if (args.has(k)) throw new UsageError(`--${k} is for raw files; ${src.name} has shape (${src.shape.join(', ')})`);
   }
-  return { logits: { data: dtype === 'float32' ? new Float32Array(raw) : new Uint16Array(raw), dtype, rows, vocab } };
+  const shape = src.shape;
+  if (shape.length !== 2 && shape.length !== 3) {
+    throw new UsageError(`${src.name}: shape (${shape.join(', ')}) must be (rows, vocab) or (segments, positions, vocab)`);
+  }
+  const kind = src.kind!;
+  let dtype: LogitsDType;
+  if (kind === 'f4' || kind === 'f8') {
+    if (given !== undefined && given !== 'float32') throw new UsageError(`${src.name} holds ${kind === 'f4' ? 'float32' : 'float64'}, not ${given} (drop --dtype)`);
+    dtype = 'float32';
+    if (kind === 'f8') process.stderr.write(`lengthwise xl3m: ${src.name} holds float64; converting to float32 as it streams (save float32 to skip this)\n`);
+  } else if (kind === 'f2') {
+    dtype = given === 'bfloat16' ? 'bfloat16' : 'float16';
+  } else if (kind === 'u2') {
+    if (given !== 'bfloat16' && given !== 'float16') throw new UsageError(`${src.name}: 16-bit words need --dtype bfloat16 or float16`);
+    dtype = given;
+  } else throw new UsageError(`${src.name}: logits must be float32, float64, float16 or 16-bit words, not ${kind === 'i4' ? 'int32' : 'int64'}`);
+  const vocab = shape[shape.length - 1]!;
+  const rows = shape.length === 3 ? shape[0]! * shape[1]! : shape[0]!;
+  return { src, kind, dtype, rows, vocab, segments: shape.length === 3 ? shape[0] : undefined };
+}
+
+/** Bytes of file data per chunk (whole rows; at least one row); LENGTHWISE_CLI_CHUNK_BYTES overrides it (tests). */
+const chunkBytes = () => Number(process.env.LENGTHWISE_CLI_CHUNK_BYTES) || 32 << 20;
+
+/** Streams the logits through a scorer, two chunks in flight at most (one read, one scored). */
+async function scoreStream(input: LogitsInput, S: number, targets: Int32Array | undefined,
+  opts: Pick<ScorerOptions, 'metric' | 'pooling' | 'temperature' | 'backend'>): Promise<Float32Array> {
+  const { src, kind, dtype, rows, vocab } = input;
+  const scorer = createScorer({ segments: S, positionsPerSegment: rows / S, ...opts });
+  const rowBytes = vocab * ITEM_SIZE[kind];
+  const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(chunkBytes() / rowBytes)));
+  const bar = new ProgressBar('scoring', { unit: 'rows' });
+  const converted = kind === 'f8' ? [new Float32Array(rowsPerChunk * vocab), new Float32Array(rowsPerChunk * vocab)] : [];
+  let inFlight: Promise<void> | undefined;
+  let done = 0;
+  let turn = 0;
+  for await (const chunk of readChunks(src, rowBytes, rowsPerChunk)) {
+    const n = chunk.length / rowBytes;
+    let data: Float32Array | Uint16Array;
+    if (kind === 'f8') {
+      const f64 = new Float64Array(chunk.buffer, chunk.byteOffset, n * vocab);
+      const out = converted[turn]!.subarray(0, n * vocab);
+      for (let i = 0; i < f64.length; i++) out[i] = f64[i]!;
+      data = out;
+      turn ^= 1;
+    } else data = dtype === 'float32' ? new Float32Array(chunk.buffer, chunk.byteOffset, n * vocab) : new Uint16Array(chunk.buffer, chunk.byteOffset, n * vocab);
+    const t = targets?.subarray(done, done + n);
+    // At most one push in flight: the chunk buffer it reads is not reused before it settles.
+    if (inFlight) await inFlight;
+    inFlight = scorer.push({ data, dtype, rows: n, vocab }, t);
+    done += n;
+    bar.update(done, rows);
+  }
+  if (inFlight) await inFlight;
+  bar.done();
+  if (done !== rows) throw new UsageError(`${src.name}: ${done} rows read, the header says ${rows}`);
+  return scorer.finish();
 }
 
 async function xl3mCommand(args: Args): Promise<number> {
@@ -86,17 +152,25 @@ async function xl3mCommand(args: Args): Promise<number> {
   }
   const wrong = MODEL_ONLY.filter((n) => args.has(n));
   if (wrong.length) throw new UsageError(`--${wrong[0]} needs --model`);
+  const metric = args.choice<Xl3mMetric>('metric', ['entropy', 'nll'], 'entropy');
+  const pooling = args.choice<Xl3mPooling>('pooling', ['mean', 'last', 'min'], 'mean');
+  const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto'], 'auto');
+  const temperature = args.number('temperature', { min: 0, minExclusive: true }) ?? 1;
+  const input = await openLogits(args);
+  const given = args.int('segments', 1);
+  if (input.segments !== undefined && given !== undefined && given !== input.segments) {
+    throw new UsageError(`${input.src.name} has shape (${input.src.shape.join(', ')}): ${input.segments} segments, not --segments ${given} ` +
+      '(a 3-D file is read as (segments, positions, vocab); drop --segments, or save it as (rows, vocab))');
+  }
+  const S = given ?? input.segments;
+  if (S === undefined) throw new UsageError('--segments S is required for a 2-D or raw file');
+  if (input.rows % S !== 0) throw new UsageError(`${input.src.name}: ${input.rows} rows are not a multiple of --segments ${S}`);
+  const targetsFile = args.string('targets');
+  const targets = targetsFile !== undefined ? await readTokens(targetsFile) : undefined;
+  if (metric === 'nll' && !targets) throw new UsageError('--metric nll needs --targets FILE');
+  if (targets && targets.length !== input.rows) throw new UsageError(`--targets ${targetsFile}: ${targets.length} ids, the logits have ${input.rows} rows (one id per row)`);
+  const logits = { rows: input.rows, vocab: input.vocab, dtype: input.dtype };
   {
-    const { logits, segments: implied } = loadLogits(args);
-    const S = args.int('segments', 1) ?? implied;
-    if (S === undefined) throw new UsageError('--segments S is required');
-    const metric = args.choice<Xl3mMetric>('metric', ['entropy', 'nll'], 'entropy');
-    const pooling = args.choice<Xl3mPooling>('pooling', ['mean', 'last', 'min'], 'mean');
-    const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto'], 'auto');
-    const temperature = args.number('temperature', { min: 0, minExclusive: true }) ?? 1;
-    const targetsFile = args.string('targets');
-    const targets = targetsFile !== undefined ? readTokens(targetsFile) : undefined;
-    if (metric === 'nll' && !targets) throw new UsageError('--metric nll needs --targets FILE');
     const budget = args.int('token-budget', 0);
     const L = args.int('segment-tokens', 1);
     let segments: Segment[];
@@ -112,7 +186,7 @@ async function xl3mCommand(args: Args): Promise<number> {
     }
     const topK = args.int('top-k', 0) ?? (budget === undefined ? Math.min(4, S) : undefined);
     const t0 = process.hrtime.bigint();
-    const scores = await score(logits, { segments: S, metric, pooling, targets, temperature, backend });
+    const scores = await scoreStream(input, S, targets, { metric, pooling, temperature, backend });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const selected = select(scores, { segments }, { topK, tokenBudget: budget });
     const ranking = rankSegments(scores);
@@ -128,7 +202,7 @@ async function xl3mCommand(args: Args): Promise<number> {
     ranking.forEach((seg, r) => (rank[seg] = r + 1));
     const chosen = new Set(selected);
     const lines = [`xl3m: ${S} segments × ${logits.rows / S} positions × vocab ${logits.vocab} (${logits.dtype ?? 'float32'}), ` +
-      `${metric}/${pooling}, ${ms.toFixed(2)} ms`, '  segment     score   rank'];
+      `${metric}/${pooling}, ${ms.toFixed(2)} ms${input.kind === 'f8' ? ' (float64 file, converted)' : ''}`, '  segment     score   rank'];
     for (let i = 0; i < S; i++) {
       lines.push(`  ${String(i).padStart(7)} ${scores[i]!.toFixed(5).padStart(9)} ${String(rank[i]).padStart(6)}${chosen.has(i) ? '  *' : ''}`);
     }
