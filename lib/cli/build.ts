@@ -86,6 +86,6 @@ and a C++17 compiler). The loader prefers these builds over prebuilt parts.`,
     },
   },
   json: false,
-  exits: { 1: 'node-gyp not found, or the compiler / node-gyp / cmake failed (their exit status is passed on)' },
+  exits: { 1: 'node-gyp not found, or the compiler / node-gyp / cmake failed (their output above says why)' },
   run: runBuild,
 };

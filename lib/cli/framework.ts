@@ -293,8 +293,10 @@ export function classify(err: unknown): { code: 1 | 2; message: string } {
     return { code: 2, message: `cannot ${e.syscall === 'open' || e.syscall === 'read' ? 'read' : 'use'} ${e.path}: ${FILE_ERRORS[code]}` };
   }
   if (code === 'ERR_LENGTHWISE_USAGE') return { code: 2, message };
-  // The library's argument checks (coded TypeError/RangeError): the input data does not fit.
-  if ((err instanceof TypeError || err instanceof RangeError) && code.startsWith('ERR_LENGTHWISE')) return { code: 2, message };
+  // The library's argument checks (coded TypeError/RangeError, lib/runtime/validate.ts): the input data does not fit.
+  if ((err instanceof TypeError || err instanceof RangeError) && (code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_OUT_OF_RANGE' || code.startsWith('ERR_LENGTHWISE'))) {
+    return { code: 2, message };
+  }
   if (code.startsWith('CSV_')) return { code: 2, message };
   return { code: 1, message };
 }
@@ -322,7 +324,9 @@ export async function runCommand(spec: CommandSpec, argv: string[]): Promise<num
   } catch (e) {
     const { code, message } = classify(e);
     const prefix = `lengthwise ${spec.name}: `;
-    process.stderr.write(`${message.startsWith('lengthwise') ? '' : prefix}${message}\n`);
+    // The library's messages may start with 'lengthwise: '; name the command instead.
+    const text = message.startsWith(prefix) ? message : prefix + message.replace(/^lengthwise: /, '');
+    process.stderr.write(`${text}\n`);
     if (code === 2 && e instanceof UsageError) process.stderr.write(`(lengthwise ${spec.name} --help for usage)\n`);
     if (code === 1 && process.env.LENGTHWISE_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     return code;

@@ -134,6 +134,7 @@ async function scoreStream(input: LogitsInput, S: number, targets: Int32Array | 
     // At most one push in flight: the chunk buffer it reads is not reused before it settles.
     if (inFlight) await inFlight;
     inFlight = scorer.push({ data, dtype, rows: n, vocab }, t);
+    inFlight.catch(() => undefined); // handled when awaited; not "unhandled" while the next chunk is read
     done += n;
     bar.update(done, rows);
   }
@@ -156,8 +157,8 @@ async function xl3mCommand(args: Args): Promise<number> {
   const pooling = args.choice<Xl3mPooling>('pooling', ['mean', 'last', 'min'], 'mean');
   const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto'], 'auto');
   const temperature = args.number('temperature', { min: 0, minExclusive: true }) ?? 1;
-  const input = await openLogits(args);
   const given = args.int('segments', 1);
+  const input = await openLogits(args);
   if (input.segments !== undefined && given !== undefined && given !== input.segments) {
     throw new UsageError(`${input.src.name} has shape (${input.src.shape.join(', ')}): ${input.segments} segments, not --segments ${given} ` +
       '(a 3-D file is read as (segments, positions, vocab); drop --segments, or save it as (rows, vocab))');
