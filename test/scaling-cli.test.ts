@@ -26,7 +26,7 @@ describe('lengthwise fit', () => {
   test('table on the bundled Chinchilla table (compute column, 5 highest losses dropped)', async () => {
     const r = await capture([CHINCHILLA, '--drop-outliers', '5', '--bootstrap', '50', '--seed', '3']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/240 runs .*\(5 dropped\)/);
+    expect(r.out).toMatch(/240 runs .*\(245 rows, 5 dropped\)/);
     expect(r.out).toMatch(/alpha\s+0\.3473/);
     expect(r.out).toMatch(/95% interval/);
     expect(r.out).toMatch(/tokens\/param/);
@@ -60,12 +60,12 @@ describe('lengthwise fit', () => {
     expect((await capture([CHINCHILLA, '--law', 'x'])).err).toMatch(/--law must be one of/);
     const neg = path.join(dir, 'neg.csv');
     fs.writeFileSync(neg, 'N,D,loss\n1e9,1e10,-2\n');
-    expect((await capture([neg])).err).toMatch(/row 2: loss '-2'/);
+    expect((await capture([neg])).err).toMatch(/line 2: loss '-2'/);
     expect((await capture(['--help'])).code).toBe(0);
   });
 
   test('runsFromCsv derives D from compute', () => {
-    const r = runsFromCsv('N,C,loss\n10,600,3\n', { 'c-col': 'C' });
+    const r = runsFromCsv('N,C,loss\n10,600,3\n', { cCol: 'C' });
     expect(r.D[0]).toBe(10);
   });
 

@@ -8,6 +8,7 @@ export { fit } from './fit';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
 export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
+export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
 export type {
   BootstrapOptions,
   BootstrapSummary,

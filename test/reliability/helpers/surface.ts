@@ -785,9 +785,13 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.parseCsv',
-    names: ['text'],
-    build: (r) => [pick(r, ['a,b\n1,2\n', 'x\n"q,""w"\n', '', 'n,d,l\r\n1,2,3'])],
-    call: (a) => lw.scaling.parseCsv(a[0] as string),
+    names: ['text', 'opts', 'delimiter', 'skipMalformed'],
+    build: (r) => [
+      pick(r, ['a,b\n1,2\n', 'x\n"q,""w"\n', '', 'n,d,l\r\n1,2,3', 'n;d\n"1,000";2M\n,\n', 'a\tb\n1\t2\n']),
+      r() < 0.5 ? {} : { delimiter: pick(r, [',', ';', '\t', 'auto'] as const), skipMalformed: r() < 0.5 },
+    ],
+    call: (a) => lw.scaling.parseCsv(a[0] as string, a[1] as import('../../../lib/scaling').ParseCsvOptions),
+    check: (a, res) => (Array.isArray((res as { header: unknown }).header) ? undefined : `no header for ${JSON.stringify(a[0])}`),
   },
   {
     name: 'device.upload',
