@@ -37,14 +37,17 @@ fit
                          (budget for the compute-optimal quantities, default 5.76e23), --level P (default 0.95)
   --backend B            cpu | cuda | auto
 output
-  --plot out.svg         iso-loss contours with the runs, and loss vs compute (Vega-Lite → SVG)
+  --plot FILE            figure (7.0 x 3.0 in): iso-loss contours with the runs and the compute-optimal frontier
+                         (with its bootstrap band under --bootstrap), loss vs compute with residuals; FILE ends in
+                         .svg, or .png (needs the optional renderer: npm install @resvg/resvg-js)
+  --title TEXT           the figure's title (default: law, objective, runs and the input's file name)
   --json                 print JSON instead of a table
 `;
 
 type Flags = Record<string, string | true> & { filter?: string[] };
 
 const VALUED = new Set(['n-col', 'd-col', 'c-col', 'loss-col', 'filter', 'drop-outliers', 'law', 'objective', 'delta',
-  'bootstrap', 'seed', 'compute', 'level', 'backend', 'plot']);
+  'bootstrap', 'seed', 'compute', 'level', 'backend', 'plot', 'title']);
 const BOOLEAN = new Set(['json', 'help', 'grid-per-resample']);
 
 function parseArgs(argv: string[]): { file?: string; flags: Record<string, string | true>; filters: string[] } {
@@ -230,6 +233,16 @@ export async function runFit(argv: string[]): Promise<number> {
     const compute = num(flags, 'compute');
     const level = num(flags, 'level');
     if (flags.plot === true) throw new UsageError('--plot needs a file name');
+    let plot: typeof import('./fitPlot') | undefined;
+    if (typeof flags.plot === 'string') {
+      plot = await import('./fitPlot');
+      try {
+        // before the fit: an unknown extension or a missing PNG renderer fails at once
+        if (plot.plotFormat(flags.plot) === 'png') plot.loadResvg();
+      } catch (e) {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      }
+    }
     let text: string;
     try {
       text = fs.readFileSync(file!, 'utf8');
@@ -251,10 +264,9 @@ export async function runFit(argv: string[]): Promise<number> {
     });
     const seconds = (Date.now() - t0) / 1000;
     bar.done(`${seconds.toFixed(2)} s`);
-    if (typeof flags.plot === 'string') {
-      const { renderFitPlot } = await import('./fitPlot');
-      const svg = await renderFitPlot(runs, r, `${law} fit (${objective}) to ${runs.N.length} runs of ${file}`);
-      fs.writeFileSync(flags.plot, svg);
+    if (plot && typeof flags.plot === 'string') {
+      const title = typeof flags.title === 'string' ? flags.title : plot.defaultPlotTitle(law, objective, runs.N.length, file!);
+      plot.writeFitPlot(flags.plot, runs, r, title);
     }
     if (flags.json) {
       const out: Record<string, unknown> = {
