@@ -1,5 +1,5 @@
 /**
- * Types of the scaling-law API (DESIGN.md §3, §4.4).
+ * Types of the scaling-law API (docs/scaling-laws.md).
  *
  * @packageDocumentation
  */

@@ -1,5 +1,5 @@
 /**
- * Batched, lossless speculative-decoding tree verification (DESIGN.md §3, §4.3).
+ * Batched, lossless speculative-decoding tree verification (docs/tree-verification.md).
  *
  * @packageDocumentation
  */

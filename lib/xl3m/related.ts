@@ -1,5 +1,5 @@
 /**
- * Scores that share XL3M's pass over the logits (DESIGN.md §4.2). The per-token work — one streaming pass per
+ * Scores that share XL3M's pass over the logits (docs/xl3m.md §4). The per-token work — one streaming pass per
  * row for NLL, entropy and varentropy — is {@link logitStats} (native, CPU or CUDA); these functions combine its
  * outputs in O(tokens).
  */

@@ -1,4 +1,4 @@
-// The float64 processed target distribution p_v of DESIGN §4.3 (softmax(z/T) → min-p → top-k → top-p,
+// The float64 processed target distribution p_v of docs/tree-verification.md (softmax(z/T) → min-p → top-k → top-p,
 // renormalised): the one reference every backend's kept set is tested against. Shipped, because the tree
 // utilities' float64 path computes p_v with it.
 #include <algorithm>
