@@ -96,7 +96,7 @@ export function gatherRows(logits: Logits, slots: SlotMap): Logits {
     );
   }
   const V = l.native.vocab;
-  const src = logits.data as Float32Array | Uint16Array;
+  const src = l.native.data as Float32Array | Uint16Array; // a Buffer / DataView arrives as a typed view
   const out = src instanceof Float32Array ? new Float32Array(slots.slotOfNode.length * V) : new Uint16Array(slots.slotOfNode.length * V);
   for (let n = 0; n < slots.slotOfNode.length; n++) {
     const s = slots.slotOfNode[n];
