@@ -30,7 +30,9 @@ export interface SlotMap {
 
 /** Result of a padded import: the trees in node order and where each node sits in the caller's slots. */
 export interface PaddedTrees {
+  /** The reachable part of the padded buffers as a compact CSR tree batch (node order = topological). */
   trees: TreeBatch;
+  /** Node ↔ slot maps between `trees` and the caller's padded buffers. */
   slots: SlotMap;
 }
 

@@ -50,6 +50,7 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
   step?: number | Uint32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /** Aborts the call: the promise rejects with an AbortError and the native work stops at the next check. */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
@@ -67,7 +68,15 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
 export interface VerifyTreeResult extends LayoutFields {
   /** Accepted draft tokens per tree (excluding the correction/bonus token). */
   acceptedLength: Int32Array;
+  /**
+   * Local node ids of each tree's accepted path, root (0) first, in depth order; `acceptedLength[b] + 1`
+   * entries per tree at `tokenOffsets[b] …` (global row = `trees.offsets[b] + id`).
+   */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b] …`: the accepted draft tokens, then
+   * the correction token (after a rejection) or the bonus token (at a leaf).
+   */
   tokens: Int32Array;
   /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
