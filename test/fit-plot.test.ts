@@ -133,6 +133,19 @@ describe('the SVG', () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
+  test('degenerate inputs still give a finite figure: one run, equal losses, α = 0 (no frontier), Kaplan', () => {
+    const base = { ...plain, params: { A: 400, B: 400, E: 1.7, alpha: 0.34, beta: 0.28 } };
+    const one = { N: [1e9], D: [2e10], loss: [2.5] };
+    const same = { N: [1e8, 1e9, 1e10], D: [1e10, 1e10, 1e11], loss: [2.5, 2.5, 2.5] };
+    for (const [r, f] of [[one, base], [same, base], [same, { ...base, params: { ...base.params, alpha: 0 } }],
+      [same, { ...base, law: 'kaplan-nd' as const, params: { Nc: 8.8e13, Dc: 5.4e13, alphaN: 0.076, alphaD: 0.095 } }]] as const) {
+      const svg = renderFitPlotSvg(r, f as FitResult, 't');
+      expect(svg).not.toMatch(/NaN|Infinity/);
+      expect(svg.match(/<circle/g)!.length).toBeGreaterThanOrEqual(2 * r.N.length);
+    }
+    expect(renderFitPlotSvg(same, { ...base, params: { ...base.params, alpha: 0 } } as FitResult, 't')).not.toContain('id="frontier-a"');
+  });
+
   test('the default title is the input base name, never its path', () => {
     expect(defaultPlotTitle('chinchilla', 'huber', 240, '/a/b/runs.csv')).toBe('chinchilla fit (huber) to 240 runs of runs.csv');
     expect(defaultPlotTitle('chinchilla', 'huber', 3, '-')).toMatch(/of stdin$/);

@@ -313,8 +313,14 @@ export function renderFitPlotSvg(runs: PlotRuns, fit: FitResult, title: string):
   const m = fitPlotModel(runs, fit);
   const loss = Array.from(runs.loss);
   const N = Array.from(runs.N), D = Array.from(runs.D);
-  const lMin = Math.min(...loss), lMax = Math.max(...loss);
-  const colour = (l: number) => viridis(lMax > lMin ? (l - lMin) / (lMax - lMin) : 0.5);
+  let lMin = Math.min(...loss), lMax = Math.max(...loss);
+  if (!(lMax > lMin)) {
+    // one distinct loss: a colour bar of a small range around it
+    const w = Math.max(1e-6, Math.abs(lMin) * 1e-3);
+    lMin -= w;
+    lMax += w;
+  }
+  const colour = (l: number) => viridis((l - lMin) / (lMax - lMin));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="7in" height="3in" viewBox="0 0 ${W} ${H}" font-family="${FONT}" font-size="6.5">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
@@ -392,8 +398,8 @@ export function renderFitPlotSvg(runs: PlotRuns, fit: FitResult, title: string):
   out.push('</linearGradient></defs>');
   out.push(`<rect x="${cb.x0}" y="${cb.y0}" width="${cb.x1 - cb.x0}" height="${cb.y1 - cb.y0}" fill="url(#viridis)" stroke="#000" stroke-width="0.4"/>`);
   const cbScale = new LinScale(lMin, lMax, cb.y1, cb.y0);
-  const cbTicks = lMax > lMin ? niceTicks(lMin, lMax, 7) : [lMin];
-  const cbDigits = Math.max(0, -Math.floor(Math.log10(niceStep(lMax - lMin || 1, 7)) + 1e-9));
+  const cbTicks = niceTicks(lMin, lMax, 7);
+  const cbDigits = Math.max(0, -Math.floor(Math.log10(niceStep(lMax - lMin, 7)) + 1e-9));
   for (const v of cbTicks) {
     const y = cbScale.at(v);
     out.push(`<line x1="${cb.x1}" x2="${cb.x1 + 2}" y1="${f2(y)}" y2="${f2(y)}" stroke="#000" stroke-width="0.4"/>`);
