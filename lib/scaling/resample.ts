@@ -22,11 +22,14 @@ import type { ChinchillaParams, FitOptions, FitResult, ParamsOf, ScalingData, Sc
  * - `leave-one-group-out`: one refit per group, leaving that group out; `groups` is a column name of the data
  *   (e.g. `'source'`) or one label per run. Jackknife standard errors √((G−1)/G·Σ(θ₍g₎−θ̄)²) and normal
  *   intervals; each refit is reported by group.
+ * - `given`: the caller's index sets (row indices, repeats allowed), summarised as a bootstrap — e.g. to
+ *   reproduce another tool's resamples exactly.
  */
 export type ResampleScheme =
   | { scheme: 'bootstrap'; resamples: number; seed: number; level?: number }
   | { scheme: 'subsample'; resamples: number; seed: number; size?: number; fraction?: number; level?: number }
-  | { scheme: 'leave-one-group-out'; groups: string | readonly Cell[]; level?: number };
+  | { scheme: 'leave-one-group-out'; groups: string | readonly Cell[]; level?: number }
+  | { scheme: 'given'; sets: readonly (Int32Array | readonly number[])[]; level?: number };
 
 /** Per-quantity summary of a resampling. */
 export interface ResampleSummary {
@@ -64,7 +67,8 @@ const SUB_KEYS = optionKeys<{ scheme: 'subsample'; resamples: number; seed: numb
   scheme: 1, resamples: 1, seed: 1, size: 1, fraction: 1, level: 1,
 });
 const LOGO_KEYS = optionKeys<{ scheme: 'leave-one-group-out'; groups: string | readonly Cell[]; level?: number }>({ scheme: 1, groups: 1, level: 1 });
-const SCHEMES = ['bootstrap', 'subsample', 'leave-one-group-out'] as const;
+const GIVEN_KEYS = optionKeys<{ scheme: 'given'; sets: readonly (Int32Array | readonly number[])[]; level?: number }>({ scheme: 1, sets: 1, level: 1 });
+const SCHEMES = ['bootstrap', 'subsample', 'leave-one-group-out', 'given'] as const;
 
 /**
  * @internal Index sets of a scheme over `n` runs of `table`; `strata` (one label per run) keeps each
@@ -115,6 +119,21 @@ export function indexSets(v: unknown, name: string, table: RunTable, n: number, 
       }, { i: 0 });
     });
     return { scheme, level: lvl(o.level), sets, groups: names, n };
+  }
+  if (scheme === 'given') {
+    const o = options<{ sets: unknown; level?: number }>(o0, name, GIVEN_KEYS, true);
+    if (!Array.isArray(o.sets) || o.sets.length === 0) throw invalidType(`${name}.sets`, 'a non-empty array of index arrays', o.sets);
+    const sets = (o.sets as unknown[]).map((s, k) => {
+      if (!(s instanceof Int32Array) && !Array.isArray(s)) throw invalidType(`${name}.sets[${k}]`, 'an Int32Array or an array of row indices', s);
+      const out = Int32Array.from(s as ArrayLike<number>);
+      for (let j = 0; j < out.length; j++) {
+        if (out[j] !== (s as ArrayLike<number>)[j] || out[j]! < 0 || out[j]! >= n) {
+          throw rangeError(`${name}.sets[${k}][${j}] must be a row index in [0, ${n}) (got ${String((s as ArrayLike<number>)[j])})`);
+        }
+      }
+      return out;
+    });
+    return { scheme: 'given', level: lvl(o.level), sets, n };
   }
   if (scheme === 'bootstrap') {
     const o = options<{ resamples: unknown; seed: unknown; level?: number }>(o0, name, BOOT_KEYS, true);
@@ -179,7 +198,7 @@ export function summariseResamples(sets: IndexSets, estimate: Record<string, num
     s.mean[q] = mean;
     const est = estimate[q] ?? mean;
     const sorted = finiteSorted(x);
-    if (sets.scheme === 'bootstrap') {
+    if (sets.scheme === 'bootstrap' || sets.scheme === 'given') {
       s.stdErr[q] = sd;
       s.intervals[q] = [percentile(sorted, lo), percentile(sorted, hi)];
     } else if (sets.scheme === 'subsample') {
