@@ -67,6 +67,12 @@ export interface ApproachResult {
   resampling?: ResampleSummary;
 }
 
+/** Runs of isoFLOP profiles: N, final loss and a budget column (default `budget`), plus any other columns. */
+export type IsoflopData = { N: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable;
+
+/** Points along training curves (or final losses): N, D (or a FLOPs column), loss, optionally a run id column. */
+export type CurveData = { N: Float64Array | readonly number[]; D?: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable;
+
 /** Options of {@link isoflopApproach}. */
 export interface IsoflopOptions {
   /** Column holding each run's budget (default 'budget'). Runs of one budget form one profile. */
@@ -301,9 +307,10 @@ function resampled(
  * r.a; r.resampling!.intervals.a;
  * ```
  */
-export function isoflopApproach(data: { N: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable, opts: IsoflopOptions = {}): ApproachResult {
+export function isoflopApproach(data: IsoflopData, opts: IsoflopOptions = {}): ApproachResult {
   const o = options<IsoflopOptions>(opts, 'opts', ISO_KEYS);
-  const { keys, length } = tableShape(data, 'data');
+  const table = data as RunTable;
+  const { keys, length } = tableShape(table, 'data');
   const bcol = o.budget ?? 'budget';
   if (typeof bcol !== 'string') throw invalidType('opts.budget', 'a column name', bcol);
   if (!keys.includes(bcol)) throw rangeError(`data has no budget column '${bcol}' (columns: ${keys.join(', ')}); name it with opts.budget`);
@@ -382,7 +389,7 @@ function frontierCore(curves: Curve[], use: ArrayLike<number>, budgets: Float64A
  * space. Give rows of (run, N, D, loss) along each training curve; on a table of final losses (one row per
  * run) it reduces to the lowest-loss run at each budget.
  */
-export function minLossFrontier(data: { N: Float64Array | readonly number[]; D?: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable, opts: FrontierOptions = {}): ApproachResult {
+export function minLossFrontier(data: CurveData, opts: FrontierOptions = {}): ApproachResult {
   const o = options<FrontierOptions>(opts, 'opts', FRONTIER_KEYS);
   const { keys, length } = tableShape(data, 'data');
   const compute = checkCompute(o.compute);

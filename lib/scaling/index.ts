@@ -11,7 +11,7 @@ export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExampl
 export type { KaplanStepsParams } from './formulas';
 export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
 export { isoflopApproach, minLossFrontier, isoflopApproach as approach2, minLossFrontier as approach1 } from './approaches';
-export type { ApproachResult, FrontierOptions, IsoflopOptions, IsoflopProfile, PowerLawFit } from './approaches';
+export type { ApproachResult, CurveData, IsoflopData, FrontierOptions, IsoflopOptions, IsoflopProfile, PowerLawFit } from './approaches';
 export { diagnostics, parameterTest, likelihoodRatioTest } from './diagnostics';
 export type {
   ChiSquareTest,

@@ -261,7 +261,7 @@ const RF_KEYS = [...FIT_KEYS.filter((k) => k !== 'bootstrap'), 'resample', 'grid
  * nOpt, dOpt at `compute`. Extra columns of `data` (e.g. `source`) are carried into each refit's rows.
  */
 export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
-  data: ScalingData & RunTable,
+  data: ScalingData | (ScalingData & RunTable),
   opts: ResampleFitOptions<L>,
 ): Promise<ResampleFitResult<ParamsOf<L>>> {
   const o = options<ResampleFitOptions<L>>(opts, 'opts', RF_KEYS, true);
@@ -269,8 +269,9 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
   if (gridPerResample !== undefined && typeof gridPerResample !== 'boolean') throw invalidType('opts.gridPerResample', 'a boolean', gridPerResample);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidType('opts.onProgress', 'a function', onProgress);
   const C = compute === undefined ? 5.76e23 : number(compute, 'opts.compute', { min: 0, minExclusive: true });
-  const { length } = tableShape(data, 'data');
-  const sets = indexSets(resample, 'opts.resample', data, length);
+  const table = data as unknown as RunTable;
+  const { length } = tableShape(table, 'data');
+  const sets = indexSets(resample, 'opts.resample', table, length);
   const full = await fit<L>(data, fitOpts as FitOptions<L>);
   const law = full.law;
   const est = quantities(law, full as FitResult, C);
@@ -279,7 +280,7 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
   for (const q of names) samples[q] = new Float64Array(sets.sets.length).fill(NaN);
   const start = gridPerResample ? fitOpts.grid : [Array.from(full.theta.subarray(0, law === 'chinchilla' ? 5 : 4))];
   for (let k = 0; k < sets.sets.length; k++) {
-    const rows = takeRows(data, sets.sets[k]!) as unknown as ScalingData;
+    const rows = takeRows(table, sets.sets[k]!) as unknown as ScalingData;
     try {
       const r = await fit<L>(rows, { ...(fitOpts as FitOptions<L>), grid: start });
       if (Number.isFinite(r.objective)) {

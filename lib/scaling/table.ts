@@ -18,7 +18,8 @@ export type RunTable = Readonly<Record<string, Column>>;
 export type Cell = number | string | boolean;
 
 /** The bundled isoFLOP table as columns (see {@link isoflopRuns}). */
-export interface IsoflopTable {
+// A type alias (not an interface) so that it is assignable to RunTable.
+export type IsoflopTable = {
   /** Parameters (`params`). */
   N: Float64Array;
   /** Training tokens (`tokens`). */
@@ -36,7 +37,7 @@ export interface IsoflopTable {
   outlier: boolean[];
   /** Why a point is flagged (empty when it is not). */
   reason: string[];
-}
+};
 
 /** Path of the bundled multi-study isoFLOP table (provenance: data/scaling/README.md). */
 export const ISOFLOP_CSV = path.join(__dirname, '..', '..', 'data', 'scaling', 'isoflops_multi_source.csv');
