@@ -129,7 +129,26 @@ function argminIso(p: ChinchillaParams, C: number, perToken: (N: number) => numb
       fd = f(d);
     }
   }
-  return (a + b) / 2;
+  // Refine on the derivative, which crosses zero cleanly where the loss itself is flat to rounding:
+  // dL/dx = −αA e^{−αx} + βB D^{−β} g(x), g = d ln f / d ln N (central difference, O(h²)).
+  const dfdx = (x: number) => {
+    const h = 1e-5;
+    const g = (Math.log(perToken(Math.exp(x + h))) - Math.log(perToken(Math.exp(x - h)))) / (2 * h);
+    const D = C / perToken(Math.exp(x));
+    return -p.alpha * p.A * Math.exp(-p.alpha * x) + p.beta * p.B * Math.pow(D, -p.beta) * g;
+  };
+  let x0 = (a + b) / 2;
+  let lo2 = x0 - 1e-3;
+  let hi2 = x0 + 1e-3;
+  if (dfdx(lo2) < 0 && dfdx(hi2) > 0) {
+    for (let i = 0; i < 200 && hi2 - lo2 > 4e-16 * Math.max(1, Math.abs(x0)); i++) {
+      x0 = (lo2 + hi2) / 2;
+      if (dfdx(x0) < 0) lo2 = x0;
+      else hi2 = x0;
+    }
+    x0 = (lo2 + hi2) / 2;
+  }
+  return x0;
 }
 
 /**
