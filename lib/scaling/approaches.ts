@@ -12,7 +12,7 @@
  */
 import { integer, invalidType, number, optionKeys, options, rangeError } from '../runtime/validate';
 import { type CheckedCompute, type ComputeModel, checkCompute } from './compute';
-import { type ResampleScheme, type ResampleSummary, indexSets, summariseResamples } from './resample';
+import { type ResampleScheme, type ResampleSummary, indexSets, label, summariseResamples } from './resample';
 import { solve } from './stats';
 import { type Cell, type RunTable, numericColumn, tableShape, takeRows } from './table';
 
@@ -413,7 +413,7 @@ export function minLossFrontier(data: CurveData, opts: FrontierOptions = {}): Ap
   const byRun = new Map<string, number[]>();
   const runOrder: string[] = [];
   for (let i = 0; i < length; i++) {
-    const k = labels ? String(labels[i]) : String(i);
+    const k = labels ? label(labels[i]) : String(i);
     if (!byRun.has(k)) {
       byRun.set(k, []);
       runOrder.push(k);
@@ -434,9 +434,10 @@ export function minLossFrontier(data: CurveData, opts: FrontierOptions = {}): Ap
   const cMin = Math.min(...C);
   const cMax = Math.max(...C);
   if (Array.isArray(o.budgets) || o.budgets instanceof Float64Array) {
+    if ((o.budgets as ArrayLike<number>).length === 0 || (o.budgets as ArrayLike<number>).length > 1e5) throw rangeError(`opts.budgets must hold 1 to 1e5 budgets (got ${(o.budgets as ArrayLike<number>).length})`);
     budgets = Float64Array.from(o.budgets as ArrayLike<number>, (b, i) => number(b, `opts.budgets[${i}]`, { min: 0, minExclusive: true }));
   } else if (o.budgets !== undefined || curves.some((c) => c.C.length > 1)) {
-    const count = integer(o.budgets ?? 1500, 'opts.budgets', { min: 2, max: 1e7 });
+    const count = integer(o.budgets ?? 1500, 'opts.budgets', { min: 2, max: 1e5 });
     budgets = Float64Array.from({ length: count }, (_, j) => Math.exp(Math.log(cMin) + ((Math.log(cMax) - Math.log(cMin)) * j) / (count - 1)));
     budgets[0] = cMin;
     budgets[count - 1] = cMax;

@@ -5,8 +5,10 @@
  *
  * @packageDocumentation
  */
+import { show } from '../runtime/show';
 import { callback, invalidType, number, object, optionKeys, options, rangeError } from '../runtime/validate';
 import type { ChinchillaParams, ComputeOptimalResult } from './types';
+import { positiveColumn } from './validate';
 
 /**
  * FLOPs per training token as a function of N.
@@ -41,7 +43,7 @@ export function checkCompute(v: unknown, name = 'opts.compute'): CheckedCompute 
       perToken: (N) => {
         const c = f(N);
         if (typeof c !== 'number' || !Number.isFinite(c) || !(c > 0)) {
-          throw rangeError(`${name}.flopsPerToken(${N}) must return a finite number > 0 (got ${String(c)})`);
+          throw rangeError(`${name}.flopsPerToken(${N}) must return a finite number > 0 (got ${show(c)})`);
         }
         return c;
       },
@@ -69,13 +71,10 @@ export function trainingFlops(
   opts: { compute?: ComputeModel } = {},
 ): Float64Array {
   const c = checkCompute(options<{ compute?: ComputeModel }>(opts, 'opts', ['compute']).compute);
-  if (N.length !== D.length) throw rangeError(`N and D must have the same length (got ${N.length} and ${D.length})`);
-  const out = new Float64Array(N.length);
-  for (let i = 0; i < N.length; i++) {
-    const n = number(N[i], `N[${i}]`, { min: 0, minExclusive: true });
-    out[i] = c.perToken(n) * number(D[i], `D[${i}]`, { min: 0, minExclusive: true });
-  }
-  return out;
+  const n = positiveColumn(N, 'N');
+  const d = positiveColumn(D, 'D');
+  if (n.length !== d.length) throw rangeError(`N and D must have the same length (got ${n.length} and ${d.length})`);
+  return Float64Array.from(n, (x, i) => c.perToken(x) * d[i]!);
 }
 
 /** @internal Loss of the Chinchilla law along the isoFLOP of budget C, at x = ln N. */

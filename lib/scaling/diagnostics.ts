@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { show } from '../runtime/show';
 import { number, object, optionKeys, options, rangeError } from '../runtime/validate';
 import { type ComputeModel, checkCompute } from './compute';
 import { predict } from './formulas';
@@ -264,7 +265,7 @@ function chinchillaOf(v: unknown, name: string): ChinchillaParams {
   const { params } = paramsOf(v, name);
   const p = params as unknown as Record<string, unknown>;
   for (const k of ['A', 'B', 'E', 'alpha', 'beta']) {
-    if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw rangeError(`${name} must hold Chinchilla parameters { A, B, E, alpha, beta } (${k} is ${String(p[k])})`);
+    if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw rangeError(`${name} must hold Chinchilla parameters { A, B, E, alpha, beta } (${k} is ${show(p[k])})`);
   }
   return params as ChinchillaParams;
 }
@@ -285,12 +286,15 @@ export function parameterTest(
   const est = rawOf(chinchillaOf(estimate, 'estimate')).theta;
   const ref = rawOf(chinchillaOf(reference, 'reference')).theta;
   const s0 = object(samples, 'samples', 'a bootstrap summary or { A, B, E, alpha, beta } columns');
-  const cols = (('samples' in s0 && typeof s0.samples === 'object' ? s0.samples : s0) as Record<string, ArrayLike<number>>);
+  const inner = 'samples' in s0 ? s0.samples : undefined;
+  const cols = (inner !== null && typeof inner === 'object' ? inner : s0) as Record<string, ArrayLike<number> | null | undefined>;
   const names = ['A', 'B', 'E', 'alpha', 'beta'];
   const raw = names.map((k, j) => {
     const c = cols[k];
-    if (c === undefined || typeof c.length !== 'number') throw rangeError(`samples must hold resampled ${k} (columns: ${Object.keys(cols).join(', ')})`);
-    return Float64Array.from(c, (x) => (j < 3 ? Math.log(x) : x));
+    if (c === null || typeof c !== 'object' || typeof c.length !== 'number' || !(c.length <= 1e8) || (ArrayBuffer.isView(c) && c.buffer.byteLength === 0 && c.length > 0)) {
+      throw rangeError(`samples must hold resampled ${k}, an array of at most 1e8 numbers (columns: ${Object.keys(cols).join(', ')})`);
+    }
+    return Float64Array.from(c, (x) => (typeof x !== 'number' ? NaN : j < 3 ? Math.log(x) : x));
   });
   const len = raw[0]!.length;
   if (raw.some((c) => c.length !== len)) throw rangeError('samples columns must all have the same length');
@@ -298,7 +302,7 @@ export function parameterTest(
   if (rows < 6) throw rangeError(`samples must hold at least 6 finite resamples for a 5×5 covariance (got ${rows})`);
   const d = Float64Array.from(ref, (r, j) => r - est[j]!);
   const x = solve(cov, d, 5);
-  if (!x) throw rangeError('the resampled parameters have a singular covariance');
+  if (!x) throw rangeError('samples: the resampled parameters have a singular covariance');
   let stat = 0;
   for (let j = 0; j < 5; j++) stat += d[j]! * x[j]!;
   return { statistic: stat, df: 5, pValue: chiSquareSf(stat, 5), difference: d, covariance: cov, resamples: rows };

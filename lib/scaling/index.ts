@@ -22,7 +22,7 @@ export type {
   LikelihoodRatioResult,
   ParameterTestResult,
 } from './diagnostics';
-export { subset, parseWhere, compileWhere } from './subset';
+export { subset, parseWhere } from './subset';
 export type { DroppedRun, Row, SubsetOptions, SubsetResult, WhereExpr } from './subset';
 export { trainingFlops } from './compute';
 export type { ComputeModel } from './compute';

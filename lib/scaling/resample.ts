@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { mulberry32 } from '../runtime/prng';
+import { show } from '../runtime/show';
 import { integer, invalidType, number, object, oneOf, optionKeys, options, rangeError } from '../runtime/validate';
 import { FIT_KEYS, fit } from './fit';
 import { computeOptimal } from './formulas';
@@ -50,6 +51,11 @@ export interface ResampleSummary {
   intervals: Record<string, [number, number]>;
   /** Each refit's value (NaN where it failed). */
   samples: Record<string, Float64Array>;
+}
+
+/** @internal A group label as a string (strings as they are, anything else printed safely). */
+export function label(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : show(v);
 }
 
 /** @internal A checked scheme with its index sets over n runs. */
@@ -102,7 +108,7 @@ export function indexSets(v: unknown, name: string, table: RunTable, n: number, 
     const names: string[] = [];
     const byName = new Map<string, number[]>();
     for (let i = 0; i < n; i++) {
-      const k = String(labels[i]);
+      const k = label(labels[i]);
       if (!byName.has(k)) {
         byName.set(k, []);
         names.push(k);
@@ -128,7 +134,7 @@ export function indexSets(v: unknown, name: string, table: RunTable, n: number, 
       const out = Int32Array.from(s as ArrayLike<number>);
       for (let j = 0; j < out.length; j++) {
         if (out[j] !== (s as ArrayLike<number>)[j] || out[j]! < 0 || out[j]! >= n) {
-          throw rangeError(`${name}.sets[${k}][${j}] must be a row index in [0, ${n}) (got ${String((s as ArrayLike<number>)[j])})`);
+          throw rangeError(`${name}.sets[${k}][${j}] must be a row index in [0, ${n}) (got ${show((s as ArrayLike<number>)[j])})`);
         }
       }
       return out;

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { callback, integer, invalidType, object, optionKeys, options, rangeError } from '../runtime/validate';
-import { type Cell, type Column, type RunTable, tableShape, takeRows } from './table';
+import { type Cell, type Column, type RunTable, numericColumn, tableShape, takeRows } from './table';
 
 /** A row of a run table, as the `where` predicate sees it. */
 export type Row = Readonly<Record<string, Cell>>;
@@ -334,7 +334,7 @@ export function subset<T extends RunTable>(data: T, opts: SubsetOptions = {}): S
     keep.push(i);
   }
   if (highest > 0) {
-    const loss = data.loss as ArrayLike<number>;
+    const loss = numericColumn(data, 'loss', 'data', false);
     // Stable by loss, ties in input order (numpy's argsort on these tables).
     const order = keep.slice().sort((a, b) => loss[a]! - loss[b]! || a - b);
     const gone = new Set(order.slice(Math.max(0, order.length - highest)));

@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { invalidType, optionKeys, options, rangeError } from '../runtime/validate';
+import { show } from '../runtime/show';
+import { invalidType, isDetached, optionKeys, options, rangeError } from '../runtime/validate';
 import { parseCsv } from './data';
 
 /** One column of a run table: numbers, strings or booleans, one entry per run. */
@@ -120,6 +121,7 @@ export function tableShape(t: unknown, name: string): { keys: string[]; length: 
     if (!(c instanceof Float64Array) && !Array.isArray(c)) {
       throw invalidType(`${name}.${k}`, 'a Float64Array or an array of numbers, strings or booleans', c);
     }
+    if (c instanceof Float64Array && isDetached(c)) throw invalidType(`${name}.${k}`, 'a Float64Array with a live buffer (this one is detached)', c);
     if (length < 0) {
       length = c.length;
       first = k;
@@ -157,7 +159,7 @@ export function numericColumn(t: RunTable, key: string, name: string, positive =
   for (let i = 0; i < c.length; i++) {
     const x: unknown = c[i];
     if (typeof x !== 'number' || !Number.isFinite(x) || (positive && !(x > 0))) {
-      throw rangeError(`${name}.${key}[${i}] must be a finite number${positive ? ' > 0' : ''} (got ${String(x)})`);
+      throw rangeError(`${name}.${key}[${i}] must be a finite number${positive ? ' > 0' : ''} (got ${show(x)})`);
     }
     out[i] = x;
   }
