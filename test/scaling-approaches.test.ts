@@ -233,3 +233,21 @@ describe('bundled isoFLOP data (five studies)', () => {
     expect(r.resampling!.stdErr.a!).toBeGreaterThan(0);
   });
 });
+
+describe("README's Table 2 figures (bundled Chinchilla isoFLOP points, outliers dropped)", () => {
+  test('approach 1 and 2 exponents with 10th-90th percentile bootstrap intervals (2000 resamples, seed 1)', () => {
+    const t = scaling.isoflopRuns({ source: 'epochai_chinchilla', dropOutliers: true });
+    expect(t.N.length).toBe(85);
+    const resample = { scheme: 'bootstrap', resamples: 2000, seed: 1, level: 0.8 } as const;
+    const a1 = scaling.minLossFrontier(t, { flops: 'budget', resample });
+    const a2 = scaling.isoflopApproach(t, { resample });
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    expect([r3(a1.a), r3(a1.resampling!.intervals.a![0]), r3(a1.resampling!.intervals.a![1])]).toEqual([0.473, 0.45, 0.537]);
+    expect([r3(a2.a), r3(a2.resampling!.intervals.a![0]), r3(a2.resampling!.intervals.a![1])]).toEqual([0.541, 0.513, 0.553]);
+    expect(a2.profiles!.length).toBe(7);
+    expect(r3(a2.b)).toBe(0.459);
+    const all = scaling.isoflopApproach(scaling.isoflopRuns({ source: 'epochai_chinchilla' }));
+    expect(r3(all.a)).toBe(0.495);
+    expect(all.warnings[0]).toMatch(/^vertex-outside-range: 1 profile/);
+  });
+});

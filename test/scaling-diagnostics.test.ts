@@ -1,8 +1,11 @@
 import * as fs from 'fs';
+import * as path from 'path';
 import { scaling } from '../lib';
 import { chiSquareSf, erf, lnGamma, normalQuantile, symmetricEigenvalues } from '../lib/scaling/stats';
 import { LegacyRandomState } from './helpers/numpyLegacy';
 import { rng } from './helpers/rng';
+
+const nameOf = (w: string) => w.slice(0, w.indexOf(':'));
 
 /** Hoffmann et al. (2022)'s unrounded values, as in Epoch's notebook (raw: ln A, ln B, ln E, α, β). */
 const HOFFMANN_RAW = [6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083];
@@ -109,7 +112,7 @@ describe('scaling.diagnostics', () => {
   });
 
   test('datablations: R² of the base form at their fitted values is 0.4452 (their notebook: 0.4451684378759986)', () => {
-    const t = scaling.tableFromCsv(fs.readFileSync(scaling.DATABLATIONS_CSV, 'utf8'));
+    const t = scaling.tableFromCsv(fs.readFileSync(path.join(__dirname, '..', 'data', 'scaling', 'datablations_fit_runs.csv'), 'utf8'));
     const data = { N: t.params as Float64Array, D: t.tokens as Float64Array, loss: t.val_loss as Float64Array };
     expect(data.N.length).toBe(182);
     // utils/parametric_fit.ipynb, "No decay": a, b, e, α, β = 6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596
@@ -146,22 +149,22 @@ describe('scaling.diagnostics', () => {
       loss: Float64Array.from({ length: n }, (_, i) => 2 + 1 / (1 + i)),
     };
     const a = scaling.diagnostics(p, oneN);
-    expect(a.warnings.map((w) => w.name)).toEqual(['flat-direction', 'few-distinct-N']);
-    expect(a.warnings[0]!.message).toMatch(/condition number/);
+    expect(a.warnings.map(nameOf)).toEqual(['flat-direction', 'few-distinct-N']);
+    expect(a.warnings[0]).toMatch(/^flat-direction: the scaled Jacobian of ln L̂ has condition number/);
     // All runs at one budget: N and D vary together.
     const oneC = {
       N: Float64Array.from({ length: n }, (_, i) => 1e8 * 1.5 ** i),
       D: Float64Array.from({ length: n }, (_, i) => 1e21 / (6 * 1e8 * 1.5 ** i)),
       loss: Float64Array.from({ length: n }, (_, i) => 2.5 + 0.01 * (i - 6) ** 2),
     };
-    expect(scaling.diagnostics(p, oneC).warnings.map((w) => w.name)).toContain('single-budget');
+    expect(scaling.diagnostics(p, oneC).warnings.map(nameOf)).toContain('single-budget');
     const two = { N: Float64Array.of(1e8, 1e9, 1e8, 1e9), D: Float64Array.of(1e9, 1e9, 1e10, 1e10), loss: Float64Array.of(3, 2.8, 2.7, 2.5) };
-    const names = scaling.diagnostics(p, two).warnings.map((w) => w.name);
+    const names = scaling.diagnostics(p, two).warnings.map(nameOf);
     expect(names).toContain('few-distinct-N');
     expect(names).toContain('few-distinct-D');
     // Bounds: E at its upper bound.
     const b = scaling.diagnostics(p, runs, { bounds: { E: [0, 1.7] } });
-    expect(b.warnings.map((w) => w.name)).toEqual(['at-bound']);
+    expect(b.warnings.map(nameOf)).toEqual(['at-bound']);
     expect(() => scaling.diagnostics(p, runs, { bounds: { F: [0, 1] } })).toThrow(/names no parameter 'F'/);
     // NaN columns are an error naming the entry.
     const bad = { ...two, loss: Float64Array.of(3, NaN, 2.7, 2.5) };
@@ -172,7 +175,7 @@ describe('scaling.diagnostics', () => {
   test('a fit that stopped without converging is flagged', async () => {
     const f = await scaling.fit(runs, { maxIterations: 2, grid: [[6, 6, 0.5, 0.3, 0.3]] });
     expect(f.converged).toBe(false);
-    expect(scaling.diagnostics(f, runs).warnings.map((w) => w.name)).toContain('not-converged');
+    expect(scaling.diagnostics(f, runs).warnings.map(nameOf)).toContain('not-converged');
   });
 });
 

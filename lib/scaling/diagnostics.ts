@@ -21,12 +21,8 @@ export type DiagnosticWarningName =
   | 'few-distinct-N'
   | 'few-distinct-D'
   | 'single-budget';
+// The fit result's own warnings (single-N, single-D, single-U, no-repetition, no-excess-params) are passed through.
 
-/** A named warning with a sentence saying what was found. */
-export interface DiagnosticWarning {
-  name: DiagnosticWarningName;
-  message: string;
-}
 
 /** Options of {@link diagnostics}. */
 export interface DiagnosticsOptions {
@@ -63,7 +59,11 @@ export interface Diagnostics {
    */
   conditionNumber?: number;
   distinct: { N: number; D: number; budgets: number };
-  warnings: DiagnosticWarning[];
+  /**
+   * Named warnings, each `'name: explanation'` (the format of the fit result's own `warnings`, which are
+   * included): see {@link DiagnosticWarningName}.
+   */
+  warnings: string[];
 }
 
 type LawParams = ChinchillaParams | KaplanParams;
@@ -180,6 +180,12 @@ export function diagnostics(fit: FitResult | LawParams, data: ScalingData, opts:
     if (!(p instanceof Float64Array) && !Array.isArray(p)) throw rangeError('opts.predicted must be a Float64Array or an array of numbers');
     if (p.length !== n) throw rangeError(`opts.predicted must hold one loss per run (${n}; got ${p.length})`);
     predicted = Float64Array.from(p as ArrayLike<number>, (x, i) => number(x, `opts.predicted[${i}]`, { min: 0, minExclusive: true }));
+  } else if (fr && (fr.law as string) === 'custom') {
+    throw rangeError('opts.predicted is required for a custom law (the diagnostics evaluate only the built-in laws)');
+  } else if ('rdStar' in params || 'rnStar' in params) {
+    const U = (data as { U?: unknown }).U;
+    if (U === undefined) throw rangeError('data.U (unique tokens) is required with data-constrained parameters');
+    predicted = (predict as (p: unknown, n: Float64Array, d: Float64Array, u: unknown) => Float64Array)(params, cols.N, cols.D, U);
   } else {
     predicted = predict(params, cols.N, cols.D);
   }
@@ -190,27 +196,25 @@ export function diagnostics(fit: FitResult | LawParams, data: ScalingData, opts:
   const compute = checkCompute(o.compute);
   const C = Float64Array.from(cols.N, (N, i) => compute.perToken(N) * cols.D[i]!);
   const distinct = { N: new Set(cols.N).size, D: new Set(cols.D).size, budgets: clusters(C, 0.01) };
-  const warnings: DiagnosticWarning[] = [];
-  if (fr && fr.converged === false) {
-    warnings.push({ name: 'not-converged', message: `the best start stopped on '${fr.status}' without meeting a convergence tolerance` });
-  }
+  const warnings: string[] = [];
+  const warn = (name: DiagnosticWarningName, message: string) => warnings.push(`${name}: ${message}`);
+  const own = (fr as { warnings?: unknown } | undefined)?.warnings;
+  if (Array.isArray(own)) for (const w of own) if (typeof w === 'string') warnings.push(w);
+  if (fr && fr.converged === false) warn('not-converged', `the best start stopped on '${fr.status}' without meeting a convergence tolerance`);
   const out: Diagnostics = {
     runs: n, predicted, residuals, logResiduals,
     rSquared: r2(cols.loss, predicted),
     rSquaredLog: r2(Float64Array.from(cols.loss, Math.log), Float64Array.from(predicted, Math.log)),
     rmse: Math.sqrt(sse / n), distinct, warnings,
   };
-  if (o.predicted === undefined) {
+  if (o.predicted === undefined && !('rdStar' in params || 'rnStar' in params)) {
     const { law, theta } = rawOf(params);
     const { J, k } = jacobian(law, theta, cols.N, cols.D);
     const cond = scaledCondition(J, n, k);
     out.conditionNumber = cond;
     const limit = number(o.conditionLimit ?? 1e6, 'opts.conditionLimit', { min: 1 });
     if (!(cond <= limit)) {
-      warnings.push({
-        name: 'flat-direction',
-        message: `the scaled Jacobian of ln L̂ has condition number ${cond.toPrecision(3)} > ${limit}: some combination of parameters is not determined by these runs`,
-      });
+      warn('flat-direction', `the scaled Jacobian of ln L̂ has condition number ${cond.toPrecision(3)} > ${limit}: some combination of parameters is not determined by these runs`);
     }
   }
   const bounds = o.bounds ?? (fr as { bounds?: Record<string, readonly [number, number]> } | undefined)?.bounds;
@@ -222,14 +226,16 @@ export function diagnostics(fit: FitResult | LawParams, data: ScalingData, opts:
       if (!Array.isArray(r) || r.length !== 2) throw rangeError(`opts.bounds.${k} must be [lo, hi]`);
       for (const edge of r as number[]) {
         if (Number.isFinite(edge) && Math.abs(pv[k]! - edge) <= 1e-6 * Math.max(1, Math.abs(edge))) {
-          warnings.push({ name: 'at-bound', message: `${k} = ${pv[k]} is at its bound ${edge}` });
+          warn('at-bound', `${k} = ${pv[k]} is at its bound ${edge}`);
         }
       }
     }
   }
-  if (distinct.N < 3) warnings.push({ name: 'few-distinct-N', message: `${distinct.N} distinct N: the N exponent is not separable from its coefficient` });
-  if (distinct.D < 3) warnings.push({ name: 'few-distinct-D', message: `${distinct.D} distinct D: the D exponent is not separable from its coefficient` });
-  if (distinct.budgets < 2) warnings.push({ name: 'single-budget', message: 'all runs lie within 1% of one compute budget: N and D vary together, so their terms are confounded' });
+  if (distinct.N < 3) warn('few-distinct-N', `${distinct.N} distinct N: the N exponent is not separable from its coefficient`);
+  if (distinct.D < 3) warn('few-distinct-D', `${distinct.D} distinct D: the D exponent is not separable from its coefficient`);
+  if (distinct.budgets < 2 && !warnings.some((w) => w.startsWith('single-budget:'))) {
+    warn('single-budget', 'all runs lie within 1% of one compute budget: N and D vary together, so their terms are confounded');
+  }
   return out;
 }
 

@@ -15,7 +15,6 @@ export type { ApproachResult, CurveData, IsoflopData, FrontierOptions, IsoflopOp
 export { diagnostics, parameterTest, likelihoodRatioTest } from './diagnostics';
 export type {
   ChiSquareTest,
-  DiagnosticWarning,
   DiagnosticWarningName,
   Diagnostics,
   DiagnosticsOptions,
@@ -28,7 +27,7 @@ export { trainingFlops } from './compute';
 export type { ComputeModel } from './compute';
 export { resampleFit } from './resample';
 export type { ResampleFitOptions, ResampleFitResult, ResampleScheme, ResampleSummary } from './resample';
-export { tableFromCsv, isoflopRuns, ISOFLOP_CSV, DATABLATIONS_CSV } from './table';
+export { tableFromCsv, isoflopRuns, ISOFLOP_CSV } from './table';
 export type { Cell, Column, IsoflopTable, RunTable } from './table';
 export type {
   BootstrapOptions,

@@ -284,11 +284,17 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
   const names = Object.keys(est);
   const samples: Record<string, Float64Array> = {};
   for (const q of names) samples[q] = new Float64Array(sets.sets.length).fill(NaN);
-  const start = gridPerResample ? fitOpts.grid : [Array.from(full.theta.subarray(0, law === 'chinchilla' ? 5 : 4))];
+  const free = full.theta.length - (full.sigma !== undefined ? 1 : 0);
+  const start = gridPerResample ? fitOpts.grid : [Array.from(full.theta.subarray(0, free))];
+  // Per-run option arrays (weights) follow the resampled rows.
+  const perRun = Object.entries(fitOpts).filter(([k, v]) => k === 'weights' && (Array.isArray(v) || v instanceof Float64Array) && (v as ArrayLike<number>).length === length);
   for (let k = 0; k < sets.sets.length; k++) {
-    const rows = takeRows(table, sets.sets[k]!) as unknown as ScalingData;
+    const idx = sets.sets[k]!;
+    const rows = takeRows(table, idx) as unknown as ScalingData;
+    const extra: Record<string, Float64Array> = {};
+    for (const [key, v] of perRun) extra[key] = Float64Array.from(idx, (i) => (v as ArrayLike<number>)[i]!);
     try {
-      const r = await fit<L>(rows, { ...(fitOpts as FitOptions<L>), grid: start });
+      const r = await fit<L>(rows, { ...(fitOpts as FitOptions<L>), ...extra, grid: start });
       if (Number.isFinite(r.objective)) {
         const q = quantities(law, r as FitResult, C);
         for (const n of names) samples[n]![k] = q[n] ?? NaN;

@@ -43,9 +43,6 @@ export type IsoflopTable = {
 /** Path of the bundled multi-study isoFLOP table (provenance: data/scaling/README.md). */
 export const ISOFLOP_CSV = path.join(__dirname, '..', '..', 'data', 'scaling', 'isoflops_multi_source.csv');
 
-/** Path of the bundled datablations runs (Muennighoff et al. 2023; provenance: data/scaling/README.md). */
-export const DATABLATIONS_CSV = path.join(__dirname, '..', '..', 'data', 'scaling', 'datablations_fit_runs.csv');
-
 const BOOL = new Map<string, boolean>([
   ['true', true], ['false', false], ['True', true], ['False', false], ['TRUE', true], ['FALSE', false],
 ]);
