@@ -154,6 +154,16 @@ describe('scaling.resampleFit', () => {
     expect(r.resampling.stdErr.alpha!).toBeGreaterThan(0);
   });
 
+  test('derived quantities follow the compute model', async () => {
+    const resample = { scheme: 'subsample', resamples: 3, seed: 4 } as const;
+    const six = await scaling.resampleFit(runs, { grid, resample });
+    const twelve = await scaling.resampleFit(runs, { grid, resample, computeModel: { flopsPerToken: (N) => 12 * N } });
+    // f = 12N at C is 6ND at C/2.
+    expect(twelve.resampling.estimate.nOpt! / scaling.computeOptimal(six.fit.params, 5.76e23 / 2).N).toBeCloseTo(1, 8);
+    expect(twelve.resampling.estimate.a).toBeCloseTo(six.resampling.estimate.a!, 6);
+    await expect(scaling.resampleFit(runs, { grid, resample, computeModel: { kind: 'x' } as never })).rejects.toThrow(/opts.computeModel.kind/);
+  });
+
   test('option checks', async () => {
     await expect(scaling.resampleFit(runs, { grid } as never)).rejects.toThrow(/opts.resample/);
     await expect(scaling.resampleFit(runs, { grid, resample: { scheme: 'bootstrap', resamples: 1, seed: 1 }, bootstrap: { resamples: 1, seed: 1 } } as never)).rejects.toThrow(

@@ -9,6 +9,7 @@ import { mulberry32 } from '../runtime/prng';
 import { show } from '../runtime/show';
 import { integer, invalidType, number, object, oneOf, optionKeys, options, rangeError } from '../runtime/validate';
 import { FIT_KEYS, fit } from './fit';
+import { type ComputeModel, checkCompute } from './compute';
 import { computeOptimal } from './formulas';
 import { finiteSorted, meanSd, normalQuantile, percentile } from './stats';
 import { type Cell, type RunTable, tableShape, takeRows } from './table';
@@ -230,6 +231,8 @@ export interface ResampleFitOptions<L extends ScalingLaw = ScalingLaw> extends O
   gridPerResample?: boolean;
   /** Budget C for the derived compute-optimal quantities of the Chinchilla law (default 5.76e23). */
   compute?: number;
+  /** FLOP model of those quantities (default 6ND). */
+  computeModel?: ComputeModel;
   /** Called after each refit. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -241,14 +244,14 @@ export interface ResampleFitResult<P> {
   resampling: ResampleSummary;
 }
 
-function quantities(law: ScalingLaw, r: FitResult, C: number): Record<string, number> {
+function quantities(law: ScalingLaw, r: FitResult, C: number, model: ComputeModel | undefined): Record<string, number> {
   const p = r.params as unknown as Record<string, number>;
   const out: Record<string, number> = { ...p };
   if (r.sigma !== undefined) out.sigma = r.sigma;
   if (law === 'chinchilla') {
     const cp = r.params as ChinchillaParams;
     const ok = cp.alpha > 0 && cp.beta > 0 && Number.isFinite(cp.A) && Number.isFinite(cp.B);
-    const o = ok ? computeOptimal(cp, C) : undefined;
+    const o = ok ? computeOptimal(cp, C, { compute: model }) : undefined;
     out.a = o ? o.a : NaN;
     out.b = o ? o.b : NaN;
     out.tokensPerParam = o ? o.tokensPerParam : NaN;
@@ -258,7 +261,7 @@ function quantities(law: ScalingLaw, r: FitResult, C: number): Record<string, nu
   return out;
 }
 
-const RF_KEYS = [...FIT_KEYS.filter((k) => k !== 'bootstrap'), 'resample', 'gridPerResample', 'compute'];
+const RF_KEYS = [...FIT_KEYS.filter((k) => k !== 'bootstrap'), 'resample', 'gridPerResample', 'compute', 'computeModel'];
 
 /**
  * Fits the law to the full data, then refits it on each resample of the scheme — subsampling or
@@ -271,7 +274,8 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
   opts: ResampleFitOptions<L>,
 ): Promise<ResampleFitResult<ParamsOf<L>>> {
   const o = options<ResampleFitOptions<L>>(opts, 'opts', RF_KEYS, true);
-  const { resample, gridPerResample, compute, onProgress, ...fitOpts } = o;
+  const { resample, gridPerResample, compute, computeModel, onProgress, ...fitOpts } = o;
+  checkCompute(computeModel, 'opts.computeModel');
   if (gridPerResample !== undefined && typeof gridPerResample !== 'boolean') throw invalidType('opts.gridPerResample', 'a boolean', gridPerResample);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidType('opts.onProgress', 'a function', onProgress);
   const C = compute === undefined ? 5.76e23 : number(compute, 'opts.compute', { min: 0, minExclusive: true });
@@ -280,7 +284,7 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
   const sets = indexSets(resample, 'opts.resample', table, length);
   const full = await fit<L>(data, fitOpts as FitOptions<L>);
   const law = full.law;
-  const est = quantities(law, full as FitResult, C);
+  const est = quantities(law, full as FitResult, C, computeModel);
   const names = Object.keys(est);
   const samples: Record<string, Float64Array> = {};
   for (const q of names) samples[q] = new Float64Array(sets.sets.length).fill(NaN);
@@ -296,7 +300,7 @@ export async function resampleFit<L extends ScalingLaw = 'chinchilla'>(
     try {
       const r = await fit<L>(rows, { ...(fitOpts as FitOptions<L>), ...extra, grid: start });
       if (Number.isFinite(r.objective)) {
-        const q = quantities(law, r as FitResult, C);
+        const q = quantities(law, r as FitResult, C, computeModel);
         for (const n of names) samples[n]![k] = q[n] ?? NaN;
       }
     } catch (e) {

@@ -955,7 +955,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.resampleFit',
-    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'resample', 'scheme', 'resamples', 'seed', 'size', 'fraction', 'level', 'groups', 'sets', 'gridPerResample', 'compute', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs', 'a', 'b', 'e', 'alpha', 'beta'],
+    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'resample', 'scheme', 'resamples', 'seed', 'size', 'fraction', 'level', 'groups', 'sets', 'gridPerResample', 'compute', 'computeModel', 'kind', 'nLayer', 'nCtx', 'dAttn', 'flopsPerToken', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs', 'a', 'b', 'e', 'alpha', 'beta'],
     build: (r) => {
       const data = { ...scalingData(r, int(r, 8, 16)), group: [] as string[] };
       data.group = Array.from(data.N, (_, i) => `g${i % 3}`);
@@ -967,6 +967,7 @@ export const TARGETS: Target[] = [
       const opts: Record<string, unknown> = { grid: { a: [6], b: [6], e: [0.5], alpha: [0.3], beta: [0.3] }, maxIterations: 60, resample };
       if (r() < 0.2) opts.gridPerResample = true;
       if (r() < 0.2) opts.compute = 1e22;
+      if (r() < 0.2) opts.computeModel = pick(r, ['6ND', { kind: 'kaplan', nLayer: 2, nCtx: 8, dAttn: 4 }] as const);
       return [data, opts];
     },
     call: (a) => lw.scaling.resampleFit(a[0] as lw.scaling.ScalingData, a[1] as lw.scaling.ResampleFitOptions),
@@ -974,7 +975,7 @@ export const TARGETS: Target[] = [
       const o = res as lw.scaling.ResampleFitResult<lw.scaling.ChinchillaParams>;
       return o.fit.runs === (a[0] as { N: Float64Array }).N.length && o.resampling.samples.alpha!.length === o.resampling.resamples ? undefined : 'resample shapes';
     },
-    extraKeys: { 1: ['gridPerResample', 'compute', 'law', 'objective', 'delta', 'optimumRelTol', 'onProgress', 'backend', 'signal'] },
+    extraKeys: { 1: ['gridPerResample', 'compute', 'computeModel', 'law', 'objective', 'delta', 'optimumRelTol', 'onProgress', 'backend', 'signal'] },
   },
   {
     name: 'scaling.tableFromCsv',
