@@ -209,7 +209,8 @@ describe("Besiroglu et al. (2024)'s tests against Hoffmann et al.'s values", () 
     // Their standard errors of (ln A, ln B, ln E, α, β): 0.258, 0.421, 0.014, 0.015, 0.021.
     const se = [0.258, 0.421, 0.014, 0.015, 0.021];
     se.forEach((s, j) => expect(Math.sqrt(t.covariance[j * 6]!)).toBeCloseTo(s, 3));
-    expect(t.statistic).toBeCloseTo(238.4, 0);
+    // 238.83 here: the same resamples, L-BFGS instead of BFGS for the refits.
+    expect(Math.abs(t.statistic - 238.4)).toBeLessThan(1);
     expect(t.resamples).toBe(4000);
   });
 });
