@@ -85,7 +85,11 @@ export interface IsoflopOptions {
   interiorOnly?: boolean;
   /** Budget for the reported N_opt, D_opt (default 5.76e23, Chinchilla's). */
   at?: number;
-  /** Resample for intervals: bootstrap/subsample draw runs within each profile; leave-one-group-out by label. */
+  /**
+   * Resample for intervals: bootstrap/subsample draw runs within each profile; leave-one-group-out by label. A
+   * resampled profile left with fewer than `minRuns` distinct N (or a concave parabola) is left out of that
+   * resample; a resample left with fewer than 2 profiles counts as failed.
+   */
   resample?: ResampleScheme;
 }
 
