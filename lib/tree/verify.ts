@@ -11,7 +11,7 @@ import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
 import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
-import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
+import { optionKeys, options, perRequest, rangeError, typeError } from '../runtime/validate';
 
 export type { DraftKind, VerifyMode } from './sampling';
 
@@ -40,6 +40,17 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
    * Uint32Array gives each tree its own step (the request's decoding-step counter).
    */
   step?: number | Uint32Array;
+  /**
+   * Cap on accepted draft tokens: one integer >= 0 for every tree, or an Int32Array with one per tree (default:
+   * no cap). The walk stops after that many accepted drafts and emits one more token from the node it reached,
+   * so a tree yields at most `maxAccepted + 1` tokens (0: only the root's token). The emitted tokens are
+   * distributed exactly as for the tree cut at that depth: when the walk stops because of the cap, the last
+   * token is the bonus token, a plain sample of the processed target at that node (greedy: its argmax), as at
+   * a leaf; a rejection before the cap gives the usual correction. SGLang's `num_speculative_tokens`
+   * (`accept_index` width, = `--speculative-num-steps` + 1) is `maxAccepted + 1`; vLLM's
+   * `num_speculative_tokens` k is `maxAccepted = k`.
+   */
+  maxAccepted?: number | Int32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
   signal?: AbortSignal;
@@ -76,6 +87,7 @@ type NativeVerifyTree = (
     step: number;
     seeds?: BigUint64Array;
     steps?: Uint32Array;
+    maxAccepted?: number | Int32Array;
     cancel: Int32Array;
     backend: string;
     tuning?: NativeTuning;
@@ -85,8 +97,8 @@ type NativeVerifyTree = (
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
   ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
-    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, seed: 1, step: 1, backend: 1, signal: 1,
-    tuning: 1,
+    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, seed: 1, step: 1, maxAccepted: 1,
+    backend: 1, signal: 1, tuning: 1,
   }),
 ];
 
@@ -139,6 +151,11 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   }
   const processing = normaliseProcessing(opts, batch, mode);
   const streams = normaliseStreams(opts.seed, opts.step, batch);
+  const maxAccepted = perRequest(opts.maxAccepted, 'opts.maxAccepted', 'Int32Array', batch, {
+    min: 0,
+    max: 0x7fffffff,
+    integer: true,
+  });
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
@@ -148,6 +165,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       drafts,
       draft: draft?.native,
       ...streams,
+      ...(maxAccepted === undefined ? {} : { maxAccepted }),
       cancel,
       backend,
       tuning: opts.tuning,

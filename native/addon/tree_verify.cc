@@ -1,7 +1,8 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
 // opts (normalised by lib/tree/verify.ts): { greedy, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
 //   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seedLo, seedHi (uint32), step,
-//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), cancel, backend, tuning? }
+//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), maxAccepted?: number | Int32Array(batch), cancel,
+//   backend, tuning? }
 #include <memory>
 
 #include "async.h"
@@ -32,6 +33,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     if (!draft.IsUndefined() && !draft.IsNull()) args->draft = logits(env, draft, "draft", pins);
     args->sampling = unpack_sampling(opts, args->trees.batch, pins);
     args->drafts = unpack_draft_kind(opts);
+    args->max_accepted = unpack_max_accepted(opts, args->trees.batch, pins);
     const uint64_t lo = static_cast<uint64_t>(integer(opts, "seedLo", "opts.seedLo")) & 0xffffffffu;
     const uint64_t hi = static_cast<uint64_t>(integer(opts, "seedHi", "opts.seedHi")) & 0xffffffffu;
     args->seed = lo | (hi << 32);
