@@ -96,7 +96,7 @@ describe('maxAccepted and placeholders: exact equivalences, every mode', () => {
     // the leaf's (node 3) is 0. Tree 1: root with a placeholder child and a child 6; argmax of the root row is
     // 6, of the child's row 7.
     const trees: TreeBatch = {
-      tokens: Int32Array.from([9, 1, 2, 3, -1, 0, -1, 6]),
+      tokens: Int32Array.from([7, 1, 2, 3, -1, 0, -1, 6]),
       parents: Int32Array.from([-1, 0, 1, 2, 0, -1, 0, 0]),
       offsets: Int32Array.from([0, 5, 8]),
     };
