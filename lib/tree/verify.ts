@@ -156,7 +156,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     max: 0x7fffffff,
     integer: true,
   });
-  const toResult = layoutFor(trees, opts);
+  const toResult = layoutFor(trees, opts, maxAccepted);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
