@@ -1,7 +1,8 @@
 // verifyTree with maxAccepted and placeholder drafts on the GPU (no jest there): CUDA vs CPU token for token
 // (every mode, float32 and bfloat16, the lazy and all-rows CUDA paths and cluster sizes 1 and auto), the exact
 // equivalence "cap c == nodes deeper than c replaced by -1" on CUDA, caps and placeholders never passed on
-// CUDA, and batch invariance on CUDA with per-request seeds (each request alone == inside a shuffled batch).
+// CUDA, NaN rows under placeholders never read, and batch invariance on CUDA with per-request seeds (each
+// request alone == inside a shuffled batch).
 // Run: node test/gpu/tree-caps.js (from a directory holding dist/, build/ and cuda/build/); exit 1 on failure.
 // CAPS_BACKEND=cpu dry-runs the logic without a GPU (CPU against itself, small vocabularies).
 'use strict';
@@ -47,6 +48,15 @@ function request(r, maxNodes, V, iid) {
     }
   }
   for (let c = 1; c < n; c++) if (r() < 0.2) tokens[c] = -1;
+  // Rows of placeholders and of the nodes below them are never read: NaN there must not raise (either path).
+  const unreachable = [false];
+  for (let c = 1; c < n; c++) {
+    unreachable.push(tokens[c] === -1 || unreachable[parents[c]]);
+    if (unreachable[c] && r() < 0.5) {
+      target.fill(NaN, c * V, (c + 1) * V);
+      draft.fill(NaN, c * V, (c + 1) * V);
+    }
+  }
   let seed = 0n;
   for (let i = 0; i < 4; i++) seed = (seed << 16n) | BigInt(randInt(r, 65536));
   const cap = randInt(r, 5);
