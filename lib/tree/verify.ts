@@ -119,9 +119,11 @@ const VERIFY_KEYS = [
  * const r = await verifyTree(trees, { data: logits, rows: 3, vocab: 32000 }, { mode: 'sample', temperature: 0.7, seed: 1, step });
  * r.tokens.subarray(r.tokenOffsets[0], r.tokenOffsets[1]); // accepted tokens + correction/bonus
  * ```
+ * A draft token of -1 is a placeholder: never accepted, its subtree never reached (see {@link TreeBatch}).
+ *
  * @throws TypeError / RangeError naming the argument for malformed trees (cycles, parent >= child, ids out of
  *   range, duplicate siblings unless drafts = 'iid'), mismatched row counts or vocabularies,
- *   bad per-tree parameters, seeds or steps.
+ *   bad per-tree parameters, seeds, steps or caps (`maxAccepted` negative or not an integer).
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
