@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "error.h"
@@ -37,7 +36,7 @@ TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblin
   plan.path_offset.assign(t.batch + 1, 0);
   plan.unreachable.assign(nodes, 0);
   std::vector<int32_t> depth(nodes, 0);
-  std::vector<uint8_t> listed(nodes, 0);  // in its parent's child list
+  bool cut = false;  // some child is left out (a placeholder, below one, or past its request's cap)
   for (int64_t b = 0; b < t.batch; ++b) {
     const int64_t o = t.offsets[b], n = t.offsets[b + 1] - o;
     if (t.parents[o] != -1)
@@ -57,11 +56,13 @@ TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblin
         throw_range(at("trees.tokens", o + i) + " = " + std::to_string(tok) + " is out of range [0, " +
                     std::to_string(vocab) + ") (or -1, a placeholder)");
       plan.tree_of[o + i] = static_cast<int32_t>(b);
+      ++plan.child_start[o + p + 1];
       depth[o + i] = depth[o + p] + 1;
       plan.unreachable[o + i] = plan.unreachable[o + p] || tok == kPlaceholderToken;
-      if (plan.unreachable[o + i] || depth[o + i] > cap) continue;
-      listed[o + i] = 1;
-      ++plan.child_start[o + p + 1];
+      if (plan.unreachable[o + i] || depth[o + i] > cap) {
+        cut = true;
+        continue;
+      }
       d = std::max(d, depth[o + i]);
     }
     plan.max_depth = std::max(plan.max_depth, d);
@@ -76,25 +77,45 @@ TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblin
   std::vector<int32_t> fill(plan.child_start.begin(), plan.child_start.end() - 1);
   for (int64_t b = 0; b < t.batch; ++b)
     for (int64_t g = t.offsets[b] + 1; g < t.offsets[b + 1]; ++g) {
-      if (!listed[g]) continue;
       const int32_t k = fill[t.offsets[b] + t.parents[g]]++;
       plan.child_node[k] = static_cast<int32_t>(g);
       plan.child_token[k] = t.tokens[g];
     }
-  if (!duplicate_siblings) {
-    // Every sibling pair, listed or not (a cap or a placeholder above does not make a tree well-formed);
-    // placeholders are not tokens and may repeat.
-    std::vector<std::tuple<int64_t, int32_t, int32_t>> sib;  // (global parent, token, node)
-    for (int64_t b = 0; b < t.batch; ++b)
-      for (int64_t g = t.offsets[b] + 1; g < t.offsets[b + 1]; ++g)
-        if (t.tokens[g] != kPlaceholderToken)
-          sib.emplace_back(t.offsets[b] + t.parents[g], t.tokens[g], static_cast<int32_t>(g));
-    std::sort(sib.begin(), sib.end());
-    for (size_t i = 1; i < sib.size(); ++i)
-      if (std::get<0>(sib[i]) == std::get<0>(sib[i - 1]) && std::get<1>(sib[i]) == std::get<1>(sib[i - 1]))
-        throw_range("trees.tokens: nodes " + std::to_string(std::get<2>(sib[i - 1])) + " and " +
-                    std::to_string(std::get<2>(sib[i])) + " are siblings with the same token " +
-                    std::to_string(std::get<1>(sib[i])) + "; duplicate sibling tokens are only legal for drafts 'iid'");
+  if (!duplicate_siblings) {  // every sibling set, before any is cut; placeholders are not tokens and may repeat
+    std::vector<std::pair<int32_t, int32_t>> sib;
+    for (int64_t g = 0; g < nodes; ++g) {
+      const int32_t cb = plan.child_start[g], ce = plan.child_start[g + 1];
+      if (ce - cb < 2) continue;
+      sib.clear();
+      for (int32_t i = cb; i < ce; ++i)
+        if (plan.child_token[i] != kPlaceholderToken) sib.emplace_back(plan.child_token[i], plan.child_node[i]);
+      std::sort(sib.begin(), sib.end());
+      for (size_t i = 1; i < sib.size(); ++i)
+        if (sib[i].first == sib[i - 1].first)
+          throw_range("trees.tokens: nodes " + std::to_string(sib[i - 1].second) + " and " +
+                      std::to_string(sib[i].second) + " are siblings with the same token " +
+                      std::to_string(sib[i].first) + "; duplicate sibling tokens are only legal for drafts 'iid'");
+    }
+  }
+  if (cut) {  // drop placeholders, what is below them and nodes past the cap from the lists, in place
+    int32_t k = 0;
+    plan.max_children = 0;
+    for (int64_t g = 0; g < nodes; ++g) {
+      const int32_t cb = plan.child_start[g], ce = plan.child_start[g + 1];
+      plan.child_start[g] = k;
+      const int32_t cap = max_accepted.at(plan.tree_of[g]);
+      for (int32_t i = cb; i < ce; ++i) {
+        const int32_t c = plan.child_node[i];
+        if (plan.unreachable[c] || depth[c] > cap) continue;
+        plan.child_node[k] = c;
+        plan.child_token[k] = plan.child_token[i];
+        ++k;
+      }
+      plan.max_children = std::max(plan.max_children, k - plan.child_start[g]);
+    }
+    plan.child_start[nodes] = k;
+    plan.child_node.resize(k);
+    plan.child_token.resize(k);
   }
   return plan;
 }
