@@ -120,6 +120,13 @@ describe('runsFromCsv (the fit command line)', () => {
     expect(() => runsFromCsv('N,D,loss\n1,x,1\n', { skipInvalid: true })).toThrow(/no runs left out of 1 rows/);
   });
 
+  test('a row with more fields than the header is invalid (an unquoted thousands separator), not misread', () => {
+    expect(() => runsFromCsv('N,D,loss\n1,000,000,2e10,2.5\n')).toThrow(/^line 2: 5 fields, the header has 3 \(a thousands separator in an unquoted number\? quote it: "1,000,000"\)/);
+    const r = runsFromCsv('N,D,loss\n"1,000,000",2e10,2.5\n2,000,4e10,2.4\n3e6,6e10,2.3\n', { skipInvalid: true });
+    expect(Array.from(r.N)).toEqual([1e6, 3e6]);
+    expect(r.skipped.map((x) => x.line)).toEqual([3]);
+  });
+
   test('filters, a missing column with a suggestion', () => {
     const text = 'source,N,D,loss\na,1e9,2e10,2.5\nb,2e9,4e10,2.4\n';
     const r = runsFromCsv(text, { filters: ['source=a'] });
