@@ -37,8 +37,8 @@ export const FIT_OPTIONS: Record<string, OptionSpec> = {
   compute: { type: 'string', value: 'C', group: ROLE.fit, help: 'budget for the compute-optimal quantities (default 5.76e23)' },
   level: { type: 'string', value: 'P', group: ROLE.fit, help: 'bootstrap interval level (default 0.95)' },
   backend: { type: 'string', value: 'B', group: ROLE.fit, help: 'cpu | cuda | auto' },
-  plot: { type: 'string', value: 'out.svg', group: ROLE.out, help: 'iso-loss contours with the runs, and loss vs compute' },
-  title: { type: 'string', value: 'TEXT', group: ROLE.out, help: 'title of the plot (default: law, objective, runs and the file name)' },
+  plot: { type: 'string', value: 'FILE', group: ROLE.out, help: 'figure (7.0 x 3.0 in): iso-loss contours with the runs and the compute-optimal frontier (with its bootstrap band under --bootstrap), loss vs compute with residuals; FILE ends in .svg, or .png (needs the optional renderer: npm install @resvg/resvg-js)' },
+  title: { type: 'string', value: 'TEXT', group: ROLE.out, help: "the figure's title (default: law, objective, runs and the input's file name)" },
 };
 
 const DEFAULT_NAMES = {
@@ -332,6 +332,15 @@ async function fitCommand(args: Args): Promise<number> {
   if (delim !== 'auto' && delim !== ',' && delim !== ';' && delim !== '\t') throw new UsageError(`--delimiter must be ',', ';', tab or auto, got '${delimiter}'`);
   if (args.has('drop-outliers') && args.flag('keep-outliers')) throw new UsageError('--drop-outliers and --keep-outliers exclude each other');
   const plot = args.string('plot');
+  if (plot !== undefined) {
+    const { plotFormat, loadResvg } = await import('./fitPlot');
+    try {
+      // before the fit: an unknown extension or a missing PNG renderer fails at once
+      if (plotFormat(plot) === 'png') loadResvg();
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+  }
   const name = file === '-' ? 'stdin' : file;
   const runs = runsFromCsv(readText(file), {
     nCol: args.string('n-col'), dCol: args.string('d-col'), cCol: args.string('c-col'), lossCol: args.string('loss-col'),
@@ -355,10 +364,8 @@ async function fitCommand(args: Args): Promise<number> {
   const warnings = (r as FitResult & { warnings?: string[] }).warnings ?? [];
   for (const w of warnings) process.stderr.write(`lengthwise fit: warning: ${w}\n`);
   if (plot !== undefined) {
-    const { renderFitPlot } = await import('./fitPlot');
-    const title = args.string('title') ?? `${law} fit (${objective}) to ${runs.N.length} runs of ${path.basename(name)}`;
-    const svg = await renderFitPlot(runs, r, title);
-    fs.writeFileSync(plot, svg);
+    const { defaultPlotTitle, writeFitPlot } = await import('./fitPlot');
+    writeFitPlot(plot, runs, r, args.string('title') ?? defaultPlotTitle(law, objective, runs.N.length, name));
   }
   if (args.json) {
     const out: Record<string, unknown> = {

@@ -1,5 +1,5 @@
 /**
- * Scaling-law fitting (DESIGN.md §4.4): Chinchilla approach 3 and the Huber likelihood of Besiroglu et al.,
+ * Scaling-law fitting (docs/scaling-laws.md): Chinchilla approach 3 and the Huber likelihood of Besiroglu et al.,
  * Kaplan's L(N, D), bootstrap uncertainty, compute-optimal allocation and training-dynamics helpers.
  *
  * @packageDocumentation
