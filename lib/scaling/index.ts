@@ -1,5 +1,5 @@
 /**
- * Scaling-law fitting (DESIGN.md §4.4): Chinchilla approach 3 and the Huber likelihood of Besiroglu et al.,
+ * Scaling-law fitting (docs/scaling-laws.md): Chinchilla approach 3 and the Huber likelihood of Besiroglu et al.,
  * Kaplan's L(N, D), bootstrap uncertainty, compute-optimal allocation and training-dynamics helpers; Hoffmann et
  * al.'s approaches 1 and 2, diagnostics and tests against other parameter sets, subsets, compute models and
  * resampling schemes.
@@ -29,6 +29,7 @@ export { resampleFit } from './resample';
 export type { ResampleFitOptions, ResampleFitResult, ResampleScheme, ResampleSummary } from './resample';
 export { tableFromCsv, isoflopRuns, ISOFLOP_CSV } from './table';
 export type { Cell, Column, IsoflopTable, RunTable } from './table';
+export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
 export type {
   BootstrapOptions,
   BootstrapSummary,

@@ -21,7 +21,7 @@ export type VerifyMode = 'greedy' | 'sample';
 export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
 
 /**
- * How the target distribution p_v at each node is formed (DESIGN §4.3): softmax(z / T), then min-p, then top-k,
+ * How the target distribution p_v at each node is formed (docs/tree-verification.md §2): softmax(z / T), then min-p, then top-k,
  * then top-p, renormalised. Every knob is one value for the whole batch or a typed array with one entry per tree.
  */
 export interface TargetProcessingOptions {
