@@ -10,6 +10,7 @@ export { fit } from './fit';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
 export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
+export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
 export { isoflopApproach, minLossFrontier, isoflopApproach as approach2, minLossFrontier as approach1 } from './approaches';
 export type { ApproachResult, CurveData, IsoflopData, FrontierOptions, IsoflopOptions, IsoflopProfile, PowerLawFit } from './approaches';
 export { diagnostics, parameterTest, likelihoodRatioTest } from './diagnostics';
@@ -29,7 +30,6 @@ export { resampleFit } from './resample';
 export type { ResampleFitOptions, ResampleFitResult, ResampleScheme, ResampleSummary } from './resample';
 export { tableFromCsv, isoflopRuns, ISOFLOP_CSV } from './table';
 export type { Cell, Column, IsoflopTable, RunTable } from './table';
-export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
 export type {
   BootstrapOptions,
   BootstrapSummary,

@@ -117,10 +117,10 @@ test.each(cases)('%s: a misspelt key in argument %i is an error naming the neare
   }
   // A key far from every valid one lists them instead.
   const args = t.build(seeded(2));
-  args[arg] = { ...((args[arg] ?? {}) as object), maxAccepted: 2 };
+  args[arg] = { ...((args[arg] ?? {}) as object), frobnicate: 2 };
   const e = await errorOf(() => t.call(args));
   expect(e).toBeInstanceOf(TypeError);
-  expect(e?.message).toMatch(/unknown option 'maxAccepted' in \S+ \(valid options: /);
+  expect(e?.message).toMatch(/unknown option 'frobnicate' in \S+ \(valid options: /);
 });
 
 test('case-only misspellings and nested option objects are caught too', async () => {

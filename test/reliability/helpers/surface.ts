@@ -107,7 +107,12 @@ function argmaxRow(z: Float32Array, row: number, vocab: number): number {
 }
 
 /** Greedy verification walk in plain TS: follow the child carrying the argmax; emit it. */
-export function greedyReference(t: TreeBatch, z: Float32Array, vocab: number): { length: number[]; tokens: number[][] } {
+export function greedyReference(
+  t: TreeBatch,
+  z: Float32Array,
+  vocab: number,
+  maxAccepted?: number | Int32Array,
+): { length: number[]; tokens: number[][] } {
   const length: number[] = [];
   const tokens: number[][] = [];
   for (let b = 0; b + 1 < t.offsets.length; b++) {
@@ -115,10 +120,12 @@ export function greedyReference(t: TreeBatch, z: Float32Array, vocab: number): {
     const end = t.offsets[b + 1]!;
     let node = 0;
     const out: number[] = [];
+    const cap = maxAccepted === undefined ? Infinity : typeof maxAccepted === 'number' ? maxAccepted : maxAccepted[b]!;
     for (;;) {
       const want = argmaxRow(z, o + node, vocab);
       let next = -1;
-      for (let c = node + 1; c < end - o; c++) if (t.parents[o + c] === node && t.tokens[o + c] === want) next = c;
+      // A placeholder (-1) never equals an argmax; a walk at its cap stops.
+      for (let c = node + 1; c < end - o && out.length < cap; c++) if (t.parents[o + c] === node && t.tokens[o + c] === want) next = c;
       out.push(want);
       if (next < 0) break;
       node = next;
@@ -160,7 +167,7 @@ function checkVerify(args: Args, res: unknown): string | undefined {
   }
   for (const tok of v.tokens) if (tok < 0 || tok >= target.vocab) return `token ${tok} out of range`;
   if (opts.mode === 'greedy') {
-    const ref = greedyReference(t, target.data, target.vocab);
+    const ref = greedyReference(t, target.data, target.vocab, opts.maxAccepted);
     for (let b = 0; b < batch; b++) {
       const got = Array.from(v.tokens.subarray(v.tokenOffsets[b]!, v.tokenOffsets[b + 1]!));
       if (got.join() !== ref.tokens[b]!.join()) return `greedy tree ${b}: got [${got}], want [${ref.tokens[b]}]`;
@@ -398,6 +405,11 @@ function buildVerifyPerRequest(r: R): Args {
   const opts = a[2] as Record<string, unknown>;
   opts.seed = BigUint64Array.from({ length: batch }, () => BigInt(int(r, 0, 1e9)) << BigInt(int(r, 0, 30)));
   if (r() < 0.5) opts.step = Uint32Array.from({ length: batch }, () => int(r, 0, 1e6));
+  // Serving extras: caps on accepted drafts (one or per request) and placeholder drafts.
+  if (r() < 0.4) opts.maxAccepted = r() < 0.5 ? int(r, 0, 3) : Int32Array.from({ length: batch }, () => int(r, 0, 4));
+  const t = a[0] as TreeBatch;
+  if (r() < 0.4) for (let b = 0; b < batch; b++) for (let g = t.offsets[b]! + 1; g < t.offsets[b + 1]!; g++) if (r() < 0.2) t.tokens[g] = -1;
+  for (let b = 0; b < batch; b++) if (opts.maxAccepted instanceof Int32Array && r() < 0.3) opts.maxAccepted[b] = 0x7fffffff;
   return a;
 }
 
@@ -431,11 +443,11 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'verifyTree',
-    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
     build: buildVerify,
     call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
     check: checkVerify,
-    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'backend', 'signal'] },
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'maxAccepted', 'backend', 'signal'] },
   },
   {
     name: 'tree.validateTreeBatch',
@@ -1087,11 +1099,11 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'verifyTree per-request seeds',
-    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
     build: buildVerifyPerRequest,
     call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
     check: checkVerify,
-    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'layout', 'width'] },
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'maxAccepted', 'backend', 'signal', 'layout', 'width'] },
   },
 ];
 
