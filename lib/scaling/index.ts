@@ -7,12 +7,14 @@
 export { fit } from './fit';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
-export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
+export { chinchillaRuns, datablationsRuns, parseCsv, CHINCHILLA_CSV, DATABLATIONS_CSV } from './data';
 export type {
   BootstrapOptions,
   BootstrapSummary,
   ChinchillaParams,
   ComputeOptimalResult,
+  CustomLaw,
+  DataConstrainedParams,
   FitOptions,
   FitResult,
   FitStatus,
