@@ -122,6 +122,14 @@ struct ParamMap {
   }
 };
 
+// No constraints: θ = u, all `k` free.
+inline ParamMap identity_map(int k) {
+  ParamMap m;
+  m.full = m.reduced = k;
+  for (int j = 0; j < k; ++j) m.src[j] = j;
+  return m;
+}
+
 // What one objective evaluation needs besides the data.
 struct Problem {
   Law law = Law::Chinchilla;

@@ -20,8 +20,8 @@ struct Runs {
   const double* N = nullptr;
   const double* D = nullptr;
   const double* loss = nullptr;
-  const double* U = nullptr;  // unique tokens (data-constrained law; optional for custom laws)
   int64_t n = 0;
+  const double* U = nullptr;  // unique tokens (data-constrained law; optional for custom laws)
 };
 
 // Fits finished so far, published to a caller-owned slot (a Float64Array read by JS on a timer).
