@@ -9,8 +9,9 @@ import { invalidType, outOfRange, rangeError } from '../runtime/validate';
 /** Opcodes, as `lw::scaling::Op`. */
 const OP = {
   Const: 0, Param: 1, Var: 2, LogVar: 3, Add: 4, Sub: 5, Mul: 6, Div: 7, Neg: 8, Pow: 9, PowVar: 10,
-  Exp: 11, Log: 12, Sqrt: 13, Min: 14, Max: 15,
+  Exp: 11, Log: 12, Sqrt: 13, Min: 14, Max: 15, Slot: 16, Store: 17, PowTerm: 18,
 } as const;
+const MAX_SLOTS = 8;
 const VARS: Record<string, number> = { N: 0, D: 1, U: 2 };
 const MAX_PARAMS = 8;
 const MAX_STACK = 16;
@@ -183,7 +184,49 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
   const markVar = (i: number) => {
     reads[(['N', 'D', 'U'] as const)[i]!] = true;
   };
+  // Subexpressions of the parameters alone (e.g. exp(a)) are hoisted into a prologue that runs once per
+  // objective evaluation: `prologue` holds their code, each ending in Store k; the body reads them with Slot k.
+  const prologue: number[] = [];
+  let slots = 0;
+  const paramOnly = (n: Node): boolean =>
+    n.t === 'num' || n.t === 'param' ? true : n.t === 'var' ? false : n.t === 'neg' ? paramOnly(n.a) : n.t === 'bin' ? paramOnly(n.a) && paramOnly(n.b) : n.args.every(paramOnly);
+  const hoist = (n: Node): number => {
+    const saved = code.splice(0, code.length);
+    const d0 = depth;
+    depth = 0;
+    genInner(n);
+    prologue.push(...code, OP.Store | (slots << 8));
+    code.splice(0, code.length, ...saved);
+    depth = d0;
+    return slots++;
+  };
+  // X · V^(±p) with X of the parameters alone and p a parameter: one PowTerm instruction.
+  const powTerm = (x: Node, pw: Node, neg: boolean): boolean => {
+    if (pw.t !== 'bin' || pw.op !== '^' || pw.a.t !== 'var' || pw.b.t !== 'param' || !paramOnly(x)) return false;
+    let xs: number, xi: number;
+    if (x.t === 'param') {
+      xs = 0;
+      xi = x.i;
+      used.add(x.i);
+    } else {
+      if (x.t === 'num' || slots >= MAX_SLOTS) return false;
+      xs = 1;
+      xi = hoist(x);
+    }
+    markVar(pw.a.i);
+    used.add(pw.b.i);
+    emit(OP.PowTerm, xs | (xi << 1) | (pw.a.i << 4) | (pw.b.i << 6) | ((neg ? 1 : 0) << 9), 1);
+    return true;
+  };
   const gen = (n: Node): void => {
+    if (n.t === 'bin' && n.op === '/' && powTerm(n.a, n.b, true)) return;
+    if (n.t === 'bin' && n.op === '*' && (powTerm(n.a, n.b, false) || powTerm(n.b, n.a, false))) return;
+    if (n.t !== 'num' && n.t !== 'param' && n.t !== 'neg' && slots < MAX_SLOTS && paramOnly(n)) {
+      return emit(OP.Slot, hoist(n), 1);
+    }
+    genInner(n);
+  };
+  const genInner = (n: Node): void => {
     switch (n.t) {
       case 'num': {
         let k = consts.indexOf(n.v);
@@ -194,6 +237,15 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
       case 'var': markVar(n.i); return emit(OP.Var, n.i, 1);
       case 'neg': gen(n.a); return emit(OP.Neg);
       case 'bin':
+        if (n.op === '/' && n.b.t === 'bin' && n.b.op === '^' && n.b.a.t === 'var') {
+          // x / V^y = x · V^(−y): a multiply instead of a division
+          gen(n.a);
+          markVar(n.b.a.i);
+          gen(n.b.b);
+          emit(OP.Neg);
+          emit(OP.PowVar, n.b.a.i);
+          return emit(OP.Mul, 0, -1);
+        }
         if (n.op === '^' && n.a.t === 'var') {
           markVar(n.a.i);
           gen(n.b);
@@ -224,6 +276,7 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
     }
   };
   gen(root);
+  code.unshift(...prologue);
   if (maxDepth > MAX_STACK) throw rangeError(`${name}.expression is nested too deeply (stack depth ${maxDepth} > ${MAX_STACK})`);
   names.forEach((p, j) => {
     if (!used.has(j)) throw rangeError(`${name}.params: '${p}' does not appear in the expression`);

@@ -43,8 +43,8 @@ PaddedData pad(const MultiStartJob& j) {
 
 // One fit from `start` (free parameters, θ units); returns the outcome and writes the final full θ.
 template <int P>
-StartOutcome run_fit(const MultiStartJob& j, const PaddedData& d, cpu::ChinchillaEvalFn simd, const double* w,
-                     const double* start, double* theta) {
+StartOutcome run_fit(const MultiStartJob& j, const PaddedData& d, cpu::ChinchillaEvalFn simd, cpu::CustomEvalFn csimd,
+                     const double* w, const double* start, double* theta) {
   const Problem& pb = j.pb;
   const ParamMap& map = j.map;
   const bool lik = pb.objective == Objective::HuberLikelihood;
@@ -61,6 +61,7 @@ StartOutcome run_fit(const MultiStartJob& j, const PaddedData& d, cpu::Chinchill
     x0[m] = initial_log_scale(padded, data, w, th0);
   }
   auto eval = [&](const double* th, double* g) {
+    if (csimd) return csimd(pb, data.ln_n, data.ln_d, data.ln_u, data.ln_l, w, d.npad, th, g);
     return simd ? simd(pb, data.ln_n, data.ln_d, data.ln_l, w, d.npad, th, g) : objective_eval(padded, data, w, th, g);
   };
   Lbfgs<P, kMemory> st;
@@ -98,6 +99,7 @@ void multistart_cpu(const MultiStartJob& j, FitResult* out) {
   const PaddedData d = pad(j);
   const int P = j.map.full, k = j.map.reduced - (j.pb.objective == Objective::HuberLikelihood ? 1 : 0);
   const cpu::ChinchillaEvalFn simd = j.pb.law == Law::Chinchilla ? cpu::chinchilla_simd_eval() : nullptr;
+  const cpu::CustomEvalFn csimd = j.pb.law == Law::Custom ? cpu::custom_simd_eval() : nullptr;
   const bool small = j.map.reduced <= kSmallParams;
   const int64_t S = j.n_starts;
   const int64_t per_chunk = std::max<int64_t>(1, kChunkFits / S);
@@ -110,8 +112,8 @@ void multistart_cpu(const MultiStartJob& j, FitResult* out) {
       for (size_t t = b; t < e; ++t) {
         j.cancel.check();
         const int64_t r = r0 + static_cast<int64_t>(t) / S, s = static_cast<int64_t>(t) % S;
-        oc[t] = small ? run_fit<kSmallParams>(j, d, simd, &d.w[r * d.npad], j.starts + s * k, &th[t * P])
-                      : run_fit<kMaxParams>(j, d, simd, &d.w[r * d.npad], j.starts + s * k, &th[t * P]);
+        oc[t] = small ? run_fit<kSmallParams>(j, d, simd, csimd, &d.w[r * d.npad], j.starts + s * k, &th[t * P])
+                      : run_fit<kMaxParams>(j, d, simd, csimd, &d.w[r * d.npad], j.starts + s * k, &th[t * P]);
         if (j.progress) j.progress->add(1);
       }
     });

@@ -162,22 +162,24 @@ Prepared prepare(const Runs& runs, const FitOptions& o) {
     int depth = 0, max_depth = 0;
     for (int i = 0; i < g.len; ++i) {
       const int op = g.code[i] & 0xff, arg = g.code[i] >> 8;
-      if (op > static_cast<int>(Op::Max)) throw_range("custom program: unknown opcode");
+      int need = 0;
+      const int eff = op_effect(op, &need);
+      if (eff == -2) throw_range("custom program: unknown opcode");
+      if (depth < need) throw_range("custom program: stack underflow");
       if (op == static_cast<int>(Op::Param) && (arg < 0 || arg >= g.n_params)) throw_range("custom program: bad parameter index");
-      if ((op == static_cast<int>(Op::Var) || op == static_cast<int>(Op::LogVar) || op == static_cast<int>(Op::PowVar)) &&
-          (arg < 0 || arg > 2))
-        throw_range("custom program: bad variable index");
-      if ((op == static_cast<int>(Op::Var) || op == static_cast<int>(Op::LogVar) || op == static_cast<int>(Op::PowVar)) &&
-          arg == 2 && !runs.U)
-        throw_range("the custom law reads U but data.U is missing");
+      const bool var = op == static_cast<int>(Op::Var) || op == static_cast<int>(Op::LogVar) || op == static_cast<int>(Op::PowVar);
+      if (var && (arg < 0 || arg > 2)) throw_range("custom program: bad variable index");
+      if (var && arg == 2 && !runs.U) throw_range("the custom law reads U but data.U is missing");
+      if ((op == static_cast<int>(Op::Slot) || op == static_cast<int>(Op::Store)) && (arg < 0 || arg >= kMaxSlots))
+        throw_range("custom program: bad slot index");
+      if (op == static_cast<int>(Op::PowTerm)) {
+        const PowTermArg t = pow_term_arg(arg);
+        if (arg < 0 || arg >= 1024 || t.var > 2 || t.p >= g.n_params || (!t.x_slot && t.x >= g.n_params))
+          throw_range("custom program: bad power-term operand");
+        if (t.var == 2 && !runs.U) throw_range("the custom law reads U but data.U is missing");
+      }
       if (op == static_cast<int>(Op::Const) && (arg < 0 || !g.consts)) throw_range("custom program: bad constant index");
-      depth += op <= static_cast<int>(Op::LogVar) ? 1 : (op >= static_cast<int>(Op::Add) && op <= static_cast<int>(Op::Sub)) ||
-                                                           op == static_cast<int>(Op::Mul) || op == static_cast<int>(Op::Div) ||
-                                                           op == static_cast<int>(Op::Pow) || op == static_cast<int>(Op::Min) ||
-                                                           op == static_cast<int>(Op::Max)
-                                                       ? -1
-                                                       : 0;
-      if (depth < 1) throw_range("custom program: stack underflow");
+      depth += eff;
       max_depth = std::max(max_depth, depth);
     }
     if (depth != 1 || max_depth > kMaxStack) throw_range("custom program must leave one value (stack depth ≤ 16)");

@@ -42,7 +42,31 @@ enum class Op : int32_t {
   Const = 0, Param = 1, Var = 2, LogVar = 3, Add = 4, Sub = 5, Mul = 6, Div = 7, Neg = 8, Pow = 9,
   PowVar = 10,  // var^top = exp(top · ln var)
   Exp = 11, Log = 12, Sqrt = 13, Min = 14, Max = 15,
+  Slot = 16,   // push slot `arg`
+  Store = 17,  // pop into slot `arg` (slots hold subexpressions of the parameters alone, hoisted by the compiler)
+  // push X · V^(±θ_p): the power-law term of scaling laws as one instruction. arg bits: 0 X is a slot (else a
+  // parameter), 1–3 X's index, 4–5 V (0 N, 1 D, 2 U), 6–8 p, 9 minus sign on the exponent.
+  PowTerm = 18,
 };
+struct PowTermArg {
+  bool x_slot;
+  int x, var, p;
+  bool neg;
+};
+LW_HD PowTermArg pow_term_arg(int arg) {
+  return PowTermArg{(arg & 1) != 0, (arg >> 1) & 7, (arg >> 4) & 3, (arg >> 6) & 7, ((arg >> 9) & 1) != 0};
+}
+constexpr int kMaxSlots = 8;
+
+// Stack effect of an opcode (−2: unknown); `need` = operands it reads.
+LW_HD int op_effect(int op, int* need) {
+  if (op <= 3 || op == 16 || op == 18) { *need = 0; return 1; }
+  if (op == 8 || (op >= 10 && op <= 13)) { *need = 1; return 0; }
+  if ((op >= 4 && op <= 7) || op == 9 || op == 14 || op == 15) { *need = 2; return -1; }
+  if (op == 17) { *need = 1; return -1; }
+  *need = 0;
+  return -2;
+}
 struct CustomProgram {
   const int32_t* code = nullptr;
   const double* consts = nullptr;
@@ -243,8 +267,8 @@ struct Dual {
   double d[kMaxCustomParams];
 };
 
-// Runs a custom program at one point; returns ln L̂ and writes d ln L̂ / dθ (k entries).
-LW_HD double custom_point(const CustomProgram& p, const double* th, double lN, double lD, double lU, double* dr) {
+// Runs a custom program at one point: L̂ and dL̂/dθ as a dual number (`slots`: kMaxSlots scratch entries).
+LW_HD Dual custom_value(const CustomProgram& p, const double* th, double lN, double lD, double lU, Dual* slots) {
   Dual st[kMaxStack];
   int sp = 0;
   const int K = kMaxCustomParams;
@@ -262,6 +286,25 @@ LW_HD double custom_point(const CustomProgram& p, const double* th, double lN, d
           const double lv = arg == 0 ? lN : arg == 1 ? lD : lU;
           x.v = op == Op::Var ? exp(lv) : lv;
         }
+        break;
+      }
+      case Op::Slot: st[sp++] = slots[arg]; break;
+      case Op::Store: slots[arg] = st[--sp]; break;
+      case Op::PowTerm: {
+        const PowTermArg t = pow_term_arg(arg);
+        Dual& x = st[sp++];
+        if (t.x_slot) x = slots[t.x];
+        else {
+          for (int j = 0; j < K; ++j) x.d[j] = 0;
+          x.v = th[t.x];
+          x.d[t.x] = 1;
+        }
+        const double lv = t.var == 0 ? lN : t.var == 1 ? lD : lU;
+        const double sg = t.neg ? -1.0 : 1.0;
+        const double e = exp(sg * th[t.p] * lv);
+        for (int j = 0; j < K; ++j) x.d[j] *= e;
+        x.d[t.p] += sg * x.v * e * lv;
+        x.v *= e;
         break;
       }
       case Op::Neg: { Dual& x = st[sp - 1]; x.v = -x.v; for (int j = 0; j < K; ++j) x.d[j] = -x.d[j]; break; }
@@ -316,7 +359,13 @@ LW_HD double custom_point(const CustomProgram& p, const double* th, double lN, d
       }
     }
   }
-  const Dual& r = st[0];
+  return st[0];
+}
+
+// ln L̂ of a custom program at one point; writes d ln L̂ / dθ (k entries).
+LW_HD double custom_point(const CustomProgram& p, const double* th, double lN, double lD, double lU, double* dr) {
+  Dual slots[kMaxSlots];
+  const Dual r = custom_value(p, th, lN, lD, lU, slots);
   const double inv = 1 / r.v;
   for (int j = 0; j < p.n_params; ++j) dr[j] = r.d[j] * inv;
   return r.v > 0 ? log(r.v) : NAN;
