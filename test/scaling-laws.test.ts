@@ -240,6 +240,8 @@ describe('custom laws', () => {
     // objective at a single fixed start (all parameters fixed is not possible for custom laws' gradient, so
     // compare the objective value through maxIterations 1 from the start and the reference at the result)
     const exprs = [
+      'E + A / N^alpha + B / D^beta',
+      'exp(E - 1) * (A / 300) * N^(-alpha) + 0.5 * (E - 2) + exp(log(B) - beta * log(D))',
       'min(E, 3) + A * exp(-alpha * log(N)) + sqrt(B) / pow(D, beta)',
       'E + (A / N)^alpha + max(B / D^beta, 0.01) - 0.5 * (E - 2)',
       'E * (1 + A / N^alpha) * (1 + B / D^beta) / (1 + U / D)',
@@ -248,7 +250,7 @@ describe('custom laws', () => {
     const N = Float64Array.from({ length: n }, (_, i) => 10 ** (7 + (i * 7919) % 23 / 7));
     const D = Float64Array.from({ length: n }, (_, i) => 10 ** (9 + (i * 104729) % 19 / 6));
     const U = Float64Array.from(D, (d, i) => d / (1 + (i % 4)));
-    const loss = Float64Array.from(N, (x, i) => 2 + 300 / x ** 0.3 + 1000 / D[i]! ** 0.3);
+    const loss = Float64Array.from(N, (x, i) => (2 + 300 / x ** 0.3 + 1000 / D[i]! ** 0.3) * (1 + 0.02 * Math.sin(3 * i)));
     for (const expression of exprs) {
       const params = ['E', 'A', 'B', 'alpha', 'beta'];
       const r = await scaling.fit({ N, D, U, loss }, { law: { expression, params }, objective: 'mse', grid: [[2, 300, 1000, 0.3, 0.3]], maxIterations: 3 });
@@ -259,6 +261,11 @@ describe('custom laws', () => {
         ref += (Math.log(v) - Math.log(loss[i]!)) ** 2;
       }
       expect(rel(r.objective, ref / n)).toBeLessThan(1e-12);
+      // the vectorised interpreters (AVX-512, AVX2) and the scalar one take the same steps
+      for (const simd of ['scalar', 'avx2', 'avx512'] as const) {
+        const q = await scaling.fit({ N, D, U, loss }, { law: { expression, params }, objective: 'mse', grid: [[2, 300, 1000, 0.3, 0.3]], maxIterations: 3, tuning: { simd } });
+        expect(rel(q.objective, r.objective)).toBeLessThan(1e-12);
+      }
     }
   });
 

@@ -190,11 +190,14 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
   let slots = 0;
   const paramOnly = (n: Node): boolean =>
     n.t === 'num' || n.t === 'param' ? true : n.t === 'var' ? false : n.t === 'neg' ? paramOnly(n.a) : n.t === 'bin' ? paramOnly(n.a) && paramOnly(n.b) : n.args.every(paramOnly);
+  let inHoist = false;
   const hoist = (n: Node): number => {
     const saved = code.splice(0, code.length);
     const d0 = depth;
     depth = 0;
+    inHoist = true;
     genInner(n);
+    inHoist = false;
     prologue.push(...code, OP.Store | (slots << 8));
     code.splice(0, code.length, ...saved);
     depth = d0;
@@ -219,6 +222,7 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
     return true;
   };
   const gen = (n: Node): void => {
+    if (inHoist) return genInner(n);
     if (n.t === 'bin' && n.op === '/' && powTerm(n.a, n.b, true)) return;
     if (n.t === 'bin' && n.op === '*' && (powTerm(n.a, n.b, false) || powTerm(n.b, n.a, false))) return;
     if (n.t !== 'num' && n.t !== 'param' && n.t !== 'neg' && slots < MAX_SLOTS && paramOnly(n)) {

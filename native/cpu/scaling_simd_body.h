@@ -170,6 +170,7 @@ static double custom_eval(const lw::scaling::Problem& pb, const double* ln_n, co
       pre.code = prog.code + seg;
       pre.len = end - seg;
       const lw::scaling::Dual x = lw::scaling::custom_value(pre, th, 0, 0, 0, psl);
+      psl[prog.code[end] >> 8] = x;
       DV& sl = slots[prog.code[end] >> 8];
       sl.v = V::set1(x.v);
       sl.m = 0;
