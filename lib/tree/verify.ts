@@ -1,12 +1,12 @@
 /**
- * Batched, lossless speculative-decoding tree verification (DESIGN.md §3, §4.3).
+ * Batched, lossless speculative-decoding tree verification (docs/tree-verification.md).
  *
  * @packageDocumentation
  */
 import { withSignal } from '../runtime/abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
@@ -17,9 +17,17 @@ export type { DraftKind, VerifyMode } from './sampling';
 
 /** Options of {@link verifyTree}. */
 export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayoutOptions {
-  /** Required here (the tree utilities default to 'sample'). */
+  /**
+   * Required here (the tree utilities default to 'sample'). `'greedy'`: follow the target's argmax (lowest id on
+   * ties) down the tree and emit it where no child matches (algorithm A; nothing is sampled, `seed` not needed).
+   * `'sample'`: lossless speculative sampling from the processed target distribution (algorithms B–D by
+   * `drafts`; needs `seed`). See docs/tree-verification.md §4.
+   */
   mode: VerifyMode;
-  /** Default 'deterministic'. */
+  /**
+   * How the children of each node were produced (default 'deterministic'): decides the acceptance rule in
+   * 'sample' mode (docs/tree-verification.md §4); 'iid' and 'without-replacement' need `draft`.
+   */
   drafts?: DraftKind;
   /**
    * Draft logits, one row per node (same order as the target), required for 'iid' / 'without-replacement':
@@ -27,14 +35,14 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
    * temperature / top-k); q = softmax(row).
    */
   draft?: Logits;
-  /** Seed of the counter-based generator (safe integer >= 0 or bigint < 2^64). */
   /**
    * Seed of the counter-based generator: a safe integer >= 0 or bigint < 2^64 for the call (each request's
    * stream is keyed by (seed, its index in the batch, step, node)), or a BigUint64Array with one seed per tree
    * (each request's stream is keyed by (its seed, its step, node) only, so its tokens do not depend on the other
    * requests, their order, the batch size or the thread count: continuous batching, per-request "seed").
+   * Required in 'sample' mode; optional in 'greedy' mode, which draws nothing (docs/tree-verification.md §3).
    */
-  seed: number | bigint | BigUint64Array;
+  seed?: number | bigint | BigUint64Array;
   /**
    * Decoding step, part of the random key (integer in [0, 2^32), default 0): use a new one per call. A
    * Uint32Array gives each tree its own step (the request's decoding-step counter).
@@ -42,6 +50,7 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
   step?: number | Uint32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /** Aborts the call: the promise rejects with an AbortError and the native work stops at the next check. */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
@@ -59,34 +68,25 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
 export interface VerifyTreeResult extends LayoutFields {
   /** Accepted draft tokens per tree (excluding the correction/bonus token). */
   acceptedLength: Int32Array;
+  /**
+   * Local node ids of each tree's accepted path, root (0) first, in depth order; `acceptedLength[b] + 1`
+   * entries per tree at `tokenOffsets[b] …` (global row = `trees.offsets[b] + id`).
+   */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b] …`: the accepted draft tokens, then
+   * the correction token (after a rejection) or the bonus token (at a leaf).
+   */
   tokens: Int32Array;
   /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
 }
 
-type NativeVerifyTree = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & {
-    drafts: DraftKind;
-    draft?: NativeLogits;
-    seedLo: number;
-    seedHi: number;
-    step: number;
-    seeds?: BigUint64Array;
-    steps?: Uint32Array;
-    cancel: Int32Array;
-    backend: string;
-    tuning?: NativeTuning;
-  },
-) => Promise<VerifyTreeResult>;
-
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
-  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
-    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, seed: 1, step: 1, backend: 1, signal: 1,
-    tuning: 1,
+  ...PROCESSING_KEYS,
+  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions | keyof TargetProcessingOptions>>({
+    drafts: 1, draft: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
   }),
 ];
 
@@ -138,7 +138,10 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     }
   }
   const processing = normaliseProcessing(opts, batch, mode);
-  const streams = normaliseStreams(opts.seed, opts.step, batch);
+  if (sample && opts.seed === undefined) {
+    throw typeError("opts.seed is required in 'sample' mode (a safe integer >= 0, a bigint or a BigUint64Array with one seed per tree); 'greedy' mode needs none");
+  }
+  const streams = normaliseStreams(opts.seed ?? 0, opts.step, batch);
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
