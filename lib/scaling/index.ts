@@ -7,12 +7,8 @@
 export { fit } from './fit';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
-<<<<<<< HEAD
 export { chinchillaRuns, datablationsRuns, parseCsv, CHINCHILLA_CSV, DATABLATIONS_CSV } from './data';
-=======
-export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
 export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
->>>>>>> main
 export type {
   BootstrapOptions,
   BootstrapSummary,

@@ -185,12 +185,9 @@ export interface BootstrapSummary {
   converged: number;
   /** Whether each resample was refitted from every start of the grid. */
   gridPerResample: boolean;
-<<<<<<< HEAD
   /** Objective the resamples were refitted under. */
   objective: ScalingObjective;
-=======
   /** The compute budget C (FLOPs) of the derived quantities nOpt, dOpt, tokensPerParam. */
->>>>>>> main
   compute: number;
   /** Coverage of `intervals` (e.g. 0.95). */
   level: number;
@@ -205,15 +202,10 @@ export interface BootstrapSummary {
 }
 
 /** Result of {@link fit}. */
-<<<<<<< HEAD
 export interface FitResult<P = ChinchillaParams | KaplanParams | DataConstrainedParams> {
+  /** The law fitted ('custom' for a {@link CustomLaw}). */
   law: ScalingLaw | 'custom';
-=======
-export interface FitResult<P = ChinchillaParams | KaplanParams> {
-  /** The law fitted. */
-  law: ScalingLaw;
   /** The objective minimised. */
->>>>>>> main
   objectiveKind: ScalingObjective;
   /** The Huber threshold δ used (on log residuals). */
   delta: number;

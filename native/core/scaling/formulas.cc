@@ -1,9 +1,5 @@
-<<<<<<< HEAD
-// Closed forms: predictions, compute-optimal allocation, Kaplan/Su training-dynamics helpers (DESIGN.md §4.4).
-#include <algorithm>
-=======
 // Closed forms: predictions, compute-optimal allocation, Kaplan/Su training-dynamics helpers (docs/scaling-laws.md).
->>>>>>> main
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
