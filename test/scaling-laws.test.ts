@@ -269,6 +269,20 @@ describe('custom laws', () => {
     }
   });
 
+  test('L(N, S_min) as the KAPLAN_NS_LAW preset recovers lossNS parameters (29 runs)', async () => {
+    const truth = { Nc: 8.8e13, Sc: 2.1e3, alphaN: 0.076, alphaS: 0.76 };
+    const N = Float64Array.from({ length: 29 }, (_, i) => 10 ** (6 + (i % 7) / 2));
+    const S = Float64Array.from({ length: 29 }, (_, i) => 10 ** (3 + Math.floor(i / 7) / 1.5));
+    const loss = Float64Array.from(scaling.lossNS(truth, N, S));  // (native arrays are of another realm under jest)
+    const r = await scaling.fit({ N, D: S, loss }, {
+      law: scaling.KAPLAN_NS_LAW,
+      bounds: { Nc: [0, Infinity], Sc: [0, Infinity] },
+      grid: { Nc: [1e13, 1e14], Sc: [1e3, 1e4], alphaN: [0.05, 0.1], alphaS: [0.5, 1] },
+    });
+    expect(r.objective).toBeLessThan(1e-14);
+    for (const k of ['Nc', 'Sc', 'alphaN', 'alphaS'] as const) expect(rel(r.params[k]!, truth[k])).toBeLessThan(1e-3);
+  });
+
   test('expression errors name the problem', async () => {
     const bad = async (expression: string, params = ['E', 'A'], msg: string) =>
       expect(scaling.fit(runs, { law: { expression, params }, grid: [[1, 1]] })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining(msg) });

@@ -294,3 +294,13 @@ export function compileLaw(law: unknown, name: string): CompiledLaw {
     evaluate: (th, N, D, U) => jsEval(root, th, [N, D, U]),
   };
 }
+
+/**
+ * Kaplan et al. (2020, eq. 1.6) / Su et al. (2024) L(N, S_min) = (Nc/N)^αN + (Sc/S_min)^αS as a custom law: put
+ * S_min (minimum steps) in the `D` column. Fit it with `scaling.fit(data, { law: KAPLAN_NS_LAW, grid, bounds })`,
+ * e.g. bounds `{ Nc: [0, Infinity], Sc: [0, Infinity] }`; `scaling.lossNS` evaluates it.
+ */
+export const KAPLAN_NS_LAW = {
+  expression: '(Nc / N)^alphaN + (Sc / D)^alphaS',
+  params: ['Nc', 'Sc', 'alphaN', 'alphaS'],
+} as const satisfies { expression: string; params: readonly string[] };

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { fit } from './fit';
+export { KAPLAN_NS_LAW } from './expression';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
 export { chinchillaRuns, datablationsRuns, parseCsv, CHINCHILLA_CSV, DATABLATIONS_CSV } from './data';
