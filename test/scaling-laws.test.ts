@@ -291,6 +291,9 @@ describe('custom laws', () => {
     await bad('E + foo(A)', undefined, "unknown function 'foo'");
     await bad('E + 1', undefined, "'A' does not appear");
     await bad('E + A / N', ['E', 'A', 'N'], 'params[2]');
+    await expect(scaling.fit(runs, { law: { expression: 'E + A/N', params: ['E', 'A'], parms: [] } as never, grid: [[1, 1]] })).rejects.toMatchObject({
+      name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: "unknown option 'parms' in opts.law (did you mean 'params'?)",
+    });
     await expect(scaling.fit(runs, { law: { expression: 'E + A/N', params: ['E', 'A'] } })).rejects.toMatchObject({ message: expect.stringContaining('opts.grid is required') });
     await expect(scaling.fit(runs, { law: { expression: 'E + A/U', params: ['E', 'A'] }, grid: [[1, 1]] })).rejects.toMatchObject({ message: expect.stringContaining('data.U') });
   });

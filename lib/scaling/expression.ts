@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { invalidType, outOfRange, rangeError } from '../runtime/validate';
+import { invalidType, options, outOfRange, rangeError } from '../runtime/validate';
 
 /** Opcodes, as `lw::scaling::Op`. */
 const OP = {
@@ -156,8 +156,7 @@ function jsEval(n: Node, th: ArrayLike<number>, v: readonly number[]): number {
 /** @internal Compiles a {@link CustomLaw}; errors name `name` (e.g. 'opts.law'). */
 export function compileLaw(law: unknown, name: string): CompiledLaw {
   if (law === null || typeof law !== 'object') throw invalidType(name, "a law name or { expression, params }", law);
-  const o = law as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'expression' && k !== 'params') throw invalidType(name, "{ expression, params } (unknown key '" + k + "')", law);
+  const o = options<Record<string, unknown>>(law, name, ['expression', 'params'], true);
   if (typeof o.expression !== 'string') throw invalidType(`${name}.expression`, 'a string', o.expression);
   const params = o.params;
   if (!Array.isArray(params) || params.length < 1 || params.length > MAX_PARAMS) {
