@@ -47,6 +47,9 @@ export async function runInfo(argv: string[]): Promise<number> {
       `driver:   ${g.driverCuda === null ? 'none' : `${g.driverRelease ?? 'release unknown'}, supports CUDA ${g.driverCuda}`}`,
     );
   }
+  if (!g.addonLoaded && process.platform === 'linux') {
+    lines.push(`driver:   ${g.driverRelease ?? 'none (no NVIDIA driver: /proc/driver/nvidia does not exist)'}`);
+  }
   for (const d of g.devices) {
     lines.push(
       `device ${d.index}: ${d.name}, ${gib(d.memoryBytes)}, compute ${d.computeCapability}` +
