@@ -142,7 +142,7 @@ function fileResult(results, file) {
   if (tr.status === 'failed' && tests.length === 0) failed.push((tr.message || '').split('\n').filter(Boolean).slice(0, 3).join(' '));
   const result = failed.length ? 'FAIL' : count('passed') ? 'pass' : 'skipped';
   // The file's own run time in its jest process (jest's start and the other files of its group not included).
-  const seconds = tr.perfStats ? (tr.perfStats.end - tr.perfStats.start) / 1000 : undefined;
+  const seconds = tr.endTime && tr.startTime ? (tr.endTime - tr.startTime) / 1000 : undefined;
   return { file, result, passed: count('passed'), failed: count('failed'), skipped: count('pending') + count('skipped'),
            seconds, failures: failed };
 }
@@ -159,7 +159,7 @@ function report(files, out, skips, node) {
   lines.push('', 'Excluded by name (scripts/arm64/skips.json):', ...skips.tests.map((t) => `- ${t.file} "${t.name}": ${t.reason}`));
   for (const [f, why] of Object.entries(skips.files)) lines.push(`- ${f} (whole file): ${why}`);
   const tot = (k) => rows.reduce((s, r) => s + (r[k] || 0), 0);
-  lines.push('', `Totals: ${tot('passed')} passed, ${tot('failed')} failed, ${tot('skipped')} skipped (in-file skips: GPU-only tests without a GPU), ` +
+  lines.push('', `Totals: ${tot('passed')} passed, ${tot('failed')} failed, ${tot('skipped')} skipped (in-file skips: tests gated on a GPU or a built CUDA addon), ` +
     `${rows.filter((r) => r.result.startsWith('not run')).length} files not run; node ${node}, LW_TIME_SCALE ${SCALE}.`);
   fs.writeFileSync(path.join(out, 'report.md'), lines.join('\n') + '\n');
   console.log(lines.join('\n'));
