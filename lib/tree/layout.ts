@@ -11,9 +11,15 @@ import { oneOf, optionKeys, options, rangeError } from '../runtime/validate';
 
 /** The compact result fields every layout is computed from (see `VerifyTreeResult`). */
 export interface CompactVerifyResult {
+  /** Accepted draft tokens per tree (excluding the correction/bonus token); length batch. */
   acceptedLength: Int32Array;
+  /** Local node ids of the accepted paths, root first; `acceptedLength[b] + 1` per tree at `tokenOffsets[b]`. */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b]` (accepted drafts, then correction/bonus).
+   */
   tokens: Int32Array;
+  /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
 }
 
@@ -34,6 +40,10 @@ export interface SglangLayout {
 
 /** vLLM's rejection-sampler output: `batch × width` emitted tokens, accepted drafts then the bonus/correction, -1 after. */
 export interface VllmLayout {
+  /**
+   * `batch × width` token ids, row-major: each request's accepted draft tokens, then the bonus or
+   * correction token, then −1 (vLLM's rejection-sampler output).
+   */
   outputTokenIds: Int32Array;
   /** Columns (vLLM's `max_spec_len + 1`). */
   width: number;
@@ -50,7 +60,8 @@ export interface ResultLayoutOptions {
   slots?: SlotMap;
   /**
    * Columns of `acceptIndex` / `outputTokenIds` (SGLang's `num_spec_steps`, vLLM's `max_spec_len + 1`); at least
-   * the longest root-to-leaf path (in nodes) of the batch. Default: `slots.slotsPerTree`, else the largest tree.
+   * the longest path a walk can take (in nodes): root to leaf, not below a placeholder (-1) draft, at most
+   * `maxAccepted + 1` nodes. Default: `slots.slotsPerTree`, else the largest tree.
    */
   width?: number;
 }
@@ -72,9 +83,14 @@ export interface LayoutFields {
  * compact result (the identity for 'compact').
  *
  * @throws TypeError / RangeError naming the option: an unknown layout, a slot map of other trees, a width that
- *   is not an integer or shorter than the deepest path.
+ *   is not an integer or shorter than the deepest path a walk can take (`maxAccepted`: verifyTree's validated
+ *   cap, which bounds it).
  */
-export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
+export function layoutFor(
+  trees: TreeBatch,
+  opts: ResultLayoutOptions,
+  maxAccepted?: number | Int32Array,
+): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
   const layout = oneOf(opts.layout ?? 'compact', 'opts.layout', LAYOUTS);
   if (layout === 'compact') {
     if (opts.slots !== undefined) checkSlotMap(opts.slots, trees, 'opts.slots');
@@ -90,9 +106,12 @@ export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R exten
     const o = trees.offsets[b];
     const size = trees.offsets[b + 1] - o;
     maxSize = Math.max(maxSize, size);
+    const cap = maxAccepted === undefined ? Infinity : typeof maxAccepted === 'number' ? maxAccepted : maxAccepted[b];
     for (let i = 1; i < size; i++) {
-      depth[o + i] = depth[o + trees.parents[o + i]] + 1;
-      longest = Math.max(longest, depth[o + i]);
+      // -1 below a placeholder: never on a path (placeholders themselves are never accepted).
+      const up = depth[o + trees.parents[o + i]];
+      depth[o + i] = up < 0 || trees.tokens[o + i] === -1 ? -1 : up + 1;
+      longest = Math.max(longest, Math.min(depth[o + i], cap));
     }
   }
   const width = opts.width ?? (slots.slotsPerTree > 0 ? slots.slotsPerTree : maxSize);

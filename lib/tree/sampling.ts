@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { show } from '../runtime/show';
-import { rangeError, typeError } from '../runtime/validate';
+import { optionKeys, rangeError, typeError } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -21,7 +21,7 @@ export type VerifyMode = 'greedy' | 'sample';
 export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
 
 /**
- * How the target distribution p_v at each node is formed (DESIGN §4.3): softmax(z / T), then min-p, then top-k,
+ * How the target distribution p_v at each node is formed (docs/tree-verification.md §2): softmax(z / T), then min-p, then top-k,
  * then top-p, renormalised. Every knob is one value for the whole batch or a typed array with one entry per tree.
  */
 export interface TargetProcessingOptions {
@@ -48,12 +48,15 @@ export interface TargetProcessingOptions {
 
 /** Normalised options as the addon reads them (native/addon/unpack.cc `unpack_sampling`). */
 export interface NativeProcessing {
-  greedy: boolean;
+  mode: VerifyMode;
   temperature?: number | Float32Array;
   minP?: number | Float32Array;
   topK?: number | Int32Array;
   topP?: number | Float32Array;
 }
+
+/** The option keys of {@link TargetProcessingOptions}: every call of the tree family accepts them. */
+export const PROCESSING_KEYS = optionKeys<TargetProcessingOptions>({ mode: 1, temperature: 1, minP: 1, topK: 1, topP: 1 });
 
 const MODES: readonly VerifyMode[] = ['greedy', 'sample'];
 const DRAFT_KINDS: readonly DraftKind[] = ['deterministic', 'iid', 'without-replacement'];
@@ -119,7 +122,7 @@ function perRequest(k: Knob, value: unknown, batch: number): number | Float32Arr
  *   length.
  */
 export function normaliseProcessing(opts: TargetProcessingOptions, batch: number, mode: VerifyMode): NativeProcessing {
-  const out: NativeProcessing = { greedy: mode === 'greedy' };
+  const out: NativeProcessing = { mode };
   for (const k of KNOBS) {
     const v = perRequest(k, opts[k.name], batch);
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;

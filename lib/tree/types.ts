@@ -15,6 +15,11 @@ import { integer, invalidType, optionKeys, options, outOfRange, rangeError, type
  *   (topological order, so no cycles).
  * - `tokens[n]` is the token id at global node `n`; the target's logits row `n` is the distribution that
  *   node `n`'s children are checked against.
+ * - A token of `-1` (vLLM's `PLACEHOLDER_TOKEN_ID`) marks a placeholder draft, legal at any node: it is never
+ *   accepted and the nodes below it are unreachable (their rows are never read). Verification treats it as
+ *   absent, which is lossless when it is padding rather than a draw: the other children of its parent are
+ *   still a deterministic set, i.i.d. draws from q ('iid'), or the draw sequence in order
+ *   ('without-replacement').
  */
 export type TreeBatch = {
   /** Token id of every node, all trees concatenated. */
@@ -25,9 +30,15 @@ export type TreeBatch = {
   offsets: Int32Array;
 };
 
+/** The placeholder draft token (vLLM's `PLACEHOLDER_TOKEN_ID`): never accepted, its subtree unreachable. */
+export const PLACEHOLDER_TOKEN = -1;
+
 /** Options of {@link validateTreeBatch}. */
 export interface ValidateTreeOptions {
-  /** Vocabulary size: when given, every token id must be in `[0, vocab)`; otherwise it must be `>= 0`. */
+  /**
+   * Vocabulary size: when given, every token id must be in `[0, vocab)`; otherwise it must be `>= 0`. The
+   * placeholder `-1` is always legal.
+   */
   vocab?: number;
   /**
    * Whether two children of the same parent may carry the same token. Legal only for i.i.d. drafts
@@ -55,7 +66,8 @@ export function treeCount(trees: TreeBatch): number {
  * @throws RangeError naming the field and index when: there is no tree, `offsets` does not start at 0 / end at
  *   the node count / strictly increase (empty tree), lengths of `tokens` and `parents` differ, a root's parent is
  *   not -1, a parent is not a local index smaller than its child (cycle or non-topological order), a token id is
- *   negative or `>= vocab`, or two siblings share a token while `allowDuplicateSiblings` is false.
+ *   negative (other than the placeholder -1) or `>= vocab`, or two siblings share a token (placeholders
+ *   excepted) while `allowDuplicateSiblings` is false.
  */
 export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): asserts trees is TreeBatch {
   const o = options<ValidateTreeOptions>(opts, 'opts', VALIDATE_KEYS, true);
@@ -91,11 +103,13 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
       );
     }
   }
+  const hi = vocab ?? 2147483648;
   for (let n = 0; n < tokens.length; n++) {
-    const tok = tokens[n];
-    if (tok < 0 || (vocab !== undefined && tok >= vocab)) {
+    const tok = tokens[n]!;
+    if (tok !== PLACEHOLDER_TOKEN && (tok < 0 || tok >= hi)) {
       throw rangeError(
-        `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'})`,
+        `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'}) ` +
+          `(or -1, a placeholder draft)`,
       );
     }
   }
@@ -119,6 +133,15 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
   }
 }
 
+// Open-addressing table of (parent, token) → local node, in typed arrays reused across calls: a generation stamp
+// per slot marks the entries of the current tree, so nothing is cleared between trees (a Map with double keys
+// cost ≈ 40 ns per node, most of the per-call overhead of a 64 × 64 batch).
+let slotStamp = new Int32Array(0);
+let slotParent = new Int32Array(0);
+let slotToken = new Int32Array(0);
+let slotNode = new Int32Array(0);
+let stamp = 0;
+
 function checkDistinctSiblings(
   tokens: Int32Array,
   parents: Int32Array,
@@ -127,20 +150,39 @@ function checkDistinctSiblings(
   b: number,
   name: string,
 ): void {
-  // parent * 2^31 + token is exact in a double while parent < 2^22; larger trees use string keys.
-  const seen = new Map<number | string, number>();
-  const exact = size < 4194304;
+  let cap = 16;
+  while (cap < 2 * size) cap *= 2;
+  if (slotStamp.length < cap) {
+    slotStamp = new Int32Array(cap);
+    slotParent = new Int32Array(cap);
+    slotToken = new Int32Array(cap);
+    slotNode = new Int32Array(cap);
+    stamp = 0;
+  }
+  if (++stamp === 0x7fffffff) {
+    slotStamp.fill(0);
+    stamp = 1;
+  }
+  const mask = cap - 1;
   for (let i = 1; i < size; i++) {
-    const key = exact
-      ? parents[start + i] * 2147483648 + tokens[start + i]
-      : `${parents[start + i]}:${tokens[start + i]}`;
-    const prev = seen.get(key);
-    if (prev !== undefined) {
-      throw rangeError(
-        `${name}: nodes ${start + prev} and ${start + i} (tree ${b}) are siblings with the same token ` +
-          `${tokens[start + i]}; duplicate sibling tokens are legal only for i.i.d. drafts`,
-      );
+    const p = parents[start + i]!, t = tokens[start + i]!;
+    if (t === PLACEHOLDER_TOKEN) continue; // not a token: placeholders may repeat
+    let h = (Math.imul(p, 0x9e3779b1) ^ Math.imul(t, 0x85ebca77)) & mask;
+    for (;;) {
+      if (slotStamp[h] !== stamp) {
+        slotStamp[h] = stamp;
+        slotParent[h] = p;
+        slotToken[h] = t;
+        slotNode[h] = i;
+        break;
+      }
+      if (slotParent[h] === p && slotToken[h] === t) {
+        throw rangeError(
+          `${name}: nodes ${start + slotNode[h]!} and ${start + i} (tree ${b}) are siblings with the same token ` +
+            `${t}; duplicate sibling tokens are legal only for i.i.d. drafts`,
+        );
+      }
+      h = (h + 1) & mask;
     }
-    seen.set(key, i);
   }
 }

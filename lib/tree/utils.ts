@@ -7,7 +7,7 @@
 import { withSignal } from '../runtime/abort';
 import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
 import { type BackendChoice, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
 import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
@@ -34,15 +34,10 @@ export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
   eta: number;
 }
 
-type NativeTreeUtils = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & { eta?: number; drafts: DraftKind; draft?: NativeLogits; cancel: Int32Array },
-) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
-
-const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
-  mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
-});
+const UTIL_KEYS = [
+  ...PROCESSING_KEYS,
+  ...optionKeys<Omit<ExpectedAcceptanceOptions, keyof TargetProcessingOptions>>({ drafts: 1, draft: 1, backend: 1, signal: 1 }),
+];
 const GTO_KEYS = [...UTIL_KEYS, 'eta'];
 
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {
@@ -76,7 +71,7 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
 
 /**
  * Expected number of accepted draft tokens per tree (not counting the bonus/correction token) when the tree is
- * verified losslessly (DESIGN §4.3). Deterministic drafts (modes A and B):
+ * verified losslessly (docs/tree-verification.md §7). Deterministic drafts (modes A and B):
  * `E[A] = Σ_{v ≠ root} Π_{u ∈ path(v)} p(x_u)`, where p(x_u) is node u's token under its parent's processed
  * target distribution (greedy: 1 if it is the argmax, else 0). With `drafts: 'iid' | 'without-replacement'`
  * (modes C/D) the factor of child c_j is its exact acceptance probability under recursive rejection sampling,
@@ -102,7 +97,8 @@ export async function expectedAcceptance(
 /**
  * Per node, the probability that verification accepts it once its parent is accepted: p_parent(x_node) under the
  * processed target distribution (1 for roots). The product along a path is that node's reach probability; the
- * same numbers {@link expectedAcceptance} sums. Useful for pruning or re-ranking draft trees.
+ * same numbers {@link expectedAcceptance} sums. Useful for pruning or re-ranking draft trees. A placeholder
+ * draft (token -1) and every node below it get 0.
  *
  * @returns Float64Array with one entry per node (global node order).
  */

@@ -1,25 +1,33 @@
 /**
- * Batched, lossless speculative-decoding tree verification (DESIGN.md §3, §4.3).
+ * Batched, lossless speculative-decoding tree verification (docs/tree-verification.md).
  *
  * @packageDocumentation
  */
 import { withSignal } from '../runtime/abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
 import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
-import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
+import { boolean, optionKeys, options, perRequest, rangeError, typeError } from '../runtime/validate';
 
 export type { DraftKind, VerifyMode } from './sampling';
 
 /** Options of {@link verifyTree}. */
 export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayoutOptions {
-  /** Required here (the tree utilities default to 'sample'). */
+  /**
+   * Required here (the tree utilities default to 'sample'). `'greedy'`: follow the target's argmax (lowest id on
+   * ties) down the tree and emit it where no child matches (algorithm A; nothing is sampled, `seed` not needed).
+   * `'sample'`: lossless speculative sampling from the processed target distribution (algorithms B–D by
+   * `drafts`; needs `seed`). See docs/tree-verification.md §4.
+   */
   mode: VerifyMode;
-  /** Default 'deterministic'. */
+  /**
+   * How the children of each node were produced (default 'deterministic'): decides the acceptance rule in
+   * 'sample' mode (docs/tree-verification.md §4); 'iid' and 'without-replacement' need `draft`.
+   */
   drafts?: DraftKind;
   /**
    * Draft logits, one row per node (same order as the target), required for 'iid' / 'without-replacement':
@@ -27,22 +35,40 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
    * temperature / top-k); q = softmax(row).
    */
   draft?: Logits;
-  /** Seed of the counter-based generator (safe integer >= 0 or bigint < 2^64). */
   /**
    * Seed of the counter-based generator: a safe integer >= 0 or bigint < 2^64 for the call (each request's
    * stream is keyed by (seed, its index in the batch, step, node)), or a BigUint64Array with one seed per tree
    * (each request's stream is keyed by (its seed, its step, node) only, so its tokens do not depend on the other
    * requests, their order, the batch size or the thread count: continuous batching, per-request "seed").
+   * Required in 'sample' mode; optional in 'greedy' mode, which draws nothing (docs/tree-verification.md §3).
    */
-  seed: number | bigint | BigUint64Array;
+  seed?: number | bigint | BigUint64Array;
   /**
    * Decoding step, part of the random key (integer in [0, 2^32), default 0): use a new one per call. A
    * Uint32Array gives each tree its own step (the request's decoding-step counter).
    */
   step?: number | Uint32Array;
+  /**
+   * Cap on accepted draft tokens: one integer >= 0 for every tree, or an Int32Array with one per tree (default:
+   * no cap). The walk stops after that many accepted drafts and emits one more token from the node it reached,
+   * so a tree yields at most `maxAccepted + 1` tokens (0: only the root's token). The emitted tokens are
+   * distributed exactly as for the tree cut at that depth: when the walk stops because of the cap, the last
+   * token is the bonus token, a plain sample of the processed target at that node (greedy: its argmax), as at
+   * a leaf; a rejection before the cap gives the usual correction. SGLang's `num_speculative_tokens`
+   * (`accept_index` width, = `--speculative-num-steps` + 1) is `maxAccepted + 1`; vLLM's
+   * `num_speculative_tokens` k is `maxAccepted = k`.
+   */
+  maxAccepted?: number | Int32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /** Aborts the call: the promise rejects with an AbortError and the native work stops at the next check. */
   signal?: AbortSignal;
+  /**
+   * Runs the call on the calling thread instead of a worker (default false): saves the thread hop (tens of
+   * µs) for small calls such as one decoding step's verification on the GPU; blocks the event loop for the
+   * call's duration, and `signal` cannot interrupt it. The result is still a promise.
+   */
+  sync?: boolean;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
 }
@@ -59,34 +85,25 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
 export interface VerifyTreeResult extends LayoutFields {
   /** Accepted draft tokens per tree (excluding the correction/bonus token). */
   acceptedLength: Int32Array;
+  /**
+   * Local node ids of each tree's accepted path, root (0) first, in depth order; `acceptedLength[b] + 1`
+   * entries per tree at `tokenOffsets[b] …` (global row = `trees.offsets[b] + id`).
+   */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b] …`: the accepted draft tokens, then
+   * the correction token (after a rejection) or the bonus token (at a leaf).
+   */
   tokens: Int32Array;
   /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
 }
 
-type NativeVerifyTree = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & {
-    drafts: DraftKind;
-    draft?: NativeLogits;
-    seedLo: number;
-    seedHi: number;
-    step: number;
-    seeds?: BigUint64Array;
-    steps?: Uint32Array;
-    cancel: Int32Array;
-    backend: string;
-    tuning?: NativeTuning;
-  },
-) => Promise<VerifyTreeResult>;
-
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
-  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
-    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, seed: 1, step: 1, backend: 1, signal: 1,
-    tuning: 1,
+  ...PROCESSING_KEYS,
+  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions | keyof TargetProcessingOptions>>({
+    drafts: 1, draft: 1, seed: 1, step: 1, maxAccepted: 1, backend: 1, signal: 1, sync: 1, tuning: 1,
   }),
 ];
 
@@ -107,9 +124,11 @@ const VERIFY_KEYS = [
  * const r = await verifyTree(trees, { data: logits, rows: 3, vocab: 32000 }, { mode: 'sample', temperature: 0.7, seed: 1, step });
  * r.tokens.subarray(r.tokenOffsets[0], r.tokenOffsets[1]); // accepted tokens + correction/bonus
  * ```
+ * A draft token of -1 is a placeholder: never accepted, its subtree never reached (see {@link TreeBatch}).
+ *
  * @throws TypeError / RangeError naming the argument for malformed trees (cycles, parent >= child, ids out of
  *   range, duplicate siblings unless drafts = 'iid'), mismatched row counts or vocabularies,
- *   bad per-tree parameters, seeds or steps.
+ *   bad per-tree parameters, seeds, steps or caps (`maxAccepted` negative or not an integer).
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
@@ -138,8 +157,17 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     }
   }
   const processing = normaliseProcessing(opts, batch, mode);
-  const streams = normaliseStreams(opts.seed, opts.step, batch);
-  const toResult = layoutFor(trees, opts);
+  if (sample && opts.seed === undefined) {
+    throw typeError("opts.seed is required in 'sample' mode (a safe integer >= 0, a bigint or a BigUint64Array with one seed per tree); 'greedy' mode needs none");
+  }
+  const streams = normaliseStreams(opts.seed ?? 0, opts.step, batch);
+  const maxAccepted = perRequest(opts.maxAccepted, 'opts.maxAccepted', 'Int32Array', batch, {
+    min: 0,
+    max: 0x7fffffff,
+    integer: true,
+  });
+  const toResult = layoutFor(trees, opts, maxAccepted);
+  const sync = opts.sync === undefined ? false : boolean(opts.sync, 'opts.sync');
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
@@ -148,9 +176,11 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       drafts,
       draft: draft?.native,
       ...streams,
+      ...(maxAccepted === undefined ? {} : { maxAccepted }),
       cancel,
       backend,
       tuning: opts.tuning,
+      ...(sync ? { sync } : {}),
     }),
   ).then(toResult);
 }

@@ -1,7 +1,8 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
-// opts (normalised by lib/tree/verify.ts): { greedy, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
-//   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seedLo, seedHi (uint32), step,
-//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), cancel, backend, tuning? }
+// opts (normalised by lib/tree/verify.ts): { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
+//   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seed (bigint), step,
+//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), maxAccepted?: number | Int32Array(batch), cancel,
+//   backend, tuning?, sync? (run on this thread) }
 #include <memory>
 
 #include "async.h"
@@ -23,6 +24,7 @@ Napi::Int32Array copy_out(Napi::Env env, const std::vector<int32_t>& v) {
 Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
+    host_mark("js call");
     Pins pins;
     Napi::Object opts = object(info[2], "opts");
     auto args = std::make_shared<TreeVerifyArgs>();
@@ -32,9 +34,8 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     if (!draft.IsUndefined() && !draft.IsNull()) args->draft = logits(env, draft, "draft", pins);
     args->sampling = unpack_sampling(opts, args->trees.batch, pins);
     args->drafts = unpack_draft_kind(opts);
-    const uint64_t lo = static_cast<uint64_t>(integer(opts, "seedLo", "opts.seedLo")) & 0xffffffffu;
-    const uint64_t hi = static_cast<uint64_t>(integer(opts, "seedHi", "opts.seedHi")) & 0xffffffffu;
-    args->seed = lo | (hi << 32);
+    args->max_accepted = unpack_max_accepted(opts, args->trees.batch, pins);
+    args->seed = uint64(opts.Get("seed"), "opts.seed");
     args->step = static_cast<uint32_t>(integer(opts, "step", "opts.step"));
     size_t nseeds = 0, nsteps = 0;
     args->seeds = optional_typed_array<uint64_t>(opts, "seeds", napi_biguint64_array, "opts.seed", &nseeds, pins);
@@ -45,6 +46,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     args->cancel.flag = cancel_flag(opts, pins);
     args->backend = backend_of(opts);
     args->tuning = tuning_of(opts);
+    const bool sync = boolean_or(opts, "sync", false);
     auto out = std::make_shared<TreeVerifyResult>();
     return run_async(
         env, [args, out]() { *out = verify_tree(*args); },
@@ -56,7 +58,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
           r.Set("tokenOffsets", copy_out(env, out->token_offsets));
           return r;
         },
-        std::move(pins));
+        std::move(pins), sync);
   });
 }
 

@@ -186,7 +186,7 @@ void knob(const Napi::Object& opts, const char* key, napi_typedarray_type type, 
 
 SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins) {
   SamplingParams s;
-  s.greedy = boolean_or(opts, "greedy", false);
+  s.greedy = enum_of<bool>(opts, "mode", "opts.mode", {{"sample", false}, {"greedy", true}});
   knob(opts, "temperature", napi_float32_array, batch, pins, s.temperature);
   knob(opts, "topK", napi_int32_array, batch, pins, s.top_k);
   knob(opts, "topP", napi_float32_array, batch, pins, s.top_p);
@@ -195,11 +195,16 @@ SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pi
 }
 
 DraftKind unpack_draft_kind(const Napi::Object& opts) {
-  const std::string d = string_or(opts, "drafts", "deterministic");
-  if (d == "deterministic") return DraftKind::Deterministic;
-  if (d == "iid") return DraftKind::Iid;
-  if (d == "without-replacement") return DraftKind::WithoutReplacement;
-  throw Error(ErrorKind::Range, "opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got '" + d + "'");
+  return enum_of<DraftKind>(opts, "drafts", "opts.drafts",
+                            {{"deterministic", DraftKind::Deterministic},
+                             {"iid", DraftKind::Iid},
+                             {"without-replacement", DraftKind::WithoutReplacement}});
+}
+
+PerRequest<int32_t> unpack_max_accepted(const Napi::Object& opts, int64_t batch, Pins& pins) {
+  PerRequest<int32_t> cap{kNoCap};
+  knob(opts, "maxAccepted", napi_int32_array, batch, pins, cap);
+  return cap;
 }
 
 Backend backend_of(const Napi::Object& opts) {

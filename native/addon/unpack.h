@@ -92,12 +92,14 @@ LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& p
 // { tokens, parents, offsets: Int32Array } (lib/tree/types.ts); checks the three lengths agree.
 TreeBatchView unpack_trees(const Napi::Value& v, Pins& pins);
 
-// { greedy?: boolean, temperature?, topK?, topP?, minP? } with each knob a number (the whole batch) or a typed
+// { mode: 'sample' | 'greedy', temperature?, topK?, topP?, minP? } with each knob a number (the whole batch) or a typed
 // array of `batch` entries (Float32Array; Int32Array for topK), as lib/tree/sampling.ts normalises them.
 SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins);
 
-// opts.drafts: 'deterministic' (default), 'iid' or 'without-replacement'.
+// opts.drafts: 'deterministic', 'iid' or 'without-replacement' (lib/tree/sampling.ts fills the default).
 DraftKind unpack_draft_kind(const Napi::Object& opts);
+// opts.maxAccepted: absent (no cap), a number, or an Int32Array with one entry per tree (checked >= 0 in core).
+PerRequest<int32_t> unpack_max_accepted(const Napi::Object& opts, int64_t batch, Pins& pins);
 
 // Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).
 Backend backend_of(const Napi::Object& opts);

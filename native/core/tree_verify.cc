@@ -1,4 +1,5 @@
 #include "tree_verify.h"
+#include "tuning.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,11 +37,16 @@ void validate_tree_verify(const TreeVerifyArgs& a) {
                   std::to_string(a.target.vocab));
   }
   validate_sampling(a.sampling, a.trees.batch);
+  const int64_t ncap = a.max_accepted.array ? a.trees.batch : 1;
+  for (int64_t b = 0; b < ncap; ++b)
+    if (a.max_accepted.at(b) < 0)
+      throw_range((a.max_accepted.array ? "maxAccepted[" + std::to_string(b) + "]" : std::string("maxAccepted")) +
+                  " = " + std::to_string(a.max_accepted.at(b)) + " must be >= 0 (0 = emit only the root's token)");
 }
 
 TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
   // i.i.d. draws repeat (greedy verification of them too)
-  TreePlan plan = plan_trees(a.trees, a.target.vocab, a.drafts == DraftKind::Iid);
+  TreePlan plan = plan_trees(a.trees, a.target.vocab, a.drafts == DraftKind::Iid, a.max_accepted);
   plan.kind.resize(a.trees.batch);
   for (int64_t b = 0; b < a.trees.batch; ++b) {
     int32_t k = tree::kGreedy;
@@ -54,8 +60,10 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
 }
 
 TreeVerifyResult verify_tree(const TreeVerifyArgs& a) {
+  host_mark("core start");
   validate_tree_verify(a);
   TreePlan plan = plan_tree_verify(a);
+  host_mark("core planned");
   const bool on_device = a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device);
   const KernelTable& t = dispatch(a.backend, on_device, on_device && !a.target.mem.on_device ? "draft" : "target");
   return entry(t, t.verify_tree, "verifyTree")(a, plan);
