@@ -24,6 +24,7 @@ export type ScalingLaw = 'chinchilla' | 'kaplan-nd' | 'data-constrained';
  * axes by parameter name (required: there is no default grid), and use `bounds` to keep e.g. E, A, B > 0.
  */
 export interface CustomLaw {
+  /** The predicted loss L̂ in nats per token as a function of the parameters and N (parameters), D (tokens), U (unique tokens), in the grammar above. */
   expression: string;
   /** Parameter names (1–8, identifiers other than N, D, U), in θ order. */
   params: readonly string[];
