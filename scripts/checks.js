@@ -8,6 +8,9 @@
 // Everything goes to build-checks/. Usage:
 //   node scripts/checks.js cpu|gpu [--build-only] [name ...]   build (then run) all CPU or GPU checks, or the named
 //   node scripts/checks.js path NAME                            print where the built program of NAME is
+//   node scripts/checks.js cpu --target linux-arm64-gnu [...]   the CPU checks cross-compiled with the toolchain and
+//                                                               flags of scripts/cross-build.js (→ build-checks/<id>/)
+//                                                               and run under qemu-user (npm run check:arm64)
 // A check passes when its program exits 0; the runner prints each check's last output line as its pass line and
 // exits non-zero if any check failed. GPU checks are built anywhere nvcc exists and run only where a GPU is visible.
 // LW_CHECK_ARGS_<name> (e.g. LW_CHECK_ARGS_tree_verify="100000") replaces a check's arguments.
@@ -42,9 +45,13 @@ function selected(gpu, names) {
   return all.filter(([n]) => names.includes(n));
 }
 
+// --target <id>: the cross toolchain (scripts/cross-build.js) and how its programs run here (qemu-user).
+let cross = null;
+
 function binary(name) {
   const c = list.checks[name];
   if (!c) fail(`native/sources.json has no check "${name}"`);
+  if (cross) return path.join(outDir, cross.id, name);
   return c.gpu ? path.join(gpuDir, name) : path.join(cpuDir, 'build', 'Release', name);
 }
 
@@ -112,6 +119,47 @@ function buildCpu(checks) {
   run(process.execPath, [nodeGyp, 'build', '--directory', cpuDir, '--jobs', jobs, '--loglevel', 'warn']);
 }
 
+// ---------- CPU, cross-compiled: the addon's cross flags, objects linked whole ----------
+
+function newestHeader() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(h|hpp)$/.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  };
+  walk(path.join(root, 'native'));
+  walk(path.join(root, 'test', 'native'));
+  return newest;
+}
+
+async function buildCross(checks) {
+  const { compileFlags, compileAll } = require('./cross-build');
+  const { tc, id } = cross;
+  const dir = path.join(outDir, id);
+  const objDir = path.join(dir, 'obj');
+  fs.mkdirSync(objDir, { recursive: true });
+  const flags = compileFlags(tc, require(path.join(root, 'package.json')).version);
+  const obj = (src) => path.join(objDir, `${src.replace(/[/\\.]/g, '_')}.o`);
+  const groups = [...new Set(checks.flatMap(([, c]) => c.groups))];
+  const sources = [...new Set([...files(groups), ...checks.map(([, c]) => c.source)])];
+  // Recompiles what is older than its source or than any header (a flags change: delete build-checks/<id>).
+  const headers = newestHeader();
+  const stale = sources.filter((src) => {
+    const o = obj(src);
+    if (!fs.existsSync(o)) return true;
+    const t = fs.statSync(o).mtimeMs;
+    return t < fs.statSync(path.join(root, src)).mtimeMs || t < headers;
+  });
+  console.log(`checks: ${tc.cxx}: ${stale.length} of ${sources.length} sources to compile → ${path.relative(root, objDir)}`);
+  if (stale.length) await compileAll(tc, stale.map((src) => ({ src, obj: obj(src) })), flags, Number(jobs));
+  for (const [name, c] of checks) {
+    run(tc.cxx, ['-o', binary(name), obj(c.source), ...files(c.groups).map(obj), ...tc.exeLdflags]);
+  }
+}
+
 // ---------- GPU: CMakeLists.txt's checks target ----------
 
 function buildGpu(checks) {
@@ -133,7 +181,8 @@ function runOne(name, env) {
   const override = process.env[`LW_CHECK_ARGS_${name}`];
   const args = override !== undefined ? override.split(/\s+/).filter(Boolean) : c.args || [];
   const t0 = Date.now();
-  const r = spawnSync(binary(name), args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const [cmd, ...pre] = cross ? [...cross.tc.runner, binary(name)] : [binary(name)];
+  const r = spawnSync(cmd, [...pre, ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
   const out = (r.stdout || '') + (r.stderr || '');
   process.stdout.write(out);
   const lines = out.trim().split('\n');
@@ -167,15 +216,15 @@ function runSameHash(name, under) {
 // (a shared library may leave symbols undefined) and fail only when called, so check the built addon for
 // undefined lengthwise symbols (mangled names in namespace lw start with _ZN2lw or _ZNK2lw).
 function addonLinks() {
-  const addon = path.join(root, 'build', 'Release', 'lengthwise.node');
+  const addon = cross ? path.join(root, 'prebuilds', cross.id, 'lengthwise.node') : path.join(root, 'build', 'Release', 'lengthwise.node');
   if (!fs.existsSync(addon)) return null;
-  const r = spawnSync('nm', ['-D', '--undefined-only', addon], { encoding: 'utf8' });
+  const r = spawnSync(cross ? cross.tc.nm : 'nm', ['-D', '--undefined-only', addon], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return null;
   const missing = r.stdout.split('\n').filter((l) => /\s_ZN?K?2lw/.test(l)).map((l) => l.trim().split(/\s+/).pop());
   const ok = missing.length === 0;
   return { name: 'addon_links', ok, status: ok ? 0 : 'undefined symbols', seconds: 0,
-           last: ok ? 'build/Release/lengthwise.node needs no lw:: symbol from outside its groups'
-                    : `build/Release/lengthwise.node leaves undefined: ${missing.join(' ')}` };
+           last: ok ? `${path.relative(root, addon)} needs no lw:: symbol from outside its groups`
+                    : `${path.relative(root, addon)} leaves undefined: ${missing.join(' ')}` };
 }
 
 function runAll(checks, extra = []) {
@@ -200,18 +249,29 @@ if (mode === 'path') {
   if (rest.length !== 1) fail('usage: node scripts/checks.js path NAME');
   process.stdout.write(binary(rest[0]) + '\n');
 } else if (mode === 'cpu' || mode === 'gpu') {
+  const at = rest.indexOf('--target');
+  if (at >= 0) {
+    if (mode !== 'cpu') fail('--target is for the CPU checks');
+    const id = rest.splice(at, 2)[1];
+    const tc = require('./cross-build').toolchain(id);
+    if (!tc.runner) fail(`no way to run ${id} programs here`);
+    cross = { id, tc };
+  }
   const buildOnly = rest.includes('--build-only');
   const checks = selected(mode === 'gpu', rest.filter((a) => a !== '--build-only'));
-  // All CPU checks share one generated project (rebuilding it only when sources.json or binding.gyp change).
-  if (mode === 'cpu') buildCpu(selected(false, []));
-  else buildGpu(checks);
-  if (buildOnly) process.exit(0);
-  if (mode === 'gpu' && !gpuVisible()) {
-    console.log('checks: built the GPU checks; no GPU visible here (nvidia-smi), so none was run');
-    process.exit(0);
-  }
-  const links = mode === 'cpu' ? addonLinks() : null;
-  runAll(checks, links ? [links] : []);
+  (async () => {
+    // All CPU checks share one generated project (rebuilding it only when sources.json or binding.gyp change).
+    if (cross) await buildCross(selected(false, []));
+    else if (mode === 'cpu') buildCpu(selected(false, []));
+    else buildGpu(checks);
+    if (buildOnly) process.exit(0);
+    if (mode === 'gpu' && !gpuVisible()) {
+      console.log('checks: built the GPU checks; no GPU visible here (nvidia-smi), so none was run');
+      process.exit(0);
+    }
+    const links = mode === 'cpu' ? addonLinks() : null;
+    runAll(checks, links ? [links] : []);
+  })().catch((e) => fail(e.message));
 } else {
-  fail('usage: node scripts/checks.js cpu|gpu [--build-only] [name ...] | path NAME');
+  fail('usage: node scripts/checks.js cpu|gpu [--build-only] [--target ID] [name ...] | path NAME');
 }

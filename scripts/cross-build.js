@@ -5,6 +5,8 @@
 //   node scripts/cross-build.js win32-x64         (Debian: g++-mingw-w64-x86-64; links an import library made from
 //                                                  node-api-headers' .def files, libstdc++/libgcc/winpthread static)
 // Output: prebuilds/<id>/lengthwise.node (what prepack puts into the lengthwise-<id> package).
+// scripts/checks.js cpu --target linux-arm64-gnu builds the native checks with the same toolchain and flags (and
+// runs them under qemu-user); this file exports what it needs.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -18,6 +20,10 @@ const TOOLCHAINS = {
     strip: 'aarch64-linux-gnu-strip',
     cflags: ['-fPIC'],
     ldflags: ['-shared', '-pthread', '-ldl'],
+    exeLdflags: ['-pthread', '-ldl'],
+    nm: 'aarch64-linux-gnu-nm',
+    // How to run its programs on this x86-64 machine (Debian: qemu-user-static; the sysroot of the cross compiler).
+    runner: ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'],
   },
   'win32-x64': {
     // The posix-threads flavour: the win32 one has no std::thread.
@@ -77,12 +83,29 @@ function importLibrary(tc, outDir) {
   });
 }
 
+/** The compiler flags of the CPU addon (binding.gyp's defines and options) for a cross toolchain. */
+function compileFlags(tc, version) {
+  const headers = path.join(path.dirname(require.resolve('node-api-headers/package.json')), 'include');
+  return [
+    '-std=c++17', '-O3', '-fvisibility=hidden', '-fexceptions', ...tc.cflags,
+    '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DLW_WITH_CUDA=0', `-DLW_VERSION="${version}"`,
+    '-DBUILDING_NODE_EXTENSION',
+    `-I${require('node-addon-api').include_dir.replace(/"/g, '')}`, `-I${headers}`, `-I${path.join(root, 'native')}`,
+  ];
+}
+
+function toolchain(id) {
+  const tc = TOOLCHAINS[id];
+  if (!tc) fail(`unknown target ${id} (cross toolchains: ${Object.keys(TOOLCHAINS).join(', ')})`);
+  const probe = spawnSync(tc.cxx, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) fail(`${tc.cxx} not found (Debian: see the comment at the top of scripts/cross-build.js)`);
+  return tc;
+}
+
 async function main() {
   const id = process.argv[2];
-  const tc = TOOLCHAINS[id];
-  if (!tc) fail(`usage: node scripts/cross-build.js <${Object.keys(TOOLCHAINS).join('|')}>`);
-  const probe = spawnSync(tc.cxx, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) fail(`${tc.cxx} not found (Debian: see the comment at the top of this script)`);
+  if (!TOOLCHAINS[id]) fail(`usage: node scripts/cross-build.js <${Object.keys(TOOLCHAINS).join('|')}>`);
+  const tc = toolchain(id);
 
   const list = require(path.join(root, 'native', 'sources.json'));
   const sources = ['core', 'cpu', 'nocuda', 'addon'].flatMap((g) => list[g]);
@@ -90,13 +113,7 @@ async function main() {
   const objDir = path.join(root, 'build-cross', id);
   fs.rmSync(objDir, { recursive: true, force: true });
   fs.mkdirSync(objDir, { recursive: true });
-  const headers = path.join(path.dirname(require.resolve('node-api-headers/package.json')), 'include');
-  const flags = [
-    '-std=c++17', '-O3', '-fvisibility=hidden', '-fexceptions', ...tc.cflags,
-    '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DLW_WITH_CUDA=0', `-DLW_VERSION="${version}"`,
-    '-DBUILDING_NODE_EXTENSION',
-    `-I${require('node-addon-api').include_dir.replace(/"/g, '')}`, `-I${headers}`, `-I${path.join(root, 'native')}`,
-  ];
+  const flags = compileFlags(tc, version);
   const units = sources.map((src, i) => ({ src, obj: path.join(objDir, `${i}_${path.basename(src)}.o`) }));
   const jobs = Math.max(1, Math.min(Number(process.env.JOBS) || os.cpus().length, 4));
   const t0 = Date.now();
@@ -112,4 +129,6 @@ async function main() {
   console.log(`cross-build: ${path.relative(root, out)} (${kb} kB, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
-main().catch((e) => fail(e.message));
+module.exports = { TOOLCHAINS, toolchain, compileFlags, compileAll };
+
+if (require.main === module) main().catch((e) => fail(e.message));

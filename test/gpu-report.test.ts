@@ -87,6 +87,24 @@ test('no NVIDIA driver: plain words, not the runtime error string', () => {
   expect(reason).not.toMatch(/insufficient/);
 });
 
+test('no CUDA addon at all: says so, and on Linux also whether an NVIDIA driver exists', () => {
+  const realExists = loaderHooks.exists;
+  loaderHooks.exists = (f) => (f.endsWith('lengthwise_cuda.node') ? false : realExists(f));
+  loaderHooks.resolvePackageFile = () => null;
+  loaderHooks.driverRelease = () => null;
+  resetNativeForTest();
+  const none = backendInfo();
+  expect(none.cudaUnavailable).toMatch(/^no CUDA addon/);
+  expect(none.gpu).toMatchObject({ addonLoaded: false, driverRelease: null });
+  if (process.platform === 'linux') expect(none.cudaUnavailable).toMatch(/; no NVIDIA driver here either \(no \/proc\/driver\/nvidia\)/);
+  loaderHooks.driverRelease = () => '550.54.15';
+  resetNativeForTest();
+  const withDriver = backendInfo();
+  expect(withDriver.cudaUnavailable).toMatch(/^no CUDA addon/);
+  expect(withDriver.cudaUnavailable).not.toMatch(/no NVIDIA driver/);
+  expect(withDriver.gpu.driverRelease).toBe('550.54.15');
+});
+
 test('driver present, no device visible', () => {
   fakeMachine({ ...base, error: 'cudaErrorNoDevice', errorMessage: 'no CUDA-capable device is detected', devices: [] }, '580.95.05');
   expect(backendInfo().cudaUnavailable).toMatch(/^the NVIDIA driver 580\.95\.05 is loaded but no CUDA device is visible/);

@@ -42,4 +42,27 @@ describeGpu('scaling.fit on CUDA', () => {
       code: 'ERR_OUT_OF_RANGE',
     });
   });
+
+  test('constraints, weights, data-constrained, custom laws and the bootstrap objective agree with the CPU', async () => {
+    const db = scaling.datablationsRuns();
+    const base = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596 };
+    const law = { expression: 'exp(a) / N^alpha + exp(b) / D^beta + exp(e)', params: ['a', 'b', 'e', 'alpha', 'beta'] };
+    const w = Float64Array.from(runs.N, (_, i) => 1 + (i % 3));
+    const cases: [scaling.ScalingData, scaling.FitOptions][] = [
+      [db, { law: 'data-constrained', fix: base }],
+      [db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
+      [runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
+      [runs, { law, grid: { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] } }],
+      [runs, { objective: 'huber-likelihood', bootstrapObjective: 'huber', bootstrap: { resamples: 8, seed: 2 } }],
+    ];
+    for (const [d, o] of cases) {
+      const c = await scaling.fit(d, { ...o, backend: 'cpu' });
+      const g = await scaling.fit(d, { ...o, backend: 'cuda' });
+      expect(Math.abs(g.objective - c.objective) / Math.abs(c.objective)).toBeLessThan(1e-9);
+      for (let j = 0; j < c.theta.length; j++) expect(Math.abs(g.theta[j]! - c.theta[j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(c.theta[j]!)));
+      if (c.bootstrap) {
+        for (let i = 0; i < 8; i++) expect(Math.abs(g.bootstrap!.samples.alpha![i]! - c.bootstrap.samples.alpha![i]!)).toBeLessThan(1e-4);
+      }
+    }
+  });
 });

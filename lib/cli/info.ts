@@ -31,6 +31,9 @@ async function runInfo(args: Args): Promise<number> {
       `driver:   ${g.driverCuda === null ? 'none' : `${g.driverRelease ?? 'release unknown'}, supports CUDA ${g.driverCuda}`}`,
     );
   }
+  if (!g.addonLoaded && process.platform === 'linux') {
+    lines.push(`driver:   ${g.driverRelease ?? 'none (no NVIDIA driver: /proc/driver/nvidia does not exist)'}`);
+  }
   for (const d of g.devices) {
     lines.push(
       `device ${d.index}: ${d.name}, ${gib(d.memoryBytes)}, compute ${d.computeCapability}` +

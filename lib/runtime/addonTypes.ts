@@ -80,19 +80,43 @@ export interface NativeXl3mFinishOptions {
   pooling: Xl3mPooling;
 }
 
-/** `scalingFit` bootstrap options (all keys required). */
+/** `scalingFit` bootstrap options (all keys required but `objective`: undefined = the point objective). */
 export interface NativeBootstrapOptions {
   resamples: number;
   seed: bigint;
   gridPerResample: boolean;
   compute: number;
   level: number;
+  objective?: ScalingObjective;
+}
+
+/**
+ * `scalingFit` constraint map (core/scaling/model.h ParamMap): per law parameter j, src[j] = index of its free
+ * parameter (−1 = fixed at fixed[j], raw units); per free parameter r, kind[r] = 0 free, 1 [lo, hi], 2 [lo, ∞),
+ * 3 (−∞, hi] (raw units).
+ */
+export interface NativeParamMap {
+  src: Int32Array;
+  fixed: Float64Array;
+  kind: Int32Array;
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+/** `scalingFit` custom-law bytecode (lib/scaling/expression.ts). */
+export interface NativeProgram {
+  code: Int32Array;
+  consts: Float64Array;
+  params: number;
 }
 
 /** `scalingFit` options (all keys required; `grid` undefined = the native default grid). */
 export interface NativeFitOptions {
-  law: ScalingLaw;
+  law: ScalingLaw | 'custom';
   objective: ScalingObjective;
+  weights: Float64Array | undefined;
+  map: NativeParamMap | undefined;
+  program: NativeProgram | undefined;
   delta: number;
   grid: Float64Array | undefined;
   maxIterations: number;
@@ -132,7 +156,7 @@ export interface NativeFitResult {
 }
 
 /** Closed-form laws of `scalingPredict`: Chinchilla, Kaplan L(N, D), Kaplan L(N, S_min) (D holds steps). */
-export type NativePredictLaw = 'chinchilla' | 'kaplan-nd' | 'kaplan-steps';
+export type NativePredictLaw = 'chinchilla' | 'kaplan-nd' | 'kaplan-steps' | 'data-constrained';
 /** Training-dynamics formulas of `scalingTraining`. */
 export type NativeTrainingFormula = 'critical-batch-size' | 'min-steps' | 'min-examples';
 
@@ -197,8 +221,11 @@ export interface AddonFunctions {
   xl3mInit(segments: number): Float64Array;
   xl3mFinish(state: Float64Array, opts: NativeXl3mFinishOptions): Float32Array;
   // scaling.cc
-  scalingFit(data: { N: Float64Array; D: Float64Array; loss: Float64Array }, opts: NativeFitOptions): Promise<NativeFitResult>;
-  scalingPredict(law: NativePredictLaw, params: Float64Array, N: Float64Array, D: Float64Array): Float64Array;
+  scalingFit(
+    data: { N: Float64Array; D: Float64Array; loss: Float64Array; U?: Float64Array },
+    opts: NativeFitOptions,
+  ): Promise<NativeFitResult>;
+  scalingPredict(law: NativePredictLaw, params: Float64Array, N: Float64Array, D: Float64Array, U?: Float64Array): Float64Array;
   scalingComputeOptimal(params: Float64Array, C: number): ComputeOptimalResult & { G: number };
   scalingTraining(formula: NativeTrainingFormula, x: number, p1: number, p2: number): number;
   // tree_verify.cc

@@ -140,9 +140,13 @@ export function cudaMissingReason(attempts: Attempt[]): string {
   if (loadFailures.length > 0) {
     return `the CUDA addon did not load (${loadFailures.map((a) => `${a.path}: ${a.why}`).join('; ')})`;
   }
-  return partPublished(hostCudaTarget())
+  const reason = partPublished(hostCudaTarget())
     ? `no CUDA addon installed: CUDA is a separate part, \`npm install ${pkg}\` (needs an NVIDIA driver), or ` +
         '`npx lengthwise build --cuda` where nvcc exists'
     : `no CUDA addon: this install has no prebuilt CUDA part for ${process.platform}-${process.arch}; ` +
         'build it where nvcc exists with `npx lengthwise build --cuda` (in a checkout: `npm run build:cuda`)';
+  // Without the addon nothing can ask libcuda, but on Linux the kernel module's file says whether a driver exists.
+  return process.platform === 'linux' && loaderHooks.driverRelease() === null
+    ? `${reason}; no NVIDIA driver here either (no /proc/driver/nvidia), so CUDA could not run on this machine`
+    : reason;
 }

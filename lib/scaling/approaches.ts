@@ -18,7 +18,12 @@ import { type Cell, type RunTable, numericColumn, tableShape, takeRows } from '.
 
 /** y = coefficient · C^exponent, fitted by ordinary least squares on (ln C, ln y). */
 export interface PowerLawFit {
+  /** Exponent: the slope of ln y on ln C (dimensionless); `a` for N_opt, `b` for D_opt. */
   exponent: number;
+  /**
+   * Coefficient: exp of the log-space intercept, i.e. y at C = 1 FLOP (in parameters for N_opt, tokens for
+   * D_opt).
+   */
   coefficient: number;
   /** R² of the fit in log space. */
   r2: number;
@@ -28,13 +33,17 @@ export interface PowerLawFit {
 
 /** One isoFLOP profile of approach 2. */
 export interface IsoflopProfile {
+  /** Compute budget C of the profile, in FLOPs: the budget-column value its runs share. */
   budget: number;
   /** Runs of the profile. */
   runs: number;
   /** loss ≈ c0 + c1·x + c2·x² with x = ln N − `center`. */
   coefficients: [number, number, number];
+  /** Mean of ln N over the profile's runs (N in parameters): the origin of x in `coefficients`. */
   center: number;
+  /** N_opt(C): parameters at the parabola's vertex, exp(center − c1/(2·c2)). */
   nOpt: number;
+  /** D_opt(C) = C / f(N_opt): training tokens at the vertex under the compute model. */
   dOpt: number;
   /** Loss at the vertex. */
   lossOpt: number;
@@ -44,12 +53,15 @@ export interface IsoflopProfile {
 
 /** Compute-optimal points and the power laws fitted to them. */
 export interface ApproachResult {
+  /** Which of Hoffmann et al.'s approaches this is: 1 ({@link minLossFrontier}) or 2 ({@link isoflopApproach}). */
   approach: 1 | 2;
   /** N_opt ∝ C^a. */
   a: number;
   /** D_opt ∝ C^b (b = 1 − a exactly under C = 6ND). */
   b: number;
+  /** N_opt = coefficient · C^exponent (N in parameters, C in FLOPs) fitted to `frontier`; its exponent is `a`. */
   nOpt: PowerLawFit;
+  /** D_opt = coefficient · C^exponent (D in tokens, C in FLOPs) fitted to `frontier`; its exponent is `b`. */
   dOpt: PowerLawFit;
   /** N_opt, D_opt and D_opt/N_opt at `at` from the power laws. */
   at: { C: number; N: number; D: number; tokensPerParam: number };
@@ -68,10 +80,25 @@ export interface ApproachResult {
 }
 
 /** Runs of isoFLOP profiles: N, final loss and a budget column (default `budget`), plus any other columns. */
-export type IsoflopData = { N: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable;
+export type IsoflopData = {
+  /** Parameters of each run (finite, > 0), one entry per run. */
+  N: Float64Array | readonly number[];
+  /** Final loss of each run (finite, > 0; e.g. cross-entropy in nats per token), same length as `N`. */
+  loss: Float64Array | readonly number[];
+} & RunTable;
 
 /** Points along training curves (or final losses): N, D (or a FLOPs column), loss, optionally a run id column. */
-export type CurveData = { N: Float64Array | readonly number[]; D?: Float64Array | readonly number[]; loss: Float64Array | readonly number[] } & RunTable;
+export type CurveData = {
+  /** Parameters of the run each point belongs to (finite, > 0; constant along a run), one entry per point. */
+  N: Float64Array | readonly number[];
+  /**
+   * Training tokens seen at each point (finite, > 0), same length as `N`; required unless `opts.flops` names a
+   * FLOPs column.
+   */
+  D?: Float64Array | readonly number[];
+  /** Loss at each point (finite, > 0; e.g. cross-entropy in nats per token), same length as `N`. */
+  loss: Float64Array | readonly number[];
+} & RunTable;
 
 /** Options of {@link isoflopApproach}. */
 export interface IsoflopOptions {
@@ -99,6 +126,10 @@ export interface FrontierOptions {
   run?: string;
   /** Column holding each point's FLOPs (default: C = f(N)·D under `compute`). */
   flops?: string;
+  /**
+   * FLOPs per token (default C = 6ND): gives each point's C = f(N)·D when `flops` is not given, and
+   * D_opt = C / f(N_opt).
+   */
   compute?: ComputeModel;
   /**
    * Budgets at which to take the envelope: a count of log-spaced values over the data's range (default 1500,
@@ -106,6 +137,7 @@ export interface FrontierOptions {
    * distinct point budgets: approach 1 then reduces to the lowest-loss run per budget.
    */
   budgets?: number | readonly number[];
+  /** Budget C, in FLOPs, for the reported N_opt, D_opt (the result's `at`; default 5.76e23, Chinchilla's). */
   at?: number;
   /** Resample runs (curves) for intervals. */
   resample?: ResampleScheme;

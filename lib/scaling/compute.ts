@@ -19,9 +19,27 @@ import { positiveColumn } from './validate';
  */
 export type ComputeModel =
   | '6ND'
-  | { kind: '6ND' }
-  | { kind: 'kaplan'; nLayer: number; nCtx: number; dAttn: number }
-  | { flopsPerToken: (N: number) => number };
+  | {
+      /** C = 6ND: 6N FLOPs per token, as the string `'6ND'`. */
+      kind: '6ND';
+    }
+  | {
+      /** Kaplan et al.'s count with the attention term: 6N + 6·nLayer·nCtx·dAttn FLOPs per token. */
+      kind: 'kaplan';
+      /** Number of layers n_layer (> 0). */
+      nLayer: number;
+      /** Context length n_ctx, in tokens (> 0). */
+      nCtx: number;
+      /** Attention dimension d_attn (> 0; d_model in Kaplan et al.'s models). */
+      dAttn: number;
+    }
+  | {
+      /**
+       * Training FLOPs per token of a model of N parameters; must return a finite number > 0 (else a
+       * RangeError naming it, when it is called).
+       */
+      flopsPerToken: (N: number) => number;
+    };
 
 /** @internal A checked compute model as a per-token FLOP function; `sixND` when it is C = 6ND. */
 export interface CheckedCompute {

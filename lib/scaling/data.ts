@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
 import { parse } from 'csv-parse/sync';
-import { integer, invalidType, lwError, optionKeys, options } from '../runtime/validate';
+import { integer, invalidType, optionKeys, options, rangeError } from '../runtime/validate';
 
 const RUNS_KEYS = optionKeys<{ dropHighest?: number }>({ dropHighest: 1 });
 
@@ -106,7 +106,7 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): CsvTable {
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     const err = e as Error & { lines?: number };
-    throw lwError('ERR_LENGTHWISE_USAGE', `CSV: ${err.message}`);
+    throw rangeError(`text is not valid CSV: ${err.message}`);
   }
   const header = (records.shift()?.record ?? []).map((h) => h.trim());
   const rows: string[][] = [];
@@ -148,6 +148,22 @@ export function parseQuantity(text: string): number {
 
 /** Path of the bundled Chinchilla table. */
 export const CHINCHILLA_CSV = path.join(__dirname, '..', '..', 'data', 'scaling', 'chinchilla_epoch_svg_extracted.csv');
+
+/** Path of the bundled datablations fit table (182 runs of Muennighoff et al. 2023; provenance in data/scaling/README.md). */
+export const DATABLATIONS_CSV = path.join(__dirname, '..', '..', 'data', 'scaling', 'datablations_fit_runs.csv');
+
+/**
+ * The 182 runs of Muennighoff et al. (2023) that their parametric fit uses (utils/parametric_fit.ipynb of
+ * huggingface/datablations): N = params, D = tokens, U = unique tokens, loss = validation loss.
+ */
+export function datablationsRuns(): { N: Float64Array; D: Float64Array; U: Float64Array; loss: Float64Array } {
+  const { header, rows } = parseCsv(fs.readFileSync(DATABLATIONS_CSV, 'utf8'));
+  const col = (name: string) => {
+    const j = header.indexOf(name);
+    return Float64Array.from(rows, (r) => Number(r[j]));
+  };
+  return { N: col('params'), D: col('tokens'), U: col('unique_tokens'), loss: col('val_loss') };
+}
 
 /**
  * The Chinchilla runs digitised by Epoch AI (245 points), with D = C/(6N). By default the 5 highest losses are

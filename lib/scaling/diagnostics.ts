@@ -41,7 +41,9 @@ export interface DiagnosticsOptions {
 
 /** Result of {@link diagnostics}. */
 export interface Diagnostics {
+  /** Runs evaluated (the length of `data.N`). */
   runs: number;
+  /** Predicted loss L̂ per run (the law's at the run's N, D, or `opts.predicted`), length `runs`. */
   predicted: Float64Array;
   /** loss − predicted, per run. */
   residuals: Float64Array;
@@ -58,6 +60,10 @@ export interface Diagnostics {
    * norm): √(λmax/λmin) of the Gauss–Newton Hessian JᵀJ. Large = a direction the data barely constrain.
    */
   conditionNumber?: number;
+  /**
+   * Distinct values among the runs: of N, of D, and of the budgets C = f(N)·D in FLOPs (under `opts.compute`),
+   * counted as clusters (sorted budgets within 1% of the previous one count once).
+   */
   distinct: { N: number; D: number; budgets: number };
   /**
    * Named warnings, each `'name: explanation'` (the format of the fit result's own `warnings`, which are
@@ -243,7 +249,12 @@ export function diagnostics(fit: FitResult | LawParams, data: ScalingData, opts:
 
 /** Result of a χ² test of parameters. */
 export interface ChiSquareTest {
+  /**
+   * The test statistic: χ² = dᵀ Σ⁻¹ d for {@link parameterTest}, λ = 2(ℓ(fit) − ℓ(reference)) for
+   * {@link likelihoodRatioTest}.
+   */
   statistic: number;
+  /** Degrees of freedom of the reference χ² distribution (5: the Chinchilla parameters A, B, E, α, β). */
   df: number;
   /** P(χ²(df) > statistic). */
   pValue: number;

@@ -6,7 +6,7 @@
 import type { NativePredictLaw } from '../runtime/addonTypes';
 import { nativeFunction } from '../runtime/native';
 import { object, optionKeys, options, rangeError, typeError } from '../runtime/validate';
-import type { ChinchillaParams, ComputeOptimalResult, KaplanParams } from './types';
+import type { ChinchillaParams, ComputeOptimalResult, DataConstrainedParams, KaplanParams } from './types';
 import { checkNumber, positiveColumn } from './validate';
 import { type ComputeModel, checkCompute, computeOptimalWith } from './compute';
 
@@ -26,6 +26,14 @@ function chinchillaVector(p: unknown, name: string): Float64Array {
 }
 
 function lawOf(p: unknown, name: string): { law: NativePredictLaw; v: Float64Array } {
+  if (p !== null && typeof p === 'object' && ('rdStar' in p || 'rnStar' in p)) {
+    const o = p as Record<string, unknown>;
+    const base = chinchillaVector(p, name);
+    return {
+      law: 'data-constrained',
+      v: new Float64Array([...base, checkNumber(o.rdStar, `${name}.rdStar`, true), checkNumber(o.rnStar, `${name}.rnStar`, true)]),
+    };
+  }
   if (p !== null && typeof p === 'object' && 'Nc' in p) {
     const o = p as Record<string, unknown>;
     return {
@@ -41,6 +49,17 @@ function lawOf(p: unknown, name: string): { law: NativePredictLaw; v: Float64Arr
   return { law: 'chinchilla', v: chinchillaVector(p, name) };
 }
 
+/**
+ * Data-constrained prediction (Muennighoff et al. 2023, their README's `scaling_law(N, D, U)`): loss of a model of
+ * N parameters trained on D tokens of which U are unique (U ≤ D); elementwise for arrays.
+ */
+export function predict(params: DataConstrainedParams, N: number, D: number, U: number): number;
+export function predict(
+  params: DataConstrainedParams,
+  N: Float64Array | readonly number[],
+  D: Float64Array | readonly number[],
+  U: Float64Array | readonly number[],
+): Float64Array;
 /** Predicted loss at (N, D) for fitted Chinchilla or Kaplan parameters. */
 export function predict(params: ChinchillaParams | KaplanParams, N: number, D: number): number;
 /** Predicted losses, elementwise over N and D (same length). */
@@ -50,9 +69,10 @@ export function predict(
   D: Float64Array | readonly number[],
 ): Float64Array;
 export function predict(
-  params: ChinchillaParams | KaplanParams,
+  params: ChinchillaParams | KaplanParams | DataConstrainedParams,
   N: number | Float64Array | readonly number[],
   D: number | Float64Array | readonly number[],
+  U?: number | Float64Array | readonly number[],
 ): number | Float64Array {
   const { law, v } = lawOf(params, 'params');
   const scalar = typeof N === 'number';
@@ -60,7 +80,19 @@ export function predict(
   const n = positiveColumn(scalar ? [N] : N, 'N');
   const d = positiveColumn(typeof D === 'number' ? [D] : D, 'D');
   if (n.length !== d.length) throw rangeError(`N and D must have the same length (got ${n.length} and ${d.length})`);
-  const out = nativeFunction('cpu', 'scalingPredict')(law, v, n, d);
+  if (law !== 'data-constrained') {
+    if (U !== undefined) throw typeError('U is read only with data-constrained parameters (params with rdStar, rnStar)');
+    const out = nativeFunction('cpu', 'scalingPredict')(law, v, n, d);
+    return scalar ? out[0]! : out;
+  }
+  if (U === undefined) throw typeError('U (unique tokens) is required with data-constrained parameters');
+  if (scalar !== (typeof U === 'number')) throw typeError('N, D and U must all be numbers or all be arrays');
+  const u = positiveColumn(typeof U === 'number' ? [U] : U, 'U');
+  if (u.length !== n.length) throw rangeError(`U must have the same length as N (got ${u.length} and ${n.length})`);
+  for (let i = 0; i < u.length; i++) {
+    if (u[i]! > d[i]!) throw rangeError(`U[${i}] must be ≤ D[${i}]: cannot have more unique tokens than tokens (got ${u[i]} > ${d[i]})`);
+  }
+  const out = nativeFunction('cpu', 'scalingPredict')(law, v, n, d, u);
   return scalar ? out[0]! : out;
 }
 

@@ -7,9 +7,10 @@
  * @packageDocumentation
  */
 export { fit } from './fit';
+export { KAPLAN_NS_LAW } from './expression';
 export { predict, lossNS, computeOptimal, criticalBatchSize, minSteps, minExamples, KAPLAN_BATCH } from './formulas';
 export type { KaplanStepsParams } from './formulas';
-export { chinchillaRuns, parseCsv, CHINCHILLA_CSV } from './data';
+export { chinchillaRuns, datablationsRuns, parseCsv, CHINCHILLA_CSV, DATABLATIONS_CSV } from './data';
 export type { CsvTable, CsvDelimiter, ParseCsvOptions } from './data';
 export { isoflopApproach, minLossFrontier, isoflopApproach as approach2, minLossFrontier as approach1 } from './approaches';
 export type { ApproachResult, CurveData, IsoflopData, FrontierOptions, IsoflopOptions, IsoflopProfile, PowerLawFit } from './approaches';
@@ -35,6 +36,8 @@ export type {
   BootstrapSummary,
   ChinchillaParams,
   ComputeOptimalResult,
+  CustomLaw,
+  DataConstrainedParams,
   FitOptions,
   FitResult,
   FitStatus,

@@ -28,18 +28,65 @@ import type { ChinchillaParams, FitOptions, FitResult, ParamsOf, ScalingData, Sc
  *   reproduce another tool's resamples exactly.
  */
 export type ResampleScheme =
-  | { scheme: 'bootstrap'; resamples: number; seed: number; level?: number }
-  | { scheme: 'subsample'; resamples: number; seed: number; size?: number; fraction?: number; level?: number }
-  | { scheme: 'leave-one-group-out'; groups: string | readonly Cell[]; level?: number }
-  | { scheme: 'given'; sets: readonly (Int32Array | readonly number[])[]; level?: number };
+  | {
+      /**
+       * Bootstrap: each draw takes n runs with replacement (within each stratum, where stratified); percentile
+       * intervals.
+       */
+      scheme: 'bootstrap';
+      /** Draws, an integer in [1, 1e7]. */
+      resamples: number;
+      /** Seed of the generator (mulberry32), an integer in [0, 2^32 − 1]: same seed, same draws. */
+      seed: number;
+      /** Coverage of the intervals, in (0, 1) (default 0.95). */
+      level?: number;
+    }
+  | {
+      /**
+       * Subsampling: each draw takes m of the n runs without replacement (m/n of each stratum, where stratified);
+       * standard errors scaled by √(m/(n−m)), basic intervals around the full-data estimate.
+       */
+      scheme: 'subsample';
+      /** Draws, an integer in [1, 1e7]. */
+      resamples: number;
+      /** Seed of the generator (mulberry32), an integer in [0, 2^32 − 1]: same seed, same draws. */
+      seed: number;
+      /** Subsample size m, an integer in [1, n − 1] (give `size` or `fraction`, not both). */
+      size?: number;
+      /** Subsample share m/n, in (0, 1) (default 0.5): m = round(fraction · n). */
+      fraction?: number;
+      /** Coverage of the intervals, in (0, 1) (default 0.95). */
+      level?: number;
+    }
+  | {
+      /**
+       * Leave-one-group-out: one refit per group, without that group's runs; jackknife standard errors, normal
+       * intervals.
+       */
+      scheme: 'leave-one-group-out';
+      /** A column name of the data (e.g. `'source'`), or one label per run (length n); at least 2 distinct groups. */
+      groups: string | readonly Cell[];
+      /** Coverage of the intervals, in (0, 1) (default 0.95). */
+      level?: number;
+    }
+  | {
+      /** Given index sets: one refit per set, summarised as a bootstrap (standard deviation, percentile intervals). */
+      scheme: 'given';
+      /** One or more sets, each of run indices in [0, n) (any length, repeats allowed). */
+      sets: readonly (Int32Array | readonly number[])[];
+      /** Coverage of the intervals, in (0, 1) (default 0.95). */
+      level?: number;
+    };
 
 /** Per-quantity summary of a resampling. */
 export interface ResampleSummary {
+  /** The scheme used (`opts.resample.scheme`). */
   scheme: ResampleScheme['scheme'];
   /** Refits made (groups for leave-one-group-out). */
   resamples: number;
   /** Refits that failed (no finite result; excluded from the summaries). */
   failed: number;
+  /** Coverage of `intervals`, in (0, 1) (the scheme's `level`; default 0.95). */
   level: number;
   /** Subsample size m (subsample only). */
   size?: number;
@@ -47,8 +94,18 @@ export interface ResampleSummary {
   groups?: string[];
   /** Full-data estimates the intervals are centred on (subsample, leave-one-group-out). */
   estimate: Record<string, number>;
+  /** Mean over the refits where the quantity is finite, per quantity. */
   mean: Record<string, number>;
+  /**
+   * Standard error per quantity: the refits' standard deviation (bootstrap, given), that times √(m/(n−m))
+   * (subsample), or the jackknife √((G−1)/G · Σ(θ₍g₎ − θ̄)²) (leave-one-group-out).
+   */
   stdErr: Record<string, number>;
+  /**
+   * Interval [lower, upper] at `level` per quantity: percentiles of the refits (bootstrap, given); the basic
+   * interval [θ̂ − c(q_hi − θ̂), θ̂ − c(q_lo − θ̂)] with c = √(m/(n−m)) (subsample); θ̂ ± z·stdErr
+   * (leave-one-group-out).
+   */
   intervals: Record<string, [number, number]>;
   /** Each refit's value (NaN where it failed). */
   samples: Record<string, Float64Array>;
@@ -226,6 +283,7 @@ export function summariseResamples(sets: IndexSets, estimate: Record<string, num
 
 /** Options of {@link resampleFit}: the fit's options (no `bootstrap`) plus the scheme. */
 export interface ResampleFitOptions<L extends ScalingLaw = ScalingLaw> extends Omit<FitOptions<L>, 'bootstrap' | 'onProgress'> {
+  /** How to resample the runs (rows of `data`; n = the number of runs). */
   resample: ResampleScheme;
   /** Refit each resample from the whole grid (default false: from the full-data optimum, one start). */
   gridPerResample?: boolean;
@@ -241,10 +299,14 @@ export interface ResampleFitOptions<L extends ScalingLaw = ScalingLaw> extends O
 export interface ResampleFitResult<P> {
   /** The full-data fit. */
   fit: FitResult<P>;
+  /**
+   * Summary of the refits: every parameter of the law (and `sigma` for huber-likelihood) and, for the Chinchilla
+   * law, a, b, tokensPerParam, nOpt, dOpt at `opts.compute`.
+   */
   resampling: ResampleSummary;
 }
 
-function quantities(law: ScalingLaw, r: FitResult, C: number, model: ComputeModel | undefined): Record<string, number> {
+function quantities(law: string, r: FitResult, C: number, model: ComputeModel | undefined): Record<string, number> {
   const p = r.params as unknown as Record<string, number>;
   const out: Record<string, number> = { ...p };
   if (r.sigma !== undefined) out.sigma = r.sigma;

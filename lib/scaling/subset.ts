@@ -27,7 +27,13 @@ export interface SubsetOptions {
 
 /** A dropped run: its row index in the input and the rule that dropped it. */
 export interface DroppedRun {
+  /** Row index of the run in the input table (0-based). */
   index: number;
+  /**
+   * The rule that dropped it: `where` (the predicate or expression was false), `within` (a column out of its
+   * range, named by `column`), `outlier` (its flag column was true), `highest-loss` (among the
+   * `dropHighestLoss` highest losses of the runs the other rules kept).
+   */
   reason: 'where' | 'within' | 'outlier' | 'highest-loss';
   /** For `within`: the column out of range. */
   column?: string;
@@ -39,6 +45,7 @@ export interface SubsetResult<T extends RunTable> {
   data: T;
   /** Input row index of each kept run. */
   kept: Int32Array;
+  /** Every dropped run once (with the first rule that dropped it), by increasing input index. */
   dropped: DroppedRun[];
 }
 
@@ -49,11 +56,48 @@ const RANGE_KEYS = optionKeys<{ min?: number; max?: number }>({ min: 1, max: 1 }
 
 /** A parsed `where` expression. */
 export type WhereExpr =
-  | { kind: 'literal'; value: Cell }
-  | { kind: 'column'; name: string }
-  | { kind: 'not'; arg: WhereExpr }
-  | { kind: 'and' | 'or'; left: WhereExpr; right: WhereExpr }
-  | { kind: 'compare'; op: '==' | '!=' | '<' | '<=' | '>' | '>='; left: WhereExpr; right: WhereExpr };
+  | {
+      /** A literal operand: a number (`1e8`, `-2.5`), a quoted string, or `true` / `false`. */
+      kind: 'literal';
+      /** The literal's value. */
+      value: Cell;
+    }
+  | {
+      /**
+       * A column operand: the run's cell in column `name`. Standing alone as a condition, its truth: a boolean
+       * as is, a number ≠ 0 and not NaN, a non-empty string.
+       */
+      kind: 'column';
+      /** The column's name (a bare identifier, or the text between backticks). */
+      name: string;
+    }
+  | {
+      /** `!arg`: the negation of the operand's truth. */
+      kind: 'not';
+      /** The negated expression. */
+      arg: WhereExpr;
+    }
+  | {
+      /** `left && right` / `left || right` on the operands' truth (left to right, short-circuit). */
+      kind: 'and' | 'or';
+      /** The left operand. */
+      left: WhereExpr;
+      /** The right operand. */
+      right: WhereExpr;
+    }
+  | {
+      /** A comparison `left op right` of two operands' values. */
+      kind: 'compare';
+      /**
+       * `==` / `!=`: strict equality of the two cells (no coercion: `1 == "1"` is false). `<`, `<=`, `>`, `>=`:
+       * two numbers, or two strings (by UTF-16 code units); any other pair is a RangeError when evaluated.
+       */
+      op: '==' | '!=' | '<' | '<=' | '>' | '>=';
+      /** The left operand. */
+      left: WhereExpr;
+      /** The right operand. */
+      right: WhereExpr;
+    };
 
 type Token = { t: 'num'; v: number; at: number } | { t: 'str'; v: string; at: number } | { t: 'id'; v: string; at: number } | { t: 'op'; v: string; at: number };
 

@@ -25,14 +25,28 @@ export type IsoflopTable = {
   N: Float64Array;
   /** Training tokens (`tokens`). */
   D: Float64Array;
+  /**
+   * Final loss (`loss`) as its study reports it: a cross-entropy in nats per token for most; different
+   * `experiment`s are not on one scale (llama_3: see `condition`).
+   */
   loss: Float64Array;
   /** Nominal compute budget of the isoFLOP profile, FLOPs (`budget`). */
   budget: Float64Array;
   /** Study: `epochai_chinchilla`, `ml_scalefit`, `misfitting`, `llama_3`, `marin_202603`. */
   source: string[];
+  /** Training data set (`dataset`): `massivetext`, `fineweb_c4`, `dclm`, `nemotron`, `comma`, or `llama_3`. */
   dataset: string[];
+  /** Model family (`model`): `chinchilla`, `llama_2`, `llama_3` or `transformer`. */
   model: string[];
+  /**
+   * Variant of the loss (`condition`): for llama_3, `raw_loss` (the loss as the source gives it) or `exp_loss`
+   * (its exponential, e^raw_loss), one row each per run; empty for the other studies.
+   */
   condition: string[];
+  /**
+   * Set of comparable profiles (`experiment`), `source__dataset__model` (llama_3: `llama_3__<condition>`), e.g.
+   * `marin_202603__dclm__llama_2`; losses compare within one experiment.
+   */
   experiment: string[];
   /** The study's or the curator's outlier flag. */
   outlier: boolean[];

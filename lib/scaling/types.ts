@@ -5,8 +5,30 @@
  */
 import type { BackendChoice, NativeTuning } from '../runtime/native';
 
-/** Law to fit. `chinchilla`: L = E + A/N^α + B/D^β. `kaplan-nd`: L = [(Nc/N)^(αN/αD) + Dc/D]^αD. */
-export type ScalingLaw = 'chinchilla' | 'kaplan-nd';
+/**
+ * Law to fit. `chinchilla`: L = E + A/N^α + B/D^β. `kaplan-nd`: L = [(Nc/N)^(αN/αD) + Dc/D]^αD.
+ * `data-constrained` (Muennighoff et al. 2023): L = E + A/N'^α + B/D'^β with effective data
+ * D' = U + U·R_D*·(1 − e^(−R_D/R_D*)), R_D = max(D/U − 1, 0), and effective parameters
+ * N' = U_N + U_N·R_N*·(1 − e^(−R_N/R_N*)), U_N = min(N, N_opt(U)), R_N = N/U_N − 1, where N_opt(U) is the
+ * compute-optimal N of the base law (A, B, E, α, β) for D = U tokens; needs `data.U`. Their published fit holds the
+ * base parameters fixed (see {@link FitOptions.fix}) and fits R_D*, R_N*.
+ */
+export type ScalingLaw = 'chinchilla' | 'kaplan-nd' | 'data-constrained';
+
+/**
+ * A user-defined law L̂(θ; N, D, U) > 0 written as an expression, fitted natively (CPU and CUDA) by the same multistart
+ * L-BFGS + bootstrap on log residuals, with exact forward-mode gradients. Grammar: numbers, the parameter names,
+ * the variables `N`, `D`, `U` (U needs `data.U`), `+ - * /`, `^` (or `**`, right-associative), unary minus,
+ * parentheses and `exp log sqrt min max pow`. Example: `{ expression: 'E + A / N^alpha + B / D^beta',
+ * params: ['E', 'A', 'B', 'alpha', 'beta'] }`. Parameters are fitted as written (no log transform); give `grid`
+ * axes by parameter name (required: there is no default grid), and use `bounds` to keep e.g. E, A, B > 0.
+ */
+export interface CustomLaw {
+  /** The predicted loss L̂ in nats per token as a function of the parameters and N (parameters), D (tokens), U (unique tokens), in the grammar above. */
+  expression: string;
+  /** Parameter names (1–8, identifiers other than N, D, U), in θ order. */
+  params: readonly string[];
+}
 
 /**
  * Objective on log residuals r = log L̂ − log L. `huber`: Σ Huber_δ(r) (a sum over runs, as in Hoffmann et al.);
@@ -26,6 +48,16 @@ export interface ScalingData {
   D: Float64Array | readonly number[];
   /** Final loss per run, in nats (natural-log cross-entropy per token, > 0). Same length as `N`. */
   loss: Float64Array | readonly number[];
+  /** Unique training tokens per run (U ≤ D): required by the `data-constrained` law, readable by custom laws. */
+  U?: Float64Array | readonly number[];
+}
+
+/** Data-constrained law (Muennighoff et al. 2023): the Chinchilla base parameters and the repetition constants. */
+export interface DataConstrainedParams extends ChinchillaParams {
+  /** R_D*: the number of repetitions of the unique data after which extra epochs are worth ~1/e of fresh data. */
+  rdStar: number;
+  /** R_N*: the same constant for parameters in excess of the compute-optimal U_N. */
+  rnStar: number;
 }
 
 /** L̂(N, D) = E + A/N^α + B/D^β. */
@@ -55,12 +87,22 @@ export interface KaplanParams {
 }
 
 /** Parameters of a law. */
-export type ParamsOf<L extends ScalingLaw> = L extends 'kaplan-nd' ? KaplanParams : ChinchillaParams;
+export type ParamsOf<L extends ScalingLaw> = L extends 'kaplan-nd'
+  ? KaplanParams
+  : L extends 'data-constrained'
+    ? DataConstrainedParams
+    : ChinchillaParams;
 
 /**
- * Starting points. Rows are raw parameters: chinchilla [a, b, e, α, β] with A, B, E = exp(a, b, e); kaplan-nd
- * [ln Nc, ln Dc, αN, αD]. Give rows (`number[][]` or a row-major Float64Array) or axes whose Cartesian product is
- * the grid (chinchilla keys a, b, e, alpha, beta; kaplan-nd keys nc, dc, alphaN, alphaD).
+ * Starting points. Rows are the free raw parameters in law order: chinchilla [a, b, e, α, β] with
+ * A, B, E = exp(a, b, e); kaplan-nd [ln Nc, ln Dc, αN, αD]; data-constrained [a, b, e, α, β, R_D*, R_N*]; custom: its
+ * parameters. With `fix` / `tie`, rows hold only the free parameters (a tied group is given by its first member).
+ */
+
+/**
+ * Give rows (`number[][]` or a row-major Float64Array) or axes whose Cartesian product is the grid (chinchilla
+ * keys a, b, e, alpha, beta; kaplan-nd keys nc, dc, alphaN, alphaD; data-constrained adds rdStar, rnStar; custom:
+ * the parameter names); axes of fixed or tied-follower parameters are rejected.
  */
 export type GridSpec = readonly (readonly number[])[] | Float64Array | Readonly<Record<string, readonly number[]>>;
 
@@ -80,10 +122,31 @@ export interface BootstrapOptions {
 
 /** Options of {@link fit}. */
 export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
-  /** Default 'chinchilla'. */
-  law?: L;
+  /** Default 'chinchilla'; or a {@link CustomLaw}. */
+  law?: L | CustomLaw;
   /** Default 'huber'. */
   objective?: ScalingObjective;
+  /**
+   * Objective of the bootstrap refits (default: `objective`). E.g. point estimate by the Huber likelihood and the
+   * paper's Huber-sum bootstrap, or the reverse; a likelihood bootstrap re-initialises σ per resample.
+   */
+  bootstrapObjective?: ScalingObjective;
+  /**
+   * Parameters held fixed, by name in natural units (e.g. `{ E: 1.69 }`; A, B, E, Nc, Dc must be > 0). The
+   * default grid is then projected onto the free parameters (duplicates dropped).
+   */
+  fix?: Readonly<Record<string, number>>;
+  /** Groups of parameters constrained equal, e.g. `[['alpha', 'beta']]` (both log-scale or both linear). */
+  tie?: readonly (readonly string[])[];
+  /**
+   * Box constraints by name in natural units: `[lo, hi]` (±Infinity for one side). Implemented as a transform of the
+   * optimiser's coordinate (lo + (hi − lo)·sigmoid(u), lo + e^u, hi − e^u; for A, B, E, Nc, Dc on the log scale),
+   * so iterates never leave the box; an optimum on a bound is approached to the stopping tolerance, and starts
+   * outside the box are pulled inside it.
+   */
+  bounds?: Readonly<Record<string, readonly [number, number]>>;
+  /** Per-run weights ≥ 0 (not all 0): the objective becomes Σ w·Huber (weighted likelihood, weighted mean r²). */
+  weights?: Float64Array | readonly number[];
   /** Huber threshold δ (default 1e-3). */
   delta?: number;
   /** Starts: 'default' (alias 'chinchilla' for that law) = the 4500-point Chinchilla grid, or 1225 points for kaplan-nd. */
@@ -130,6 +193,8 @@ export interface BootstrapSummary {
   converged: number;
   /** Whether each resample was refitted from every start of the grid. */
   gridPerResample: boolean;
+  /** Objective the resamples were refitted under. */
+  objective: ScalingObjective;
   /** The compute budget C (FLOPs) of the derived quantities nOpt, dOpt, tokensPerParam. */
   compute: number;
   /** Coverage of `intervals` (e.g. 0.95). */
@@ -145,9 +210,9 @@ export interface BootstrapSummary {
 }
 
 /** Result of {@link fit}. */
-export interface FitResult<P = ChinchillaParams | KaplanParams> {
-  /** The law fitted. */
-  law: ScalingLaw;
+export interface FitResult<P = ChinchillaParams | KaplanParams | DataConstrainedParams> {
+  /** The law fitted ('custom' for a {@link CustomLaw}). */
+  law: ScalingLaw | 'custom';
   /** The objective minimised. */
   objectiveKind: ScalingObjective;
   /** The Huber threshold δ used (on log residuals). */
@@ -180,6 +245,13 @@ export interface FitResult<P = ChinchillaParams | KaplanParams> {
   status: FitStatus;
   /** Bootstrap summary, when `opts.bootstrap` was given. */
   bootstrap?: BootstrapSummary;
+  /**
+   * Named warnings, each `'name: explanation'`: `single-N` / `single-D` (every run has the same N or D, so that
+   * term's coefficient and exponent are not separately identified), `single-budget` (every run at one compute
+   * 6ND, so ln N and ln D are collinear), `single-U`, `no-repetition` (data-constrained law with D ≤ U everywhere:
+   * R_D* is not identified), `no-excess-params` (N ≤ U_N everywhere: R_N* is not identified).
+   */
+  warnings: string[];
 }
 
 /** Compute-optimal allocation under C = 6ND. */

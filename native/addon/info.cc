@@ -23,7 +23,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// The CUDA runtime's view of the machine plus the visible devices; lib/gpuReport.ts reads it.
+// The CUDA runtime's view of the machine plus the visible devices; lib/runtime/gpuReport.ts reads it.
 Napi::Value CudaReport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {

@@ -45,6 +45,8 @@ const char* status_name(FitStatus s) {
 }
 
 struct FitJob {
+  std::vector<int32_t> code;  // custom program (copied: the job outlives nothing else)
+  std::vector<double> consts;
   Runs runs;
   FitOptions opts;
   BootstrapOptions boot;
@@ -66,9 +68,57 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     job->runs.loss = f64(data.Get("loss"), "data.loss", &nl, pins);
     if (nn != nd || nn != nl) throw_type("data.N, data.D and data.loss must have the same length");
     job->runs.n = static_cast<int64_t>(nn);
+    size_t nu = 0;
+    job->runs.U = optional_typed_array<double>(data, "U", napi_float64_array, "data.U", &nu, pins);
+    if (job->runs.U && nu != nn) throw Error(ErrorKind::Range, "data.U must have the same length as data.N");
 
     FitOptions& o = job->opts;
-    o.law = enum_of<Law>(opts, "law", "opts.law", {{"chinchilla", Law::Chinchilla}, {"kaplan-nd", Law::KaplanND}});
+    o.law = enum_of<Law>(opts, "law", "opts.law",
+                         {{"chinchilla", Law::Chinchilla}, {"kaplan-nd", Law::KaplanND},
+                          {"data-constrained", Law::DataConstrained}, {"custom", Law::Custom}});
+    size_t nw = 0;
+    o.weights = optional_typed_array<double>(opts, "weights", napi_float64_array, "opts.weights", &nw, pins);
+    if (o.weights && nw != nn) throw Error(ErrorKind::Range, "opts.weights must have one entry per run");
+    Napi::Value pv = opts.Get("program");
+    if (pv.IsObject()) {
+      Napi::Object po = pv.As<Napi::Object>();
+      size_t nc = 0, nk = 0;
+      const int32_t* code = typed_array<int32_t>(po.Get("code"), napi_int32_array, "opts.program.code", &nc);
+      const double* consts = typed_array<double>(po.Get("consts"), napi_float64_array, "opts.program.consts", &nk);
+      job->code.assign(code, code + nc);
+      job->consts.assign(consts, consts + nk);
+      if (job->consts.empty()) job->consts.push_back(0);
+      for (size_t i = 0; i < nc; ++i)
+        if ((code[i] & 0xff) == static_cast<int>(Op::Const) && static_cast<size_t>(code[i] >> 8) >= nk)
+          throw Error(ErrorKind::Range, "opts.program: constant index out of range");
+      o.program.code = job->code.data();
+      o.program.consts = job->consts.data();
+      o.program.len = static_cast<int>(nc);
+      o.program.n_params = static_cast<int>(integer(po, "params", "opts.program.params"));
+    }
+    Napi::Value mv = opts.Get("map");
+    if (mv.IsObject()) {
+      Napi::Object mo = mv.As<Napi::Object>();
+      size_t ns = 0, nf = 0, nkd = 0, nlo = 0, nhi = 0;
+      const int32_t* src = typed_array<int32_t>(mo.Get("src"), napi_int32_array, "opts.map.src", &ns);
+      const double* fixed = typed_array<double>(mo.Get("fixed"), napi_float64_array, "opts.map.fixed", &nf);
+      const int32_t* kind = typed_array<int32_t>(mo.Get("kind"), napi_int32_array, "opts.map.kind", &nkd);
+      const double* lo = typed_array<double>(mo.Get("lo"), napi_float64_array, "opts.map.lo", &nlo);
+      const double* hi = typed_array<double>(mo.Get("hi"), napi_float64_array, "opts.map.hi", &nhi);
+      if (ns != nf || ns < 1 || ns >= static_cast<size_t>(kMaxParams) || nkd != nlo || nkd != nhi || nkd > ns)
+        throw Error(ErrorKind::Range, "opts.map has inconsistent lengths");
+      o.map.full = static_cast<int>(ns);
+      o.map.reduced = static_cast<int>(nkd);
+      for (size_t j = 0; j < ns; ++j) {
+        o.map.src[j] = src[j];
+        o.map.fixed[j] = fixed[j];
+      }
+      for (size_t r = 0; r < nkd; ++r) {
+        o.map.kind[r] = kind[r];
+        o.map.lo[r] = lo[r];
+        o.map.hi[r] = hi[r];
+      }
+    }
     o.objective = enum_of<Objective>(
         opts, "objective", "opts.objective",
         {{"huber", Objective::Huber}, {"mse", Objective::Mse}, {"huber-likelihood", Objective::HuberLikelihood}});
@@ -76,9 +126,13 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     size_t ng = 0;
     o.starts = optional_typed_array<double>(opts, "grid", napi_float64_array, "opts.grid", &ng, pins);
     if (o.starts) {
-      const size_t k = static_cast<size_t>(law_params(o.law));
-      if (ng == 0 || ng % k != 0) throw Error(ErrorKind::Range, "opts.grid must hold rows of " + std::to_string(k) + " values");
-      o.n_starts = static_cast<int64_t>(ng / k);
+      const size_t k = static_cast<size_t>(o.map.full ? o.map.reduced : law_params_of(o.law, o.program.n_params));
+      if (k == 0) {
+        o.n_starts = 1;
+      } else {
+        if (ng == 0 || ng % k != 0) throw Error(ErrorKind::Range, "opts.grid must hold rows of " + std::to_string(k) + " values");
+        o.n_starts = static_cast<int64_t>(ng / k);
+      }
     }
     o.control.max_iter = static_cast<int>(integer(opts, "maxIterations", "opts.maxIterations"));
     o.optimum_rel_tol = number(opts, "optimumRelTol", "opts.optimumRelTol");
@@ -110,6 +164,13 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
       job->boot.grid_per_resample = boolean(bo, "gridPerResample", "opts.bootstrap.gridPerResample");
       job->boot.compute = number(bo, "compute", "opts.bootstrap.compute");
       job->boot.level = number(bo, "level", "opts.bootstrap.level");
+      Napi::Value bobj = bo.Get("objective");
+      if (!bobj.IsUndefined()) {
+        job->boot.same_objective = false;
+        job->boot.objective = enum_of<Objective>(
+            bo, "objective", "opts.bootstrap.objective",
+            {{"huber", Objective::Huber}, {"mse", Objective::Mse}, {"huber-likelihood", Objective::HuberLikelihood}});
+      }
     }
 
     return run_async(
@@ -157,19 +218,25 @@ Napi::Value ScalingPredict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     Pins pins;
-    enum class PredictLaw { Chinchilla, KaplanND, KaplanSteps };
+    enum class PredictLaw { Chinchilla, KaplanND, KaplanSteps, DataConstrained };
     const PredictLaw law = enum_value<PredictLaw>(
         info[0], "law",
-        {{"chinchilla", PredictLaw::Chinchilla}, {"kaplan-nd", PredictLaw::KaplanND}, {"kaplan-steps", PredictLaw::KaplanSteps}});
-    size_t np = 0, nn = 0, nd = 0;
+        {{"chinchilla", PredictLaw::Chinchilla}, {"kaplan-nd", PredictLaw::KaplanND}, {"kaplan-steps", PredictLaw::KaplanSteps},
+         {"data-constrained", PredictLaw::DataConstrained}});
+    size_t np = 0, nn = 0, nd = 0, nu = 0;
     const double* p = f64(info[1], "params", &np, pins);
     const double* N = f64(info[2], "N", &nn, pins);
     const double* D = f64(info[3], "D", &nd, pins);
-    if (nn != nd) throw Error(ErrorKind::Range, "N and D must have the same length");
-    if (np != (law == PredictLaw::Chinchilla ? 5u : 4u)) throw_type("params has the wrong length");
+    const double* U = law == PredictLaw::DataConstrained ? f64(info[4], "U", &nu, pins) : nullptr;
+    if (nn != nd || (U && nu != nn)) throw Error(ErrorKind::Range, "N, D (and U) must have the same length");
+    const size_t want = law == PredictLaw::Chinchilla ? 5u : law == PredictLaw::DataConstrained ? 7u : 4u;
+    if (np != want) throw_type("params has the wrong length");
     auto out = Napi::Float64Array::New(env, nn);
     for (size_t i = 0; i < nn; ++i) {
       switch (law) {
+        case PredictLaw::DataConstrained:
+          out[i] = predict_data_constrained({p[0], p[1], p[2], p[3], p[4]}, p[5], p[6], N[i], D[i], U[i]);
+          break;
         case PredictLaw::Chinchilla: out[i] = predict_chinchilla({p[0], p[1], p[2], p[3], p[4]}, N[i], D[i]); break;
         case PredictLaw::KaplanND: out[i] = predict_kaplan(p[0], p[1], p[2], p[3], N[i], D[i]); break;
         case PredictLaw::KaplanSteps: out[i] = predict_kaplan_steps(p[0], p[1], p[2], p[3], N[i], D[i]); break;

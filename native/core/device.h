@@ -13,7 +13,7 @@ struct Info {
   int major = 0, minor = 0;
 };
 
-// What the CUDA runtime says about the machine, for the loader's diagnosis (lib/gpuReport.ts).
+// What the CUDA runtime says about the machine, for the loader's diagnosis (lib/runtime/gpuReport.ts).
 struct RuntimeReport {
   int runtime_version = 0;   // CUDART_VERSION linked (13000 = 13.0); 0 in the CPU build
   int driver_version = 0;    // CUDA version the driver supports; 0 = no driver could be loaded

@@ -13,5 +13,11 @@ using ChinchillaEvalFn = double (*)(const scaling::Problem& pb, const double* ln
 
 ChinchillaEvalFn chinchilla_simd_eval();
 
+// f and ∇f of a custom law (the bytecode in pb.prog) over `npad` points, vectorised across points; ln_u may be
+// null (then U reads D). Same arithmetic order as model.h's objective_eval_any up to the vector exp/log.
+using CustomEvalFn = double (*)(const scaling::Problem& pb, const double* ln_n, const double* ln_d, const double* ln_u,
+                                const double* ln_l, const double* w, int64_t npad, const double* th, double* g);
+CustomEvalFn custom_simd_eval();
+
 }  // namespace cpu
 }  // namespace lw

@@ -103,3 +103,235 @@ static double chinchilla_eval(const lw::scaling::Problem& pb, const double* ln_n
   }
   return f;
 }
+
+// ---------------------------------------------------------------------------------------------- custom laws
+// exp(x) for any x: NaN stays NaN, x > 709 gives +inf, x < −708 clamps to e^−708.
+static inline V::T exp_any(V::T x) {
+  const V::T r = exp_nonpos(V::min(x, V::set1(709.0)));
+  const V::T big = V::blend(V::gt(x, V::set1(709.0)), V::set1(INFINITY), r);
+  return V::blend(V::isnan(x), x, big);
+}
+
+// log(v) for normal v > 0; NaN for v ≤ 0 or NaN, +inf for +inf.
+static inline V::T log_any(V::T v) {
+  V::T e, m;
+  V::split(v, &e, &m);
+  const V::M big = V::gt(m, V::set1(1.4142135623730951));
+  m = V::blend(big, V::mul(m, V::set1(0.5)), m);
+  e = V::blend(big, V::add(e, V::set1(1.0)), e);
+  const V::T f = V::sub(m, V::set1(1.0));
+  const V::T t = V::div(f, V::add(f, V::set1(2.0)));
+  const V::T t2 = V::mul(t, t);
+  const V::T u2 = V::mul(t2, t2), u4 = V::mul(u2, u2), u8 = V::mul(u4, u4);
+  const V::T a01 = V::fma(t2, V::set1(1.0 / 3), V::set1(1.0));
+  const V::T a23 = V::fma(t2, V::set1(1.0 / 7), V::set1(1.0 / 5));
+  const V::T a45 = V::fma(t2, V::set1(1.0 / 11), V::set1(1.0 / 9));
+  const V::T a67 = V::fma(t2, V::set1(1.0 / 15), V::set1(1.0 / 13));
+  const V::T a89 = V::fma(t2, V::set1(1.0 / 19), V::set1(1.0 / 17));
+  const V::T a1011 = V::fma(t2, V::set1(1.0 / 23), V::set1(1.0 / 21));
+  const V::T b03 = V::fma(u2, a23, a01), b47 = V::fma(u2, a67, a45), b811 = V::fma(u2, a1011, a89);
+  const V::T b07 = V::fma(u4, b47, b03);
+  const V::T p = V::fma(u8, b811, b07);
+  V::T r = V::fma(e, V::set1(0.6931471805599453), V::mul(V::add(t, t), p));
+  r = V::blend(V::gt(v, V::set1(1.79769313486231570e308)), V::set1(INFINITY), r);
+  return V::blend(V::mor(V::le(v, V::set1(0.0)), V::isnan(v)), V::set1(NAN), r);
+}
+
+static double custom_eval(const lw::scaling::Problem& pb, const double* ln_n, const double* ln_d, const double* ln_u,
+                          const double* ln_l, const double* w, int64_t npad, const double* th, double* g) {
+  using lw::scaling::Op;
+  const lw::scaling::CustomProgram& prog = pb.prog;
+  const int K = prog.n_params, k = pb.k;
+  const bool lik = pb.objective == lw::scaling::Objective::HuberLikelihood;
+  const double delta = pb.objective == lw::scaling::Objective::Mse ? INFINITY : pb.delta;
+  const double inv_s_d = lik ? std::exp(-th[k]) : 1.0;
+  const V::T zero = V::set1(0.0), one = V::set1(1.0), half = V::set1(0.5), dp = V::set1(delta), dn = V::set1(-delta);
+  const V::T inv_s = V::set1(inv_s_d);
+  // Each stack entry carries the set of parameters its derivative can depend on (a bit mask): components outside it
+  // are zero and are neither stored nor computed, so e.g. A·N^(−α) costs two gradient lanes, not K.
+  struct DV {
+    V::T v;
+    uint32_t m;
+    V::T d[lw::scaling::kMaxCustomParams];
+  };
+  DV st[lw::scaling::kMaxStack];
+  // Hoisted subexpressions of the parameters alone (the program's leading Store segments): once per evaluation.
+  DV slots[lw::scaling::kMaxSlots];
+  int body = 0;
+  {
+    lw::scaling::Dual psl[lw::scaling::kMaxSlots];
+    lw::scaling::CustomProgram pre = prog;
+    for (int pc = 0; pc < prog.len; ++pc)
+      if (static_cast<Op>(prog.code[pc] & 0xff) == Op::Store) body = pc + 1;
+    int seg = 0;
+    while (seg < body) {
+      int end = seg;
+      while (static_cast<Op>(prog.code[end] & 0xff) != Op::Store) ++end;
+      pre.code = prog.code + seg;
+      pre.len = end - seg;
+      const lw::scaling::Dual x = lw::scaling::custom_value(pre, th, 0, 0, 0, psl);
+      psl[prog.code[end] >> 8] = x;
+      DV& sl = slots[prog.code[end] >> 8];
+      sl.v = V::set1(x.v);
+      sl.m = 0;
+      for (int j = 0; j < K; ++j) {
+        sl.d[j] = V::set1(x.d[j]);
+        if (x.d[j] != 0) sl.m |= 1u << j;
+      }
+      seg = end + 1;
+    }
+  }
+  const uint32_t all = (1u << K) - 1;
+  V::T sh = zero, sz = zero, sw = zero, acc[lw::scaling::kMaxCustomParams];
+  for (int j = 0; j < K; ++j) acc[j] = zero;
+  for (int64_t i = 0; i < npad; i += V::W) {
+    const V::T c = V::load(w + i);
+    const V::M live = V::gt(c, zero);
+    const V::T lx[3] = {V::load(ln_n + i), V::load(ln_d + i), ln_u ? V::load(ln_u + i) : V::load(ln_d + i)};
+    int sp = 0;
+    for (int pc = body; pc < prog.len; ++pc) {
+      const int32_t ins = prog.code[pc];
+      const int arg = ins >> 8;
+      switch (static_cast<Op>(ins & 0xff)) {
+        case Op::Slot: {
+          DV& x = st[sp++];
+          const DV& y = slots[arg];
+          x.v = y.v;
+          x.m = y.m;
+          for (int j = 0; j < K; ++j)
+            if (y.m >> j & 1) x.d[j] = y.d[j];
+          break;
+        }
+        case Op::PowTerm: {
+          const lw::scaling::PowTermArg t = lw::scaling::pow_term_arg(arg);
+          DV& x = st[sp++];
+          const V::T lv = lx[t.var];
+          const double sg = t.neg ? -1.0 : 1.0;
+          const V::T e = exp_any(V::mul(V::set1(sg * th[t.p]), lv));
+          if (t.x_slot) {
+            const DV& y = slots[t.x];
+            x.m = y.m;
+            for (int j = 0; j < K; ++j)
+              if (y.m >> j & 1) x.d[j] = V::mul(y.d[j], e);
+            x.v = V::mul(y.v, e);
+          } else {
+            x.m = 1u << t.x;
+            x.d[t.x] = e;
+            x.v = V::mul(V::set1(th[t.x]), e);
+          }
+          const V::T dp_ = V::mul(V::mul(V::set1(sg), x.v), lv);
+          x.d[t.p] = x.m >> t.p & 1 ? V::add(x.d[t.p], dp_) : dp_;
+          x.m |= 1u << t.p;
+          break;
+        }
+        case Op::Const: { DV& x = st[sp++]; x.v = V::set1(prog.consts[arg]); x.m = 0; break; }
+        case Op::Param: { DV& x = st[sp++]; x.v = V::set1(th[arg]); x.m = 1u << arg; x.d[arg] = one; break; }
+        case Op::Var: { DV& x = st[sp++]; x.v = exp_any(lx[arg]); x.m = 0; break; }
+        case Op::LogVar: { DV& x = st[sp++]; x.v = lx[arg]; x.m = 0; break; }
+        case Op::Neg: {
+          DV& x = st[sp - 1];
+          x.v = V::sub(zero, x.v);
+          for (int j = 0; j < K; ++j)
+            if (x.m >> j & 1) x.d[j] = V::sub(zero, x.d[j]);
+          break;
+        }
+        case Op::Exp: case Op::Log: case Op::Sqrt: case Op::PowVar: {
+          DV& x = st[sp - 1];
+          V::T s;
+          switch (static_cast<Op>(ins & 0xff)) {
+            case Op::Exp: x.v = exp_any(x.v); s = x.v; break;
+            case Op::Log: s = V::div(one, x.v); x.v = log_any(x.v); break;
+            case Op::Sqrt: x.v = V::sqrt(x.v); s = V::div(half, x.v); break;
+            default: x.v = exp_any(V::mul(x.v, lx[arg])); s = V::mul(x.v, lx[arg]); break;
+          }
+          for (int j = 0; j < K; ++j)
+            if (x.m >> j & 1) x.d[j] = V::mul(x.d[j], s);
+          break;
+        }
+        default: {
+          DV& x = st[sp - 2];
+          const DV& y = st[--sp];
+          const uint32_t mu = x.m | y.m;
+          switch (static_cast<Op>(ins & 0xff)) {
+            case Op::Add: case Op::Sub: {
+              const bool sub = static_cast<Op>(ins & 0xff) == Op::Sub;
+              x.v = sub ? V::sub(x.v, y.v) : V::add(x.v, y.v);
+              for (int j = 0; j < K; ++j) {
+                if (!(mu >> j & 1)) continue;
+                const V::T yd = y.m >> j & 1 ? y.d[j] : zero;
+                const V::T xd = x.m >> j & 1 ? x.d[j] : zero;
+                x.d[j] = sub ? V::sub(xd, yd) : V::add(xd, yd);
+              }
+              break;
+            }
+            case Op::Mul:
+              for (int j = 0; j < K; ++j) {
+                if (!(mu >> j & 1)) continue;
+                const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+                x.d[j] = hx && hy ? V::fma(x.v, y.d[j], V::mul(x.d[j], y.v)) : hx ? V::mul(x.d[j], y.v) : V::mul(x.v, y.d[j]);
+              }
+              x.v = V::mul(x.v, y.v);
+              break;
+            case Op::Div: {
+              const V::T iy = V::div(one, y.v), q = V::mul(x.v, iy);
+              for (int j = 0; j < K; ++j) {
+                if (!(mu >> j & 1)) continue;
+                const V::T xd = x.m >> j & 1 ? x.d[j] : zero, yd = y.m >> j & 1 ? y.d[j] : zero;
+                x.d[j] = V::mul(V::fnma(q, yd, xd), iy);
+              }
+              x.v = q;
+              break;
+            }
+            case Op::Pow: {
+              const V::T lxv = log_any(x.v), v = exp_any(V::mul(y.v, lxv));
+              const V::T sx = V::div(V::mul(v, y.v), x.v), sy = V::mul(v, lxv);
+              for (int j = 0; j < K; ++j) {
+                if (!(mu >> j & 1)) continue;
+                const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+                x.d[j] = hx && hy ? V::fma(sy, y.d[j], V::mul(sx, x.d[j])) : hx ? V::mul(sx, x.d[j]) : V::mul(sy, y.d[j]);
+              }
+              x.v = v;
+              break;
+            }
+            default: {  // Min, Max
+              const V::M take = static_cast<Op>(ins & 0xff) == Op::Min ? V::gt(x.v, y.v) : V::gt(y.v, x.v);
+              x.v = V::blend(take, y.v, x.v);
+              for (int j = 0; j < K; ++j) {
+                if (!(mu >> j & 1)) continue;
+                const V::T xd = x.m >> j & 1 ? x.d[j] : zero, yd = y.m >> j & 1 ? y.d[j] : zero;
+                x.d[j] = V::blend(take, yd, xd);
+              }
+              break;
+            }
+          }
+          x.m = mu;
+        }
+      }
+    }
+    const DV& out = st[0];
+    const V::T inv = V::div(one, out.v);
+    const V::T r = V::sub(log_any(out.v), V::load(ln_l + i));
+    const V::T z = V::blend(live, V::mul(r, inv_s), zero);  // dead (weight-0) lanes contribute exactly 0
+    const V::T psi = V::blend(live, V::max(V::min(z, dp), dn), zero);
+    const V::T cpsi = V::mul(c, psi);
+    sh = V::fma(cpsi, V::fnma(half, psi, z), sh);
+    const V::T cpi = V::mul(cpsi, inv);
+    for (int j = 0; j < K; ++j)
+      if (out.m >> j & 1) acc[j] = V::add(acc[j], V::blend(live, V::mul(cpi, out.d[j]), zero));
+    sz = V::fma(cpsi, z, sz);
+    sw = V::add(sw, c);
+  }
+  (void)all;
+  double f = V::hsum(sh);
+  for (int j = 0; j < K; ++j) g[j] = V::hsum(acc[j]) * inv_s_d;
+  const double wsum = V::hsum(sw);
+  if (lik) {
+    f += wsum * (pb.log_z + th[k]);
+    g[k] = wsum - V::hsum(sz);
+  } else if (pb.objective == lw::scaling::Objective::Mse) {
+    const double s = wsum > 0 ? 2 / wsum : 0;
+    f *= s;
+    for (int j = 0; j < K; ++j) g[j] *= s;
+  }
+  return f;
+}

@@ -40,18 +40,24 @@ struct DeviceWarp {
   __device__ void progress(unsigned long long v) const { *a->progress = v; }
 };
 
+template <int PL>
 __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
   extern __shared__ double smem[];
   const int64_t n = a.pb.n;
   const double* base = a.data;
   if (a.shared_data) {
-    for (int64_t i = threadIdx.x; i < 3 * n; i += blockDim.x) smem[i] = a.data[i];
+    for (int64_t i = threadIdx.x; i < a.columns * n; i += blockDim.x) smem[i] = a.data[i];
     __syncthreads();
     base = smem;
   }
-  const LogData data{base, base + n, base + 2 * n};
+  const LogData data{base, base + n, base + 2 * n, a.columns > 3 ? base + 3 * n : nullptr};
   DeviceWarp warp{&a};
-  fit_loop(a, data, warp);
+  fit_loop<PL>(a, data, warp);
+}
+
+using FitKernel = void (*)(KernelArgs);
+FitKernel kernel_for(const KernelArgs& a) {
+  return a.map.reduced <= kSmallParams ? fit_kernel<kSmallParams> : fit_kernel<kMaxParams>;
 }
 
 struct Reduced {
@@ -126,9 +132,9 @@ struct Mapped {
   }
 };
 
-int fit_blocks(int dev, size_t smem) {
+int fit_blocks(FitKernel kernel, int dev, size_t smem) {
   int per_sm = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fit_kernel, kThreads, smem), "cudaOccupancy");
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem), "cudaOccupancy");
   return std::max(1, per_sm) * cuda::sm_count(dev);
 }
 
@@ -140,17 +146,18 @@ void launch_fits(KernelArgs a, int dev, const Mapped& m, Progress* progress, con
   *m.progress() = 0;
   a.cancel = m.device(m.cancel());
   a.progress = m.device(m.progress());
-  const size_t smem = a.shared_data ? static_cast<size_t>(3 * a.pb.n) * sizeof(double) : 0;
+  const FitKernel kernel = kernel_for(a);
+  const size_t smem = a.shared_data ? static_cast<size_t>(a.columns * a.pb.n) * sizeof(double) : 0;
   if (smem > 48 * 1024) {
-    check(cudaFuncSetAttribute(fit_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
           "cudaFuncSetAttribute");
   }
-  const int64_t max_blocks = fit_blocks(dev, smem), warps = max_blocks * (kThreads / 32);
+  const int64_t max_blocks = fit_blocks(kernel, dev, smem), warps = max_blocks * (kThreads / 32);
   // Enough units for every warp several times over, so the last units finish together.
   a.unit = std::min<int64_t>(kMaxUnit, std::max<int64_t>(32, a.total / (8 * warps) / 32 * 32));
   const int64_t units = (a.total + a.unit - 1) / a.unit;
   const int blocks = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(max_blocks, (units + kThreads / 32 - 1) / (kThreads / 32))));
-  fit_kernel<<<blocks, kThreads, smem, cudaStreamPerThread>>>(a);
+  kernel<<<blocks, kThreads, smem, cudaStreamPerThread>>>(a);
   check(cudaGetLastError(), "scaling fit kernel launch");
   int64_t reported = 0;
   int wait_us = 100;
@@ -182,18 +189,38 @@ void multistart_cuda(const MultiStartJob& j, FitResult* out) {
   check(cudaSetDevice(dev), "cudaSetDevice");
   j.cancel.check();
   const int64_t n = j.pb.n, R = j.resamples, S = j.n_starts;
-  const int k = law_params(j.pb.law), P = total_params(j.pb.law, j.pb.objective);
+  const int P = j.map.full, k = j.map.reduced - (j.pb.objective == Objective::HuberLikelihood ? 1 : 0);
   cudaStream_t stream = cudaStreamPerThread;
+  const int columns = j.ln_u ? 4 : 3;
 
-  std::vector<double> packed(static_cast<size_t>(3 * n));
+  std::vector<double> packed(static_cast<size_t>(columns * n));
   std::copy(j.ln_n, j.ln_n + n, packed.begin());
   std::copy(j.ln_d, j.ln_d + n, packed.begin() + n);
   std::copy(j.ln_l, j.ln_l + n, packed.begin() + 2 * n);
-  Scratch data(packed.size() * sizeof(double)), weights, starts(static_cast<size_t>(S * k) * sizeof(double));
+  if (j.ln_u) std::copy(j.ln_u, j.ln_u + n, packed.begin() + 3 * n);
+  Scratch data(packed.size() * sizeof(double)), weights,
+      starts(static_cast<size_t>(std::max<int64_t>(1, S * k)) * sizeof(double));
+  // custom law: the program in device memory (every lane reads the same instruction: a broadcast)
+  Scratch code, consts;
+  Problem pb = j.pb;
+  if (pb.law == Law::Custom) {
+    code.reset(static_cast<size_t>(pb.prog.len) * sizeof(int32_t));
+    int n_consts = 1;
+    for (int i = 0; i < pb.prog.len; ++i)
+      if ((pb.prog.code[i] & 0xff) == static_cast<int>(Op::Const)) n_consts = std::max(n_consts, (pb.prog.code[i] >> 8) + 1);
+    consts.reset(static_cast<size_t>(n_consts) * sizeof(double));
+    check(cudaMemcpyAsync(code.as<void>(), pb.prog.code, static_cast<size_t>(pb.prog.len) * sizeof(int32_t),
+                          cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync program");
+    check(cudaMemcpyAsync(consts.as<void>(), pb.prog.consts, static_cast<size_t>(n_consts) * sizeof(double),
+                          cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync constants");
+    pb.prog.code = code.as<int32_t>();
+    pb.prog.consts = consts.as<double>();
+  }
   check(cudaMemcpyAsync(data.as<void>(), packed.data(), packed.size() * sizeof(double), cudaMemcpyHostToDevice, stream),
         "cudaMemcpyAsync run table");
-  check(cudaMemcpyAsync(starts.as<void>(), j.starts, static_cast<size_t>(S * k) * sizeof(double), cudaMemcpyHostToDevice,
-                        stream), "cudaMemcpyAsync starts");
+  if (S * k > 0)
+    check(cudaMemcpyAsync(starts.as<void>(), j.starts, static_cast<size_t>(S * k) * sizeof(double), cudaMemcpyHostToDevice,
+                          stream), "cudaMemcpyAsync starts");
   if (j.weights) {
     weights.reset(static_cast<size_t>(R * n) * sizeof(double));
     check(cudaMemcpyAsync(weights.as<void>(), j.weights, static_cast<size_t>(R * n) * sizeof(double),
@@ -203,11 +230,13 @@ void multistart_cuda(const MultiStartJob& j, FitResult* out) {
   check(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
 
   KernelArgs a{};
-  a.pb = j.pb;
+  a.pb = pb;
   a.P = P;
   a.k = k;
+  a.map = j.map;
   a.data = data.as<double>();
-  a.shared_data = static_cast<int64_t>(3 * n * sizeof(double)) <= smem_max;
+  a.columns = columns;
+  a.shared_data = static_cast<int64_t>(columns * n * sizeof(double)) <= smem_max;
   a.weights = j.weights ? weights.as<double>() : nullptr;
   a.starts = starts.as<double>();
   a.S = S;

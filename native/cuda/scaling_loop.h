@@ -17,11 +17,13 @@ constexpr int kGpuMemory = 8;  // L-BFGS memory, as on the CPU
 
 struct KernelArgs {
   Problem pb;
-  int P, k;
-  const double* data;      // 3n: ln N, ln D, ln loss (global copy; staged in shared memory when it fits)
+  int P, k;                // P: θ length (σ included); k: free law parameters (columns of starts)
+  ParamMap map;            // complete map (σ included)
+  const double* data;      // 3n (or 4n with ln U): ln N, ln D, ln loss[, ln U] (global; in shared memory when it fits)
+  int columns;             // 3 or 4
   bool shared_data;
   const double* weights;   // resamples × n, or null
-  const double* starts;    // S × k
+  const double* starts;    // S × k (free parameters, θ units)
   int64_t S;
   const int64_t* task_ids; // null: task = index
   int64_t total;
@@ -48,12 +50,13 @@ LW_HD int popcount32(uint32_t v) {
 
 // Work is (resample, start) tasks in units of a.unit consecutive tasks. A warp takes one unit at a time and
 // hands its tasks to whichever lanes are free; each loop trip is one objective evaluation in every busy lane.
-template <typename W>
+template <int PL, typename W>
 LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
   const int64_t n = a.pb.n;
   const unsigned lane = warp.lane();
   const int64_t n_units = (a.total + a.unit - 1) / a.unit;
-  Lbfgs<kMaxParams, kGpuMemory> st;
+  const bool ident = a.map.identity();
+  Lbfgs<PL, kGpuMemory> st;
   const double* w = nullptr;
   int64_t idx = -1;
   bool active = false;
@@ -84,10 +87,14 @@ LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
           const int64_t task = a.task_ids ? a.task_ids[idx] : idx;
           const int64_t r = task / a.S, s = task % a.S;
           w = a.weights ? a.weights + r * n : nullptr;
-          double x0[kMaxParams] = {0, 0, 0, 0, 0, 0};
-          for (int i = 0; i < a.k; ++i) x0[i] = a.starts[s * a.k + i];
-          if (a.pb.objective == Objective::HuberLikelihood) x0[a.k] = initial_log_scale(a.pb, data, w, x0);
-          st.start(a.P, x0, a.ctl);
+          double x0[kMaxParams] = {0};
+          for (int i = 0; i < a.k; ++i) x0[i] = a.map.inverse(i, a.starts[s * a.k + i]);
+          if (a.pb.objective == Objective::HuberLikelihood) {
+            double th0[kMaxParams] = {0};
+            a.map.start_full(a.starts + s * a.k, a.P - 1, th0);
+            x0[a.k] = initial_log_scale(a.pb, data, w, th0);
+          }
+          st.start(a.map.reduced, x0, a.ctl);
           active = true;
         }
         const int64_t given = popcount32(need);
@@ -97,7 +104,7 @@ LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
     if (warp.ballot(active) == 0) break;
     if (active) {
       double g[kMaxParams];
-      const double f = objective_eval(a.pb, data, w, st.xt, g);
+      const double f = ident ? objective_eval(a.pb, data, w, st.xt, g) : reduced_eval(a.pb, a.map, data, w, st.xt, g);
       if (!st.step(f, g)) {
         const bool bad = st.status == FitStatus::BadStart;
         StartOutcome o;
@@ -106,8 +113,11 @@ LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
         o.evaluations = st.nfev;
         o.status = static_cast<int32_t>(st.status);
         a.outcome[idx] = o;
-        if (a.theta)
-          for (int i = 0; i < a.P; ++i) a.theta[idx * a.P + i] = bad ? NAN : st.x[i];
+        if (a.theta) {
+          double th[kMaxParams], dth[kMaxParams];
+          a.map.to_full(st.x, th, dth);
+          for (int i = 0; i < a.P; ++i) a.theta[idx * a.P + i] = bad ? NAN : th[i];
+        }
         active = false;
       }
     }

@@ -13,7 +13,7 @@ if [ ! -x "$BIN" ]; then
 fi
 {
   echo "== scaling native check (CUDA vs CPU, 18M-fit bootstrap)"
-  timeout 300 "$BIN" data/scaling/chinchilla_epoch_svg_extracted.csv 4000 3 2>&1
+  timeout 300 "$BIN" data/scaling/chinchilla_epoch_svg_extracted.csv 4000 3 data/scaling/datablations_fit_runs.csv 2>&1
   rc=$?
   if [ -f dist/index.js ] && ls cuda/build/Release/*.node >/dev/null 2>&1; then
     echo "== scaling through the public API (backend 'cuda' vs 'cpu')"

@@ -90,6 +90,120 @@ int main(int argc, char** argv) {
     std::printf("cuda 4500-start grid fit (huber): median of 20 = %.2f ms\n", 1e3 * median(t));
   }
 
+  // 1b. Constraints, weights, the data-constrained law, a custom law and a bootstrap objective: CUDA vs CPU.
+  {
+    auto compare = [&](const char* what, const Runs& r, FitOptions c, const BootstrapOptions* b) {
+      FitOptions g = c;
+      g.backend = lw::Backend::Cuda;
+      FitResult rc, rg;
+      BootstrapResult bc, bg;
+      if (b) {
+        rc = fit_with_bootstrap(r, c, *b, &bc);
+        rg = fit_with_bootstrap(r, g, *b, &bg);
+      } else {
+        rc = fit(r, c);
+        rg = fit(r, g);
+      }
+      const double rel = std::fabs(rc.objective - rg.objective) / std::fabs(rc.objective);
+      double prel = 0;
+      for (int i = 0; i < rc.n_params; ++i)
+        prel = std::max(prel, std::fabs(rc.theta[i] - rg.theta[i]) / std::max(1e-12, std::fabs(rc.theta[i])));
+      double brel = 0;
+      for (size_t i = 0; i < bc.samples.size(); ++i) {
+        const std::string& nm = bc.names[i % bc.names.size()];
+        if (nm == "alpha" || nm == "beta" || nm == "E" || nm == "rdStar" || nm == "rnStar")
+          brel = std::max(brel, std::fabs(bc.samples[i] - bg.samples[i]) / std::fabs(bc.samples[i]));
+      }
+      std::printf("%-34s cpu f=%.12g | cuda f=%.12g | rel f %.1e, max rel theta %.1e, bootstrap %.1e\n", what,
+                  rc.objective, rg.objective, rel, prel, brel);
+      CHECK(rel <= 1e-9, "%s objective CPU vs CUDA", what);
+      CHECK(prel <= 1e-4, "%s parameters CPU vs CUDA", what);
+      CHECK(brel <= 1e-4, "%s bootstrap CPU vs CUDA", what);
+    };
+    // tie α = β, fix E = 1.69, bound a ∈ [0, 8], weights 1..3
+    FitOptions t;
+    t.map.full = 5;
+    t.map.reduced = 3;
+    const int src[5] = {0, 1, -1, 2, 2};
+    for (int j = 0; j < 5; ++j) t.map.src[j] = src[j];
+    t.map.fixed[2] = std::log(1.69);
+    t.map.kind[0] = 1;
+    t.map.lo[0] = 0;
+    t.map.hi[0] = 8;
+    std::vector<double> w(runs.n);
+    for (int64_t i = 0; i < runs.n; ++i) w[i] = 1 + i % 3;
+    t.weights = w.data();
+    compare("tied/fixed/bounded/weighted", runs, t, nullptr);
+    // custom law: the Chinchilla form as bytecode, params [E, A, B, alpha, beta], bounded E, A, B > 0
+    const int32_t code[] = {1 | 0 << 8, 1 | 1 << 8, 1 | 3 << 8, 10 | 0 << 8, 7, 4, 1 | 2 << 8, 1 | 4 << 8, 10 | 1 << 8, 7, 4};
+    const double consts[] = {0};
+    FitOptions cu;
+    cu.law = Law::Custom;
+    cu.program = {code, consts, 11, 5};
+    cu.map = identity_map(5);
+    for (int j = 0; j < 3; ++j) cu.map.kind[j] = 2;
+    std::vector<double> cg;
+    for (double E : {1.0, 2.0})
+      for (double A : {100.0, 1000.0})
+        for (double B : {100.0, 3000.0})
+          for (double al : {0.3, 0.6})
+            for (double be : {0.3, 0.6}) cg.insert(cg.end(), {E, A, B, al, be});
+    cu.starts = cg.data();
+    cu.n_starts = static_cast<int64_t>(cg.size() / 5);
+    compare("custom (Chinchilla expression)", runs, cu, nullptr);
+    // bootstrap: point estimate by the likelihood, resamples by the Huber sum
+    FitOptions bl;
+    bl.objective = Objective::HuberLikelihood;
+    BootstrapOptions bo;
+    bo.resamples = 16;
+    bo.seed = 3;
+    bo.same_objective = false;
+    bo.objective = Objective::Huber;
+    compare("likelihood point, huber bootstrap", runs, bl, &bo);
+    // data-constrained law on the datablations runs, base parameters fixed (their published procedure)
+    const char* dpath = argc > 4 ? argv[4] : "data/scaling/datablations_fit_runs.csv";
+    std::ifstream din(dpath);
+    if (!din) {
+      std::printf("cannot open %s\n", dpath);
+      ++failures;
+    } else {
+      std::getline(din, line);
+      std::vector<double> dN, dD, dU, dL;
+      while (std::getline(din, line)) {
+        std::stringstream ss(line);
+        std::string c;
+        std::vector<std::string> v;
+        while (std::getline(ss, c, ',')) v.push_back(c);
+        dN.push_back(std::stod(v[1]));
+        dD.push_back(std::stod(v[2]));
+        dU.push_back(std::stod(v[3]));
+        dL.push_back(std::stod(v[4]));
+      }
+      Runs dr{dN.data(), dD.data(), dL.data(), static_cast<int64_t>(dN.size()), dU.data()};
+      FitOptions dc;
+      dc.law = Law::DataConstrained;
+      dc.map.full = 7;
+      dc.map.reduced = 2;
+      const double base[5] = {6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596};
+      for (int j = 0; j < 5; ++j) {
+        dc.map.src[j] = -1;
+        dc.map.fixed[j] = base[j];
+      }
+      dc.map.src[5] = 0;
+      dc.map.src[6] = 1;
+      compare("data-constrained (datablations)", dr, dc, nullptr);
+      FitOptions df;  // every parameter free, from 8 starts
+      df.law = Law::DataConstrained;
+      std::vector<double> dg;
+      for (double a : {5.0, 7.0})
+        for (double rd : {10.0, 20.0})
+          for (double rn : {3.0, 8.0}) dg.insert(dg.end(), {a, 7.3, 0.6, 0.35, 0.35, rd, rn});
+      df.starts = dg.data();
+      df.n_starts = 8;
+      compare("data-constrained, all 7 free", dr, df, nullptr);
+    }
+  }
+
   // 2. Bootstrap with the grid per resample: a few resamples CUDA vs CPU.
   {
     FitOptions c, g;

@@ -91,7 +91,7 @@ static void run_warps(const KernelArgs& a, const LogData& data, int warps, const
     for (unsigned l = 0; l < 32; ++l) {
       th.emplace_back([&, w, l] {
         HostWarp hw{&ws[w], l};
-        fit_loop(a, data, hw);
+        fit_loop<kSmallParams>(a, data, hw);
       });
     }
   }
@@ -127,6 +127,8 @@ int main() {
     a.pb.log_z = log_huber_normaliser(a.pb.delta);
     a.k = 5;
     a.P = total_params(a.pb.law, a.pb.objective);
+    a.map = identity_map(a.P);
+    a.columns = 3;
     a.weights = weights.data();
     a.starts = starts.data();
     a.S = S;
@@ -145,7 +147,7 @@ int main() {
       double x0[6] = {0, 0, 0, 0, 0, 0};
       for (int i = 0; i < 5; ++i) x0[i] = starts[s * 5 + i];
       if (a.pb.objective == Objective::HuberLikelihood) x0[5] = initial_log_scale(a.pb, data, w, x0);
-      Lbfgs<kMaxParams, kGpuMemory> st;
+      Lbfgs<kSmallParams, kGpuMemory> st;
       st.start(a.P, x0, a.ctl);
       double g[6];
       bool more = true;
@@ -167,6 +169,8 @@ int main() {
     a.pb.n = n;
     a.k = 5;
     a.P = 5;
+    a.map = identity_map(5);
+    a.columns = 3;
     a.weights = weights.data();
     a.starts = starts.data();
     a.S = S;
@@ -195,6 +199,8 @@ int main() {
     a.pb.n = n;
     a.k = 5;
     a.P = 5;
+    a.map = identity_map(5);
+    a.columns = 3;
     a.starts = starts.data();
     a.S = S;
     a.total = S;

@@ -19,8 +19,12 @@ static uint16_t to_bf16(float f) {
   std::memcpy(&b, &f, 4);
   return static_cast<uint16_t>((b + 0x7fff + ((b >> 16) & 1)) >> 16);
 }
-static uint16_t to_f16(float f) {  // round to nearest via exhaustive-free approach: use _Float16 if present
+static uint16_t to_f16(float f) {  // IEEE binary16, round to nearest even, by the compiler's half type
+#if defined(__aarch64__)
+  __fp16 h = static_cast<__fp16>(f);  // GCC 12 has no _Float16 in C++ on aarch64; __fp16 is IEEE there
+#else
   _Float16 h = static_cast<_Float16>(f);
+#endif
   uint16_t u;
   std::memcpy(&u, &h, 2);
   return u;

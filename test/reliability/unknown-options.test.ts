@@ -61,6 +61,7 @@ const OPTION_ARGS: Record<string, number[]> = {
   'scaling.minSteps': [],
   'scaling.minExamples': [],
   'scaling.chinchillaRuns': [0],
+  'scaling.datablationsRuns': [],
   'scaling.parseCsv': [1],
   'device.upload': [1],
   'device.wrap': [2],

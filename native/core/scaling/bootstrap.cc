@@ -14,19 +14,24 @@ namespace scaling {
 
 namespace {
 
-std::vector<std::string> quantity_names(Law law, Objective obj) {
+bool has_allocation(Law law) { return law == Law::Chinchilla || law == Law::DataConstrained; }
+
+std::vector<std::string> quantity_names(Law law, int k, Objective obj) {
   std::vector<std::string> n;
   if (law == Law::Chinchilla) n = {"A", "B", "E", "alpha", "beta"};
-  else n = {"Nc", "Dc", "alphaN", "alphaD"};
+  else if (law == Law::DataConstrained) n = {"A", "B", "E", "alpha", "beta", "rdStar", "rnStar"};
+  else if (law == Law::KaplanND) n = {"Nc", "Dc", "alphaN", "alphaD"};
+  else
+    for (int j = 0; j < k; ++j) n.push_back("p" + std::to_string(j));  // custom: named in TS
   if (obj == Objective::HuberLikelihood) n.push_back("sigma");
-  if (law == Law::Chinchilla) n.insert(n.end(), {"a", "tokensPerParam", "nOpt", "dOpt"});
+  if (has_allocation(law)) n.insert(n.end(), {"a", "tokensPerParam", "nOpt", "dOpt"});
   return n;
 }
 
-void quantities(Law law, Objective obj, const double* theta, double compute, double* q) {
-  natural_params(law, obj, theta, q);
-  if (law != Law::Chinchilla) return;
-  const int k = total_params(law, obj);
+void quantities(Law law, int kl, Objective obj, const double* theta, double compute, double* q) {
+  natural_params(law, kl, obj, theta, q);
+  if (!has_allocation(law)) return;
+  const int k = kl + (obj == Objective::HuberLikelihood ? 1 : 0);
   ChinchillaParams p{q[0], q[1], q[2], q[3], q[4]};
   ComputeOptimal c = compute_optimal(p, compute);
   q[k] = c.a;
@@ -73,12 +78,26 @@ FitResult fit_with_bootstrap(const Runs& runs, const FitOptions& opts, const Boo
   if (!full.ok()) throw_runtime("the full-data fit failed from every start; nothing to bootstrap");
 
   const Law law = opts.law;
-  const Objective obj = opts.objective;
-  const std::vector<double> weights = resample_weights(runs.n, boot.resamples, boot.seed);
+  const int kl = p.pb.k;
+  const Objective obj = boot.same_objective ? opts.objective : boot.objective;
+  if (obj != opts.objective) {
+    set_objective(p, obj, opts);
+    job.pb = p.pb;
+    job.map = p.map;
+    job.control = p.control;
+  }
+  std::vector<double> weights = resample_weights(runs.n, boot.resamples, boot.seed);
+  if (!p.weights.empty())
+    for (int64_t r = 0; r < boot.resamples; ++r)
+      for (int64_t i = 0; i < runs.n; ++i) weights[r * runs.n + i] *= p.weights[i];
   job.weights = weights.data();
   job.resamples = boot.resamples;
+  double start[kMaxParams];
   if (!boot.grid_per_resample) {
-    job.starts = full.theta;  // law parameters come first; σ is re-initialised per resample
+    // the full-data optimum in the free parameters' θ units (σ is re-initialised per resample)
+    for (int j = p.law_map.full - 1; j >= 0; --j)
+      if (p.law_map.src[j] >= 0) start[p.law_map.src[j]] = full.theta[j];
+    job.starts = start;
     job.n_starts = 1;
   }
   std::vector<FitResult> res(static_cast<size_t>(boot.resamples));
@@ -86,7 +105,7 @@ FitResult fit_with_bootstrap(const Runs& runs, const FitOptions& opts, const Boo
   opts.cancel.check();
 
   BootstrapResult& b = *out;
-  b.names = quantity_names(law, obj);
+  b.names = quantity_names(law, kl, obj);
   const size_t Q = b.names.size();
   b.resamples = boot.resamples;
   b.samples.assign(static_cast<size_t>(boot.resamples) * Q, NAN);
@@ -97,7 +116,7 @@ FitResult fit_with_bootstrap(const Runs& runs, const FitOptions& opts, const Boo
       continue;
     }
     if (res[r].converged) ++b.converged;
-    quantities(law, obj, res[r].theta, boot.compute, &b.samples[r * Q]);
+    quantities(law, kl, obj, res[r].theta, boot.compute, &b.samples[r * Q]);
   }
   b.mean.assign(Q, NAN);
   b.std_err.assign(Q, NAN);

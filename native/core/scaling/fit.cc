@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -41,7 +42,18 @@ std::vector<double> grid_values(double lo, double step, int count) {
 
 std::vector<double> default_grid(Law law) {
   std::vector<double> g;
-  if (law == Law::Chinchilla) {
+  if (law == Law::DataConstrained) {
+    // The Chinchilla grid × R_D*, R_N* ∈ {20/3, 40/3, 20} (datablations' linspace(0, 20, 4) without the 0 that
+    // makes the law 0/0).
+    const std::vector<double> base = default_grid(Law::Chinchilla);
+    const double r[] = {20.0 / 3, 40.0 / 3, 20.0};
+    for (size_t i = 0; i < base.size(); i += 5)
+      for (double rd : r)
+        for (double rn : r) {
+          g.insert(g.end(), base.begin() + i, base.begin() + i + 5);
+          g.insert(g.end(), {rd, rn});
+        }
+  } else if (law == Law::Chinchilla) {
     auto ab = grid_values(0, 5, 6), e = grid_values(-1, 0.5, 5), al = grid_values(0, 0.5, 5);
     for (double a : ab)
       for (double b : ab)
@@ -59,26 +71,131 @@ std::vector<double> default_grid(Law law) {
   return g;
 }
 
-void natural_params(Law law, Objective obj, const double* th, double* out) {
-  (void)law;
-  out[0] = std::exp(th[0]);
-  out[1] = std::exp(th[1]);
-  if (law == Law::Chinchilla) {
-    out[2] = std::exp(th[2]);
-    out[3] = th[3];
-    out[4] = th[4];
-  } else {
-    out[2] = th[2];
-    out[3] = th[3];
+void natural_params(Law law, int k, Objective obj, const double* th, double* out) {
+  for (int j = 0; j < k; ++j) out[j] = th[j];
+  if (law != Law::Custom) {
+    out[0] = std::exp(th[0]);
+    out[1] = std::exp(th[1]);
   }
-  int k = law_params(law);
+  if (law == Law::Chinchilla || law == Law::DataConstrained) out[2] = std::exp(th[2]);
   if (obj == Objective::HuberLikelihood) out[k] = th[k];
+}
+
+namespace {
+
+// The law's map with σ appended (free, last) for the likelihood.
+ParamMap complete_map(const ParamMap& law, Objective obj) {
+  ParamMap m = law;
+  if (obj == Objective::HuberLikelihood) {
+    m.src[m.full] = m.reduced;
+    m.fixed[m.full] = 0;
+    m.kind[m.reduced] = 0;
+    ++m.full;
+    ++m.reduced;
+  }
+  return m;
+}
+
+void check_map(const ParamMap& m, int k) {
+  if (m.full != k) throw_range("constraint map must cover the law's " + std::to_string(k) + " parameters");
+  if (m.reduced < 0 || m.reduced > k) throw_range("constraint map has a bad number of free parameters");
+  std::vector<int> used(static_cast<size_t>(m.reduced), 0);
+  for (int j = 0; j < k; ++j) {
+    if (m.src[j] >= m.reduced || m.src[j] < -1) throw_range("constraint map index out of range");
+    if (m.src[j] < 0 && !std::isfinite(m.fixed[j])) throw_range("fixed parameter values must be finite");
+    if (m.src[j] >= 0) used[m.src[j]] = 1;
+  }
+  for (int r = 0; r < m.reduced; ++r) {
+    if (!used[r]) throw_range("constraint map leaves a free parameter unused");
+    const Bound b = static_cast<Bound>(m.kind[r]);
+    if (b == Bound::Both && !(std::isfinite(m.lo[r]) && std::isfinite(m.hi[r]) && m.lo[r] < m.hi[r]))
+      throw_range("bounds must be finite with lo < hi");
+    if ((b == Bound::Lower && !std::isfinite(m.lo[r])) || (b == Bound::Upper && !std::isfinite(m.hi[r])))
+      throw_range("bounds must be finite");
+    if (m.kind[r] < 0 || m.kind[r] > 3) throw_range("bad bound kind");
+  }
+}
+
+// Default grid rows projected on the free parameters, duplicates dropped (first occurrence kept).
+std::vector<double> project_grid(const std::vector<double>& full, int k, const ParamMap& m) {
+  std::vector<int> first(static_cast<size_t>(m.reduced), -1);
+  for (int j = k - 1; j >= 0; --j)
+    if (m.src[j] >= 0) first[m.src[j]] = j;
+  std::vector<double> out;
+  std::vector<std::vector<double>> seen;
+  const size_t rows = full.size() / k;
+  for (size_t i = 0; i < rows; ++i) {
+    std::vector<double> row(static_cast<size_t>(m.reduced));
+    for (int r = 0; r < m.reduced; ++r) row[r] = full[i * k + first[r]];
+    bool dup = false;
+    for (const auto& s : seen)
+      if (s == row) { dup = true; break; }
+    if (dup) continue;
+    seen.push_back(row);
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+void set_objective(Prepared& p, Objective obj, const FitOptions& o) {
+  p.pb.objective = obj;
+  p.pb.log_z = obj == Objective::HuberLikelihood ? log_huber_normaliser(o.delta) : 0;
+  p.map = complete_map(p.law_map, obj);
+  p.control = o.control;
+  if (o.auto_tolerances) {
+    // Huber/MSE optima are reached to ~1e-13 relative in f with these (the best start's f agrees with tighter
+    // settings to all printed digits, ~20% fewer evaluations); the near-L1 likelihood creeps along kinks at the
+    // end and needs the tight defaults to land on the published optimum.
+    if (obj != Objective::HuberLikelihood) {
+      p.control.ftol = 1e-10;
+      p.control.gtol = 1e-6;
+    }
+  }
 }
 
 Prepared prepare(const Runs& runs, const FitOptions& o) {
   Prepared p;
-  const int k = law_params(o.law);
-  const int P = total_params(o.law, o.objective);
+  if (o.law == Law::Custom) {
+    const CustomProgram& g = o.program;
+    if (!g.code || g.len < 1 || g.n_params < 1 || g.n_params > kMaxCustomParams)
+      throw_range("a custom law needs a program over 1 to " + std::to_string(kMaxCustomParams) + " parameters");
+    int depth = 0, max_depth = 0;
+    for (int i = 0; i < g.len; ++i) {
+      const int op = g.code[i] & 0xff, arg = g.code[i] >> 8;
+      int need = 0;
+      const int eff = op_effect(op, &need);
+      if (eff == -2) throw_range("custom program: unknown opcode");
+      if (depth < need) throw_range("custom program: stack underflow");
+      if (op == static_cast<int>(Op::Param) && (arg < 0 || arg >= g.n_params)) throw_range("custom program: bad parameter index");
+      const bool var = op == static_cast<int>(Op::Var) || op == static_cast<int>(Op::LogVar) || op == static_cast<int>(Op::PowVar);
+      if (var && (arg < 0 || arg > 2)) throw_range("custom program: bad variable index");
+      if (var && arg == 2 && !runs.U) throw_range("the custom law reads U but data.U is missing");
+      if ((op == static_cast<int>(Op::Slot) || op == static_cast<int>(Op::Store)) && (arg < 0 || arg >= kMaxSlots))
+        throw_range("custom program: bad slot index");
+      if (op == static_cast<int>(Op::PowTerm)) {
+        const PowTermArg t = pow_term_arg(arg);
+        if (arg < 0 || arg >= 1024 || t.var > 2 || t.p >= g.n_params || (!t.x_slot && t.x >= g.n_params))
+          throw_range("custom program: bad power-term operand");
+        if (t.var == 2 && !runs.U) throw_range("the custom law reads U but data.U is missing");
+      }
+      if (op == static_cast<int>(Op::Const) && (arg < 0 || !g.consts)) throw_range("custom program: bad constant index");
+      depth += eff;
+      max_depth = std::max(max_depth, depth);
+    }
+    if (depth != 1 || max_depth > kMaxStack) throw_range("custom program must leave one value (stack depth ≤ 16)");
+  }
+  const int k = law_params_of(o.law, o.program.n_params);
+  const int P = k + (o.objective == Objective::HuberLikelihood ? 1 : 0);
+  if (o.map.full == 0) {
+    p.law_map.full = p.law_map.reduced = k;
+    for (int j = 0; j < k; ++j) p.law_map.src[j] = j;
+  } else {
+    check_map(o.map, k);
+    p.law_map = o.map;
+  }
+  const int m = p.law_map.reduced;  // free law parameters
   if (runs.n < P) {
     throw_range("data must hold at least as many runs as the law has parameters (" + std::to_string(P) +
                 "), got " + std::to_string(runs.n));
@@ -86,6 +203,18 @@ Prepared prepare(const Runs& runs, const FitOptions& o) {
   check_positive(runs.N, runs.n, "data.N");
   check_positive(runs.D, runs.n, "data.D");
   check_positive(runs.loss, runs.n, "data.loss");
+  if (o.law == Law::DataConstrained && !runs.U) throw_range("the data-constrained law needs data.U (unique tokens)");
+  if (runs.U) check_positive(runs.U, runs.n, "data.U");
+  if (o.weights) {
+    double sum = 0;
+    for (int64_t i = 0; i < runs.n; ++i) {
+      if (!(std::isfinite(o.weights[i]) && o.weights[i] >= 0))
+        throw_range("weights[" + std::to_string(i) + "] must be a finite number >= 0 (got " + num(o.weights[i]) + ")");
+      sum += o.weights[i];
+    }
+    if (!(sum > 0)) throw_range("weights must not all be 0");
+    p.weights.assign(o.weights, o.weights + runs.n);
+  }
   if (o.objective != Objective::Mse && !(std::isfinite(o.delta) && o.delta > 0)) {
     throw_range("delta must be a finite number > 0 (got " + num(o.delta) + ")");
   }
@@ -93,16 +222,6 @@ Prepared prepare(const Runs& runs, const FitOptions& o) {
   const LbfgsControl& c = o.control;
   if (c.max_iter < 1) throw_range("maxIterations must be >= 1");
   if (!(c.ftol >= 0 && c.gtol >= 0 && c.xtol >= 0)) throw_range("tolerances must be >= 0");
-  p.control = o.control;
-  if (o.auto_tolerances) {
-    // Huber/MSE optima are reached to ~1e-13 relative in f with these (the best start's f agrees with tighter
-    // settings to all printed digits, ~20% fewer evaluations); the near-L1 likelihood creeps along kinks at the
-    // end and needs the tight defaults to land on the published optimum.
-    if (o.objective != Objective::HuberLikelihood) {
-      p.control.ftol = 1e-10;
-      p.control.gtol = 1e-6;
-    }
-  }
   p.ln_n.resize(runs.n);
   p.ln_d.resize(runs.n);
   p.ln_l.resize(runs.n);
@@ -111,24 +230,32 @@ Prepared prepare(const Runs& runs, const FitOptions& o) {
     p.ln_d[i] = std::log(runs.D[i]);
     p.ln_l[i] = std::log(runs.loss[i]);
   }
+  if (runs.U) {
+    p.ln_u.resize(runs.n);
+    for (int64_t i = 0; i < runs.n; ++i) p.ln_u[i] = std::log(runs.U[i]);
+  }
   p.pb.law = o.law;
-  p.pb.objective = o.objective;
   p.pb.delta = o.delta;
   p.pb.n = runs.n;
-  if (o.objective == Objective::HuberLikelihood) p.pb.log_z = log_huber_normaliser(o.delta);
+  p.pb.k = k;
+  p.pb.prog = o.program;
+  set_objective(p, o.objective, o);
   if (o.starts) {
     if (o.n_starts < 1) throw_range("grid must hold at least one start");
-    for (int64_t i = 0; i < o.n_starts * k; ++i) {
+    for (int64_t i = 0; i < o.n_starts * m; ++i) {
       if (!std::isfinite(o.starts[i])) {
-        throw_range("grid[" + std::to_string(i / k) + "][" + std::to_string(i % k) + "] must be finite");
+        throw_range("grid[" + std::to_string(i / m) + "][" + std::to_string(i % m) + "] must be finite");
       }
     }
     p.starts = o.starts;
     p.n_starts = o.n_starts;
   } else {
+    if (o.law == Law::Custom) throw_range("a custom law needs a grid of starts");
     p.grid = default_grid(o.law);
+    if (!p.law_map.identity()) p.grid = project_grid(p.grid, k, p.law_map);
     p.starts = p.grid.data();
-    p.n_starts = static_cast<int64_t>(p.grid.size()) / k;
+    p.n_starts = m > 0 ? static_cast<int64_t>(p.grid.size()) / m : 1;
+    if (m == 0) p.grid.clear();
   }
   return p;
 }
@@ -139,6 +266,10 @@ MultiStartJob make_job(const Prepared& p, const FitOptions& o) {
   j.ln_n = p.ln_n.data();
   j.ln_d = p.ln_d.data();
   j.ln_l = p.ln_l.data();
+  j.ln_u = p.ln_u.empty() ? nullptr : p.ln_u.data();
+  j.weights = p.weights.empty() ? nullptr : p.weights.data();
+  j.resamples = 1;
+  j.map = p.map;
   j.starts = p.starts;
   j.n_starts = p.n_starts;
   j.control = p.control;

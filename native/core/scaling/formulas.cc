@@ -1,4 +1,5 @@
 // Closed forms: predictions, compute-optimal allocation, Kaplan/Su training-dynamics helpers (docs/scaling-laws.md).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -21,6 +22,16 @@ void positive(double v, const char* name) {
 
 double predict_chinchilla(const ChinchillaParams& p, double N, double D) {
   return p.E + p.A * std::pow(N, -p.alpha) + p.B * std::pow(D, -p.beta);
+}
+
+double predict_data_constrained(const ChinchillaParams& p, double rd_star, double rn_star, double N, double D, double U) {
+  // As in the datablations README: G, D_to_N(U) = (U G)^(β/α) G, then the two repetition discounts.
+  const double G = std::pow(p.alpha * p.A / (p.beta * p.B), 1 / (p.alpha + p.beta));
+  const double RD = std::max(D / U - 1, 0.0);
+  const double UN = std::min(N, std::pow(U * G, p.beta / p.alpha) * G);
+  const double RN = std::max(N / UN - 1, 0.0);
+  return p.E + p.A / std::pow(UN + UN * rn_star * (1 - std::exp(-1 * RN / rn_star)), p.alpha) +
+         p.B / std::pow(U + U * rd_star * (1 - std::exp(-1 * RD / rd_star)), p.beta);
 }
 
 double predict_kaplan(double Nc, double Dc, double alphaN, double alphaD, double N, double D) {

@@ -21,6 +21,7 @@ struct Runs {
   const double* D = nullptr;
   const double* loss = nullptr;
   int64_t n = 0;
+  const double* U = nullptr;  // unique tokens (data-constrained law; optional for custom laws)
 };
 
 // Fits finished so far, published to a caller-owned slot (a Float64Array read by JS on a timer).
@@ -40,8 +41,12 @@ struct FitOptions {
   Law law = Law::Chinchilla;
   Objective objective = Objective::Huber;
   double delta = 1e-3;
-  const double* starts = nullptr;  // n_starts × law_params(law), row-major; null = default grid
+  const double* starts = nullptr;  // n_starts × free parameters (θ units), row-major; null = default grid
   int64_t n_starts = 0;
+  // Constraints on the law's parameters (σ excluded: it is appended free). Unset (full = 0) = all free.
+  ParamMap map;
+  const double* weights = nullptr;  // per-run weights ≥ 0 (n), null = all 1
+  CustomProgram program;            // Law::Custom: host pointers
   LbfgsControl control;
   // Per-objective ftol/gtol (see prepare()); false keeps control.ftol/gtol as given.
   bool auto_tolerances = true;
@@ -82,6 +87,8 @@ struct BootstrapOptions {
   bool grid_per_resample = false;  // false: refit each resample from the full-data optimum
   double compute = 5.76e23;        // budget C for the derived compute-optimal quantities
   double level = 0.95;             // percentile interval coverage
+  bool same_objective = true;      // false: refit resamples under `objective` instead of the point objective
+  Objective objective = Objective::Huber;
 };
 
 // Derived quantities per resample, then their summaries (failed resamples excluded).
@@ -107,8 +114,12 @@ std::vector<double> resample_weights(int64_t n, int64_t resamples, uint64_t seed
 // Kaplan nc, dc ∈ {10,15,…,40}, αN, αD ∈ {.05,.1,.2,.4,.8} (1225 points). Row-major, law_params columns.
 std::vector<double> default_grid(Law law);
 
-// Natural parameters from raw θ: chinchilla (A, B, E, α, β[, σ]); kaplan (Nc, Dc, αN, αD[, σ]).
-void natural_params(Law law, Objective obj, const double* theta, double* out);
+// Natural parameters from raw θ: chinchilla (A, B, E, α, β[, σ]); kaplan (Nc, Dc, αN, αD[, σ]);
+// data-constrained (A, B, E, α, β, R_D*, R_N*[, σ]); custom: θ as is. `k` = law parameters.
+void natural_params(Law law, int k, Objective obj, const double* theta, double* out);
+inline void natural_params(Law law, Objective obj, const double* theta, double* out) {
+  natural_params(law, law_params(law), obj, theta, out);
+}
 
 // ---------------------------------------------------------------------------------------------- backends
 // A batch of fits: every start × every resample (weight vector), reduced to the best start per resample.
@@ -117,9 +128,11 @@ struct MultiStartJob {
   const double* ln_n = nullptr;  // host, pb.n each
   const double* ln_d = nullptr;
   const double* ln_l = nullptr;
-  const double* weights = nullptr;  // host, resamples × pb.n multiplicities; null = all ones (resamples = 1)
+  const double* ln_u = nullptr;     // host, pb.n (data-constrained / custom), or null
+  const double* weights = nullptr;  // host, resamples × pb.n weights (bootstrap counts × run weights); null = all 1
   int64_t resamples = 1;
-  const double* starts = nullptr;   // host, n_starts × law_params
+  ParamMap map;                     // complete (σ included); starts are in its reduced θ units
+  const double* starts = nullptr;   // host, n_starts × (map.reduced − σ)
   int64_t n_starts = 0;
   LbfgsControl control;
   double optimum_rel_tol = 1e-6;
@@ -148,6 +161,9 @@ struct ChinchillaParams {
 };
 // L̂ = E + A/N^α + B/D^β.
 double predict_chinchilla(const ChinchillaParams& p, double N, double D);
+// Muennighoff et al. 2023 (their README's scaling_law): E + A/N'^α + B/D'^β with U_N = min(N, N_opt(U)) under the
+// base law, R_N = max(N/U_N − 1, 0), R_D = max(D/U − 1, 0), N' = U_N + U_N R_N*(1 − e^(−R_N/R_N*)), D' likewise with U.
+double predict_data_constrained(const ChinchillaParams& p, double rd_star, double rn_star, double N, double D, double U);
 // L̂ = [(Nc/N)^(αN/αD) + Dc/D]^αD.
 double predict_kaplan(double Nc, double Dc, double alphaN, double alphaD, double N, double D);
 

@@ -777,27 +777,46 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.fit',
-    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices', 'runs'],
+    names: ['data', 'opts', 'N', 'D', 'loss', 'U', 'law', 'objective', 'bootstrapObjective', 'fix', 'tie', 'bounds', 'weights', 'expression', 'params', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices', 'runs'],
     build: (r) => {
-      const law = pick(r, ['chinchilla', 'kaplan-nd'] as const);
+      const kind = pick(r, ['chinchilla', 'kaplan-nd', 'data-constrained', 'custom'] as const);
       const objective = pick(r, ['huber', 'mse', 'huber-likelihood'] as const);
-      const opts: Record<string, unknown> = { law, objective, maxIterations: 60 };
-      opts.grid =
-        law === 'chinchilla'
-          ? { a: [4, 6], b: [5], e: [0.5], alpha: [0.3], beta: [0.3] }
-          : { nc: [30], dc: [22], alphaN: [0.1, 0.07], alphaD: [0.1] };
+      const opts: Record<string, unknown> = { objective, maxIterations: 60 };
+      const data: Record<string, Float64Array> = scalingData(r, int(r, 8, 20));
+      if (kind === 'custom') {
+        opts.law = { expression: 'E + A / N^alpha + B / D^beta', params: ['E', 'A', 'B', 'alpha', 'beta'] };
+        opts.grid = { E: [1.5], A: [300, 500], B: [400], alpha: [0.3], beta: [0.3] };
+        opts.bounds = { E: [0, Infinity], A: [0, Infinity], B: [0, Infinity] };
+      } else {
+        opts.law = kind;
+        if (kind === 'kaplan-nd') opts.grid = { nc: [30], dc: [22], alphaN: [0.1, 0.07], alphaD: [0.1] };
+        else if (kind === 'chinchilla') {
+          if (r() < 0.3) {
+            opts.tie = [['alpha', 'beta']];
+            opts.grid = { a: [4, 6], b: [5], e: [0.5], alpha: [0.3] };
+          } else opts.grid = { a: [4, 6], b: [5], e: [0.5], alpha: [0.3], beta: [0.3] };
+          if (r() < 0.3) opts.bounds = { alpha: [0.1, 0.6] };
+        } else {
+          data.U = Float64Array.from(data.D!, (d) => d / (1 + 20 * r()));
+          opts.fix = { A: 520, B: 1490, E: 1.87, alpha: 0.35, beta: 0.35 };
+          opts.grid = { rdStar: [10], rnStar: [5] };
+        }
+      }
+      if (r() < 0.3) opts.weights = Float64Array.from(data.N!, () => 0.5 + r());
       if (r() < 0.3) opts.bootstrap = { resamples: int(r, 0, 3), seed: int(r, 0, 100) };
+      if (r() < 0.2) opts.bootstrapObjective = pick(r, ['huber', 'huber-likelihood'] as const);
       if (r() < 0.2) opts.delta = 1e-2;
       if (r() < 0.2) opts.devices = 'all';
-      return [scalingData(r, int(r, 6, 20)), opts];
+      return [data, opts];
     },
     call: (a) => lw.scaling.fit(a[0] as lw.scaling.ScalingData, a[1] as lw.scaling.FitOptions),
     check: (a, res) => {
       const f = res as lw.scaling.FitResult;
       if ((f as { runs: number }).runs !== (a[0] as { N: Float64Array }).N.length) return 'runs';
+      if (!Array.isArray(f.warnings)) return 'warnings';
       return Number.isFinite(f.objective) ? undefined : `objective ${f.objective}`;
     },
-    extraKeys: { 1: ['delta', 'bootstrap', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices'] },
+    extraKeys: { 1: ['delta', 'bootstrap', 'bootstrapObjective', 'fix', 'tie', 'bounds', 'weights', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices'] },
   },
   {
     name: 'scaling.predict',
@@ -864,6 +883,13 @@ export const TARGETS: Target[] = [
     build: (r) => [r() < 0.5 ? {} : { dropHighest: int(r, 0, 10) }],
     call: (a) => lw.scaling.chinchillaRuns(a[0] as { dropHighest?: number }),
     check: (_a, res) => ((res as { N: Float64Array }).N.length > 100 ? undefined : 'too few runs'),
+  },
+  {
+    name: 'scaling.datablationsRuns',
+    names: [],
+    build: () => [],
+    call: () => lw.scaling.datablationsRuns(),
+    check: (_a, res) => ((res as { U: Float64Array }).U.length === 182 ? undefined : 'runs'),
   },
   {
     name: 'scaling.parseCsv',

@@ -1,0 +1,55 @@
+// CUDA vs CPU for scaling.fit on the GPU machine (no jest there): the three objectives, the bootstrap, the
+// constraints / weights / data-constrained / custom-law / bootstrap-objective cases of test/scaling-gpu.test.ts,
+// and a multi-device split equal to one device. Run: node test/gpu/scaling-laws.js (from a directory holding
+// dist/, build/ and cuda/build/); prints one line per case and exits 1 on any disagreement.
+const path = require('path');
+const { scaling } = require(path.join(__dirname, '..', '..', 'dist'));
+
+const runs = scaling.chinchillaRuns();
+const db = scaling.datablationsRuns();
+const base = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596 };
+const law = { expression: 'exp(a) / N^alpha + exp(b) / D^beta + exp(e)', params: ['a', 'b', 'e', 'alpha', 'beta'] };
+const w = Float64Array.from(runs.N, (_, i) => 1 + (i % 3));
+const cases = [
+  ['huber', runs, { objective: 'huber' }],
+  ['mse', runs, { objective: 'mse' }],
+  ['huber-likelihood', runs, { objective: 'huber-likelihood' }],
+  ['bootstrap grid per resample', runs, { bootstrap: { resamples: 4, seed: 5, gridPerResample: true } }],
+  ['data-constrained, base fixed', db, { law: 'data-constrained', fix: base }],
+  ['data-constrained, free', db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
+  ['tie + fix + bounds + weights', runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
+  ['custom expression', runs, { law, grid: { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] } }],
+  ['likelihood fit, Huber-sum bootstrap', runs, { objective: 'huber-likelihood', bootstrapObjective: 'huber', bootstrap: { resamples: 8, seed: 2 } }],
+];
+
+(async () => {
+  let bad = 0;
+  for (const [name, data, o] of cases) {
+    const t0 = Date.now();
+    const c = await scaling.fit(data, { ...o, backend: 'cpu' });
+    const t1 = Date.now();
+    const g = await scaling.fit(data, { ...o, backend: 'cuda' });
+    const t2 = Date.now();
+    const rel = Math.abs(g.objective - c.objective) / Math.abs(c.objective);
+    let dTheta = 0;
+    for (let j = 0; j < c.theta.length; j++) dTheta = Math.max(dTheta, Math.abs(g.theta[j] - c.theta[j]) / Math.max(1, Math.abs(c.theta[j])));
+    let dBoot = 0;
+    if (c.bootstrap) {
+      for (const k of Object.keys(c.bootstrap.samples)) {
+        const a = c.bootstrap.samples[k], b = g.bootstrap.samples[k];
+        for (let i = 0; i < a.length; i++) dBoot = Math.max(dBoot, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i])));
+      }
+    }
+    const ok = rel < 1e-9 && dTheta < 1e-4 && dBoot < 1e-4;
+    bad += !ok;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: objective rel ${rel.toExponential(2)}, theta ${dTheta.toExponential(2)}, bootstrap ${dBoot.toExponential(2)}; cpu ${t1 - t0} ms, cuda ${t2 - t1} ms`);
+  }
+  const boot = { resamples: 7, seed: 3, gridPerResample: false };
+  const one = await scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices: [0] });
+  const two = await scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices: [0, 0] });
+  const same = Array.from(two.bootstrap.samples.alpha).every((x, i) => x === one.bootstrap.samples.alpha[i]);
+  bad += !same;
+  console.log(`${same ? 'ok  ' : 'FAIL'} bootstrap split over devices [0, 0] == one device`);
+  console.log(bad ? `scaling-laws: ${bad} FAILURES` : 'scaling-laws: CUDA == CPU on every case');
+  process.exit(bad ? 1 : 0);
+})().catch((e) => { console.error(e); process.exit(1); });
