@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "processors.h"
+
 namespace lw {
 
 struct TreeBatchView {
@@ -34,6 +36,7 @@ struct TreePlan {
   int32_t max_depth = 0;              // edges on the longest root-to-leaf path
   std::vector<int32_t> path_offset;   // [batch + 1]: room for request b's path = its depth + 1 (≤ its nodes)
   std::vector<int32_t> kind;          // [batch] tree::WalkKind (filled by plan_tree_verify)
+  ProcessorPlan processors;           // the call's logits processors (inactive when none was given)
 };
 
 // Checks offsets (Range errors naming the field and index). Every other check needs the vocabulary.
