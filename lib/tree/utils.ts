@@ -20,7 +20,10 @@ export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
    * greedy ignores q). Sibling tokens must be distinct except for `'iid'`.
    */
   drafts?: DraftKind;
-  /** Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax). */
+  /**
+   * Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax, after
+   * the call's logits processors when it has any).
+   */
   draft?: Logits;
   /** `'cpu'`, `'cuda'` or `'auto'`; device-resident target logits are read row by row from the device. */
   backend?: BackendChoice;
@@ -41,7 +44,8 @@ type NativeTreeUtils = (
 ) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
 
 const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
-  mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, drafts: 1, draft: 1, backend: 1, signal: 1,
+  mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, allowedTokens: 1, logitBias: 1, penalties: 1, drafts: 1,
+  draft: 1, backend: 1, signal: 1,
 });
 const GTO_KEYS = [...UTIL_KEYS, 'eta'];
 
@@ -66,7 +70,7 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
     }
     if (q.onDevice !== t.onDevice) throw typeError('target and draft must both be host data or both DeviceTensors');
   }
-  const processing = normaliseProcessing(opts, trees.offsets.length - 1, mode);
+  const processing = normaliseProcessing(opts, trees.offsets.length - 1, mode, { nodes, vocab: t.native.vocab });
   const backend = backendForCall(opts.backend, t.onDevice);
   const fn = nativeFunction(backend, 'treeUtils');
   return withSignal(opts.signal, (cancel) =>
