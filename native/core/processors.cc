@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "error.h"
+#include "parallel.h"
 #include "tree_batch.h"
 
 namespace lw {
@@ -79,13 +80,11 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
   pp.rep.resize(B);
   pp.freq.resize(B);
   pp.pres.resize(B);
-  std::vector<std::pair<int32_t, int32_t>> hb, bb;  // (id, index) of one request
+  // Values first, serially (cheap, and the first bad entry is the one reported).
   for (int64_t b = 0; b < B; ++b) {
     pp.rep[b] = hist ? v.repetition.at(b) : 1.f;
     pp.freq[b] = hist ? v.frequency.at(b) : 0.f;
     pp.pres[b] = hist ? v.presence.at(b) : 0.f;
-    bb.clear();
-    hb.clear();
     if (bias)
       for (int32_t i = v.bias_offsets[b]; i < v.bias_offsets[b + 1]; ++i) {
         check_id(v.bias_ids[i], V, "opts.logitBias.ids", i, b);
@@ -93,7 +92,6 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
         if (std::isnan(val) || val == std::numeric_limits<float>::infinity())
           throw_range(at("opts.logitBias.values", i) + " = " + std::to_string(val) +
                       " must be a finite number or -Infinity (a ban)");
-        bb.emplace_back(v.bias_ids[i], i);
       }
     if (hist)
       for (int32_t i = v.hist_offsets[b]; i < v.hist_offsets[b + 1]; ++i) {
@@ -101,34 +99,103 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
         if (v.hist_counts[i] < 0)
           throw_range(at("opts.penalties.history.counts", i) + " = " + std::to_string(v.hist_counts[i]) +
                       " must be >= 0");
-        hb.emplace_back(v.hist_ids[i], i);
       }
-    std::sort(bb.begin(), bb.end());
-    std::sort(hb.begin(), hb.end());
-    for (size_t i = 1; i < bb.size(); ++i)
-      if (bb[i].first == bb[i - 1].first)
-        throw_range("opts.logitBias.ids: token " + std::to_string(bb[i].first) + " is listed twice for request " +
-                    std::to_string(b) + " (entries " + std::to_string(bb[i - 1].second) + " and " +
-                    std::to_string(bb[i].second) + ")");
-    // Merge: one entry per distinct id; history counts of a repeated id add.
-    size_t i = 0, j = 0;
-    while (i < bb.size() || j < hb.size()) {
-      int32_t id = std::numeric_limits<int32_t>::max();
-      if (i < bb.size()) id = bb[i].first;
-      if (j < hb.size()) id = std::min(id, hb[j].first);
-      float bv = 0.f;
-      int64_t c = 0;
-      if (i < bb.size() && bb[i].first == id) bv = v.bias_values[bb[i++].second];
-      while (j < hb.size() && hb[j].first == id) c += v.hist_counts[hb[j++].second];
-      if (c > std::numeric_limits<int32_t>::max() / 2)
-        throw_range("opts.penalties.history.counts of token " + std::to_string(id) + " (request " +
-                    std::to_string(b) + ") add up to more than 2^30");
-      pp.ids.push_back(id);
-      pp.bias.push_back(bv);
-      pp.count.push_back(static_cast<int32_t>(c));
-    }
-    pp.offsets[b + 1] = static_cast<int32_t>(pp.ids.size());
   }
+  // One sorted, merged list per request, in parallel, written in place into the upper-bound slots
+  // [bias_offsets[b] + hist_offsets[b], …) and compacted after. Lists already sorted by id are read as given
+  // (no copy, no sort); others are sorted as (id << 32 | index) keys.
+  std::vector<int32_t> start(static_cast<size_t>(B) + 1), len(static_cast<size_t>(B), 0);
+  for (int64_t b = 0; b <= B; ++b)
+    start[b] = (bias ? v.bias_offsets[b] : 0) + (hist ? v.hist_offsets[b] : 0);
+  pp.ids.resize(start[B]);
+  pp.bias.resize(start[B]);
+  pp.count.resize(start[B]);
+  std::vector<std::string> errors(static_cast<size_t>(B));
+  struct Cursor {
+    const int32_t* ids = nullptr;
+    const uint64_t* keys = nullptr;  // sorted keys when the list was not sorted
+    int32_t pos = 0, end = 0;
+    bool more() const { return pos < end; }
+    int32_t id() const { return keys ? static_cast<int32_t>(keys[pos] >> 32) : ids[pos]; }
+    int32_t index() const { return keys ? static_cast<int32_t>(keys[pos] & 0xffffffffu) : pos; }
+  };
+  auto open = [](Cursor& c, std::vector<uint64_t>& keys, const int32_t* ids, int32_t s, int32_t e) {
+    c.ids = ids;
+    c.keys = nullptr;
+    c.pos = s;
+    c.end = e;
+    bool sorted = true;
+    for (int32_t i = s + 1; i < e && sorted; ++i) sorted = ids[i] >= ids[i - 1];
+    if (sorted) return;
+    keys.resize(static_cast<size_t>(e - s));
+    for (int32_t i = s; i < e; ++i) keys[i - s] = static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(i);
+    std::sort(keys.begin(), keys.end());
+    c.keys = keys.data();
+    c.pos = 0;
+    c.end = e - s;
+  };
+  parallel_for(static_cast<size_t>(B), 8, [&](size_t lo, size_t hi) {
+    std::vector<uint64_t> bkeys, hkeys;
+    for (size_t bi = lo; bi < hi; ++bi) {
+      const int64_t b = static_cast<int64_t>(bi);
+      Cursor cb, ch;
+      if (bias) open(cb, bkeys, v.bias_ids, v.bias_offsets[b], v.bias_offsets[b + 1]);
+      if (hist) open(ch, hkeys, v.hist_ids, v.hist_offsets[b], v.hist_offsets[b + 1]);
+      int32_t* ids = pp.ids.data() + start[b];
+      float* bv = pp.bias.data() + start[b];
+      int32_t* cnt = pp.count.data() + start[b];
+      int32_t n = 0, prev_bias = -1, prev_bias_index = -1;
+      while (cb.more() || ch.more()) {
+        int32_t id = std::numeric_limits<int32_t>::max();
+        if (cb.more()) id = cb.id();
+        if (ch.more()) id = std::min(id, ch.id());
+        float add = 0.f;
+        if (cb.more() && cb.id() == id) {
+          if (id == prev_bias) {
+            errors[bi] = "opts.logitBias.ids: token " + std::to_string(id) + " is listed twice for request " +
+                         std::to_string(b) + " (entries " + std::to_string(std::min(prev_bias_index, cb.index())) +
+                         " and " + std::to_string(std::max(prev_bias_index, cb.index())) + ")";
+            break;
+          }
+          prev_bias = id;
+          prev_bias_index = cb.index();
+          add = v.bias_values[cb.index()];
+          ++cb.pos;
+          if (cb.more() && cb.id() == id) continue;  // reported on the next round
+        }
+        int64_t c = 0;
+        while (ch.more() && ch.id() == id) c += v.hist_counts[ch.index()], ++ch.pos;
+        if (c > std::numeric_limits<int32_t>::max() / 2) {
+          errors[bi] = "opts.penalties.history.counts of token " + std::to_string(id) + " (request " +
+                       std::to_string(b) + ") add up to more than 2^30";
+          break;
+        }
+        ids[n] = id;
+        bv[n] = add;
+        cnt[n] = static_cast<int32_t>(c);
+        ++n;
+      }
+      len[bi] = n;
+    }
+  });
+  for (int64_t b = 0; b < B; ++b)
+    if (!errors[static_cast<size_t>(b)].empty()) throw_range(errors[static_cast<size_t>(b)]);
+  // Compact (regions only move left).
+  int32_t w = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int32_t s0 = start[b], n = len[b];
+    if (w != s0) {
+      std::copy(pp.ids.begin() + s0, pp.ids.begin() + s0 + n, pp.ids.begin() + w);
+      std::copy(pp.bias.begin() + s0, pp.bias.begin() + s0 + n, pp.bias.begin() + w);
+      std::copy(pp.count.begin() + s0, pp.count.begin() + s0 + n, pp.count.begin() + w);
+    }
+    pp.offsets[b] = w;
+    w += n;
+  }
+  pp.offsets[B] = w;
+  pp.ids.resize(w);
+  pp.bias.resize(w);
+  pp.count.resize(w);
   return pp;
 }
 
@@ -165,15 +232,13 @@ template <class T>
 void apply_processors(const ProcessorPlan& pp, const TreeBatchView& trees, int64_t b, int64_t g, T* z, int64_t V,
                       std::vector<int32_t>& toks, std::vector<int32_t>& counts) {
   if (const uint32_t* m = pp.mask_row(b, g)) {
+    const T ninf = -std::numeric_limits<T>::infinity();
     for (int64_t w = 0; w < pp.words; ++w) {
-      uint32_t off = ~m[w];
-      if (!off) continue;
-      const int64_t base = w * 32;
-      while (off) {
-        const int bit = __builtin_ctz(off);
-        off &= off - 1;
-        if (base + bit < V) z[base + bit] = -std::numeric_limits<T>::infinity();
-      }
+      const uint32_t bits = m[w];
+      if (bits == ~0u) continue;
+      T* zz = z + w * 32;
+      const int n = static_cast<int>(std::min<int64_t>(32, V - w * 32));
+      for (int k = 0; k < n; ++k) zz[k] = (bits >> k) & 1u ? zz[k] : ninf;  // branchless: vectorises
     }
   }
   if (!pp.has_edits()) return;
