@@ -28,7 +28,7 @@ describe('processed distribution: TypeScript helper == core float64 reference', 
         const z = row(r, V, ties);
         const { greedy, ...knobs } = s;
         const want = processedDistribution(z, s);
-        const got = reference(Float64Array.from(z), { greedy: greedy ?? false, ...knobs });
+        const got = reference(Float64Array.from(z), { mode: greedy === true ? 'greedy' : 'sample', ...knobs });
         expect(got.length).toBe(V);
         for (let x = 0; x < V; x++) {
           expect(got[x] === 0).toBe(want[x] === 0); // the same kept set
@@ -39,8 +39,8 @@ describe('processed distribution: TypeScript helper == core float64 reference', 
   });
 
   test('the reference rejects knobs out of range', () => {
-    expect(() => reference(new Float64Array(3), { greedy: false, minP: 1.5 } as never)).toThrow(/minP = 1\.5.*\[0, 1\]/);
-    expect(() => reference(new Float64Array(3), { greedy: false, topP: 0 } as never)).toThrow(/topP/);
+    expect(() => reference(new Float64Array(3), { mode: 'sample', minP: 1.5 } as never)).toThrow(/minP = 1\.5.*\[0, 1\]/);
+    expect(() => reference(new Float64Array(3), { mode: 'sample', topP: 0 } as never)).toThrow(/topP/);
   });
 });
 

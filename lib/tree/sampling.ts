@@ -111,7 +111,7 @@ export interface TargetProcessingOptions {
 
 /** Normalised options as the addon reads them (native/addon/unpack.cc `unpack_sampling`). */
 export interface NativeProcessing {
-  greedy: boolean;
+  mode: VerifyMode;
   temperature?: number | Float32Array;
   minP?: number | Float32Array;
   topK?: number | Int32Array;
@@ -125,6 +125,11 @@ export interface NativeProcessing {
     history: TokenHistory;
   };
 }
+
+/** The option keys of {@link TargetProcessingOptions}: every call of the tree family accepts them. */
+export const PROCESSING_KEYS = optionKeys<TargetProcessingOptions>({
+  mode: 1, temperature: 1, minP: 1, topK: 1, topP: 1, allowedTokens: 1, logitBias: 1, penalties: 1,
+});
 
 const MODES: readonly VerifyMode[] = ['greedy', 'sample'];
 const DRAFT_KINDS: readonly DraftKind[] = ['deterministic', 'iid', 'without-replacement'];
@@ -195,7 +200,7 @@ export function normaliseProcessing(
   mode: VerifyMode,
   size?: { nodes: number; vocab: number },
 ): NativeProcessing {
-  const out: NativeProcessing = { greedy: mode === 'greedy' };
+  const out: NativeProcessing = { mode };
   for (const k of KNOBS) {
     const v = perRequest(k, opts[k.name], batch);
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;

@@ -9,8 +9,8 @@ import { rangeError, typeError } from '../runtime/validate';
 
 /** What the addon reads: the per-call seed and step, and the per-request arrays when given. */
 export interface NativeStreams {
-  seedLo: number;
-  seedHi: number;
+  /** The per-call seed (0n when per-request seeds are given). */
+  seed: bigint;
   step: number;
   seeds?: BigUint64Array;
   steps?: Uint32Array;
@@ -21,20 +21,18 @@ export interface NativeStreams {
  * `step` (integer in [0, 2^32) or a Uint32Array with one step per request) for a call over `batch` requests.
  */
 export function normaliseStreams(seed: unknown, step: unknown, batch: number): NativeStreams {
-  const out: NativeStreams = { seedLo: 0, seedHi: 0, step: 0 };
+  const out: NativeStreams = { seed: 0n, step: 0 };
   if (seed instanceof BigUint64Array) {
     if (seed.length !== batch) throw rangeError(`opts.seed must have one entry per tree (${batch}) (got ${seed.length})`);
     out.seeds = seed;
   } else if (typeof seed === 'bigint') {
     if (seed < 0n || seed >= 1n << 64n) throw rangeError(`opts.seed must be in [0, 2^64) (got ${seed})`);
-    out.seedLo = Number(seed & 0xffffffffn);
-    out.seedHi = Number(seed >> 32n);
+    out.seed = seed;
   } else if (typeof seed === 'number') {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw rangeError(`opts.seed must be a safe integer >= 0 or a bigint (got ${seed})`);
     }
-    out.seedLo = seed % 4294967296;
-    out.seedHi = Math.floor(seed / 4294967296);
+    out.seed = BigInt(seed);
   } else {
     throw typeError(`opts.seed must be a number, a bigint or a BigUint64Array with one seed per tree (got ${show(seed)})`);
   }

@@ -7,7 +7,7 @@
 import { withSignal } from '../runtime/abort';
 import { type Logits, type NativeLogits, normalizeLogits } from '../logits';
 import { type BackendChoice, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions } from './sampling';
 import { type TreeBatch, validateTreeBatch } from './types';
 import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
@@ -37,16 +37,10 @@ export interface GtoRewardOptions extends ExpectedAcceptanceOptions {
   eta: number;
 }
 
-type NativeTreeUtils = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & { eta?: number; drafts: DraftKind; draft?: NativeLogits; cancel: Int32Array },
-) => Promise<{ expected: Float64Array; reward?: Float64Array; nodeProb: Float64Array }>;
-
-const UTIL_KEYS = optionKeys<ExpectedAcceptanceOptions>({
-  mode: 1, temperature: 1, topK: 1, topP: 1, minP: 1, allowedTokens: 1, logitBias: 1, penalties: 1, drafts: 1,
-  draft: 1, backend: 1, signal: 1,
-});
+const UTIL_KEYS = [
+  ...PROCESSING_KEYS,
+  ...optionKeys<Omit<ExpectedAcceptanceOptions, keyof TargetProcessingOptions>>({ drafts: 1, draft: 1, backend: 1, signal: 1 }),
+];
 const GTO_KEYS = [...UTIL_KEYS, 'eta'];
 
 async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOptions, eta?: number) {

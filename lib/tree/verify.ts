@@ -6,7 +6,7 @@
 import { withSignal } from '../runtime/abort';
 import { Logits, NativeLogits, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
+import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
@@ -66,28 +66,11 @@ export interface VerifyTreeResult extends LayoutFields {
   tokenOffsets: Int32Array;
 }
 
-type NativeVerifyTree = (
-  trees: TreeBatch,
-  target: NativeLogits,
-  opts: NativeProcessing & {
-    drafts: DraftKind;
-    draft?: NativeLogits;
-    seedLo: number;
-    seedHi: number;
-    step: number;
-    seeds?: BigUint64Array;
-    steps?: Uint32Array;
-    cancel: Int32Array;
-    backend: string;
-    tuning?: NativeTuning;
-  },
-) => Promise<VerifyTreeResult>;
-
 const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
-  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions>>({
-    mode: 1, drafts: 1, draft: 1, temperature: 1, topK: 1, topP: 1, minP: 1, allowedTokens: 1, logitBias: 1,
-    penalties: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
+  ...PROCESSING_KEYS,
+  ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions | keyof TargetProcessingOptions>>({
+    drafts: 1, draft: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
   }),
 ];
 

@@ -1,6 +1,6 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
-// opts (normalised by lib/tree/verify.ts): { greedy, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
-//   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seedLo, seedHi (uint32), step,
+// opts (normalised by lib/tree/verify.ts): { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
+//   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seed (bigint), step,
 //   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), cancel, backend, tuning? }
 #include <memory>
 
@@ -32,9 +32,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     if (!draft.IsUndefined() && !draft.IsNull()) args->draft = logits(env, draft, "draft", pins);
     args->sampling = unpack_sampling(opts, args->trees.batch, pins);
     args->drafts = unpack_draft_kind(opts);
-    const uint64_t lo = static_cast<uint64_t>(integer(opts, "seedLo", "opts.seedLo")) & 0xffffffffu;
-    const uint64_t hi = static_cast<uint64_t>(integer(opts, "seedHi", "opts.seedHi")) & 0xffffffffu;
-    args->seed = lo | (hi << 32);
+    args->seed = uint64(opts.Get("seed"), "opts.seed");
     args->step = static_cast<uint32_t>(integer(opts, "step", "opts.step"));
     size_t nseeds = 0, nsteps = 0;
     args->seeds = optional_typed_array<uint64_t>(opts, "seeds", napi_biguint64_array, "opts.seed", &nseeds, pins);

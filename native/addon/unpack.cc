@@ -225,7 +225,7 @@ void unpack_processors(const Napi::Object& opts, int64_t batch, Pins& pins, Proc
 
 SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins) {
   SamplingParams s;
-  s.greedy = boolean_or(opts, "greedy", false);
+  s.greedy = enum_of<bool>(opts, "mode", "opts.mode", {{"sample", false}, {"greedy", true}});
   knob(opts, "temperature", napi_float32_array, batch, pins, s.temperature);
   knob(opts, "topK", napi_int32_array, batch, pins, s.top_k);
   knob(opts, "topP", napi_float32_array, batch, pins, s.top_p);
@@ -235,11 +235,10 @@ SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pi
 }
 
 DraftKind unpack_draft_kind(const Napi::Object& opts) {
-  const std::string d = string_or(opts, "drafts", "deterministic");
-  if (d == "deterministic") return DraftKind::Deterministic;
-  if (d == "iid") return DraftKind::Iid;
-  if (d == "without-replacement") return DraftKind::WithoutReplacement;
-  throw Error(ErrorKind::Range, "opts.drafts must be 'deterministic', 'iid' or 'without-replacement', got '" + d + "'");
+  return enum_of<DraftKind>(opts, "drafts", "opts.drafts",
+                            {{"deterministic", DraftKind::Deterministic},
+                             {"iid", DraftKind::Iid},
+                             {"without-replacement", DraftKind::WithoutReplacement}});
 }
 
 Backend backend_of(const Napi::Object& opts) {

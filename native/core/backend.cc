@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "error.h"
@@ -7,17 +9,45 @@
 namespace lw {
 namespace {
 
-constexpr int kBackends = 2;
+constexpr int kBackends = 8;
 
 // Constant-initialised, so registrars in other translation units may run before or after this file's statics.
 const KernelTable* g_tables[kBackends] = {};
 
-const char* spelled(Backend b) { return b == Backend::Cuda ? "CUDA" : "CPU"; }
+const char* spelled(Backend b) {
+  switch (b) {
+    case Backend::Cpu: return "CPU";
+    case Backend::Cuda: return "CUDA";
+  }
+  return "requested";
+}
+
+int slot_for(const char* name) {
+  if (std::strcmp(name, "cpu") == 0) return static_cast<int>(Backend::Cpu);
+  if (std::strcmp(name, "cuda") == 0) return static_cast<int>(Backend::Cuda);
+  for (int i = 2; i < kBackends; ++i) {
+    if (!g_tables[i] || std::strcmp(g_tables[i]->name, name) == 0) return i;
+  }
+  return -1;
+}
 
 }  // namespace
 
-BackendRegistrar::BackendRegistrar(Backend backend, const KernelTable& table) {
-  g_tables[static_cast<int>(backend)] = &table;
+BackendRegistrar::BackendRegistrar(const KernelTable& table) {
+  const int i = table.name ? slot_for(table.name) : -1;
+  if (i < 0) std::abort();  // a static initialiser cannot throw: a nameless table or more than kBackends is a build bug
+  g_tables[i] = &table;
+}
+
+Backend backend_named(const char* name) {
+  std::string names;
+  for (int i = 0; i < kBackends; ++i) {
+    const KernelTable* t = g_tables[i];
+    if (!t) continue;
+    if (std::strcmp(t->name, name) == 0) return static_cast<Backend>(i);
+    names += (names.empty() ? "'" : ", '") + std::string(t->name) + "'";
+  }
+  throw_range(std::string("backend '") + name + "' is not in this build (it has " + names + ")");
 }
 
 const KernelTable* find_backend(Backend backend) {

@@ -41,9 +41,14 @@ struct KernelTable {
   CopyTimingFn copy_timing = nullptr;
 };
 
+// Registers `table` under table.name: "cpu" and "cuda" take their Backend values; any other name (a new backend
+// folder) takes the next free id, found with backend_named(). Nothing outside the backend's folder changes.
 struct BackendRegistrar {
-  BackendRegistrar(Backend backend, const KernelTable& table);
+  explicit BackendRegistrar(const KernelTable& table);
 };
+
+// The id of the registered backend spelled `name`; a Range error listing the registered names otherwise.
+Backend backend_named(const char* name);
 
 // The table of `backend` for a call whose data is on a device (on_device) or in host memory. Applies the rules
 // every capability shares, each with one message: a backend not in this build is a Runtime error; device data

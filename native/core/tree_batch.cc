@@ -13,11 +13,6 @@ namespace {
 
 std::string at(const char* name, int64_t i) { return std::string(name) + "[" + std::to_string(i) + "]"; }
 
-// "name = v" or "name[b] = v": which request broke the rule, when the knob is per request.
-template <class T>
-std::string knob(const char* name, const PerRequest<T>& k, int64_t b) {
-  return (k.array ? at(name, b) : std::string(name)) + " = " + std::to_string(k.at(b));
-}
 
 }  // namespace
 
@@ -93,17 +88,6 @@ TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblin
     }
   }
   return plan;
-}
-
-void validate_sampling(const SamplingParams& s, int64_t batch) {
-  const int64_t n = (s.temperature.array || s.top_k.array || s.top_p.array || s.min_p.array) ? batch : 1;
-  for (int64_t b = 0; b < n; ++b) {
-    const float T = s.temperature.at(b), P = s.top_p.at(b), M = s.min_p.at(b);
-    if (!(T >= 0.f) || !std::isfinite(T)) throw_range(knob("temperature", s.temperature, b) + " must be finite and >= 0");
-    if (s.top_k.at(b) < 0) throw_range(knob("topK", s.top_k, b) + " must be >= 0 (0 = off)");
-    if (!(P > 0.f && P <= 1.f)) throw_range(knob("topP", s.top_p, b) + " must be in (0, 1] (1 = off)");
-    if (!(M >= 0.f && M <= 1.f)) throw_range(knob("minP", s.min_p, b) + " must be in [0, 1] (0 = off)");
-  }
 }
 
 }  // namespace lw

@@ -17,7 +17,7 @@ KernelTable cpu_table() {
 }
 
 const KernelTable kCpu = cpu_table();
-const BackendRegistrar kRegisterCpu(Backend::Cpu, kCpu);
+const BackendRegistrar kRegisterCpu(kCpu);
 
 }  // namespace
 }  // namespace lw

@@ -20,7 +20,7 @@ KernelTable cuda_table() {
 }
 
 const KernelTable kCuda = cuda_table();
-const BackendRegistrar kRegisterCuda(Backend::Cuda, kCuda);
+const BackendRegistrar kRegisterCuda(kCuda);
 
 }  // namespace
 }  // namespace lw
