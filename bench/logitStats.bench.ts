@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     '',
     `numpy: log_softmax + entropy + gather + argmax (bench/logitstats_numpy.py), medians of ${rounds} calls interleaved ` +
       'with lengthwise (the "vs numpy" ratio uses the interleaved lengthwise median). Plain TS: float64 two-pass loop, timed on ' +
-      `${plainRows} rows and scaled. Target (DESIGN §5): ≥ 15× numpy.`,
+      `${plainRows} rows and scaled. Target (docs/performance.md): ≥ 15× numpy.`,
   ].join('\n');
   fs.writeFileSync(path.join(out, 'logitStats.md'), md + '\n');
   console.log(`wrote ${path.join(out, 'logitStats.json')} and logitStats.md`);

@@ -165,7 +165,7 @@ async function main() {
       `${((r.plainTsMs as number) * 1000).toFixed(0)} | ${(r.speedup as number).toFixed(1)}× |`),
     '',
     'tinybench p50 latencies in the same run. Plain TS: the same walk in float64 with a materialised softmax per visited row ' +
-      '(top-k/top-p by sorting), inverse-CDF sampling (LCG uniforms). Target (DESIGN §5): 1 × 16 nodes, V 32k, greedy ≤ 100 µs from JS.',
+      '(top-k/top-p by sorting), inverse-CDF sampling (LCG uniforms). Target (docs/performance.md): 1 × 16 nodes, V 32k, greedy ≤ 100 µs from JS.',
   ].join('\n');
   fs.writeFileSync(path.join(out, 'tree-verify.md'), md + '\n');
   console.log(md);

@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       `${loadavg} on ${os.cpus().length} CPUs (other processes compete for the cores: the multi-threaded side suffers more). ` +
       'CPU ms = CPU time of all threads per call. Read floor = one plain read of the same logits by every pool thread ' +
       '(native _benchReadMemory), timed in the same rounds; numpy / floor = the speedup a kernel running at that read ' +
-      'speed would show. Target (DESIGN §5): ≥ 15× the numpy composition on the same machine, same run.',
+      'speed would show. Target (docs/performance.md): ≥ 15× the numpy composition on the same machine, same run.',
   ].join('\n');
   fs.writeFileSync(path.join(out, 'xl3m.md'), md + '\n');
   console.log(`wrote ${path.join(out, 'xl3m.json')} and xl3m.md`);

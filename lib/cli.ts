@@ -1,98 +1,97 @@
 #!/usr/bin/env node
 /**
- * `lengthwise` command line: info, build, demo, bench, fit, xl3m.
+ * `lengthwise` command line. The command table is {@link COMMANDS}: one module per command (lib/cli/<name>.ts)
+ * declaring its options, summary, usage and exit codes (see lib/cli/framework.ts); modules load on use, so
+ * `lengthwise info` stays instant.
  *
  * @packageDocumentation
  */
-import { backendInfo } from './runtime/backend';
-import { demoLogitStats } from './cli/demoStats';
-import { lwError } from './runtime/validate';
+import { EXIT, helpText, nearest, runCommand, versionText, type CommandSpec } from './cli/framework';
 
-const USAGE = `usage: lengthwise <command> [options]
-
-commands:
-  info [--json]            backend, CPU, CUDA driver / runtime / architectures vs devices
-  build [--cuda]           build the native addon from source in this install (no prebuilt for this platform)
-  demo                     all capabilities on bundled data
-  bench [--quick]          benchmarks (writes bench/results/ in a checkout)
-  fit runs.csv [options]   fit a scaling law (lengthwise fit --help)
-  xl3m [options]           score segments from a logits file (lengthwise xl3m --help)
-`;
-
-type Command = (argv: string[]) => Promise<number>;
-
-// Optional subcommands live in their own modules (loaded on use, so `info` stays instant).
-function lazy(modulePath: string, exportName: string): Command {
-  return async (argv) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(modulePath) as Record<string, Command>;
-    const fn = mod[exportName];
-    if (typeof fn !== 'function') throw lwError('ERR_LENGTHWISE', `internal: ${modulePath} has no ${exportName}`);
-    return fn(argv);
-  };
-}
-
-type DemoPart = { title: string; run: () => Promise<string> };
-
-async function demo(): Promise<number> {
-  const parts: DemoPart[] = [{ title: 'logit statistics', run: demoLogitStats }];
-  for (const [title, modulePath, name] of [
-    ['XL3M relevance scoring', './cli/xl3m', 'demoXl3m'],
-    ['speculative-decoding tree verification', './cli/demoTree', 'demoTree'],
-    ['scaling-law fit', './cli/fit', 'demoFit'],
-  ] as const) {
-    parts.push({
-      title,
-      run: async () => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod = require(modulePath) as Record<string, () => Promise<string>>;
-        return mod[name]!();
-      },
-    });
-  }
-  const i = backendInfo();
-  console.log(`lengthwise ${i.version} demo — backend ${i.backend} (${i.threads} threads, ${i.simd})\n`);
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
-    process.stderr.write(`[${k + 1}/${parts.length}] ${p.title} ...\n`);
-    const t0 = Date.now();
-    const text = await p.run();
-    console.log(`== ${p.title} (${Date.now() - t0} ms)\n${text}\n`);
-  }
-  return 0;
-}
-
-const COMMANDS: Record<string, Command> = {
-  info: lazy('./cli/info', 'runInfo'),
-  build: lazy('./cli/build', 'runBuild'),
-  demo,
-  bench: lazy('./cli/bench', 'runBench'),
-  fit: lazy('./cli/fit', 'runFit'),
-  xl3m: lazy('./cli/xl3m', 'runXl3m'),
-  generate: lazy('./cli/generate', 'runGenerate'),
+/** The command table, in the order of the help text. @internal */
+export const COMMANDS: Record<string, () => CommandSpec> = {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  info: () => (require('./cli/info') as typeof import('./cli/info')).command,
+  demo: () => (require('./cli/demo') as typeof import('./cli/demo')).command,
+  bench: () => (require('./cli/bench') as typeof import('./cli/bench')).command,
+  fit: () => (require('./cli/fit') as typeof import('./cli/fit')).command,
+  xl3m: () => (require('./cli/xl3m') as typeof import('./cli/xl3m')).command,
+  generate: () => (require('./cli/generate') as typeof import('./cli/generate')).command,
+  build: () => (require('./cli/build') as typeof import('./cli/build')).command,
+  /* eslint-enable @typescript-eslint/no-require-imports */
 };
 
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return cmd ? 0 : 1;
-  }
-  const run = COMMANDS[cmd];
-  if (!run) {
-    process.stderr.write(`lengthwise: unknown command '${cmd}'\n${USAGE}`);
-    return 2;
-  }
-  return run(rest);
+/** The top-level help. @internal */
+export function usage(): string {
+  const specs = Object.values(COMMANDS).map((load) => load());
+  const width = Math.max(...specs.map((s) => s.name.length)) + 3;
+  return [
+    'usage: lengthwise <command> [options]',
+    '       lengthwise help <command> | <command> --help     options, exit codes of a command',
+    '       lengthwise --version',
+    '',
+    'commands:',
+    ...specs.map((s) => `  ${s.name.padEnd(width)}${s.summary}`),
+    '',
+    'every command: -h/--help (prints, runs nothing), --version; --json where the output is data.',
+    'exit codes: 0 success, 1 runtime error, 2 usage or input-data error.',
+    '',
+  ].join('\n');
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${message.startsWith('lengthwise: ') ? '' : 'lengthwise: '}${message}\n`);
-    process.exitCode = 1;
-  },
-);
+function unknownCommand(name: string): number {
+  const near = nearest(name, Object.keys(COMMANDS));
+  process.stderr.write(`lengthwise: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}\n\n${usage()}`);
+  return EXIT.usage;
+}
+
+/** Dispatches `argv` (without node and the script); returns the exit code. @internal */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) {
+    process.stderr.write(usage());
+    return EXIT.usage;
+  }
+  if (cmd === '--help' || cmd === '-h') {
+    process.stdout.write(usage());
+    return EXIT.ok;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(versionText());
+    return EXIT.ok;
+  }
+  if (cmd === 'help') {
+    if (rest.length === 0) {
+      process.stdout.write(usage());
+      return EXIT.ok;
+    }
+    const load = COMMANDS[rest[0]!];
+    if (!load) return unknownCommand(rest[0]!);
+    if (rest.length > 1) {
+      process.stderr.write('lengthwise help: one command at a time (lengthwise help <command>)\n');
+      return EXIT.usage;
+    }
+    process.stdout.write(helpText(load()));
+    return EXIT.ok;
+  }
+  if (cmd.startsWith('-')) {
+    process.stderr.write(`lengthwise: '${cmd}' before a command: options go after it (lengthwise <command> ${cmd})\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) return unknownCommand(cmd);
+  return runCommand(load(), rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`${message.startsWith('lengthwise') ? '' : 'lengthwise: '}${message}\n`);
+      process.exitCode = EXIT.runtime;
+    },
+  );
+}

@@ -8,6 +8,7 @@ export { backendInfo } from './runtime/backend';
 export type { BackendInfo, DeviceInfo, GpuDevice, GpuReport } from './runtime/backend';
 export type { BackendName, BackendChoice } from './runtime/native';
 export type { Logits, LogitsDType } from './logits';
+export { toBfloat16, fromBfloat16, toFloat16, fromFloat16 } from './runtime/dtype';
 export { logitStats } from './logitStats';
 export type { LogitStatsOptions, LogitStatsResult } from './logitStats';
 export { DeviceTensor } from './device';

@@ -1,5 +1,5 @@
 /**
- * One-pass logit statistics (DESIGN.md §4.1).
+ * One-pass logit statistics (docs/logit-statistics.md §1).
  *
  * @packageDocumentation
  */

@@ -5,20 +5,33 @@
  */
 import { DeviceTensor, isDeviceTensor, nativeHandle } from './device';
 import type { NativeLogitsArg } from './runtime/addonTypes';
-import { integer, invalidType, object, oneOf, outOfRange, rangeError, typeError, typedArray } from './runtime/validate';
+import { byteView, isByteView } from './runtime/dtype';
+import { show } from './runtime/show';
+import { integer, invalidType, isDetached, object, oneOf, outOfRange, rangeError, typeError, typedArray } from './runtime/validate';
 
 /** Element type of logits. 16-bit data arrives as a Uint16Array carrying float16 or bfloat16 bits. */
 export type LogitsDType = 'float32' | 'float16' | 'bfloat16';
 
-/** rows × vocab logits, row-major and contiguous. */
+/**
+ * `[rows, vocab]` logits, row-major and contiguous: element (r, v) is `data[r * vocab + v]`. Values are raw
+ * (unnormalised) logits; every statistic derived from them is in nats.
+ */
 export interface Logits {
-  /** Host data (Float32Array for float32, Uint16Array for float16/bfloat16 bits) or a DeviceTensor. */
-  data: Float32Array | Uint16Array | DeviceTensor;
-  /** Required for Uint16Array and device data; defaults to 'float32' for Float32Array. */
+  /**
+   * The `rows × vocab` elements: a Float32Array (float32), a Uint16Array of float16 / bfloat16 bit patterns, a
+   * Buffer / Uint8Array / DataView over the raw bytes of either (platform byte order, i.e. little-endian; the byte
+   * offset must be a multiple of the element size, else a RangeError says how to copy), or a DeviceTensor.
+   * Host data is read in place, not copied; do not modify it while a call is in flight.
+   */
+  data: Float32Array | Uint16Array | ArrayBufferView | DeviceTensor;
+  /**
+   * Element type: defaults to 'float32' for a Float32Array; required for a Uint16Array ('float16' or
+   * 'bfloat16'), for raw bytes and for device data that is not float32.
+   */
   dtype?: LogitsDType;
-  /** Number of rows (≥ 0). */
+  /** Number of rows (integer ≥ 0). */
   rows: number;
-  /** Vocabulary size (≥ 1). */
+  /** Vocabulary size: elements per row (integer in [1, 2^31)). */
   vocab: number;
 }
 
@@ -45,10 +58,20 @@ export function normalizeLogits(logits: unknown, name = 'logits'): NormalizedLog
   const vocab = integer(l.vocab, `${name}.vocab`, { min: 1 });
   if (rows * vocab > Number.MAX_SAFE_INTEGER) throw rangeError(`${name}.rows × ${name}.vocab is too large (${rows} × ${vocab})`);
   if (vocab > 0x7fffffff) throw outOfRange(`${name}.vocab`, 'an integer < 2^31', vocab);
-  const data = l.data;
+  let data: unknown = l.data;
   let dtype: LogitsDType;
   if (l.dtype !== undefined) oneOf(l.dtype, `${name}.dtype`, LOGITS_DTYPES);
   const expected = rows * vocab;
+  if (isByteView(data)) {
+    // A Buffer / Uint8Array / DataView over the raw bytes: viewed in place as the dtype's elements.
+    if (l.dtype === undefined) {
+      throw typeError(`${name}.data is raw bytes (${show(data)}), so ${name}.dtype must say 'float32', 'float16' or 'bfloat16'`);
+    }
+    if (isDetached(data)) throw typeError(`${name}.data is detached`);
+    data = l.dtype === 'float32'
+      ? byteView(data, 4, `${name}.data`, Float32Array, 'float32')
+      : byteView(data, 2, `${name}.data`, Uint16Array, l.dtype);
+  }
   if (data instanceof Float32Array) {
     if (l.dtype !== undefined && l.dtype !== 'float32') {
       throw typeError(`${name}.data is a Float32Array but ${name}.dtype is '${l.dtype}' (16-bit data must be a Uint16Array)`);
@@ -77,7 +100,11 @@ export function normalizeLogits(logits: unknown, name = 'logits'): NormalizedLog
     }
     return { native: { data: nativeHandle(data), dtype, rows, vocab }, onDevice: true, dtype };
   } else {
-    throw invalidType(`${name}.data`, 'a Float32Array, a Uint16Array (float16/bfloat16 bits) or a DeviceTensor', data);
+    throw invalidType(
+      `${name}.data`,
+      'a Float32Array, a Uint16Array (float16/bfloat16 bits), a Buffer / Uint8Array / DataView of their bytes, or a DeviceTensor',
+      data,
+    );
   }
   if (data.buffer.byteLength === 0 && expected > 0) throw typeError(`${name}.data is detached`);
   return { native: { data, dtype, rows, vocab }, onDevice: false, dtype };

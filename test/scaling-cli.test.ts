@@ -1,9 +1,7 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runFit, demoFit, runsFromCsv } from '../lib/cli/fit';
-import { fitPlotSpec } from '../lib/cli/fitPlot';
 import { scaling } from '../lib';
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -26,7 +24,7 @@ describe('lengthwise fit', () => {
   test('table on the bundled Chinchilla table (compute column, 5 highest losses dropped)', async () => {
     const r = await capture([CHINCHILLA, '--drop-outliers', '5', '--bootstrap', '50', '--seed', '3']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/240 runs .*\(5 dropped\)/);
+    expect(r.out).toMatch(/240 runs .*\(245 rows, 5 dropped\)/);
     expect(r.out).toMatch(/alpha\s+0\.3473/);
     expect(r.out).toMatch(/95% interval/);
     expect(r.out).toMatch(/tokens\/param/);
@@ -60,12 +58,12 @@ describe('lengthwise fit', () => {
     expect((await capture([CHINCHILLA, '--law', 'x'])).err).toMatch(/--law must be one of/);
     const neg = path.join(dir, 'neg.csv');
     fs.writeFileSync(neg, 'N,D,loss\n1e9,1e10,-2\n');
-    expect((await capture([neg])).err).toMatch(/row 2: loss '-2'/);
+    expect((await capture([neg])).err).toMatch(/line 2: loss '-2'/);
     expect((await capture(['--help'])).code).toBe(0);
   });
 
   test('runsFromCsv derives D from compute', () => {
-    const r = runsFromCsv('N,C,loss\n10,600,3\n', { 'c-col': 'C' });
+    const r = runsFromCsv('N,C,loss\n10,600,3\n', { cCol: 'C' });
     expect(r.D[0]).toBe(10);
   });
 
@@ -74,26 +72,5 @@ describe('lengthwise fit', () => {
     expect(text).toMatch(/Chinchilla approach 3 on 240 runs/);
     expect(text).toMatch(/std err/);
   });
-
-  test('plot spec has contours, runs and the compute-optimal frontier', async () => {
-    const d = scaling.chinchillaRuns();
-    const r = await scaling.fit(d, { grid: { a: [5], b: [5, 10], e: [0.5], alpha: [0.5], beta: [0.5] } });
-    const spec = fitPlotSpec(d, r, 'x') as { hconcat: { layer: { mark: { type: string }; data: { values: unknown[] } }[] }[] };
-    const [contours, loss] = spec.hconcat;
-    expect(contours!.layer[0]!.data.values.length).toBeGreaterThan(100);
-    expect(contours!.layer[1]!.data.values.length).toBe(240);
-    expect(loss!.layer.map((l) => l.mark.type)).toEqual(['point', 'point', 'line']);
-  });
-
-  // Vega is an ES module with top-level await (jest's VM cannot import it), so render through the built CLI.
-  const cli = path.join(__dirname, '..', 'dist', 'cli.js');
-  (fs.existsSync(cli) ? test : test.skip)('--plot writes an SVG (built CLI)', () => {
-    const svg = path.join(dir, 'fit.svg');
-    const r = spawnSync(process.execPath, [cli, 'fit', CHINCHILLA, '--drop-outliers', '5', '--plot', svg, '--json'], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    const text = fs.readFileSync(svg, 'utf8');
-    expect(text.startsWith('<svg')).toBe(true);
-    expect(text).toMatch(/iso-loss/);
-    expect(JSON.parse(r.stdout).plot).toBe(svg);
-  });
+  // The figure (--plot): test/fit-plot.test.ts.
 });

@@ -72,7 +72,7 @@ describe('closed forms', () => {
     expect(() => scaling.predict(p, [1, 2], [1])).toThrow(/same length/);
   });
 
-  test('computeOptimal matches the DESIGN formulas and C = 6ND', () => {
+  test('computeOptimal matches the formulas of docs/scaling-laws.md §4 and C = 6ND', () => {
     const C = 5.76e23;
     const r = scaling.computeOptimal(p, C);
     const G = ((p.alpha * p.A) / (p.beta * p.B)) ** (1 / (p.alpha + p.beta));

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { runXl3m, demoXl3m } from '../lib/cli/xl3m';
 import { score } from '../lib/xl3m/score';
 import { random16 } from './helpers/logits';
@@ -17,6 +18,45 @@ function npy(descr: string, shape: number[], data: ArrayBufferView): Buffer {
   h.writeUInt8(0, 7);
   h.writeUInt16LE(header.length, 8);
   return Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+
+/** A zip (.npz) of `members`, each stored or deflated (CRC left 0: readers here do not check it). */
+function zip(members: { name: string; data: Buffer; deflate: boolean }[]): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const body = m.deflate ? zlib.deflateRawSync(m.data) : m.data;
+    const name = Buffer.from(m.name);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(m.deflate ? 8 : 0, 8);
+    lh.writeUInt32LE(body.length, 18);
+    lh.writeUInt32LE(m.data.length, 22);
+    lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(m.deflate ? 8 : 0, 10);
+    ch.writeUInt32LE(body.length, 20);
+    ch.writeUInt32LE(m.data.length, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(offset, 42);
+    locals.push(lh, name, body);
+    central.push(ch, name);
+    offset += 30 + name.length + body.length;
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(members.length, 8);
+  eocd.writeUInt16LE(members.length, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
 }
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -64,12 +104,84 @@ describe('lengthwise xl3m', () => {
 
   test('usage errors exit 2 with a message', async () => {
     expect((await capture([])).code).toBe(2);
-    expect((await capture(['--logits', 'x.bin', '--rows', '2'])).err).toMatch(/--rows and --vocab/);
     const f = path.join(dir, 'small.bin');
     fs.writeFileSync(f, Buffer.alloc(12));
+    expect((await capture(['--logits', f, '--rows', '2'])).err).toMatch(/--rows and --vocab/);
     expect((await capture(['--logits', f, '--rows', '2', '--vocab', '2', '--segments', '1'])).err).toMatch(/bytes/);
     expect((await capture(['--bogus'])).code).toBe(2);
     expect((await capture(['--help'])).out).toMatch(/usage: lengthwise xl3m/);
+  });
+
+
+  test('streamed in chunks: same scores as one call; float64 converted with a notice', async () => {
+    const f32 = new Float32Array(S * P * V);
+    const r = rng(9);
+    for (let i = 0; i < f32.length; i++) f32[i] = (r() * 2 - 1) * 6;
+    const want = await score({ data: f32, rows: S * P, vocab: V }, { segments: S, backend: 'cpu' });
+    const f = path.join(dir, 'f32.npy');
+    fs.writeFileSync(f, npy('<f4', [S * P, V], f32));
+    process.env.LENGTHWISE_CLI_CHUNK_BYTES = String(4 * V * 5); // 5 rows a chunk: chunks end inside segments
+    try {
+      const a = await capture(['--logits', f, '--segments', String(S), '--json', '--backend', 'cpu']);
+      expect(a.code).toBe(0);
+      expect(JSON.parse(a.out).scores).toEqual(Array.from(want));
+      const g = path.join(dir, 'f64.npy');
+      fs.writeFileSync(g, npy('<f8', [S, P, V], Float64Array.from(f32)));
+      const b = await capture(['--logits', g, '--json', '--backend', 'cpu']);
+      expect(b.code).toBe(0);
+      expect(b.err).toMatch(/holds float64; converting to float32/);
+      expect(JSON.parse(b.out).scores).toEqual(Array.from(want));
+    } finally {
+      delete process.env.LENGTHWISE_CLI_CHUNK_BYTES;
+    }
+  });
+
+  test('.npz: stored and deflated members, picked by name; a misnamed file is recognised by its bytes', async () => {
+    const logits = npy('<u2', [S, P, V], data);
+    const want = await score({ data, dtype: 'bfloat16', rows: S * P, vocab: V }, { segments: S, backend: 'cpu' });
+    for (const deflate of [false, true]) {
+      const f = path.join(dir, `l${deflate ? 'd' : 's'}.npz`);
+      fs.writeFileSync(f, zip([{ name: 'other.npy', data: npy('<i4', [2], Int32Array.from([1, 2])), deflate }, { name: 'logits.npy', data: logits, deflate }]));
+      process.env.LENGTHWISE_CLI_CHUNK_BYTES = String(2 * V * 4);
+      try {
+        const r = await capture(['--logits', f, '--dtype', 'bfloat16', '--json', '--backend', 'cpu']);
+        expect(r.err).toBe('');
+        expect(JSON.parse(r.out).scores).toEqual(Array.from(want));
+      } finally {
+        delete process.env.LENGTHWISE_CLI_CHUNK_BYTES;
+      }
+      expect((await capture(['--logits', f, '--npz-key', 'nope', '--dtype', 'bfloat16'])).err).toMatch(/no array 'nope' \(arrays: other, logits\)/);
+    }
+    const two = path.join(dir, 'two.npz');
+    fs.writeFileSync(two, zip([{ name: 'a.npy', data: logits, deflate: false }, { name: 'b.npy', data: logits, deflate: false }]));
+    expect((await capture(['--logits', two, '--dtype', 'bfloat16'])).err).toMatch(/2 arrays \(a, b\); pick one with --npz-key/);
+    const misnamed = path.join(dir, 'really-npz.bin');
+    fs.copyFileSync(path.join(dir, 'ls.npz'), misnamed);
+    expect((await capture(['--logits', misnamed, '--dtype', 'bfloat16', '--json', '--backend', 'cpu'])).code).toBe(0);
+    const fake = path.join(dir, 'fake.npz');
+    fs.writeFileSync(fake, Buffer.alloc(64));
+    expect((await capture(['--logits', fake])).err).toMatch(/not a .npz file/);
+  });
+
+  test('a 3-D file whose S disagrees with --segments is rejected, not reshaped; other shape errors', async () => {
+    const f = path.join(dir, 'l3.npy');
+    fs.writeFileSync(f, npy('<u2', [S, P, V], data));
+    const r = await capture(['--logits', f, '--dtype', 'bfloat16', '--segments', '3']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/6 segments, not --segments 3/);
+    const two = path.join(dir, 'l2.npy');
+    fs.writeFileSync(two, npy('<u2', [S * P, V], data));
+    expect((await capture(['--logits', two, '--dtype', 'bfloat16', '--segments', '4'])).err).toMatch(/18 rows are not a multiple of --segments 4/);
+    expect((await capture(['--logits', two, '--dtype', 'bfloat16'])).err).toMatch(/--segments S is required/);
+    const missing = await capture(['--logits', path.join(dir, 'nope.npy'), '--segments', '2']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/cannot read .*nope\.npy: no such file or directory/);
+    const ints = path.join(dir, 'i.npy');
+    fs.writeFileSync(ints, npy('<i4', [2, 2], Int32Array.from([1, 2, 3, 4])));
+    expect((await capture(['--logits', ints, '--segments', '1'])).err).toMatch(/not int32/);
+    const trunc = path.join(dir, 't.npy');
+    fs.writeFileSync(trunc, npy('<f4', [4, 4], new Float32Array(15)));
+    expect((await capture(['--logits', trunc, '--segments', '1'])).err).toMatch(/holds 60 data bytes, its shape \(4, 4\) needs 64/);
   });
 
   test('demo finds the needle', async () => {

@@ -10,13 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../runtime/platform';
-
-const HELP = `usage: lengthwise build [--cuda]
-
-Builds the CPU addon from source inside this installed package (node-gyp: needs python3, make or MSBuild, and a
-C++17 compiler). --cuda builds the CUDA addon instead (needs nvcc and cmake; LENGTHWISE_CUDA_ARCHS overrides the
-architectures, e.g. '75-real;80-real;90-real;90-virtual'). The loader prefers these builds over prebuilt parts.
-`;
+import type { Args, CommandSpec } from './framework';
 
 function nodeGyp(): string | null {
   const fromNpm = process.env.npm_config_node_gyp;
@@ -62,20 +56,13 @@ function buildCuda(): number {
   return r.status ?? 1;
 }
 
-/** Runs `lengthwise build`. @internal */
-export async function runBuild(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const unknown = argv.filter((a) => a !== '--cuda');
-  if (unknown.length > 0) {
-    process.stderr.write(`lengthwise build: unknown option '${unknown[0]}'\n${HELP}`);
-    return 2;
-  }
-  const cuda = argv.includes('--cuda');
+async function runBuild(args: Args): Promise<number> {
+  const cuda = args.flag('cuda');
   const status = cuda ? buildCuda() : buildCpu();
-  if (status !== 0) return status;
+  if (status !== 0) {
+    process.stderr.write(`lengthwise build: the build failed (exit status ${status})\n`);
+    return 1;
+  }
   const file = cuda
     ? path.join(packageRoot, 'cuda', 'build', 'Release', 'lengthwise_cuda.node')
     : path.join(packageRoot, 'build', 'Release', 'lengthwise.node');
@@ -84,3 +71,21 @@ export async function runBuild(argv: string[]): Promise<number> {
   process.stdout.write(`lengthwise build: ${file} loads (version ${addon.info().version}, SIMD ${addon.info().simd})\n`);
   return 0;
 }
+
+/** `lengthwise build`. @internal */
+export const command: CommandSpec = {
+  name: 'build',
+  summary: 'build the native addon from source in this install (for platforms without a prebuilt part)',
+  usage: 'build [--cuda]',
+  description: `Builds the CPU addon from source inside this installed package (node-gyp: needs python3, make or MSBuild,
+and a C++17 compiler). The loader prefers these builds over prebuilt parts.`,
+  options: {
+    cuda: {
+      type: 'boolean',
+      help: "build the CUDA addon instead (needs nvcc and cmake; LENGTHWISE_CUDA_ARCHS overrides the architectures, e.g. '75-real;80-real;90-real;90-virtual')",
+    },
+  },
+  json: false,
+  exits: { 1: 'node-gyp not found, or the compiler / node-gyp / cmake failed (their output above says why)' },
+  run: runBuild,
+};

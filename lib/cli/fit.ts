@@ -5,153 +5,256 @@
  * @packageDocumentation
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import type { BackendChoice } from '../runtime/native';
 import { fit } from '../scaling/fit';
 import { computeOptimal } from '../scaling/formulas';
-import { chinchillaRuns, parseCsv } from '../scaling/data';
+import { chinchillaRuns, parseCsv, parseQuantity, type CsvDelimiter } from '../scaling/data';
 import type { FitResult, ScalingLaw, ScalingObjective } from '../scaling/types';
 import { ProgressBar } from './progress';
 import { UsageError } from './usage';
+import { nearest, runCommand, type Args, type CommandSpec, type OptionSpec } from './framework';
 
-const HELP = `usage: lengthwise fit runs.csv [options]
+const ROLE = { N: 'columns', rows: 'rows', fit: 'fit', out: 'output' } as const;
 
-Fits a scaling law to training runs (one row per run) by L-BFGS from every start of a grid (default: the
-4500-point grid of Hoffmann et al. 2022), optionally with bootstrap uncertainty, and prints a table.
+/** The options of `lengthwise fit` (exported so the scaling flags can be added beside them). @internal */
+export const FIT_OPTIONS: Record<string, OptionSpec> = {
+  'n-col': { type: 'string', value: 'NAME', group: ROLE.N, help: 'parameters N (default: the first of N, params, parameters, model size, model_size, n_params)' },
+  'd-col': { type: 'string', value: 'NAME', group: ROLE.N, help: 'training tokens D (default: D, tokens, n_tokens, data)' },
+  'c-col': { type: 'string', value: 'NAME', group: ROLE.N, help: 'training compute C in FLOPs, used when there is no D column: D = C / (6N) (default: C, flops, compute, training flop, budget)' },
+  'loss-col': { type: 'string', value: 'NAME', group: ROLE.N, help: 'final loss (default: loss, val_loss, final_loss, L)' },
+  filter: { type: 'string', multiple: true, value: 'COL=VALUE', group: ROLE.rows, help: 'keep rows whose COL equals VALUE' },
+  'drop-outliers': { type: 'string', value: 'SPEC', group: ROLE.rows, help: 'K: drop the K highest losses; COL: drop rows whose COL is true/1/yes; both comma-separated ("5,outlier"); 0 keeps everything' },
+  'keep-outliers': { type: 'boolean', group: ROLE.rows, help: 'keep rows flagged in an outlier column (by default they are dropped, as lengthwise demo does, and the output says so)' },
+  'skip-invalid': { type: 'boolean', group: ROLE.rows, help: 'skip rows whose N, D/C or loss is not a number > 0 (listed in a summary) instead of stopping at the first' },
+  delimiter: { type: 'string', value: 'D', group: ROLE.rows, help: "field delimiter: ',' ';' tab, or auto (default: detected from the header line)" },
+  law: { type: 'string', value: 'L', group: ROLE.fit, help: 'chinchilla (default) | kaplan-nd' },
+  objective: { type: 'string', value: 'O', group: ROLE.fit, help: 'huber (default) | mse | huber-likelihood' },
+  delta: { type: 'string', value: 'X', group: ROLE.fit, help: 'Huber threshold (default 1e-3)' },
+  bootstrap: { type: 'string', value: 'N', group: ROLE.fit, help: 'N resamples of the runs (with replacement)' },
+  seed: { type: 'string', value: 'S', group: ROLE.fit, help: 'bootstrap seed (default 0)' },
+  'grid-per-resample': { type: 'boolean', group: ROLE.fit, help: 'refit every resample from the whole grid' },
+  compute: { type: 'string', value: 'C', group: ROLE.fit, help: 'budget for the compute-optimal quantities (default 5.76e23)' },
+  level: { type: 'string', value: 'P', group: ROLE.fit, help: 'bootstrap interval level (default 0.95)' },
+  backend: { type: 'string', value: 'B', group: ROLE.fit, help: 'cpu | cuda | auto' },
+  plot: { type: 'string', value: 'FILE', group: ROLE.out, help: 'figure (7.0 x 3.0 in): iso-loss contours with the runs and the compute-optimal frontier (with its bootstrap band under --bootstrap), loss vs compute with residuals; FILE ends in .svg, or .png (needs the optional renderer: npm install @resvg/resvg-js)' },
+  title: { type: 'string', value: 'TEXT', group: ROLE.out, help: "the figure's title (default: law, objective, runs and the input's file name)" },
+};
 
-columns (case-insensitive; defaults are tried in order)
-  --n-col NAME           parameters N          (N, params, parameters, model size, model_size, n_params)
-  --d-col NAME           training tokens D     (D, tokens, n_tokens, data)
-  --c-col NAME           training compute C in FLOPs, used when there is no D column: D = C / (6N)
-                         (C, flops, compute, training flop, budget)
-  --loss-col NAME        final loss            (loss, val_loss, final_loss, L)
-rows
-  --filter COL=VALUE     keep rows whose COL equals VALUE (repeatable)
-  --drop-outliers SPEC   K: drop the K highest losses; COL: drop rows whose COL is true/1/yes
-                         (e.g. an "outlier" column); both may be given, comma-separated ("5,outlier")
-fit
-  --law L                chinchilla (default) | kaplan-nd
-  --objective O          huber (default) | mse | huber-likelihood
-  --delta X              Huber threshold (default 1e-3)
-  --bootstrap N          N resamples of the runs (with replacement); --seed S (default 0),
-                         --grid-per-resample (refit every resample from the whole grid), --compute C
-                         (budget for the compute-optimal quantities, default 5.76e23), --level P (default 0.95)
-  --backend B            cpu | cuda | auto
-output
-  --plot out.svg         iso-loss contours with the runs, and loss vs compute (Vega-Lite → SVG)
-  --json                 print JSON instead of a table
-`;
-
-type Flags = Record<string, string | true> & { filter?: string[] };
-
-const VALUED = new Set(['n-col', 'd-col', 'c-col', 'loss-col', 'filter', 'drop-outliers', 'law', 'objective', 'delta',
-  'bootstrap', 'seed', 'compute', 'level', 'backend', 'plot']);
-const BOOLEAN = new Set(['json', 'help', 'grid-per-resample']);
-
-function parseArgs(argv: string[]): { file?: string; flags: Record<string, string | true>; filters: string[] } {
-  const flags: Record<string, string | true> = {};
-  const filters: string[] = [];
-  let file: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) {
-      if (file !== undefined) throw new UsageError(`unexpected argument '${a}' (one CSV file)`);
-      file = a;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (BOOLEAN.has(name)) flags[name] = true;
-    else if (VALUED.has(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      if (name === 'filter') filters.push(v);
-      else flags[name] = v;
-    } else throw new UsageError(`unknown option --${name}`);
-  }
-  return { file, flags, filters };
-}
-
-function num(flags: Record<string, string | true>, name: string): number | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${name} must be a number (got '${String(v)}')`);
-  return x;
-}
-
-function findColumn(header: string[], given: string | true | undefined, defaults: string[], what: string, required: boolean): number {
-  const lower = header.map((h) => h.toLowerCase());
-  if (typeof given === 'string') {
-    const i = lower.indexOf(given.toLowerCase());
-    if (i < 0) throw new UsageError(`no column '${given}' for ${what} (columns: ${header.join(', ')})`);
-    return i;
-  }
-  for (const d of defaults) {
-    const i = lower.indexOf(d);
-    if (i >= 0) return i;
-  }
-  if (required) throw new UsageError(`no column for ${what}; name it with an option (columns: ${header.join(', ')})`);
-  return -1;
-}
-
+const DEFAULT_NAMES = {
+  N: ['n', 'params', 'parameters', 'model size', 'model_size', 'n_params'],
+  D: ['d', 'tokens', 'n_tokens', 'data'],
+  C: ['c', 'flops', 'compute', 'training flop', 'budget'],
+  loss: ['loss', 'val_loss', 'final_loss', 'l'],
+};
+const OUTLIER_NAMES = ['outlier', 'outliers', 'is_outlier'];
 const TRUTHY = new Set(['true', '1', 'yes', 'y', 't']);
+const rowsWord = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+// Epoch AI's digitised Chinchilla table (the bundled CSV): it has no outlier column; Besiroglu et al. 2024 (and
+// `lengthwise demo`) drop its 5 highest losses.
+const EPOCH_CHINCHILLA_HEADER = 'x,y,color,model size,training flop,hex_color,loss';
 
-/** Runs from CSV text, with the column mapping, filters and outlier rules of the command line. */
-export function runsFromCsv(
-  text: string,
-  flags: Record<string, string | true>,
-  filters: string[] = [],
-): { N: Float64Array; D: Float64Array; loss: Float64Array; dropped: number; total: number } {
-  const { header, rows } = parseCsv(text);
+/** How `runsFromCsv` reads a table: the `fit` command line's column and row options. @internal */
+export interface RunsCsvOptions {
+  nCol?: string;
+  dCol?: string;
+  cCol?: string;
+  lossCol?: string;
+  /** COL=VALUE: keep rows whose COL equals VALUE. */
+  filters?: string[];
+  /** K (drop the K highest losses) and/or COL (drop rows whose COL is true), comma-separated; '0' drops nothing. */
+  dropOutliers?: string;
+  /** Keep rows flagged in an outlier column (default: drop them). */
+  keepOutliers?: boolean;
+  /** Skip rows with a bad N, D/C or loss (and malformed records) instead of failing on the first. */
+  skipInvalid?: boolean;
+  delimiter?: CsvDelimiter | 'auto';
+}
+
+/** Which columns became what, and which were left unused. @internal */
+export interface ColumnMapping {
+  N: string;
+  /** The D column, when D is read directly. */
+  D?: string;
+  /** The compute column, when D = C / (6N). */
+  C?: string;
+  loss: string;
+  /** Column of the outlier flags honoured, if any. */
+  outlier?: string;
+  /** Other columns matching a role's default names (not used). */
+  alternatives: Record<string, string[]>;
+  /** Columns not used at all. */
+  unused: string[];
+}
+
+/** Runs read from a CSV with what was done to get them. @internal */
+export interface RunsFromCsv {
+  N: Float64Array;
+  D: Float64Array;
+  loss: Float64Array;
+  /** Data rows in the file (blank rows not counted). */
+  total: number;
+  /** total − runs kept. */
+  dropped: number;
+  delimiter: CsvDelimiter;
+  columns: ColumnMapping;
+  /** Rows dropped, by reason. */
+  drops: { filter: number; outlierColumn: number; highestLoss: number; invalid: number };
+  /** Rows skipped as invalid (with --skip-invalid): line and reason. */
+  skipped: { line: number; reason: string }[];
+  /** Line numbers of blank records (every field empty), ignored. */
+  blank: number[];
+  /** Human-readable lines on the choices made (defaults applied, what was dropped and why). */
+  notes: string[];
+}
+
+function findColumn(header: string[], given: string | undefined, defaults: string[], what: string, required: boolean): { index: number; others: string[] } {
+  const lower = header.map((h) => h.toLowerCase());
+  if (given !== undefined) {
+    const i = lower.indexOf(given.toLowerCase());
+    if (i < 0) {
+      const near = nearest(given, header);
+      throw new UsageError(`no column '${given}' for ${what}${near ? ` (did you mean '${near}'?)` : ''} (columns: ${header.join(', ')})`);
+    }
+    return { index: i, others: [] };
+  }
+  const hits = defaults.map((d) => lower.indexOf(d)).filter((i) => i >= 0);
+  if (hits.length === 0 && required) throw new UsageError(`no column for ${what}; name it with an option (columns: ${header.join(', ')})`);
+  return { index: hits[0] ?? -1, others: hits.slice(1).map((i) => header[i]!) };
+}
+
+/** Runs from CSV text, with the column mapping, filters and outlier rules of the command line. @internal */
+export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCsv {
+  const table = parseCsv(text, { delimiter: opts.delimiter ?? 'auto', skipMalformed: opts.skipInvalid === true });
+  const { header, rows, lines } = table;
+  if (header.length === 0) throw new UsageError('the CSV is empty');
   if (rows.length === 0) throw new UsageError('the CSV has no data rows');
-  const iN = findColumn(header, flags['n-col'], ['n', 'params', 'parameters', 'model size', 'model_size', 'n_params'], 'N (--n-col)', true);
-  const iD = findColumn(header, flags['d-col'], ['d', 'tokens', 'n_tokens', 'data'], 'D (--d-col)', false);
-  const iC = iD >= 0 && flags['c-col'] === undefined ? -1
-    : findColumn(header, flags['c-col'], ['c', 'flops', 'compute', 'training flop', 'budget'], 'D (--d-col) or compute (--c-col)', true);
-  const iL = findColumn(header, flags['loss-col'], ['loss', 'val_loss', 'final_loss', 'l'], 'the loss (--loss-col)', true);
-  const conds = filters.map((f) => {
+  const fN = findColumn(header, opts.nCol, DEFAULT_NAMES.N, 'N (--n-col)', true);
+  const fD = findColumn(header, opts.dCol, DEFAULT_NAMES.D, 'D (--d-col)', false);
+  const useC = fD.index < 0 || opts.cCol !== undefined;
+  const fC = useC ? findColumn(header, opts.cCol, DEFAULT_NAMES.C, 'D (--d-col) or compute (--c-col)', true)
+    : findColumn(header, undefined, DEFAULT_NAMES.C, '', false);
+  const fL = findColumn(header, opts.lossCol, DEFAULT_NAMES.loss, 'the loss (--loss-col)', true);
+  const iN = fN.index, iL = fL.index;
+  const iD = useC ? -1 : fD.index;
+  const iC = useC ? fC.index : -1;
+  const used = new Set([iN, iL, useC ? iC : iD]);
+  const conds = (opts.filters ?? []).map((f) => {
     const eq = f.indexOf('=');
     if (eq <= 0) throw new UsageError(`--filter must be COL=VALUE (got '${f}')`);
-    return { col: findColumn(header, f.slice(0, eq), [], `--filter ${f}`, true), value: f.slice(eq + 1) };
+    const col = findColumn(header, f.slice(0, eq), [], `--filter ${f}`, true).index;
+    used.add(col);
+    return { col, value: f.slice(eq + 1) };
   });
+  const notes: string[] = [];
   let dropHighest = 0;
   let outlierCol = -1;
-  const spec = flags['drop-outliers'];
-  if (typeof spec === 'string') {
-    for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  let outlierDefault = false;
+  if (opts.dropOutliers !== undefined) {
+    for (const part of opts.dropOutliers.split(',').map((s) => s.trim()).filter(Boolean)) {
       if (/^\d+$/.test(part)) dropHighest = Number(part);
-      else outlierCol = findColumn(header, part, [], `--drop-outliers ${part}`, true);
+      else outlierCol = findColumn(header, part, [], `--drop-outliers ${part}`, true).index;
+    }
+  } else if (!opts.keepOutliers) {
+    const f = findColumn(header, undefined, OUTLIER_NAMES, '', false);
+    if (f.index >= 0) {
+      outlierCol = f.index;
+      outlierDefault = true;
+    } else if (header.join(',').toLowerCase() === EPOCH_CHINCHILLA_HEADER) {
+      dropHighest = 5;
+      notes.push("Epoch AI's digitised Chinchilla table: dropping its 5 highest losses, as Besiroglu et al. 2024 and " +
+        '`lengthwise demo` do (--drop-outliers 0 keeps them)');
     }
   }
+  if (outlierCol >= 0) used.add(outlierCol);
+  const skipped: RunsFromCsv['skipped'] = table.malformed.map((m) => ({ line: m.line, reason: m.reason }));
+  const drops = { filter: 0, outlierColumn: 0, highestLoss: 0, invalid: 0 };
   const kept: { N: number; D: number; loss: number }[] = [];
   rows.forEach((r, k) => {
-    if (conds.some((c) => (r[c.col] ?? '').trim() !== c.value)) return;
-    if (outlierCol >= 0 && TRUTHY.has((r[outlierCol] ?? '').trim().toLowerCase())) return;
-    const cell = (i: number, what: string) => {
-      const s = (r[i] ?? '').trim();
-      const x = Number(s);
-      if (s === '' || !Number.isFinite(x) || !(x > 0)) {
-        throw new UsageError(`row ${k + 2}: ${what} '${s}' (column ${header[i]}) must be a number > 0`);
+    const line = lines[k]!;
+    if (conds.some((c) => (r[c.col] ?? '') !== c.value)) {
+      drops.filter++;
+      return;
+    }
+    if (outlierCol >= 0 && TRUTHY.has((r[outlierCol] ?? '').toLowerCase())) {
+      drops.outlierColumn++;
+      return;
+    }
+    let bad: string | undefined;
+    const cell = (i: number, what: string): number => {
+      const s = r[i] ?? '';
+      const x = parseQuantity(s);
+      if (!(x > 0) || !Number.isFinite(x)) {
+        bad ??= `${what} '${s}' (column ${header[i]}) ${s === '' ? 'is empty' : 'is not a number > 0'}`;
+        return NaN;
       }
       return x;
     };
     const N = cell(iN, 'N');
-    const D = iD >= 0 && iC < 0 ? cell(iD, 'D') : cell(iC, 'compute') / (6 * N);
-    kept.push({ N, D, loss: cell(iL, 'loss') });
+    const D = iD >= 0 ? cell(iD, 'D') : cell(iC, 'compute') / (6 * N);
+    const loss = cell(iL, 'loss');
+    if (bad !== undefined) {
+      if (!opts.skipInvalid) throw new UsageError(`line ${line}: ${bad} (--skip-invalid skips such rows)`);
+      drops.invalid++;
+      skipped.push({ line, reason: bad });
+      return;
+    }
+    kept.push({ N, D, loss });
   });
-  const afterFilters = kept.length;
+  drops.invalid += table.malformed.length;
   if (dropHighest > 0) {
     const order = kept.map((_, i) => i).sort((a, b) => kept[a]!.loss - kept[b]!.loss || a - b);
     const keep = new Set(order.slice(0, Math.max(0, kept.length - dropHighest)));
+    drops.highestLoss = kept.length - keep.size;
     for (let i = kept.length - 1; i >= 0; i--) if (!keep.has(i)) kept.splice(i, 1);
   }
+  if (kept.length === 0) throw new UsageError(`no runs left out of ${rows.length} rows (filters, outliers and invalid rows removed them all)`);
+  if (drops.filter) notes.push(`dropped ${rowsWord(drops.filter)} by --filter ${(opts.filters ?? []).join(' ')}`);
+  if (drops.outlierColumn) {
+    notes.push(`dropped ${rowsWord(drops.outlierColumn)} flagged in column '${header[outlierCol]}'` +
+      (outlierDefault ? ' (the default, as `lengthwise demo` does; --keep-outliers keeps them)' : ''));
+  } else if (outlierDefault) notes.push(`no row flagged in column '${header[outlierCol]}'`);
+  if (opts.keepOutliers && findColumn(header, undefined, OUTLIER_NAMES, '', false).index >= 0) notes.push('outlier column ignored (--keep-outliers)');
+  if (drops.highestLoss && opts.dropOutliers !== undefined) notes.push(`dropped the ${drops.highestLoss} highest losses (--drop-outliers)`);
+  if (skipped.length) {
+    const shown = skipped.slice(0, 5).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
+    notes.push(`skipped ${skipped.length} invalid ${skipped.length === 1 ? 'row' : 'rows'} (--skip-invalid): ${shown}${skipped.length > 5 ? `; … ${skipped.length - 5} more` : ''}`);
+  }
+  if (table.blank.length) notes.push(`ignored ${table.blank.length} blank ${table.blank.length === 1 ? 'row' : 'rows'} (line ${table.blank.slice(0, 5).join(', ')}${table.blank.length > 5 ? ', …' : ''})`);
+  const alternatives: Record<string, string[]> = {};
+  if (fN.others.length) alternatives.N = fN.others;
+  if (!useC && fD.others.length) alternatives.D = fD.others;
+  if (useC && fC.others.length) alternatives.C = fC.others;
+  if (!useC && fC.index >= 0) alternatives.C = [header[fC.index]!, ...fC.others];
+  if (fL.others.length) alternatives.loss = fL.others;
+  const columns: ColumnMapping = {
+    N: header[iN]!, ...(iD >= 0 ? { D: header[iD]! } : { C: header[iC]! }), loss: header[iL]!,
+    ...(outlierCol >= 0 ? { outlier: header[outlierCol]! } : {}),
+    alternatives, unused: header.filter((_, i) => !used.has(i)),
+  };
   return {
     N: Float64Array.from(kept, (r) => r.N),
     D: Float64Array.from(kept, (r) => r.D),
     loss: Float64Array.from(kept, (r) => r.loss),
-    dropped: rows.length - afterFilters + (afterFilters - kept.length),
     total: rows.length,
+    dropped: rows.length - kept.length,
+    delimiter: table.delimiter,
+    columns, drops, skipped, blank: table.blank, notes,
   };
+}
+
+/** The column mapping in words (one line per role, then the unused columns). @internal */
+export function describeColumns(c: ColumnMapping, delimiter: CsvDelimiter): string[] {
+  const alt = (role: string) => (c.alternatives[role]?.length ? ` (also matching: ${c.alternatives[role]!.join(', ')})` : '');
+  const lines = [`  N    ← '${c.N}'${alt('N')}`];
+  if (c.D !== undefined) {
+    lines.push(`  D    ← '${c.D}'${alt('D')}`);
+    if (c.alternatives.C?.length) lines.push(`         compute column '${c.alternatives.C[0]}' unused (--c-col ${c.alternatives.C[0]} derives D = C / (6N) instead)`);
+  } else lines.push(`  D    ← '${c.C}' / (6 N)  (compute; no D column)${alt('C')}`);
+  lines.push(`  loss ← '${c.loss}'${alt('loss')}`);
+  const d = delimiter === '\t' ? 'tab' : `'${delimiter}'`;
+  lines.push(`  unused columns: ${c.unused.length ? c.unused.join(', ') : 'none'}; delimiter ${d}`);
+  return lines;
 }
 
 const fmt = (x: number | undefined, digits = 5) => (x === undefined || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(digits - 1) : Number(x.toPrecision(digits)).toString());
@@ -163,8 +266,8 @@ export function fitTable(r: FitResult, compute = 5.76e23): string {
   const names = Object.keys(r.params) as string[];
   const values: Record<string, number> = { ...(r.params as unknown as Record<string, number>) };
   if (r.sigma !== undefined) {
-    names.push('sigma');
-    values.sigma = r.sigma;
+    names.push('log_sigma');
+    values.log_sigma = r.sigma;
   }
   let opt: ReturnType<typeof computeOptimal> | undefined;
   if ('A' in r.params && r.params.alpha > 0 && r.params.beta > 0) {
@@ -177,9 +280,10 @@ export function fitTable(r: FitResult, compute = 5.76e23): string {
   lines.push(`  ${'parameter'.padEnd(15)} ${'estimate'.padStart(12)}${b ? ` ${'std err'.padStart(11)}   ${level}` : ''}`);
   for (const k of names) {
     let line = `  ${k.padEnd(15)} ${fmt(values[k]).padStart(12)}`;
-    if (b && b.stdErr[k] !== undefined) {
-      const [lo, hi] = b.intervals[k]!;
-      line += ` ${fmt(b.stdErr[k], 3).padStart(11)}   [${fmt(lo)}, ${fmt(hi)}]`;
+    const bk = k === 'log_sigma' ? 'sigma' : k;
+    if (b && b.stdErr[bk] !== undefined) {
+      const [lo, hi] = b.intervals[bk]!;
+      line += ` ${fmt(b.stdErr[bk], 3).padStart(11)}   [${fmt(lo)}, ${fmt(hi)}]`;
     }
     lines.push(line);
   }
@@ -197,96 +301,121 @@ export function fitTable(r: FitResult, compute = 5.76e23): string {
   return lines.join('\n');
 }
 
-function pick<T extends string>(v: string | true | undefined, allowed: readonly T[], name: string): T | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}`);
-  return v as T;
+/** The CSV text of `file` ('-' = standard input). */
+export function readText(file: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${why}`);
+  }
 }
 
-/** `lengthwise fit …`; returns the exit code. */
-export async function runFit(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(argv);
-    if (parsed.flags.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    if (!parsed.file) throw new UsageError('missing runs.csv');
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`lengthwise fit: ${e.message}\n${HELP}`);
-      return 2;
-    }
-    throw e;
-  }
-  const { file, flags, filters } = parsed;
-  try {
-    const law = pick<ScalingLaw>(flags.law, ['chinchilla', 'kaplan-nd'], 'law') ?? 'chinchilla';
-    const objective = pick<ScalingObjective>(flags.objective, ['huber', 'mse', 'huber-likelihood'], 'objective') ?? 'huber';
-    const backend = pick<BackendChoice>(flags.backend, ['cpu', 'cuda', 'auto'], 'backend');
-    const resamples = num(flags, 'bootstrap');
-    const seed = num(flags, 'seed') ?? 0;
-    const compute = num(flags, 'compute');
-    const level = num(flags, 'level');
-    if (flags.plot === true) throw new UsageError('--plot needs a file name');
-    let text: string;
+async function fitCommand(args: Args): Promise<number> {
+  const file = args.positionals[0];
+  if (file === undefined) throw new UsageError('missing runs.csv (a file name, or - for standard input)');
+  const law = args.choice<ScalingLaw>('law', ['chinchilla', 'kaplan-nd'], 'chinchilla');
+  const objective = args.choice<ScalingObjective>('objective', ['huber', 'mse', 'huber-likelihood'], 'huber');
+  const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto']);
+  const resamples = args.int('bootstrap', 1);
+  const seed = args.int('seed', 0) ?? 0;
+  const compute = args.number('compute', { min: 0, minExclusive: true });
+  const level = args.number('level', { min: 0, max: 1, minExclusive: true });
+  const delta = args.number('delta', { min: 0, minExclusive: true });
+  const delimiter = args.string('delimiter');
+  const delim = delimiter === undefined || delimiter === 'auto' ? 'auto' : delimiter === 'tab' || delimiter === '\\t' ? '\t' : delimiter;
+  if (delim !== 'auto' && delim !== ',' && delim !== ';' && delim !== '\t') throw new UsageError(`--delimiter must be ',', ';', tab or auto, got '${delimiter}'`);
+  if (args.has('drop-outliers') && args.flag('keep-outliers')) throw new UsageError('--drop-outliers and --keep-outliers exclude each other');
+  const plot = args.string('plot');
+  if (plot !== undefined) {
+    const { plotFormat, loadResvg } = await import('./fitPlot');
     try {
-      text = fs.readFileSync(file!, 'utf8');
+      // before the fit: an unknown extension or a missing PNG renderer fails at once
+      if (plotFormat(plot) === 'png') loadResvg();
     } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new UsageError(e instanceof Error ? e.message : String(e));
     }
-    const runs = runsFromCsv(text, flags, filters);
-    const bar = new ProgressBar('fitting');
-    const t0 = Date.now();
-    const r = await fit(runs, {
-      law,
-      objective,
-      delta: num(flags, 'delta'),
-      backend,
-      bootstrap: resamples === undefined ? undefined : {
-        resamples, seed, gridPerResample: flags['grid-per-resample'] === true, compute, level,
-      },
-      onProgress: (d, t) => bar.update(d, t),
-    });
-    const seconds = (Date.now() - t0) / 1000;
-    bar.done(`${seconds.toFixed(2)} s`);
-    if (typeof flags.plot === 'string') {
-      const { renderFitPlot } = await import('./fitPlot');
-      const svg = await renderFitPlot(runs, r, `${law} fit (${objective}) to ${runs.N.length} runs of ${file}`);
-      fs.writeFileSync(flags.plot, svg);
-    }
-    if (flags.json) {
-      const out: Record<string, unknown> = {
-        file, runs: runs.N.length, dropped: runs.dropped, law, objective, delta: r.delta, params: r.params,
-        sigma: r.sigma, theta: Array.from(r.theta), objectiveValue: r.objective, starts: r.starts,
-        startsAtOptimum: r.startsAtOptimum, convergedStarts: r.convergedStarts, bestStart: r.bestStart,
-        iterations: r.iterations, evaluations: r.evaluations, converged: r.converged, status: r.status, seconds,
-      };
-      if ('A' in r.params && r.params.alpha > 0 && r.params.beta > 0) {
-        out.computeOptimal = { C: r.bootstrap?.compute ?? compute ?? 5.76e23, ...computeOptimal(r.params, r.bootstrap?.compute ?? compute ?? 5.76e23) };
-      }
-      if (r.bootstrap) {
-        const { samples: _samples, ...summary } = r.bootstrap;
-        out.bootstrap = summary;
-      }
-      if (typeof flags.plot === 'string') out.plot = flags.plot;
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    } else {
-      process.stdout.write(
-        `lengthwise fit: ${runs.N.length} runs from ${file}${runs.dropped ? ` (${runs.dropped} dropped)` : ''}, law ${law}, ` +
-          `${r.starts} starts, ${seconds.toFixed(2)} s\n${fitTable(r, compute)}\n` +
-          (typeof flags.plot === 'string' ? `  plot: ${flags.plot}\n` : ''),
-      );
-    }
-    return 0;
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof RangeError || e instanceof TypeError) {
-      process.stderr.write(`lengthwise fit: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
   }
+  const name = file === '-' ? 'stdin' : file;
+  const runs = runsFromCsv(readText(file), {
+    nCol: args.string('n-col'), dCol: args.string('d-col'), cCol: args.string('c-col'), lossCol: args.string('loss-col'),
+    filters: args.strings('filter'), dropOutliers: args.string('drop-outliers'), keepOutliers: args.flag('keep-outliers'),
+    skipInvalid: args.flag('skip-invalid'), delimiter: delim,
+  });
+  const bar = new ProgressBar('fitting', { unit: 'fits' });
+  const t0 = Date.now();
+  const r = await fit({ N: runs.N, D: runs.D, loss: runs.loss }, {
+    law,
+    objective,
+    delta,
+    backend,
+    bootstrap: resamples === undefined ? undefined : {
+      resamples, seed, gridPerResample: args.flag('grid-per-resample'), compute, level,
+    },
+    onProgress: (d, t) => bar.update(d, t),
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  bar.done();
+  const warnings = (r as FitResult & { warnings?: string[] }).warnings ?? [];
+  for (const w of warnings) process.stderr.write(`lengthwise fit: warning: ${w}\n`);
+  if (plot !== undefined) {
+    const { defaultPlotTitle, writeFitPlot } = await import('./fitPlot');
+    writeFitPlot(plot, runs, r, args.string('title') ?? defaultPlotTitle(law, objective, runs.N.length, name));
+  }
+  if (args.json) {
+    const out: Record<string, unknown> = {
+      file: name, runs: runs.N.length, rows: runs.total, dropped: runs.dropped, drops: runs.drops, columns: runs.columns,
+      delimiter: runs.delimiter, skipped: runs.skipped, blankLines: runs.blank, notes: runs.notes,
+      law, objective, delta: r.delta, params: r.params,
+      logSigma: r.sigma, theta: Array.from(r.theta), objectiveValue: r.objective, starts: r.starts,
+      startsAtOptimum: r.startsAtOptimum, convergedStarts: r.convergedStarts, bestStart: r.bestStart,
+      iterations: r.iterations, evaluations: r.evaluations, converged: r.converged, status: r.status, seconds, warnings,
+    };
+    if ('A' in r.params && r.params.alpha > 0 && r.params.beta > 0) {
+      out.computeOptimal = { C: r.bootstrap?.compute ?? compute ?? 5.76e23, ...computeOptimal(r.params, r.bootstrap?.compute ?? compute ?? 5.76e23) };
+    }
+    if (r.bootstrap) {
+      const { samples: _samples, ...summary } = r.bootstrap;
+      out.bootstrap = summary;
+    }
+    if (plot !== undefined) out.plot = plot;
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `lengthwise fit: ${runs.N.length} runs from ${name}${runs.dropped ? ` (${runs.total} rows, ${runs.dropped} dropped)` : ''}, law ${law}, ` +
+        `${r.starts} starts, ${seconds.toFixed(2)} s\ncolumns:\n${describeColumns(runs.columns, runs.delimiter).join('\n')}\n` +
+        runs.notes.map((n) => `note: ${n}\n`).join('') +
+        `${fitTable(r, compute)}\n` +
+        warnings.map((w) => `warning: ${w}\n`).join('') +
+        (plot !== undefined ? `  plot: ${plot}\n` : ''),
+    );
+  }
+  return 0;
+}
+
+/** `lengthwise fit`. @internal */
+export const command: CommandSpec = {
+  name: 'fit',
+  summary: 'fit a scaling law to a CSV of training runs',
+  usage: 'fit runs.csv|- [options]',
+  description: `Fits a scaling law to training runs (one row per run; - reads standard input) by L-BFGS from every start of
+a grid (default: the 4500-point grid of Hoffmann et al. 2022), optionally with bootstrap uncertainty, and prints the
+column mapping, what was dropped, and a table. Columns are matched case-insensitively; the delimiter (',' ';' tab) is
+detected. Numbers may carry a unit suffix (2810M, 70B, 1.4T) or thousands separators (1,000,000,000: quoted, or in a
+';' or tab file). Rows flagged in an 'outlier' column are dropped by default (stated in the output).`,
+  options: FIT_OPTIONS,
+  json: true,
+  maxPositionals: 1,
+  exits: {
+    2: 'usage or input-data error: bad option, missing or unreadable CSV, no N / D / loss column, a row with a bad value (without --skip-invalid), no runs left',
+  },
+  run: fitCommand,
+};
+
+/** `lengthwise fit …` in-process (tests); returns the exit code. @internal */
+export function runFit(argv: string[]): Promise<number> {
+  return runCommand(command, argv);
 }
 
 /** The scaling part of `lengthwise demo`: Chinchilla's approach 3 on the bundled table, with a bootstrap. */

@@ -7,46 +7,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type GenerateOptions, createDecoder } from '../speculative/decoder';
 import { type TreeStrategy, parseTree } from '../speculative/strategies';
+import type { Args, CommandSpec } from './framework';
+import { UsageError } from './usage';
 
-const HELP = `usage: lengthwise generate --prompt TEXT [options]
-
-  --target FILE       target .onnx (default: models/target.onnx of a checkout)
-  --draft FILE        draft .onnx (default: models/draft.onnx of a checkout)
-  --prompt TEXT       prompt (tokenized with llama-tokenizer-js, BOS added)
-  --max-tokens N      tokens to generate (default 64)
-  --temperature T     0 = greedy (default 0)
-  --top-k K           target top-k (0 = off)
-  --top-p P           target top-p (1 = off)
-  --seed S            sampling seed (default 0)
-  --tree T            chain:K | static | dynamic:BUDGET (default chain:4)
-  --verify V          auto | greedy | target-only | iid | without-replacement (default auto)
-  --no-draft          plain target decoding with the same sampler
-  --threads N         ONNX Runtime threads per model
-  --json              print { tokens, text, stats } as JSON
-`;
-
-class UsageError extends Error {}
-
-type Flags = Record<string, string | true>;
-const VALUED = new Set(['target', 'draft', 'prompt', 'max-tokens', 'temperature', 'top-k', 'top-p', 'seed', 'tree', 'verify', 'threads']);
-const SWITCHES = new Set(['no-draft', 'json', 'help']);
-
-function parse(argv: string[]): Flags {
-  const f: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
-    const eq = a.indexOf('=');
-    const name = a.slice(2, eq > 0 ? eq : undefined);
-    if (VALUED.has(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      f[name] = v;
-    } else if (SWITCHES.has(name)) f[name] = true;
-    else throw new UsageError(`unknown option --${name}`);
-  }
-  return f;
-}
+type Flags = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
 
 function num(f: Flags, name: string, fallback: number, ok: (x: number) => boolean, expected: string): number {
   const v = f[name];
@@ -62,34 +26,8 @@ function checkoutModel(name: string): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
-/** Entry point of `lengthwise generate`. */
-export async function runGenerate(argv: string[]): Promise<number> {
-  let f: Flags;
-  try {
-    f = parse(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`lengthwise generate: ${e.message}\n${HELP}`);
-      return 2;
-    }
-    throw e;
-  }
-  if (f.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  try {
-    return await generate(f);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`lengthwise generate: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-}
-
-async function generate(f: Flags): Promise<number> {
+async function generate(args: Args): Promise<number> {
+  const f = args.values;
   if (typeof f.prompt !== 'string') throw new UsageError('--prompt TEXT is required');
   const noDraft = f['no-draft'] === true;
   const targetPath = typeof f.target === 'string' ? f.target : checkoutModel('target');
@@ -108,7 +46,7 @@ async function generate(f: Flags): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const verify = (typeof f.verify === 'string' ? f.verify : 'auto') as 'auto';
+  const verify = args.choice('verify', ['auto', 'greedy', 'target-only', 'iid', 'without-replacement'], 'auto') as 'auto';
 
   // Loaded here so the rest of the CLI never needs the optional peers.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -145,3 +83,32 @@ async function generate(f: Flags): Promise<number> {
   }
   return 0;
 }
+
+/** `lengthwise generate`. @internal */
+export const command: CommandSpec = {
+  name: 'generate',
+  summary: 'speculative decoding with an ONNX target/draft pair and the Llama 2 tokenizer',
+  usage: 'generate --prompt TEXT [options]',
+  description: `Generates a continuation of the prompt with speculative decoding: the draft proposes a tree, the target
+verifies it with lengthwise's verifyTree. Needs the optional peers onnxruntime-node and llama-tokenizer-js.`,
+  options: {
+    target: { type: 'string', value: 'FILE', help: 'target .onnx (default: models/target.onnx of a checkout)' },
+    draft: { type: 'string', value: 'FILE', help: 'draft .onnx (default: models/draft.onnx of a checkout)' },
+    prompt: { type: 'string', value: 'TEXT', help: 'prompt (tokenized with llama-tokenizer-js, BOS added)' },
+    'max-tokens': { type: 'string', value: 'N', help: 'tokens to generate (default 64)' },
+    temperature: { type: 'string', value: 'T', help: '0 = greedy (default 0)' },
+    'top-k': { type: 'string', value: 'K', help: 'target top-k (0 = off)' },
+    'top-p': { type: 'string', value: 'P', help: 'target top-p (1 = off)' },
+    seed: { type: 'string', value: 'S', help: 'sampling seed (default 0)' },
+    tree: { type: 'string', value: 'T', help: 'chain:K | static | dynamic:BUDGET (default chain:4)' },
+    verify: { type: 'string', value: 'V', help: 'auto | greedy | target-only | iid | without-replacement (default auto)' },
+    'no-draft': { type: 'boolean', help: 'plain target decoding with the same sampler' },
+    threads: { type: 'string', value: 'N', help: 'ONNX Runtime threads per model' },
+  },
+  json: true,
+  exits: {
+    1: 'runtime error: ONNX Runtime failed, or an optional peer (onnxruntime-node, llama-tokenizer-js) is not installed (the message names the install command)',
+    2: 'usage or input-data error: bad option, missing --prompt, no model file',
+  },
+  run: generate,
+};

@@ -4,31 +4,15 @@
  * @packageDocumentation
  */
 import { backendInfo } from '../runtime/backend';
-
-const HELP = `usage: lengthwise info [--json]
-
-Shows the backend calls run on, the CPU pool and SIMD path, and the CUDA side: the NVIDIA driver, the CUDA runtime the
-CUDA addon was built with and the driver it needs, the architectures it carries and each device's compute capability,
-with the reason when CUDA cannot be used. Where each addon was loaded from. --json prints the same as JSON.
-`;
+import type { Args, CommandSpec } from './framework';
 
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
-/** Runs `lengthwise info`. @internal */
-export async function runInfo(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => a !== '--json' && a !== '--help' && a !== '-h');
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (unknown.length > 0) {
-    process.stderr.write(`lengthwise info: unknown option '${unknown[0]}'\n${HELP}`);
-    return 2;
-  }
+async function runInfo(args: Args): Promise<number> {
   const i = backendInfo();
-  if (argv.includes('--json')) {
+  if (args.json) {
     process.stdout.write(JSON.stringify(i, null, 2) + '\n');
     return 0;
   }
@@ -57,3 +41,17 @@ export async function runInfo(argv: string[]): Promise<number> {
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
+
+/** `lengthwise info`. @internal */
+export const command: CommandSpec = {
+  name: 'info',
+  summary: 'backend, CPU, CUDA driver / runtime / architectures vs devices',
+  usage: 'info [--json]',
+  description: `Shows the backend calls run on, the CPU pool and SIMD path, and the CUDA side: the NVIDIA driver, the CUDA
+runtime the CUDA addon was built with and the driver it needs, the architectures it carries and each device's compute
+capability, with the reason when CUDA cannot be used; and where each addon was loaded from.`,
+  options: {},
+  json: true,
+  exits: { 1: 'the CPU addon cannot be loaded (the message says why and how to fix it)' },
+  run: runInfo,
+};

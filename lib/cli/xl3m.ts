@@ -4,143 +4,194 @@
  *
  * @packageDocumentation
  */
-import type { Logits, LogitsDType } from '../logits';
+import type { LogitsDType } from '../logits';
 import type { BackendChoice } from '../runtime/native';
 import { NEEDLE } from '../demo/haystack';
 import { keyContext } from '../xl3m/keyContext';
 import { needleScenario, questionLogits } from '../demo/needle';
 import { segmentBounds, Segment } from '../xl3m/plan';
-import { score, Xl3mMetric, Xl3mPooling } from '../xl3m/score';
+import { createScorer, score, type ScorerOptions, type Xl3mMetric, type Xl3mPooling } from '../xl3m/score';
 import { rankSegments, select } from '../xl3m/select';
-import { readNpy, readRaw, readTokens } from './npy';
+import { ITEM_SIZE, openArray, readChunks, readTokens, type ArraySource, type ElementKind } from './npy';
+import { ProgressBar } from './progress';
 import { UsageError } from './usage';
+import { runCommand, type Args, type CommandSpec, type OptionSpec } from './framework';
 
-const HELP = `usage: lengthwise xl3m --logits FILE --segments S [options]
+const LOGITS = 'logits file';
+const MODEL = 'with a model (--model)';
+const SEG = 'segments';
 
-Scores XL3M segments (lower = more relevant) from the logits at each segment's scored positions
-(rows = segments × positions, segment-major) and prints the scores and the selection.
+/** The options of `lengthwise xl3m` (both modes). @internal */
+export const XL3M_OPTIONS: Record<string, OptionSpec> = {
+  logits: { type: 'string', value: 'FILE', group: LOGITS, help: '.npy (float32, float16, float64 (converted, with a notice), or 16-bit words with --dtype bfloat16; shape (R, V) or (S, P, V)), a .npz holding one such array, or a raw little-endian file (needs --rows and --vocab)' },
+  dtype: { type: 'string', value: 'T', group: LOGITS, help: 'float32 | float16 | bfloat16 (default float32, or from the .npy)' },
+  rows: { type: 'string', value: 'R', group: LOGITS, help: 'rows of a raw file' },
+  vocab: { type: 'string', value: 'V', group: LOGITS, help: 'vocabulary size of a raw file' },
+  segments: { type: 'string', value: 'S', group: LOGITS, help: 'number of segments (implied by a 3-D .npy; must agree with it)' },
+  metric: { type: 'string', value: 'M', group: LOGITS, help: 'entropy (default) | nll (needs --targets)' },
+  pooling: { type: 'string', value: 'P', group: LOGITS, help: 'mean (default) | last | min' },
+  temperature: { type: 'string', value: 'T', group: LOGITS, help: 'divide logits by T first (default 1)' },
+  targets: { type: 'string', value: 'FILE', group: LOGITS, help: 'token ids (.npy int32/int64 or raw int32), one per row' },
+  'top-k': { type: 'string', value: 'K', group: LOGITS, help: 'keep the K lowest-scoring segments (default min(4, S))' },
+  'token-budget': { type: 'string', value: 'N', group: LOGITS, help: 'keep segments while their merged length fits N tokens (needs --segment-tokens)' },
+  'context-tokens': { type: 'string', value: 'C', group: LOGITS, help: 'context length, for --token-budget (default S·(L−O)+O)' },
+  'npz-key': { type: 'string', value: 'NAME', group: LOGITS, help: "array of a .npz holding several (default: the only one, or 'logits')" },
+  backend: { type: 'string', value: 'B', group: LOGITS, help: 'cpu | cuda | auto' },
+  'segment-tokens': { type: 'string', value: 'L', group: SEG, help: 'tokens per segment (logits file: for --token-budget; model: default equal segments that fit the window)' },
+  'overlap-tokens': { type: 'string', value: 'O', group: SEG, help: 'tokens shared by consecutive segments (logits file: default 0; model: default 64)' },
+  model: { type: 'string', value: 'FILE', group: MODEL, help: 'target .onnx (lengthwise model interface, sidecar with window): score with the model, answer the question' },
+  draft: { type: 'string', value: 'FILE', group: MODEL, help: 'optional draft .onnx: answer with speculative decoding' },
+  text: { type: 'string', value: 'FILE', group: MODEL, help: 'the long context (UTF-8 text)' },
+  question: { type: 'string', value: 'TEXT', group: MODEL, help: 'appended to the context, e.g. "What is the pass key? The pass key is"' },
+  choice: { type: 'string', value: 'C', group: MODEL, help: 'xl3m (default) | truncate | random' },
+  'max-tokens': { type: 'string', value: 'N', group: MODEL, help: 'answer tokens (default 8)' },
+  threads: { type: 'string', value: 'N', group: MODEL, help: 'ONNX Runtime threads' },
+};
 
-  --logits FILE          .npy (float32, float16, or 16-bit words with --dtype bfloat16; shape (R, V) or (S, P, V))
-                         or a raw little-endian file (needs --rows and --vocab)
-  --dtype T              float32 | float16 | bfloat16 (default float32, or from the .npy)
-  --rows R --vocab V     shape of a raw file
-  --segments S           number of segments (implied by a 3-D .npy)
-  --metric M             entropy (default) | nll (needs --targets)
-  --pooling P            mean (default) | last | min
-  --temperature T        divide logits by T first (default 1)
-  --targets FILE         token ids (.npy int32/int64 or raw int32), one per row
-  --top-k K              keep the K lowest-scoring segments (default min(4, S))
-  --token-budget N       keep segments while their merged length fits N tokens (needs --segment-tokens)
-  --segment-tokens L     segment length, for --token-budget (with --overlap-tokens O, --context-tokens C;
-                         C defaults to S·(L−O)+O)
-  --backend B            cpu | cuda | auto
-  --json                 print JSON instead of a table
-`;
+const MODEL_ONLY = Object.entries(XL3M_OPTIONS).filter(([, o]) => o.group === MODEL).map(([n]) => n);
+const LOGITS_ONLY = Object.entries(XL3M_OPTIONS).filter(([, o]) => o.group === LOGITS).map(([n]) => n);
 
-type Flags = Record<string, string | true>;
-
-const VALUED = new Set(['logits', 'dtype', 'rows', 'vocab', 'segments', 'metric', 'pooling', 'temperature', 'targets',
-  'top-k', 'token-budget', 'segment-tokens', 'overlap-tokens', 'context-tokens', 'backend']);
-
-function parse(argv: string[]): Flags {
-  const f: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (name === 'json' || name === 'help') f[name] = true;
-    else if (VALUED.has(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      f[name] = v;
-    } else throw new UsageError(`unknown option --${name}`);
-  }
-  return f;
+/** What the logits file holds and how it is read. */
+interface LogitsInput {
+  src: ArraySource;
+  /** Kind of the elements in the file. */
+  kind: ElementKind;
+  /** dtype handed to the scorer (float64 is converted to float32). */
+  dtype: LogitsDType;
+  rows: number;
+  vocab: number;
+  /** Segments implied by a 3-D array. */
+  segments?: number;
 }
 
-function int(f: Flags, name: string, min: number): number | undefined {
-  const v = f[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
-  return n;
-}
-
-function oneOf<T extends string>(f: Flags, name: string, allowed: readonly T[], fallback: T): T {
-  const v = f[name] ?? fallback;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}`);
-  return v as T;
-}
-
-function loadLogits(f: Flags): { logits: Logits; segments?: number } {
-  const file = f.logits;
-  if (typeof file !== 'string') throw new UsageError('--logits FILE is required');
-  let dtype = oneOf<LogitsDType>(f, 'dtype', ['float32', 'float16', 'bfloat16'], 'float32');
-  if (file.endsWith('.npy')) {
-    const a = readNpy(file);
-    if (a.shape.length !== 2 && a.shape.length !== 3) throw new UsageError(`${file}: shape must be (rows, vocab) or (segments, positions, vocab)`);
-    if (a.kind === 'f4') dtype = 'float32';
-    else if (a.kind === 'f2') dtype = f.dtype === 'bfloat16' ? 'bfloat16' : 'float16';
-    else if (a.kind === 'u2') {
-      if (f.dtype !== 'bfloat16' && f.dtype !== 'float16') throw new UsageError(`${file}: 16-bit words need --dtype bfloat16 or float16`);
-    } else throw new UsageError(`${file}: logits must be float32, float16 or 16-bit words`);
-    const vocab = a.shape[a.shape.length - 1]!;
-    const rows = a.shape.length === 3 ? a.shape[0]! * a.shape[1]! : a.shape[0]!;
-    const data = dtype === 'float32' ? new Float32Array(a.data) : new Uint16Array(a.data);
-    return { logits: { data, dtype, rows, vocab }, segments: a.shape.length === 3 ? a.shape[0] : undefined };
-  }
-  const rows = int(f, 'rows', 1);
-  const vocab = int(f, 'vocab', 1);
-  if (rows === undefined || vocab === undefined) throw new UsageError('a raw logits file needs --rows and --vocab');
-  const raw = readRaw(file);
-  const size = dtype === 'float32' ? 4 : 2;
-  if (raw.byteLength !== rows * vocab * size) {
-    throw new UsageError(`${file}: ${raw.byteLength} bytes, but --rows ${rows} × --vocab ${vocab} × ${size} = ${rows * vocab * size}`);
-  }
-  return { logits: { data: dtype === 'float32' ? new Float32Array(raw) : new Uint16Array(raw), dtype, rows, vocab } };
-}
-
-/** Runs `lengthwise xl3m`; returns the exit code. */
-export async function runXl3m(argv: string[]): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (argv.includes('--model')) return (require('./xl3mModel') as typeof import('./xl3mModel')).runXl3mModel(argv);
-  let f: Flags;
-  try {
-    f = parse(argv);
-    if (f.help) {
-      process.stdout.write(HELP);
-      return 0;
+async function openLogits(args: Args): Promise<LogitsInput> {
+  const file = args.required('logits', '--logits FILE');
+  const given = args.choice<LogitsDType>('dtype', ['float32', 'float16', 'bfloat16']);
+  const src = await openArray(file, args.string('npz-key'));
+  if (src.format === 'raw') {
+    const rows = args.int('rows', 1);
+    const vocab = args.int('vocab', 1);
+    if (rows === undefined || vocab === undefined) {
+      throw new UsageError(`${file} is neither .npy nor .npz (no magic bytes); a raw logits file needs --rows and --vocab`);
     }
-    const { logits, segments: implied } = loadLogits(f);
-    const S = int(f, 'segments', 1) ?? implied;
-    if (S === undefined) throw new UsageError('--segments S is required');
-    const metric = oneOf<Xl3mMetric>(f, 'metric', ['entropy', 'nll'], 'entropy');
-    const pooling = oneOf<Xl3mPooling>(f, 'pooling', ['mean', 'last', 'min'], 'mean');
-    const backend = oneOf<BackendChoice>(f, 'backend', ['cpu', 'cuda', 'auto'], 'auto');
-    const temperature = f.temperature === undefined ? 1 : Number(f.temperature);
-    const targets = typeof f.targets === 'string' ? readTokens(f.targets) : undefined;
-    if (metric === 'nll' && !targets) throw new UsageError('--metric nll needs --targets FILE');
-    const budget = int(f, 'token-budget', 0);
-    const L = int(f, 'segment-tokens', 1);
+    const dtype = given ?? 'float32';
+    const size = dtype === 'float32' ? 4 : 2;
+    if (src.length !== rows * vocab * size) {
+      throw new UsageError(`${file}: ${src.length} bytes, but --rows ${rows} × --vocab ${vocab} × ${size} = ${rows * vocab * size}`);
+    }
+    return { src, kind: dtype === 'float32' ? 'f4' : 'u2', dtype, rows, vocab };
+  }
+  for (const k of ['rows', 'vocab'] as const) {
+    if (args.has(k)) throw new UsageError(`--${k} is for raw files; ${src.name} has shape (${src.shape.join(', ')})`);
+  }
+  const shape = src.shape;
+  if (shape.length !== 2 && shape.length !== 3) {
+    throw new UsageError(`${src.name}: shape (${shape.join(', ')}) must be (rows, vocab) or (segments, positions, vocab)`);
+  }
+  const kind = src.kind!;
+  let dtype: LogitsDType;
+  if (kind === 'f4' || kind === 'f8') {
+    if (given !== undefined && given !== 'float32') throw new UsageError(`${src.name} holds ${kind === 'f4' ? 'float32' : 'float64'}, not ${given} (drop --dtype)`);
+    dtype = 'float32';
+    if (kind === 'f8') process.stderr.write(`lengthwise xl3m: ${src.name} holds float64; converting to float32 as it streams (save float32 to skip this)\n`);
+  } else if (kind === 'f2') {
+    dtype = given === 'bfloat16' ? 'bfloat16' : 'float16';
+  } else if (kind === 'u2') {
+    if (given !== 'bfloat16' && given !== 'float16') throw new UsageError(`${src.name}: 16-bit words need --dtype bfloat16 or float16`);
+    dtype = given;
+  } else throw new UsageError(`${src.name}: logits must be float32, float64, float16 or 16-bit words, not ${kind === 'i4' ? 'int32' : 'int64'}`);
+  const vocab = shape[shape.length - 1]!;
+  const rows = shape.length === 3 ? shape[0]! * shape[1]! : shape[0]!;
+  return { src, kind, dtype, rows, vocab, segments: shape.length === 3 ? shape[0] : undefined };
+}
+
+/** Bytes of file data per chunk (whole rows; at least one row); LENGTHWISE_CLI_CHUNK_BYTES overrides it (tests). */
+const chunkBytes = () => Number(process.env.LENGTHWISE_CLI_CHUNK_BYTES) || 32 << 20;
+
+/** Streams the logits through a scorer, two chunks in flight at most (one read, one scored). */
+async function scoreStream(input: LogitsInput, S: number, targets: Int32Array | undefined,
+  opts: Pick<ScorerOptions, 'metric' | 'pooling' | 'temperature' | 'backend'>): Promise<Float32Array> {
+  const { src, kind, dtype, rows, vocab } = input;
+  const scorer = createScorer({ segments: S, positionsPerSegment: rows / S, ...opts });
+  const rowBytes = vocab * ITEM_SIZE[kind];
+  const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(chunkBytes() / rowBytes)));
+  const bar = new ProgressBar('scoring', { unit: 'rows' });
+  const converted = kind === 'f8' ? [new Float32Array(rowsPerChunk * vocab), new Float32Array(rowsPerChunk * vocab)] : [];
+  let inFlight: Promise<void> | undefined;
+  let done = 0;
+  let turn = 0;
+  for await (const chunk of readChunks(src, rowBytes, rowsPerChunk)) {
+    const n = chunk.length / rowBytes;
+    let data: Float32Array | Uint16Array;
+    if (kind === 'f8') {
+      const f64 = new Float64Array(chunk.buffer, chunk.byteOffset, n * vocab);
+      const out = converted[turn]!.subarray(0, n * vocab);
+      for (let i = 0; i < f64.length; i++) out[i] = f64[i]!;
+      data = out;
+      turn ^= 1;
+    } else data = dtype === 'float32' ? new Float32Array(chunk.buffer, chunk.byteOffset, n * vocab) : new Uint16Array(chunk.buffer, chunk.byteOffset, n * vocab);
+    const t = targets?.subarray(done, done + n);
+    // At most one push in flight: the chunk buffer it reads is not reused before it settles.
+    if (inFlight) await inFlight;
+    inFlight = scorer.push({ data, dtype, rows: n, vocab }, t);
+    inFlight.catch(() => undefined); // handled when awaited; not "unhandled" while the next chunk is read
+    done += n;
+    bar.update(done, rows);
+  }
+  if (inFlight) await inFlight;
+  bar.done();
+  if (done !== rows) throw new UsageError(`${src.name}: ${done} rows read, the header says ${rows}`);
+  return scorer.finish();
+}
+
+async function xl3mCommand(args: Args): Promise<number> {
+  if (args.has('model')) {
+    const wrong = LOGITS_ONLY.filter((n) => args.has(n));
+    if (wrong.length) throw new UsageError(`--${wrong[0]} is for a logits file, not --model`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./xl3mModel') as typeof import('./xl3mModel')).runXl3mModel(args);
+  }
+  const wrong = MODEL_ONLY.filter((n) => args.has(n));
+  if (wrong.length) throw new UsageError(`--${wrong[0]} needs --model`);
+  const metric = args.choice<Xl3mMetric>('metric', ['entropy', 'nll'], 'entropy');
+  const pooling = args.choice<Xl3mPooling>('pooling', ['mean', 'last', 'min'], 'mean');
+  const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto'], 'auto');
+  const temperature = args.number('temperature', { min: 0, minExclusive: true }) ?? 1;
+  const given = args.int('segments', 1);
+  const input = await openLogits(args);
+  if (input.segments !== undefined && given !== undefined && given !== input.segments) {
+    throw new UsageError(`${input.src.name} has shape (${input.src.shape.join(', ')}): ${input.segments} segments, not --segments ${given} ` +
+      '(a 3-D file is read as (segments, positions, vocab); drop --segments, or save it as (rows, vocab))');
+  }
+  const S = given ?? input.segments;
+  if (S === undefined) throw new UsageError('--segments S is required for a 2-D or raw file');
+  if (input.rows % S !== 0) throw new UsageError(`${input.src.name}: ${input.rows} rows are not a multiple of --segments ${S}`);
+  const targetsFile = args.string('targets');
+  const targets = targetsFile !== undefined ? await readTokens(targetsFile) : undefined;
+  if (metric === 'nll' && !targets) throw new UsageError('--metric nll needs --targets FILE');
+  if (targets && targets.length !== input.rows) throw new UsageError(`--targets ${targetsFile}: ${targets.length} ids, the logits have ${input.rows} rows (one id per row)`);
+  const logits = { rows: input.rows, vocab: input.vocab, dtype: input.dtype };
+  {
+    const budget = args.int('token-budget', 0);
+    const L = args.int('segment-tokens', 1);
     let segments: Segment[];
     if (L !== undefined) {
-      const o = int(f, 'overlap-tokens', 0) ?? 0;
+      const o = args.int('overlap-tokens', 0) ?? 0;
       if (o >= L) throw new UsageError('--overlap-tokens must be < --segment-tokens');
-      const C = int(f, 'context-tokens', 1) ?? S * (L - o) + o;
+      const C = args.int('context-tokens', 1) ?? S * (L - o) + o;
       segments = segmentBounds(C, L, o);
       if (segments.length !== S) throw new UsageError(`--context-tokens ${C} with L ${L}, overlap ${o} gives ${segments.length} segments, not ${S}`);
     } else {
       if (budget !== undefined) throw new UsageError('--token-budget needs --segment-tokens (and --overlap-tokens, --context-tokens)');
       segments = Array.from({ length: S }, (_, i) => ({ start: i, end: i + 1 }));
     }
-    const topK = int(f, 'top-k', 0) ?? (budget === undefined ? Math.min(4, S) : undefined);
+    const topK = args.int('top-k', 0) ?? (budget === undefined ? Math.min(4, S) : undefined);
     const t0 = process.hrtime.bigint();
-    const scores = await score(logits, { segments: S, metric, pooling, targets, temperature, backend });
+    const scores = await scoreStream(input, S, targets, { metric, pooling, temperature, backend });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const selected = select(scores, { segments }, { topK, tokenBudget: budget });
     const ranking = rankSegments(scores);
-    if (f.json) {
+    if (args.json) {
       const out = {
         segments: S, positionsPerSegment: logits.rows / S, vocab: logits.vocab, metric, pooling, milliseconds: ms,
         scores: Array.from(scores, (x) => (Number.isNaN(x) ? null : x)), ranking: Array.from(ranking), selected: Array.from(selected),
@@ -152,20 +203,34 @@ export async function runXl3m(argv: string[]): Promise<number> {
     ranking.forEach((seg, r) => (rank[seg] = r + 1));
     const chosen = new Set(selected);
     const lines = [`xl3m: ${S} segments × ${logits.rows / S} positions × vocab ${logits.vocab} (${logits.dtype ?? 'float32'}), ` +
-      `${metric}/${pooling}, ${ms.toFixed(2)} ms`, '  segment     score   rank'];
+      `${metric}/${pooling}, ${ms.toFixed(2)} ms${input.kind === 'f8' ? ' (float64 file, converted)' : ''}`, '  segment     score   rank'];
     for (let i = 0; i < S; i++) {
       lines.push(`  ${String(i).padStart(7)} ${scores[i]!.toFixed(5).padStart(9)} ${String(rank[i]).padStart(6)}${chosen.has(i) ? '  *' : ''}`);
     }
     lines.push(`selected (chronological): ${Array.from(selected).join(' ') || '(none)'}`);
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lengthwise xl3m: ${err.message}\n(lengthwise xl3m --help for usage)\n`);
-      return 2;
-    }
-    throw err;
   }
+}
+
+/** `lengthwise xl3m`. @internal */
+export const command: CommandSpec = {
+  name: 'xl3m',
+  summary: 'score XL3M segments from a logits file (or with an ONNX model)',
+  usage: 'xl3m --logits FILE --segments S [options]  |  xl3m --model T.onnx --text FILE --question TEXT [options]',
+  description: `Scores XL3M segments (lower = more relevant) from the logits at each segment's scored positions (rows =
+segments × positions, segment-major) and prints the scores and the selection. The file is streamed through the
+scorer in chunks of rows, so memory stays bounded whatever its size. With --model, an ONNX model scores the
+segments of a text and answers the question from the key context.`,
+  options: XL3M_OPTIONS,
+  json: true,
+  exits: { 2: 'usage or input-data error: bad option, missing or unreadable file, unsupported dtype or layout, shape that disagrees with --segments / --rows / --vocab' },
+  run: xl3mCommand,
+};
+
+/** `lengthwise xl3m …` in-process (tests); returns the exit code. @internal */
+export function runXl3m(argv: string[]): Promise<number> {
+  return runCommand(command, argv);
 }
 
 /** The XL3M part of `lengthwise demo`: a fact hidden in a long generated context, found by a small real LM. */

@@ -5,53 +5,23 @@
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';
-import { rangeError } from '../runtime/validate';
+import type { Args } from './framework';
+import { UsageError } from './usage';
 
-const HELP = `usage: lengthwise xl3m --model T.onnx --text FILE --question TEXT [options]
-
-  --model FILE          target .onnx (lengthwise model interface, sidecar with window)
-  --draft FILE          optional draft .onnx: answer with speculative decoding
-  --text FILE           the long context (UTF-8 text)
-  --question TEXT       appended to the context, e.g. "What is the pass key? The pass key is"
-  --segment-tokens L    tokens per segment (default: equal segments that fit the window)
-  --overlap-tokens O    tokens shared by consecutive segments (default 64)
-  --choice C            xl3m (default) | truncate | random
-  --max-tokens N        answer tokens (default 8)
-  --threads N           ONNX Runtime threads
-  --json                print JSON
-`;
-
-/** Entry point (dispatched from `lengthwise xl3m` when `--model` is given). */
-export async function runXl3mModel(argv: string[]): Promise<number> {
-  const f: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const name = a.replace(/^--/, '');
-    if (name === 'json' || name === 'help') f[name] = true;
-    else if (['model', 'draft', 'text', 'question', 'segment-tokens', 'overlap-tokens', 'choice', 'max-tokens', 'threads'].includes(name) && argv[i + 1] !== undefined) f[name] = argv[++i]!;
-    else {
-      process.stderr.write(`lengthwise xl3m: unknown or incomplete option '${a}'\n${HELP}`);
-      return 2;
-    }
-  }
-  if (f.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+/** Runs `lengthwise xl3m --model …` (dispatched from the xl3m command). @internal */
+export async function runXl3mModel(args: Args): Promise<number> {
+  const f = args.values as Record<string, string | boolean | undefined>;
   for (const k of ['model', 'text', 'question']) {
-    if (typeof f[k] !== 'string') {
-      process.stderr.write(`lengthwise xl3m: --${k} is required\n${HELP}`);
-      return 2;
-    }
+    if (typeof f[k] !== 'string') throw new UsageError(`--${k} is required with --model`);
   }
   const int = (k: string, d: number | undefined) => {
     if (f[k] === undefined) return d;
     const n = Number(f[k]);
-    if (!Number.isInteger(n) || n < 1) throw rangeError(`--${k} must be an integer >= 1, got '${String(f[k])}'`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k} must be an integer >= 1, got '${String(f[k])}'`);
     return n;
   };
   const choice = (f.choice ?? 'xl3m') as 'xl3m';
-  if (!['xl3m', 'truncate', 'random'].includes(choice)) throw rangeError(`--choice must be xl3m, truncate or random, got '${choice}'`);
+  if (!['xl3m', 'truncate', 'random'].includes(choice)) throw new UsageError(`--choice must be xl3m, truncate or random, got '${choice}'`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const onnx = require('../onnx') as typeof import('../onnx');
   const tok = onnx.loadLlamaTokenizer();
@@ -71,7 +41,7 @@ export async function runXl3mModel(argv: string[]): Promise<number> {
     draft,
   });
   const answer = tok.decode(r.answer);
-  if (f.json) {
+  if (args.json) {
     process.stdout.write(JSON.stringify({
       answer, answerTokens: r.answer, contextTokens: context.length, window: model.window, segments: r.segments.length,
       selected: Array.from(r.selected), scores: r.scores ? Array.from(r.scores) : undefined, scoringForwards: r.scoringForwards,

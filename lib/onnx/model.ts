@@ -14,20 +14,29 @@ import { rangeError, typeError } from '../runtime/validate';
 
 /** What the adapter knows about a model: its sidecar `<name>.json` merged with the graph's metadata. */
 export interface ModelInfo {
+  /** Model name (used in error messages). */
   name: string;
+  /** Transformer layers (one key and one value cache tensor each). */
   layers: number;
   /** KV heads (H of the cache). */
   kvHeads: number;
+  /** Per-head dimension D of the cache. */
   headDim: number;
+  /** Vocabulary size (logits row length). */
   vocab: number;
   /** Positions the model was trained on (P + S ≤ window). */
   window?: number;
+  /** Beginning-of-sequence token id, when the model has one. */
   bosId?: number;
+  /** End-of-sequence token id, when the model has one. */
   eosId?: number;
+  /** Token id fed to padding rows of a ragged batch (default 0). */
   padId?: number;
+  /** Attention-bias value that masks a column (default −1e9; finite). */
   maskValue?: number;
   /** Tokenizer the model was trained with, e.g. `"llama-tokenizer-js"`. */
   tokenizer?: string;
+  /** Vocabulary size of that tokenizer (default `vocab`); checked against the tokenizer given to the model. */
   tokenizerVocab?: number;
 }
 
@@ -43,9 +52,13 @@ export interface LoadModelOptions {
 
 /** The cache of an {@link OnnxModel}: one key and one value tensor per layer, `[B, H, P, Dh]` float32. */
 export interface OnnxCache {
+  /** Per layer, the keys `[batch, kvHeads, columns, headDim]` row-major, stored rotated at their own positions. */
   keys: Float32Array[];
+  /** Per layer, the values `[batch, kvHeads, columns, headDim]` row-major. */
   values: Float32Array[];
+  /** Batch items B. */
   batch: number;
+  /** Cached positions per item P. */
   columns: number;
 }
 
@@ -153,12 +166,21 @@ export function describeSession(session: OrtSession, label: string, side: Partia
 
 /** A model adapter over an ONNX Runtime session (CPU by default). */
 export class OnnxModel implements ModelAdapter<OnnxCache> {
+  /** Vocabulary size (from `info.vocab`). */
   readonly vocab: number;
+  /** Positions the model supports (from `info.window`). */
   readonly window?: number;
+  /** Attention-bias value that masks a column (`info.maskValue`, default −1e9). */
   readonly maskValue: number;
+  /** End-of-sequence token id (from `info.eosId`). */
   readonly eosId?: number;
+  /** Padding token id (from `info.padId`). */
   readonly padId?: number;
 
+  /**
+   * Wraps an ONNX Runtime session of a decoder exported with `input_ids`, `position_ids`,
+   * `attention_bias` and `past_key_values.{i}.key/value` inputs, described by `info`.
+   */
   constructor(
     readonly session: OrtSession,
     readonly info: ModelInfo,
@@ -170,6 +192,7 @@ export class OnnxModel implements ModelAdapter<OnnxCache> {
     this.padId = info.padId;
   }
 
+  /** One decoder step over `batch × S` new tokens (see {@link ModelAdapter.forward}): float32 or float16 logits rows. */
   async forward(tokens: Int32Array, positions: Int32Array, bias: AttentionBias, cache: OnnxCache | null): Promise<ForwardResult<OnnxCache>> {
     const ort = loadOrt();
     const { batch: B, rows: S, columns: C } = bias;
@@ -205,6 +228,7 @@ export class OnnxModel implements ModelAdapter<OnnxCache> {
     return { logits, cache: { keys, values, batch: B, columns: C } };
   }
 
+  /** Selects `length` cache columns per item (see {@link ModelAdapter.keep}); a fresh cache. */
   keep(cache: OnnxCache, indices: Int32Array, length: number): OnnxCache {
     const { kvHeads: H, headDim: D } = this.info;
     const B = cache.batch;

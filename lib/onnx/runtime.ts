@@ -8,26 +8,39 @@ import { lwError } from '../runtime/validate';
 
 /** The part of an ONNX Runtime tensor the adapter uses. */
 export interface OrtTensor {
+  /** Element type, e.g. 'float32', 'float16', 'int64'. */
   readonly type: string;
+  /** Shape, outermost first. */
   readonly dims: readonly number[];
+  /** The elements, row-major (a typed array of the element type). */
   readonly data: unknown;
 }
 
 /** Input/output metadata as onnxruntime-node ≥ 1.22 reports it. */
 export interface OrtValueMetadata {
+  /** Input or output name. */
   readonly name: string;
+  /** Whether the value is a tensor. */
   readonly isTensor?: boolean;
+  /** Element type of a tensor. */
   readonly type?: string;
+  /** Shape of a tensor: numbers for fixed dimensions, names for symbolic ones. */
   readonly shape?: readonly (number | string)[];
 }
 
 /** The part of an InferenceSession the adapter uses. */
 export interface OrtSession {
+  /** Names of the model's inputs. */
   readonly inputNames: readonly string[];
+  /** Names of the model's outputs. */
   readonly outputNames: readonly string[];
+  /** Per input: name, type and shape, when the runtime reports them. */
   readonly inputMetadata?: readonly OrtValueMetadata[];
+  /** Per output: name, type and shape, when the runtime reports them. */
   readonly outputMetadata?: readonly OrtValueMetadata[];
+  /** Runs the model on named input tensors; resolves to the named outputs. */
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Frees the session's native resources. */
   release?(): Promise<void>;
 }
 

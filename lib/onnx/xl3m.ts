@@ -47,7 +47,9 @@ export interface LongContextOptions {
   seed?: number;
   /** Draft model: answer with speculative decoding (greedy, so the answer is the same). */
   draft?: ModelAdapter;
+  /** Draft-tree strategy with `draft` (default `{ kind: 'chain', k: 3 }`). */
   tree?: TreeStrategy;
+  /** Aborts the call (the promise rejects with an AbortError). */
   signal?: AbortSignal;
 }
 
@@ -61,10 +63,13 @@ export interface LongContextAnswer {
   scores?: Float32Array;
   /** Kept segment indices and their [start, end) spans in the context. */
   selected: Int32Array;
+  /** Every segment's `[start, end)` span in the context (token indices). */
   segments: { start: number; end: number }[];
   /** Target forwards spent on scoring. */
   scoringForwards: number;
+  /** Wall time of the scoring forwards, in milliseconds. */
   scoringMs: number;
+  /** Wall time of generating the answer, in milliseconds. */
   answerMs: number;
 }
 

@@ -10,7 +10,9 @@ export type { GpuDevice, GpuReport } from './gpuReport';
 
 /** A CUDA device as seen by the CUDA addon. */
 export interface DeviceInfo {
+  /** Device name as CUDA reports it, e.g. 'NVIDIA H200'. */
   name: string;
+  /** Total device memory in bytes. */
   memoryBytes: number;
   /** e.g. '9.0' for Hopper. */
   computeCapability: string;

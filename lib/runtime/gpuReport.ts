@@ -26,7 +26,9 @@ export interface NativeCudaReport {
 export interface GpuDevice {
   /** Device index as CUDA numbers it (after CUDA_VISIBLE_DEVICES). */
   index: number;
+  /** Device name as CUDA reports it, e.g. 'NVIDIA H200'. */
   name: string;
+  /** Total device memory in bytes. */
   memoryBytes: number;
   /** e.g. '9.0' for Hopper. */
   computeCapability: string;
@@ -48,6 +50,7 @@ export interface GpuReport {
   requiredDriver: string | null;
   /** Architectures the addon carries: 'sm_80' (real code), 'compute_90' (PTX, JIT-compiled for newer GPUs). */
   builtArchs: string[];
+  /** Every visible CUDA device, usable or not (empty without a driver or addon). */
   devices: GpuDevice[];
   /** Why CUDA cannot be used; absent when it can. */
   problem?: string;

@@ -1,49 +1,149 @@
 /**
- * Run tables: a small CSV reader and the bundled Chinchilla table (data/scaling/, provenance in its README).
+ * Run tables: a CSV reader (csv-parse) and the bundled Chinchilla table (data/scaling/, provenance in its README).
  *
  * @packageDocumentation
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
-import { integer, invalidType, optionKeys, options } from '../runtime/validate';
+import { parse } from 'csv-parse/sync';
+import { integer, invalidType, lwError, optionKeys, options } from '../runtime/validate';
 
 const RUNS_KEYS = optionKeys<{ dropHighest?: number }>({ dropHighest: 1 });
 
-/** Rows of a CSV text (RFC 4180 quoting; the first row is the header). */
-export function parseCsv(text: string): { header: string[]; rows: string[][] } {
-  if (typeof text !== 'string') throw invalidType('text', 'a string (CSV contents)', text);
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
+/** A field delimiter {@link parseCsv} reads. */
+export type CsvDelimiter = ',' | ';' | '\t';
+
+/** Options of {@link parseCsv}. */
+export interface ParseCsvOptions {
+  /** Field delimiter, or 'auto' (default): the one of `,` `;` tab that occurs most often, outside quotes, in the first non-blank line (ties: `,`). */
+  delimiter?: CsvDelimiter | 'auto';
+  /**
+   * Skip records the CSV grammar rejects (an unclosed quote, a quote inside an unquoted field) and list them in
+   * `malformed`, instead of throwing (default false).
+   */
+  skipMalformed?: boolean;
+}
+
+/** A parsed CSV table (see {@link parseCsv}). */
+export interface CsvTable {
+  /** Column names from the first record, trimmed. */
+  header: string[];
+  /** Data records, fields trimmed (rows may have fewer or more fields than the header: check before use). */
+  rows: string[][];
+  /** 1-based line number (in the text) at which each row of `rows` ends. */
+  lines: number[];
+  /** The delimiter used (given or detected). */
+  delimiter: CsvDelimiter;
+  /** Line numbers of blank records (every field empty, e.g. a trailing `,,`), which are left out of `rows`. */
+  blank: number[];
+  /** Records rejected by the CSV grammar (only with `skipMalformed`): line and reason. */
+  malformed: { line: number; reason: string }[];
+}
+
+const CSV_KEYS = optionKeys<ParseCsvOptions>({ delimiter: 1, skipMalformed: 1 });
+const DELIMITERS = [',', ';', '\t'] as const satisfies readonly CsvDelimiter[];
+
+/** The delimiter of `text` by the rule of {@link ParseCsvOptions.delimiter} 'auto'. */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
+  let seen = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      field = '';
-      if (record.length > 1 || record[0] !== '') records.push(record);
-      record = [];
-    } else field += c;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) {
+      if (seen) break;
+    } else if (!quoted && (c === ',' || c === ';' || c === '\t')) {
+      counts[c]++;
+      seen = true;
+    } else if (c !== ' ') seen = true;
   }
-  if (field !== '' || record.length > 0) {
-    record.push(field);
-    records.push(record);
+  let best: CsvDelimiter = ',';
+  for (const d of DELIMITERS) if (counts[d] > counts[best]) best = d;
+  return best;
+}
+
+/**
+ * Parses CSV text (RFC 4180: quoted fields may hold delimiters, quotes written `""` and line breaks; `\n`, `\r\n`
+ * or `\r` line ends; a UTF-8 byte-order mark is ignored) with the `csv-parse` package. The first record is the
+ * header. Fields are trimmed; empty lines and records whose fields are all empty are left out (the latter listed
+ * in `blank`); rows may be ragged (the caller decides what a short row means).
+ *
+ * @param text - the CSV contents.
+ * @param opts - delimiter ('auto' by default) and whether malformed records are skipped.
+ * @returns the header, the rows with their line numbers, the delimiter used, and what was left out.
+ * @throws TypeError (ERR_INVALID_ARG_TYPE) when `text` is not a string or an option is invalid; Error
+ *   (ERR_LENGTHWISE_USAGE) naming the line for a malformed record unless `skipMalformed`.
+ *
+ * @example
+ * ```ts
+ * const t = scaling.parseCsv('N;D;loss\n1e9;2e10;2.9\n');
+ * t.delimiter; // ';'
+ * t.rows;      // [['1e9', '2e10', '2.9']]
+ * ```
+ */
+export function parseCsv(text: string, opts: ParseCsvOptions = {}): CsvTable {
+  if (typeof text !== 'string') throw invalidType('text', 'a string (CSV contents)', text);
+  const o = options<ParseCsvOptions>(opts, 'opts', CSV_KEYS);
+  const given = o.delimiter ?? 'auto';
+  if (given !== 'auto' && !(DELIMITERS as readonly string[]).includes(given)) {
+    throw invalidType('opts.delimiter', "',', ';', '\\t' or 'auto'", given);
   }
-  const header = (records.shift() ?? []).map((h) => h.trim());
-  return { header, rows: records };
+  if (o.skipMalformed !== undefined && typeof o.skipMalformed !== 'boolean') throw invalidType('opts.skipMalformed', 'a boolean', o.skipMalformed);
+  const delimiter = given === 'auto' ? detectDelimiter(text) : given;
+  const malformed: CsvTable['malformed'] = [];
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      delimiter, bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, info: true,
+      skip_records_with_error: o.skipMalformed === true,
+      on_skip: (err) => {
+        const line = Number((err as { lines?: unknown } | undefined)?.lines ?? NaN);
+        malformed.push({ line, reason: err?.message ?? 'malformed record' });
+        return undefined;
+      },
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw lwError('ERR_LENGTHWISE_USAGE', `CSV: ${err.message}`);
+  }
+  const header = (records.shift()?.record ?? []).map((h) => h.trim());
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  const blank: number[] = [];
+  for (const r of records) {
+    if (r.record.every((f) => f === '')) blank.push(r.info.lines);
+    else {
+      rows.push(r.record);
+      lines.push(r.info.lines);
+    }
+  }
+  return { header, rows, lines, delimiter, blank, malformed };
+}
+
+const SUFFIX: Record<string, number> = { k: 1e3, K: 1e3, M: 1e6, B: 1e9, G: 1e9, T: 1e12, P: 1e15 };
+
+/**
+ * A positive quantity as people write it in run tables: a plain number (`2.81e9`), with a unit suffix K/k, M, B/G,
+ * T, P (`2810M`, `70B`, `1.4T`), or with comma thousands separators in groups of three (`1,000,000,000`, which a
+ * comma-delimited file must quote). NaN when it is none of these. @internal
+ */
+export function parseQuantity(text: string): number {
+  let s = text.trim();
+  if (s === '') return NaN;
+  let scale = 1;
+  const last = s[s.length - 1]!;
+  if (last in SUFFIX && s.length > 1) {
+    scale = SUFFIX[last]!;
+    s = s.slice(0, -1).trim();
+  }
+  if (s.includes(',')) {
+    if (!/^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/.test(s)) return NaN;
+    s = s.replace(/,/g, '');
+  }
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return NaN;
+  return Number(s) * scale;
 }
 
 /** Path of the bundled Chinchilla table. */

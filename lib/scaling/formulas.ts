@@ -63,9 +63,13 @@ export function predict(
 
 /** L(N, S_min) = (Nc/N)^αN + (Sc/S_min)^αS (Kaplan et al. 2020, eq. 1.6; Su et al. 2024). */
 export interface KaplanStepsParams {
+  /** N_c: parameter scale (parameters, > 0). */
   Nc: number;
+  /** S_c: step scale (optimisation steps at the critical batch size, > 0). */
   Sc: number;
+  /** α_N: exponent of the parameter term. */
   alphaN: number;
+  /** α_S: exponent of the step term. */
   alphaS: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Types of the scaling-law API (DESIGN.md §3, §4.4).
+ * Types of the scaling-law API (docs/scaling-laws.md).
  *
  * @packageDocumentation
  */
@@ -17,25 +17,40 @@ export type ScalingObjective = 'huber' | 'mse' | 'huber-likelihood';
 
 /** Training runs: parameters N, training tokens D and final loss, one entry per run (all > 0). */
 export interface ScalingData {
+  /**
+   * Parameters per run (> 0), as your data counts them: Hoffmann et al. (and the bundled table) count all
+   * parameters including embeddings, Kaplan et al. non-embedding parameters. One entry per run.
+   */
   N: Float64Array | readonly number[];
+  /** Training tokens per run (> 0); from compute, D = C / (6N). Same length as `N`. */
   D: Float64Array | readonly number[];
+  /** Final loss per run, in nats (natural-log cross-entropy per token, > 0). Same length as `N`. */
   loss: Float64Array | readonly number[];
 }
 
 /** L̂(N, D) = E + A/N^α + B/D^β. */
 export interface ChinchillaParams {
+  /** Coefficient of the parameter term (loss in nats × N^α), > 0. */
   A: number;
+  /** Coefficient of the data term (loss in nats × D^β), > 0. */
   B: number;
+  /** Irreducible loss, in nats (the loss of an infinite model on infinite data). */
   E: number;
+  /** α: exponent of N (dimensionless; Hoffmann et al. fit ≈ 0.34). */
   alpha: number;
+  /** β: exponent of D (dimensionless; Hoffmann et al. fit ≈ 0.28). */
   beta: number;
 }
 
 /** L̂(N, D) = [(Nc/N)^(αN/αD) + Dc/D]^αD (Kaplan et al. 2020, eq. 1.5). */
 export interface KaplanParams {
+  /** N_c: parameter scale (parameters, > 0). */
   Nc: number;
+  /** D_c: data scale (tokens, > 0). */
   Dc: number;
+  /** α_N: exponent of the parameter term. */
   alphaN: number;
+  /** α_D: exponent of the data term (> 0). */
   alphaD: number;
 }
 
@@ -73,6 +88,7 @@ export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
   delta?: number;
   /** Starts: 'default' (alias 'chinchilla' for that law) = the 4500-point Chinchilla grid, or 1225 points for kaplan-nd. */
   grid?: 'default' | 'chinchilla' | GridSpec;
+  /** Bootstrap uncertainty (off by default): resamples, seed, and what to report. */
   bootstrap?: BootstrapOptions;
   /** L-BFGS iteration cap per start (default 1000). */
   maxIterations?: number;
@@ -80,6 +96,7 @@ export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
   optimumRelTol?: number;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). */
   backend?: BackendChoice;
+  /** Aborts the fit (the promise rejects with an AbortError). */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
@@ -98,15 +115,21 @@ export type FitStatus =
 
 /** Bootstrap summary: per quantity (A, B, E, alpha, beta[, sigma], a, tokensPerParam, nOpt, dOpt). */
 export interface BootstrapSummary {
+  /** Resamples drawn (the option as given). */
   resamples: number;
   /** Resamples whose refit failed from every start (excluded from the summaries). */
   failed: number;
   /** Resamples whose best start met a convergence tolerance. */
   converged: number;
+  /** Whether each resample was refitted from every start of the grid. */
   gridPerResample: boolean;
+  /** The compute budget C (FLOPs) of the derived quantities nOpt, dOpt, tokensPerParam. */
   compute: number;
+  /** Coverage of `intervals` (e.g. 0.95). */
   level: number;
+  /** Mean over the successful resamples, per quantity. */
   mean: Record<string, number>;
+  /** Standard deviation over the successful resamples (the bootstrap standard error), per quantity. */
   stdErr: Record<string, number>;
   /** Percentile intervals [lower, upper] at `level`. */
   intervals: Record<string, [number, number]>;
@@ -116,9 +139,13 @@ export interface BootstrapSummary {
 
 /** Result of {@link fit}. */
 export interface FitResult<P = ChinchillaParams | KaplanParams> {
+  /** The law fitted. */
   law: ScalingLaw;
+  /** The objective minimised. */
   objectiveKind: ScalingObjective;
+  /** The Huber threshold δ used (on log residuals). */
   delta: number;
+  /** Fitted parameters of the law (losses in nats). */
   params: P;
   /** Fitted log scale of the residuals (huber-likelihood only). */
   sigma?: number;
@@ -126,7 +153,9 @@ export interface FitResult<P = ChinchillaParams | KaplanParams> {
   theta: Float64Array;
   /** Objective at the optimum. */
   objective: number;
+  /** Runs fitted. */
   runs: number;
+  /** Starts of the grid tried (L-BFGS runs). */
   starts: number;
   /** Starts whose objective is within `optimumRelTol` of the best. */
   startsAtOptimum: number;
@@ -140,14 +169,19 @@ export interface FitResult<P = ChinchillaParams | KaplanParams> {
   evaluations: number;
   /** The best start met a convergence tolerance. */
   converged: boolean;
+  /** How the best start stopped (a convergence tolerance, the iteration cap, or a failed line search). */
   status: FitStatus;
+  /** Bootstrap summary, when `opts.bootstrap` was given. */
   bootstrap?: BootstrapSummary;
 }
 
 /** Compute-optimal allocation under C = 6ND. */
 export interface ComputeOptimalResult {
+  /** N_opt: compute-optimal parameters for the budget. */
   N: number;
+  /** D_opt = C / (6 N_opt): compute-optimal training tokens. */
   D: number;
+  /** D_opt / N_opt. */
   tokensPerParam: number;
   /** N_opt ∝ C^a, a = β/(α+β). */
   a: number;

@@ -16,6 +16,7 @@ import { rangeError, typeError } from '../runtime/validate';
 export interface AttentionBias {
   /** `batch × rows × columns` values. */
   data: Float32Array;
+  /** Batch items (B). */
   batch: number;
   /** New tokens per batch item (S). */
   rows: number;
@@ -61,7 +62,12 @@ export interface ModelAdapter<C = unknown> {
   readonly eosId?: number;
   /** Token id fed to padding rows of a ragged batch (default 0). */
   readonly padId?: number;
+  /**
+   * Runs the model on `batch × S` new tokens (see the contract above); resolves to one logits row per new
+   * token and the extended cache.
+   */
   forward(tokens: Int32Array, positions: Int32Array, bias: AttentionBias, cache: C | null): Promise<ForwardResult<C>>;
+  /** A cache of `length` columns per item: column k of item b is old column `indices[b·length + k]`. */
   keep(cache: C, indices: Int32Array, length: number): C | Promise<C>;
 }
 

@@ -30,6 +30,7 @@ export type VerifyChoice = 'auto' | 'greedy' | 'target-only' | 'iid' | 'without-
 
 /** Options of {@link createDecoder}. */
 export interface DecoderOptions {
+  /** The target model (whose distribution the output follows exactly). */
   target: ModelAdapter;
   /** The draft model; required unless `tree` is `{ kind: 'none' }`. Same vocabulary as the target. */
   draft?: ModelAdapter;
@@ -57,6 +58,7 @@ export interface GenerateOptions {
   measureExpected?: boolean;
   /** Called after every verification with the verified trees and, per tree, the accepted draft tokens. */
   onVerify?: (info: VerifyInfo) => void;
+  /** Aborts generation (the call rejects with an AbortError). */
   signal?: AbortSignal;
 }
 
@@ -64,7 +66,9 @@ export interface GenerateOptions {
 export interface VerifyInfo {
   /** Sequence index of each verified tree. */
   sequences: number[];
+  /** The verified draft trees (one per running sequence). */
   trees: TreeBatch;
+  /** Accepted draft tokens per verified tree (excluding the bonus/correction token). */
   acceptedLength: Int32Array;
   /** `tree.expectedAcceptance` of each tree (with `measureExpected`). */
   expected?: Float64Array;
@@ -77,6 +81,7 @@ export type StopReason = 'eos' | 'length' | 'window';
 export interface DecodeStats {
   /** Target forward calls (one per step, over the whole batch). */
   targetForwards: number;
+  /** Draft forward calls (each over the whole batch of trees being grown). */
   draftForwards: number;
   /** Trees verified (sequences × steps). */
   verifiedTrees: number;
@@ -90,6 +95,7 @@ export interface DecodeStats {
   expectedAcceptedPerForward?: number;
   /** Tokens emitted in all sequences. */
   generatedTokens: number;
+  /** `generatedTokens` / wall time, in tokens per second. */
   tokensPerSecond: number;
   /** Wall time of the call. */
   totalMs: number;
@@ -105,6 +111,7 @@ export interface DecodeStats {
 export interface TokenEvent {
   /** Index of the sequence in the prompts array. */
   sequence: number;
+  /** Tokens emitted for this sequence by one verification step (accepted drafts, then correction/bonus). */
   tokens: number[];
   /** Set on the sequence's last event. */
   done?: StopReason;
@@ -114,7 +121,9 @@ export interface TokenEvent {
 export interface GenerateResult {
   /** Generated tokens of each sequence (prompt excluded). */
   tokens: number[][];
+  /** Why each sequence stopped. */
   stopReasons: StopReason[];
+  /** Counts and timings of the whole call. */
   stats: DecodeStats;
 }
 

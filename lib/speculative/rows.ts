@@ -4,9 +4,17 @@
  *
  * @packageDocumentation
  */
-import { bf16Value, f16Value } from '../runtime/dtype';
+import { bf16Value, byteView, f16Value, isByteView } from '../runtime/dtype';
 import type { Logits } from '../logits';
 import { rangeError, typeError } from '../runtime/validate';
+
+/** The host data of `l`, raw bytes (Buffer / DataView) viewed as the dtype's elements. */
+function hostData(l: Logits): Logits['data'] {
+  if (!isByteView(l.data)) return l.data;
+  return l.dtype === 'float32' || l.dtype === undefined
+    ? byteView(l.data, 4, 'logits.data', Float32Array, 'float32')
+    : byteView(l.data, 2, 'logits.data', Uint16Array, l.dtype);
+}
 
 /**
  * Row `r` of host logits as float32: a view of float32 data unless `copy`, a widened copy of float16 /
@@ -14,7 +22,7 @@ import { rangeError, typeError } from '../runtime/validate';
  */
 export function readRow(l: Logits, r: number, copy: boolean): Float32Array {
   const V = l.vocab;
-  const d = l.data;
+  const d = hostData(l);
   if (d instanceof Float32Array && !copy) return d.subarray(r * V, r * V + V);
   const out = new Float32Array(V);
   if (d instanceof Float32Array) {
@@ -31,7 +39,7 @@ export function readRow(l: Logits, r: number, copy: boolean): Float32Array {
 /** The listed rows of `l` (same dtype) as host Logits: a view when they are consecutive, else a copy. */
 export function gatherRows(l: Logits, rows: ArrayLike<number>): Logits {
   const V = l.vocab;
-  const d = l.data;
+  const d = hostData(l);
   if (!(d instanceof Float32Array || d instanceof Uint16Array)) {
     throw typeError('model adapters must return host logits (Float32Array or Uint16Array)');
   }

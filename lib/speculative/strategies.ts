@@ -27,14 +27,27 @@ export const MC_SIM_7B_63: readonly (readonly number[])[] = Object.freeze([
 /** How the draft tree of each step is shaped. */
 export type TreeStrategy =
   /** No draft: plain target decoding (one token per target forward), same sampler. */
-  | { kind: 'none' }
+  | {
+      /** Discriminant. */
+      kind: 'none';
+    }
   /** A chain of `k ≥ 1` draft tokens (k draft forwards per step). */
-  | { kind: 'chain'; k: number }
+  | {
+      /** Discriminant. */
+      kind: 'chain';
+      /** Draft tokens per step (integer ≥ 1). */
+      k: number;
+    }
   /**
    * A fixed tree given by child-rank paths (default {@link MC_SIM_7B_63}). Rank r = the r-th most probable
    * draft token for deterministic drafts, the r-th draw for sampled drafts. One draft forward per level.
    */
-  | { kind: 'static'; choices?: readonly (readonly number[])[] }
+  | {
+      /** Discriminant. */
+      kind: 'static';
+      /** Child-rank paths from the root, one per draft node, parents before children (default {@link MC_SIM_7B_63}). */
+      choices?: readonly (readonly number[])[];
+    }
   /**
    * A tree grown level by level: each level expands the `width` (default 4) newest nodes of highest
    * cumulative draft probability with up to `width` children each, until `budget` draft nodes, `depth`
@@ -42,7 +55,20 @@ export type TreeStrategy =
    * best path's predicted rejection probability `1 − Π q` exceeds h (`specdec.stopIndex` on the draft's
    * conditional probabilities along that path).
    */
-  | { kind: 'dynamic'; budget: number; width?: number; depth?: number; stopThreshold?: number; reward?: RewardShaping };
+  | {
+      /** Discriminant. */
+      kind: 'dynamic';
+      /** Draft nodes per tree at most (integer in [1, 1024], root excluded). */
+      budget: number;
+      /** Nodes expanded per level and children per expanded node (integer in [1, 64], default 4). */
+      width?: number;
+      /** Levels at most (integer in [1, 64], default 8). */
+      depth?: number;
+      /** SpecDec++ stop threshold h in [0, 1]: stop growing once the best path's 1 − Π q exceeds h (default off). */
+      stopThreshold?: number;
+      /** Prune the grown tree by GTO's draft-tree reward (default off). */
+      reward?: RewardShaping;
+    };
 
 /**
  * GTO's draft-tree reward as a pruning rule (deterministic drafts: greedy / target-only): after growth, the

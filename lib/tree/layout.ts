@@ -11,9 +11,15 @@ import { oneOf, optionKeys, options, rangeError } from '../runtime/validate';
 
 /** The compact result fields every layout is computed from (see `VerifyTreeResult`). */
 export interface CompactVerifyResult {
+  /** Accepted draft tokens per tree (excluding the correction/bonus token); length batch. */
   acceptedLength: Int32Array;
+  /** Local node ids of the accepted paths, root first; `acceptedLength[b] + 1` per tree at `tokenOffsets[b]`. */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b]` (accepted drafts, then correction/bonus).
+   */
   tokens: Int32Array;
+  /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
 }
 
@@ -34,6 +40,10 @@ export interface SglangLayout {
 
 /** vLLM's rejection-sampler output: `batch × width` emitted tokens, accepted drafts then the bonus/correction, -1 after. */
 export interface VllmLayout {
+  /**
+   * `batch × width` token ids, row-major: each request's accepted draft tokens, then the bonus or
+   * correction token, then −1 (vLLM's rejection-sampler output).
+   */
   outputTokenIds: Int32Array;
   /** Columns (vLLM's `max_spec_len + 1`). */
   width: number;

@@ -21,7 +21,9 @@ export interface OptimalAcceptanceOptions {
 
 /** Certified bounds on the optimal acceptance rate ({@link optimalAcceptanceBounds}). */
 export interface AcceptanceBounds {
+  /** Lower bound on the optimal acceptance probability α*, in [0, 1]. */
   lower: number;
+  /** Upper bound on α*, in [0, 1] (equal to `lower` when `exact`). */
   upper: number;
   /** `lower === upper` because the value was computed exactly. */
   exact: boolean;

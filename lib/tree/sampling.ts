@@ -67,9 +67,9 @@ export interface Penalties {
 }
 
 /**
- * How the target distribution p_v at each node is formed (DESIGN §4.3): the logits processors first (the
- * allowed-token mask, then the logit bias, then the penalties), then softmax(z / T), min-p, top-k and top-p,
- * renormalised (vLLM's order). Every knob is one value for the whole batch or a typed array with one entry per
+ * How the target distribution p_v at each node is formed (docs/tree-verification.md §2): the logits processors
+ * first (the allowed-token mask, then the logit bias, then the penalties), then softmax(z / T), min-p, top-k and
+ * top-p, renormalised (vLLM's order). Every knob is one value for the whole batch or a typed array with one entry per
  * tree. The processors apply inside the kernel to the rows it reads (no [rows × V] copy) and are free when
  * absent; with drafts 'iid' / 'without-replacement' they apply to the draft rows too (q = softmax of the
  * processed draft row: pass the drafter's logits before these processors, and draw the children from that q).

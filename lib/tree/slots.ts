@@ -30,7 +30,9 @@ export interface SlotMap {
 
 /** Result of a padded import: the trees in node order and where each node sits in the caller's slots. */
 export interface PaddedTrees {
+  /** The reachable part of the padded buffers as a compact CSR tree batch (node order = topological). */
   trees: TreeBatch;
+  /** Node ↔ slot maps between `trees` and the caller's padded buffers. */
   slots: SlotMap;
 }
 
@@ -96,7 +98,7 @@ export function gatherRows(logits: Logits, slots: SlotMap): Logits {
     );
   }
   const V = l.native.vocab;
-  const src = logits.data as Float32Array | Uint16Array;
+  const src = l.native.data as Float32Array | Uint16Array; // a Buffer / DataView arrives as a typed view
   const out = src instanceof Float32Array ? new Float32Array(slots.slotOfNode.length * V) : new Uint16Array(slots.slotOfNode.length * V);
   for (let n = 0; n < slots.slotOfNode.length; n++) {
     const s = slots.slotOfNode[n];

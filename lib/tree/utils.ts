@@ -74,7 +74,7 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
 
 /**
  * Expected number of accepted draft tokens per tree (not counting the bonus/correction token) when the tree is
- * verified losslessly (DESIGN §4.3). Deterministic drafts (modes A and B):
+ * verified losslessly (docs/tree-verification.md §7). Deterministic drafts (modes A and B):
  * `E[A] = Σ_{v ≠ root} Π_{u ∈ path(v)} p(x_u)`, where p(x_u) is node u's token under its parent's processed
  * target distribution (greedy: 1 if it is the argmax, else 0). With `drafts: 'iid' | 'without-replacement'`
  * (modes C/D) the factor of child c_j is its exact acceptance probability under recursive rejection sampling,

@@ -1,5 +1,5 @@
 /**
- * Batched, lossless speculative-decoding tree verification (DESIGN.md §3, §4.3).
+ * Batched, lossless speculative-decoding tree verification (docs/tree-verification.md).
  *
  * @packageDocumentation
  */
@@ -17,9 +17,17 @@ export type { DraftKind, VerifyMode } from './sampling';
 
 /** Options of {@link verifyTree}. */
 export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayoutOptions {
-  /** Required here (the tree utilities default to 'sample'). */
+  /**
+   * Required here (the tree utilities default to 'sample'). `'greedy'`: follow the target's argmax (lowest id on
+   * ties) down the tree and emit it where no child matches (algorithm A; nothing is sampled, `seed` not needed).
+   * `'sample'`: lossless speculative sampling from the processed target distribution (algorithms B–D by
+   * `drafts`; needs `seed`). See docs/tree-verification.md §4.
+   */
   mode: VerifyMode;
-  /** Default 'deterministic'. */
+  /**
+   * How the children of each node were produced (default 'deterministic'): decides the acceptance rule in
+   * 'sample' mode (docs/tree-verification.md §4); 'iid' and 'without-replacement' need `draft`.
+   */
   drafts?: DraftKind;
   /**
    * Draft logits, one row per node (same order as the target), required for 'iid' / 'without-replacement':
@@ -28,14 +36,14 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
    * penalties) when it has any.
    */
   draft?: Logits;
-  /** Seed of the counter-based generator (safe integer >= 0 or bigint < 2^64). */
   /**
    * Seed of the counter-based generator: a safe integer >= 0 or bigint < 2^64 for the call (each request's
    * stream is keyed by (seed, its index in the batch, step, node)), or a BigUint64Array with one seed per tree
    * (each request's stream is keyed by (its seed, its step, node) only, so its tokens do not depend on the other
    * requests, their order, the batch size or the thread count: continuous batching, per-request "seed").
+   * Required in 'sample' mode; optional in 'greedy' mode, which draws nothing (docs/tree-verification.md §3).
    */
-  seed: number | bigint | BigUint64Array;
+  seed?: number | bigint | BigUint64Array;
   /**
    * Decoding step, part of the random key (integer in [0, 2^32), default 0): use a new one per call. A
    * Uint32Array gives each tree its own step (the request's decoding-step counter).
@@ -43,6 +51,7 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
   step?: number | Uint32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /** Aborts the call: the promise rejects with an AbortError and the native work stops at the next check. */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
@@ -60,7 +69,15 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
 export interface VerifyTreeResult extends LayoutFields {
   /** Accepted draft tokens per tree (excluding the correction/bonus token). */
   acceptedLength: Int32Array;
+  /**
+   * Local node ids of each tree's accepted path, root (0) first, in depth order; `acceptedLength[b] + 1`
+   * entries per tree at `tokenOffsets[b] …` (global row = `trees.offsets[b] + id`).
+   */
   acceptedNodes: Int32Array;
+  /**
+   * Emitted tokens, `acceptedLength[b] + 1` per tree at `tokenOffsets[b] …`: the accepted draft tokens, then
+   * the correction token (after a rejection) or the bonus token (at a leaf).
+   */
   tokens: Int32Array;
   /** `batch + 1` offsets into `acceptedNodes` and `tokens`. */
   tokenOffsets: Int32Array;
@@ -123,7 +140,10 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     }
   }
   const processing = normaliseProcessing(opts, batch, mode, { nodes, vocab: t.native.vocab });
-  const streams = normaliseStreams(opts.seed, opts.step, batch);
+  if (sample && opts.seed === undefined) {
+    throw typeError("opts.seed is required in 'sample' mode (a safe integer >= 0, a bigint or a BigUint64Array with one seed per tree); 'greedy' mode needs none");
+  }
+  const streams = normaliseStreams(opts.seed ?? 0, opts.step, batch);
   const toResult = layoutFor(trees, opts);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');

@@ -8,9 +8,11 @@
  * ```ts
  * import { xl3m } from 'lengthwise';
  * const plan = xl3m.plan(tokens, { questionTokens: 64, segmentTokens: 4096, overlapTokens: 256 });
- * // Run your model on each row of plan.batch (plan.lengths[i] valid tokens, question at plan.questionStart[i]) and
- * // keep the logits at columns questionStart[i] − 1 … questionStart[i] + q − 2: segments × q rows.
- * const scores = await xl3m.score({ data: logits, dtype: 'bfloat16', rows: S * 64, vocab: V }, { segments: S });
+ * // Run your model on each row of plan.batch (plan.lengths[i] valid tokens, question at plan.questionStart[i]);
+ * // its output is [S, rowLength, V]. Keep the rows that predict the question tokens: segments × q rows.
+ * const S = plan.segments.length;
+ * const output = { data: modelLogits, dtype: 'bfloat16' as const, rows: S * plan.rowLength, vocab: V };
+ * const scores = await xl3m.score(xl3m.gatherQuestionLogits(output, plan), { segments: S });
  * const chosen = xl3m.select(scores, plan, { tokenBudget: 8192 });
  * const key = xl3m.keyContext(tokens, plan, chosen); // feed this to the model instead of the whole context
  * ```
@@ -19,6 +21,8 @@
  */
 export { plan, segmentBounds } from './plan';
 export type { Plan, PlanOptions, Segment } from './plan';
+export { gatherQuestionLogits } from './gather';
+export type { GatherQuestionOptions } from './gather';
 export { score, createScorer } from './score';
 export type { ScoreOptions, ScorerOptions, Xl3mScorer, Xl3mMetric, Xl3mPooling } from './score';
 export { select, rankSegments } from './select';

@@ -6,7 +6,9 @@ import { integer, oneOf, optionKeys, options, outOfRange, rangeError, typedArray
 
 /** A half-open token range `[start, end)` of the context. */
 export interface Segment {
+  /** First context token of the segment (index into `tokens`). */
   start: number;
+  /** One past the last context token of the segment. */
   end: number;
 }
 
@@ -49,10 +51,15 @@ export interface Plan {
   questionStart: Int32Array;
   /** Tokens before the question (= tokens.length − q). */
   contextLength: number;
+  /** q: tokens in the question (the option as given). */
   questionTokens: number;
+  /** L: tokens per segment (the option as given). */
   segmentTokens: number;
+  /** o: tokens shared by consecutive segments (the option as given, default 0). */
   overlapTokens: number;
+  /** Token id in the unused cells of `batch`. */
   padValue: number;
+  /** Where short rows of `batch` are padded. */
   padSide: 'left' | 'right';
 }
 

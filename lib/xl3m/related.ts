@@ -1,5 +1,5 @@
 /**
- * Scores that share XL3M's pass over the logits (DESIGN.md §4.2). The per-token work — one streaming pass per
+ * Scores that share XL3M's pass over the logits (docs/xl3m.md §4). The per-token work — one streaming pass per
  * row for NLL, entropy and varentropy — is {@link logitStats} (native, CPU or CUDA); these functions combine its
  * outputs in O(tokens).
  */
@@ -10,7 +10,12 @@ import {
 } from '../runtime/validate';
 
 /** Options of {@link coarseScore}. */
-export type CoarseScoreOptions = { segments: number; targets: Int32Array } & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;
+export type CoarseScoreOptions = {
+  /** Number of segments S; logits.rows must be S × q (the q question positions of each segment, consecutive). */
+  segments: number;
+  /** The question token each row predicts (one per row, in [0, vocab)). */
+  targets: Int32Array;
+} & Pick<ScoreOptions, 'temperature' | 'backend' | 'signal'>;
 const COARSE_KEYS = optionKeys<CoarseScoreOptions>({ segments: 1, targets: 1, temperature: 1, backend: 1, signal: 1 });
 const SIRLLM_KEYS = optionKeys<{ decay?: number; rounds?: Int32Array }>({ decay: 1, rounds: 1 });
 const DETECTION_KEYS = optionKeys<{ offsets?: Int32Array }>({ offsets: 1 });

@@ -27,6 +27,7 @@ export interface ScoreOptions {
   temperature?: number;
   /** 'cpu', 'cuda' or 'auto'. Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /** Aborts the call (the promise rejects with an AbortError). */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
@@ -34,12 +35,17 @@ export interface ScoreOptions {
 
 /** Options of {@link createScorer}. */
 export interface ScorerOptions {
+  /** Number of segments S the scorer will receive in all (integer ≥ 1). */
   segments: number;
   /** Scored positions (rows) per segment. */
   positionsPerSegment: number;
+  /** Default 'entropy' (XL3M); 'nll' needs `targets` with every pushed chunk. */
   metric?: Xl3mMetric;
+  /** Pooling over a segment's positions: 'mean' (default), 'last' or 'min'. */
   pooling?: Xl3mPooling;
+  /** Divides the logits first (> 0, default 1). */
   temperature?: number;
+  /** 'cpu', 'cuda' or 'auto'. Device data always runs on CUDA. */
   backend?: BackendChoice;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;

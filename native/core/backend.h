@@ -1,4 +1,4 @@
-// The backend interface (DESIGN.md §1), in the spirit of ggml's ggml_backend_i: every backend folder (cpu/,
+// The backend interface (docs/architecture.md §2), in the spirit of ggml's ggml_backend_i: every backend folder (cpu/,
 // cuda/, …) fills one KernelTable and registers it at load time (BackendRegistrar); core finds it with
 // dispatch() and never names a backend's functions or build flags. A backend missing from the build simply has
 // no table, so "not in this build" is one rule here instead of an #if in every capability.

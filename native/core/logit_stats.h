@@ -1,4 +1,4 @@
-// logitStats (DESIGN.md §4.1): per-row logsumexp, entropy, varentropy, maxProb, argmax, and with targets the NLL
+// logitStats (docs/logit-statistics.md §1): per-row logsumexp, entropy, varentropy, maxProb, argmax, and with targets the NLL
 // and target rank, in one pass over each row.
 #pragma once
 #include <cstdint>

@@ -1,7 +1,7 @@
-// The knobs' ranges (validate_sampling) and the float64 processed target distribution p_v of DESIGN §4.3
-// (softmax(z/T) → min-p → top-k → top-p, renormalised): the one reference every backend's kept set is tested
-// against. Shipped, because the tree utilities' float64 path computes p_v with it. A new knob's semantics live
-// here and in sampling_params.h only.
+// The knobs' ranges (validate_sampling) and the float64 processed target distribution p_v of
+// docs/tree-verification.md §2 (softmax(z/T) → min-p → top-k → top-p, renormalised): the one reference every
+// backend's kept set is tested against. Shipped, because the tree utilities' float64 path computes p_v with it. A
+// new knob's semantics live here and in sampling_params.h only.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

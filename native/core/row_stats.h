@@ -1,4 +1,4 @@
-// Streaming per-row statistics of a logit row (DESIGN.md §4.1). A RowPartial summarises any slice of a row
+// Streaming per-row statistics of a logit row (docs/logit-statistics.md §1). A RowPartial summarises any slice of a row
 // relative to its own max m: s = Σ e^(x−m), u = Σ e^(x−m)(x−m), w = Σ e^(x−m)(x−m)². Partials merge
 // associatively, so a row can be split across SIMD lanes, threads or blocks. x here is already divided by T.
 #pragma once

@@ -1,4 +1,4 @@
-// The processing of the target distribution p_v at a tree node (DESIGN §4.3), shared by verifyTree, the tree
+// The processing of the target distribution p_v at a tree node (docs/tree-verification.md), shared by verifyTree, the tree
 // utilities and every backend. This is the one place that says what each knob does and what "off" means.
 //
 // For a logits row z (V tokens) of request b, in this order:

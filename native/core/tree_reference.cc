@@ -1,4 +1,4 @@
-// Float64 reference of verifyTree: the algorithms of DESIGN §4.3 written as plainly as possible, every visited
+// Float64 reference of verifyTree: the algorithms of docs/tree-verification.md written as plainly as possible, every visited
 // distribution materialised. Same random streams as the kernels, so tokens agree except where a comparison
 // falls within float rounding of its threshold.
 #include <algorithm>

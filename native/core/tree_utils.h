@@ -53,7 +53,7 @@ void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, 
                  const RowProcessors* proc = nullptr);
 
 // Conditional acceptance probabilities of children with tokens[0..m) (draw order) at one node under recursive
-// rejection sampling (DESIGN §4.3 C/D): out[j] = P(child j accepted | node reached) given the processed target
+// rejection sampling (docs/tree-verification.md §4 C/D): out[j] = P(child j accepted | node reached) given the processed target
 // p and the draft q (both normalised, length vocab); `wor` = drawn without replacement. Mirrors the verifier:
 // q^(j)(c_j) = 0 rejects; without replacement, no draft mass left rejects the rest; a vanishing residual
 // (sum <= 1e-30) rejects the rest.

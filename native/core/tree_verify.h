@@ -1,4 +1,4 @@
-// Speculative-decoding tree verification: contract shared by every backend (DESIGN.md §3, §4.3).
+// Speculative-decoding tree verification: contract shared by every backend (docs/tree-verification.md).
 //
 // Trees: see tree_batch.h.
 // target: one logits row per global node (row g = distribution of the token after node g's path).

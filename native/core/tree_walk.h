@@ -1,4 +1,4 @@
-// The verification walk of DESIGN §4.3 (algorithms A-D), written once for every backend. `Ops` supplies the
+// The verification walk of docs/tree-verification.md §4 (algorithms A-D), written once for every backend. `Ops` supplies the
 // row reductions (CPU: one thread; CUDA: a whole block, every thread runs the walk with uniform control flow);
 // the walk itself only does O(children) scalar work per visited node.
 #pragma once

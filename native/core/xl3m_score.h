@@ -1,4 +1,4 @@
-// XL3M segment scoring (DESIGN.md §4.2): per row (one scored position of one sub-context) the entropy of the
+// XL3M segment scoring (docs/xl3m.md): per row (one scored position of one sub-context) the entropy of the
 // predictive distribution or the NLL of the target token, pooled over each segment's consecutive rows.
 // Rows are pushed in order, possibly in chunks of any size; the pooling state is O(segments).
 #pragma once

@@ -129,6 +129,7 @@ bool select_fast(const float* z, int64_t V, int64_t K, double P, double Z_all, K
   }
   k.pivot_logit = z[idx[piv]];
   k.pivot_id = idx[piv];
+  s.kept_prefix = piv + 1;
   return true;
 }
 
@@ -197,6 +198,7 @@ KeptSet select_kept(const float* z, int64_t V, const RowMax& stats, const Sampli
     if (n < K) K = n, min_p_cut = true;
   }
   k.filtered = K < V || P < 1.0;
+  s.kept_prefix = -1;
   if (min_p_cut && !(P < 1.0)) {
     k.pivot_logit = min_p_logit;  // every token at or above the threshold, whatever its id
   } else if (k.filtered) {
@@ -209,8 +211,14 @@ KeptSet select_kept(const float* z, int64_t V, const RowMax& stats, const Sampli
   if (k.filtered) {
     // Only the few tokens at or above the pivot can be kept; each chunk still sums in increasing id order.
     std::fill(mass.begin(), mass.end(), 0.0);
-    s.ids.clear();
-    row_indices_at_least(z, V, k.pivot_logit, &s.ids);
+    if (s.kept_prefix >= 0) {
+      // The fast selection ranked them already: the same set, put back in id order (the same sums).
+      s.ids.resize(static_cast<size_t>(s.kept_prefix));
+      std::sort(s.ids.begin(), s.ids.end());
+    } else {
+      s.ids.clear();
+      row_indices_at_least(z, V, k.pivot_logit, &s.ids);
+    }
     for (int32_t x : s.ids)
       if (k.kept(x, z[x])) mass[x / tree::kChunk] += std::exp((z[x] - k.max) * k.inv_t);
   } else {

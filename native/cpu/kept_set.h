@@ -30,7 +30,10 @@ struct KeptSet {
 };
 
 struct KeptScratch {
+  // After select_kept on a filtered row: the candidates of the kept set in increasing id order (every kept token,
+  // possibly a few that kept() rejects); callers filter with kept().
   std::vector<int32_t> ids;
+  int64_t kept_prefix = -1;  // set by the fast selection: ids[0 .. kept_prefix) is the kept set (logit order)
   std::vector<float> chunk_max, w, bracket_z, bracket_w;
   std::vector<int32_t> bracket_ids;
   // After select_kept: Σ_kept w over each chunk of tree::kChunk ids (in increasing id order); Σ = 1 / inv_sum.

@@ -54,10 +54,8 @@ void row_probs(const float* z, int64_t V, int64_t row, bool greedy, const Sampli
   auto weight = [&](int32_t x) { return std::exp((static_cast<double>(z[x]) - m) * inv_t); };
   double inv_mass = k.inv_sum;
   if (k.filtered) {
-    // The kept tokens are the few at or above the pivot: their mass in double.
+    // The kept tokens are the few select_kept left in sc.kept.ids: their mass in double.
     double mass = 0.0;
-    sc.kept.ids.clear();
-    cpu::row_indices_at_least(z, V, k.pivot_logit, &sc.kept.ids);
     for (int32_t x : sc.kept.ids)
       if (k.kept(x, z[x])) mass += weight(x);
     inv_mass = 1.0 / mass;

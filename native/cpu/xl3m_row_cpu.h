@@ -1,4 +1,4 @@
-// Lean CPU row reduction for XL3M scoring (DESIGN.md §4.2): only what entropy and NLL need, with runtime SIMD
+// Lean CPU row reduction for XL3M scoring (docs/xl3m.md): only what entropy and NLL need, with runtime SIMD
 // dispatch (AVX-512 / AVX2+FMA / scalar; simd.h, LENGTHWISE_SIMD). logitStats keeps the full row_stats_cpu path.
 #pragma once
 #include <cstdint>

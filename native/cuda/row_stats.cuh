@@ -1,4 +1,4 @@
-// Device-side streaming row statistics (DESIGN.md §4.1), shared by every CUDA kernel that reduces logit rows.
+// Device-side streaming row statistics (docs/logit-statistics.md §1), shared by every CUDA kernel that reduces logit rows.
 // Partials are kept in base-2 units (x·log2e) so each element costs one FMA + one ex2; finalize converts back.
 // Threads stream 16-byte vectors (8 × 16-bit or 4 × fp32), coalesced across the block.
 #pragma once

@@ -353,7 +353,7 @@ static void bench_one(const char* name, Data& d, VerifyMode mode, DraftKind dk, 
   std::sort(e2e.begin(), e2e.end());
   const int64_t visited = r.token_offsets.back();
   const double row_bytes = d.V * 2.0;
-  const double floor_ms = visited * row_bytes / copy_bw * 1e3;  // DESIGN §5: bytes / device-copy rate
+  const double floor_ms = visited * row_bytes / copy_bw * 1e3;  // docs/performance.md: bytes / device-copy rate
   const double acc = double(visited - (int64_t)r.accepted_length.size()) / r.accepted_length.size();
   std::printf("  %-56s [%s x%-2d] GPU median %.4f ms (min %.4f)  accepted %.2f  visited rows %lld  "
               "visited-row floor %.4f ms (%.0f%% of copy bw)  host end-to-end %.1f us\n",

@@ -1,4 +1,4 @@
-/** Float64 reference of logitStats (DESIGN.md §4.1), for tests only. */
+/** Float64 reference of logitStats (docs/logit-statistics.md §1), for tests only. */
 import type { RefDType } from './logits';
 import { toFloat } from './xl3mReference';
 

@@ -1,4 +1,4 @@
-// Plain float64 reference of the scaling objectives (DESIGN.md §4.4), written directly from the formulas.
+// Plain float64 reference of the scaling objectives (docs/scaling-laws.md), written directly from the formulas.
 export type Theta = readonly number[];
 
 export function chinchillaLogPred(th: Theta, N: number, D: number): number {

@@ -9,7 +9,7 @@ export interface Processing {
   minP?: number;
 }
 
-/** Processed target distribution of one logits row (DESIGN §4.3), float64. T and top-p are float32 like the API's. */
+/** Processed target distribution of one logits row (docs/tree-verification.md), float64. T and top-p are float32 like the API's. */
 export function processedDistribution(z: ArrayLike<number>, o: Processing): Float64Array {
   const V = z.length;
   const p = new Float64Array(V);

@@ -1,4 +1,4 @@
-// Bootstrap (DESIGN.md §4.4): resample runs with replacement — a resample is a weight vector of counts — refit
+// Bootstrap (docs/scaling-laws.md): resample runs with replacement — a resample is a weight vector of counts — refit
 // each (from the full-data optimum, or over the whole start grid), then summarise parameters and derived
 // compute-optimal quantities with standard errors and percentile intervals.
 #include <algorithm>

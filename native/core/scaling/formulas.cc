@@ -1,4 +1,4 @@
-// Closed forms: predictions, compute-optimal allocation, Kaplan/Su training-dynamics helpers (DESIGN.md §4.4).
+// Closed forms: predictions, compute-optimal allocation, Kaplan/Su training-dynamics helpers (docs/scaling-laws.md).
 #include <cmath>
 #include <cstdio>
 #include <string>

@@ -1,4 +1,4 @@
-// Scaling laws and fitting objectives (DESIGN.md §4.4), per data point, in float64. Written once for host and
+// Scaling laws and fitting objectives (docs/scaling-laws.md), per data point, in float64. Written once for host and
 // device: the CPU scalar path, the CUDA kernel and the tests all evaluate through these functions.
 //
 // Parameter vectors θ:

@@ -1,4 +1,4 @@
-// Scaling-law fitting (DESIGN.md §4.4): multi-start L-BFGS fits of Chinchilla / Kaplan laws, bootstrap, and the
+// Scaling-law fitting (docs/scaling-laws.md): multi-start L-BFGS fits of Chinchilla / Kaplan laws, bootstrap, and the
 // closed-form helpers. Contracts are plain structs; backends (cpu/, cuda/) implement multistart_*().
 #pragma once
 #include <atomic>

@@ -137,7 +137,8 @@ function buildVerify(r: R): Args {
   const trees = randomTrees(r, batch, int(r, 1, 8), vocab, mode === 'sample' && drafts === 'iid');
   const nodes = trees.tokens.length;
   const target = { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab };
-  const opts: Record<string, unknown> = { mode, seed: int(r, 0, 1e9), step: int(r, 0, 100) };
+  const opts: Record<string, unknown> = { mode, step: int(r, 0, 100) };
+  if (mode === 'sample' || r() < 0.5) opts.seed = int(r, 0, 1e9); // greedy draws nothing: seed optional
   if (drafts !== 'deterministic' || r() < 0.3) opts.drafts = drafts;
   if (mode === 'sample' && drafts !== 'deterministic') opts.draft = { data: randomLogits(r, nodes, vocab, 'float32'), rows: nodes, vocab };
   if (r() < 0.5) opts.temperature = r() < 0.3 ? Float32Array.from({ length: batch }, () => r() * 2) : pick(r, [0, 0.5, 1, 2]);
@@ -606,6 +607,54 @@ export const TARGETS: Target[] = [
     check: checkPlan,
   },
   {
+    name: 'xl3m.gatherQuestionLogits',
+    names: ['output', 'plan', 'opts', 'rowsPerSegment', 'offset', 'questionStart', 'questionTokens', 'rowLength', 'segments', 'rows', 'vocab', 'dtype', 'data'],
+    build: (r) => {
+      const p = lw.xl3m.plan(...(buildPlan(r) as [Int32Array, lw.xl3m.PlanOptions]));
+      const S = p.segments.length;
+      const offset = r() < 0.3 ? int(r, 0, 2) : 0;
+      const R = p.rowLength + offset;
+      const opts: Record<string, unknown> = {};
+      if (offset || r() < 0.2) Object.assign(opts, { rowsPerSegment: R, offset });
+      return [hostLogits(r, S * R, int(r, 1, 12), pick(r, DTYPES)), p, opts];
+    },
+    call: (a) => lw.xl3m.gatherQuestionLogits(a[0] as lw.Logits, a[1] as lw.xl3m.Plan, a[2] as lw.xl3m.GatherQuestionOptions),
+    check: (a, res) => {
+      const g = res as lw.Logits;
+      const p = a[1] as lw.xl3m.Plan;
+      return g.rows === p.segments.length * p.questionTokens && g.vocab === (a[0] as lw.Logits).vocab ? undefined : 'shape';
+    },
+    extraKeys: { 2: ['rowsPerSegment', 'offset'] },
+  },
+  {
+    name: 'toBfloat16',
+    names: ['values'],
+    build: (r) => [Float32Array.from({ length: int(r, 0, 20) }, () => pick(r, [0, -0, 1e-40, 3.4e38, NaN, Infinity, (r() - 0.5) * 1e4]))],
+    call: (a) => lw.toBfloat16(a[0] as Float32Array),
+    check: (a, res) => ((res as Uint16Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'fromBfloat16',
+    names: ['bits'],
+    build: (r) => [Uint16Array.from({ length: int(r, 0, 20) }, () => int(r, 0, 0xffff))],
+    call: (a) => lw.fromBfloat16(a[0] as Uint16Array),
+    check: (a, res) => ((res as Float32Array).length === (a[0] as Uint16Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'toFloat16',
+    names: ['values'],
+    build: (r) => [Float32Array.from({ length: int(r, 0, 20) }, () => pick(r, [0, -0, 2 ** -25, 65520, NaN, -Infinity, (r() - 0.5) * 1e3]))],
+    call: (a) => lw.toFloat16(a[0] as Float32Array),
+    check: (a, res) => ((res as Uint16Array).length === (a[0] as Float32Array).length ? undefined : 'length'),
+  },
+  {
+    name: 'fromFloat16',
+    names: ['bits'],
+    build: (r) => [Uint16Array.from({ length: int(r, 0, 20) }, () => int(r, 0, 0xffff))],
+    call: (a) => lw.fromFloat16(a[0] as Uint16Array),
+    check: (a, res) => ((res as Float32Array).length === (a[0] as Uint16Array).length ? undefined : 'length'),
+  },
+  {
     name: 'xl3m.segmentBounds',
     names: ['contextLength', 'segmentTokens', 'overlapTokens'],
     build: (r) => {
@@ -833,9 +882,13 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.parseCsv',
-    names: ['text'],
-    build: (r) => [pick(r, ['a,b\n1,2\n', 'x\n"q,""w"\n', '', 'n,d,l\r\n1,2,3'])],
-    call: (a) => lw.scaling.parseCsv(a[0] as string),
+    names: ['text', 'opts', 'delimiter', 'skipMalformed'],
+    build: (r) => [
+      pick(r, ['a,b\n1,2\n', 'x\n"q,""w"\n', '', 'n,d,l\r\n1,2,3', 'n;d\n"1,000";2M\n,\n', 'a\tb\n1\t2\n']),
+      r() < 0.5 ? {} : { delimiter: pick(r, [',', ';', '\t', 'auto'] as const), skipMalformed: r() < 0.5 },
+    ],
+    call: (a) => lw.scaling.parseCsv(a[0] as string, a[1] as import('../../../lib/scaling').ParseCsvOptions),
+    check: (a, res) => (Array.isArray((res as { header: unknown }).header) ? undefined : `no header for ${JSON.stringify(a[0])}`),
   },
   {
     name: 'device.upload',
