@@ -1,7 +1,8 @@
 // Native checks of the logits processors (issue #8: allowedTokens, logitBias, penalties) in verifyTree and the
 // tree utilities (core + CPU backend): kernel vs float64 reference on random batches of awkward sizes, χ² exactness
 // of every processor alone and combined in every sampling mode over 10^6 trials, validation messages.
-// Built and run by `npm run check:native` (check tree_processors in native/sources.json). Argument: [χ² trials].
+// Built and run by `npm run check:native` (check tree_processors in native/sources.json). Arguments: [χ² trials
+// [only the scenarios whose name contains this [reseed the draws and the kernel by this integer]]].
 //
 // χ² threshold: p > 1e-4 per test; with the 26 tests below (13 scenarios × L = 1, 2) the family-wise false-alarm
 // rate is <= 26 × 1e-4 = 2.6e-3 (Bonferroni). The expected distribution is computed here with an independent
@@ -221,6 +222,9 @@ struct World {
   }
 };
 
+static uint64_t g_trial_salt = 0;        // argv[3]: reseeds the draws and the kernel (not the toy world)
+static const char* g_only = nullptr;     // argv[2]: run only the scenarios whose name contains it
+
 struct Scenario {
   const char* name;
   DraftKind dk;
@@ -232,7 +236,7 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
   World& w = sc.w;
   const int V = w.V, n = int(sc.shape.size());
   const int per_call = static_cast<int>(std::min<int64_t>(100000, trials));
-  std::mt19937_64 rng(w.salt * 7 + 1);
+  std::mt19937_64 rng(w.salt * 7 + 1 + g_trial_salt * 0x9e3779b97f4a7c15ull);
   std::vector<int64_t> counts(size_t(std::pow(V, L)), 0);
   int64_t acc_total = 0;
   for (int64_t done = 0, step = 0; done < trials; done += per_call, ++step) {
@@ -286,7 +290,7 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
     a.sampling.top_p.value = w.knobs.top_p;
     a.sampling.min_p.value = w.knobs.min_p;
     attach(a.sampling, pa, w.proc);
-    a.seed = 0xC0FFEEull + w.salt;
+    a.seed = 0xC0FFEEull + w.salt + (g_trial_salt << 20);
     a.step = uint32_t(step);
     TreeVerifyResult r = verify_tree(a);
     for (int b = 0; b < per_call; ++b) {
@@ -390,6 +394,7 @@ static void test_exactness(int64_t trials) {
   };
   std::printf("exactness with processors (first L emitted tokens vs autoregressive sampling):\n");
   for (auto& s : sc) {
+    if (g_only && !std::strstr(s.name, g_only)) continue;
     run_scenario(s, trials, 1);
     run_scenario(s, trials, 2);
   }
@@ -685,9 +690,13 @@ static void test_validation() {
 
 int main(int argc, char** argv) {
   int64_t trials = argc > 1 ? std::atoll(argv[1]) : 1000000;
-  test_validation();
-  test_greedy();
-  test_vs_reference();
+  if (argc > 2) g_only = argv[2];
+  if (argc > 3) g_trial_salt = std::strtoull(argv[3], nullptr, 10);
+  if (!g_only) {
+    test_validation();
+    test_greedy();
+    test_vs_reference();
+  }
   test_exactness(trials);
   std::printf(failures ? "FAILED (%d)\n" : "OK\n", failures);
   return failures ? 1 : 0;
