@@ -44,7 +44,8 @@ struct DeviceProcessors {
   const int32_t* roots;   // [batch + 1] tree offsets
   const void* src_t;      // the caller's rows (device): target, draft (or null)
   const void* src_q;
-  float* scratch;         // [batch × 2 × V]: request b's processed target row, then its processed draft row
+  float* scratch;         // [batch × 2 × stride]: request b's processed target row, then its processed draft row
+  int64_t stride;         // V rounded up to a multiple of 4 (every scratch row 16-byte aligned: vector loads)
 };
 
 // Dense part over tokens [x0, x1) of row g: dst[x] = allowed(x) ? src[x] : −inf (the whole block; coalesced).
@@ -145,7 +146,7 @@ inline void fill_processor_slices(const ProcessorSlices& s, std::vector<uint8_t>
 }
 
 // The device view once the plan is uploaded to `d` (offsets: the plan's tree offsets slice there); the mask is
-// uploaded into `mask_dev` and the scratch rows allocated in `scratch_dev` (batch × (need_q ? 2 : 1) × V floats).
+// uploaded into `mask_dev` and the scratch rows allocated in `scratch_dev` (batch × 2 × stride floats).
 inline tv::DeviceProcessors device_processors(const ProcessorSlices& s, const void* d, const int32_t* roots_dev,
                                               const ProcessorPlan& pp, const TreeBatchView& t, int64_t V,
                                               const void* src_t, int dt_t, const void* src_q, int dt_q,
@@ -179,7 +180,8 @@ inline tv::DeviceProcessors device_processors(const ProcessorSlices& s, const vo
   pr.roots = roots_dev;
   pr.src_t = src_t;
   pr.src_q = src_q;
-  scratch_dev.reset(static_cast<size_t>(B) * 2 * static_cast<size_t>(V) * sizeof(float));
+  pr.stride = (V + 3) / 4 * 4;
+  scratch_dev.reset(static_cast<size_t>(B) * 2 * static_cast<size_t>(pr.stride) * sizeof(float));
   pr.scratch = scratch_dev.as<float>();
   return pr;
 }
