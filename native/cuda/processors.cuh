@@ -129,8 +129,9 @@ inline ProcessorSlices take_processor_slices(Workspace& ws, const ProcessorPlan&
   return s;
 }
 
-inline void fill_processor_slices(const ProcessorSlices& s, std::vector<uint8_t>& host, const ProcessorPlan& pp,
-                                  const TreeBatchView& t) {
+// `host`: the plan's staging (a byte vector or a raw / pinned byte pointer: whatever Slice::fill takes).
+template <class Staging>
+void fill_processor_slices(const ProcessorSlices& s, Staging& host, const ProcessorPlan& pp, const TreeBatchView& t) {
   if (!pp.active || !pp.has_edits()) return;
   s.off.fill(host, pp.offsets.data());
   s.ids.fill(host, pp.ids.data());
