@@ -1,6 +1,8 @@
 #include "processors.h"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <limits>
 #include <string>
 #include <utility>
@@ -232,13 +234,23 @@ template <class T>
 void apply_processors(const ProcessorPlan& pp, const TreeBatchView& trees, int64_t b, int64_t g, T* z, int64_t V,
                       std::vector<int32_t>& toks, std::vector<int32_t>& counts) {
   if (const uint32_t* m = pp.mask_row(b, g)) {
+    // Branch-free select on the bits (random masks would mispredict a branch per token).
+    using U = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
     const T ninf = -std::numeric_limits<T>::infinity();
+    U ninf_bits;
+    std::memcpy(&ninf_bits, &ninf, sizeof(U));
     for (int64_t w = 0; w < pp.words; ++w) {
       const uint32_t bits = m[w];
       if (bits == ~0u) continue;
       T* zz = z + w * 32;
       const int n = static_cast<int>(std::min<int64_t>(32, V - w * 32));
-      for (int k = 0; k < n; ++k) zz[k] = (bits >> k) & 1u ? zz[k] : ninf;  // branchless: vectorises
+      for (int k = 0; k < n; ++k) {
+        U u;
+        std::memcpy(&u, zz + k, sizeof(U));
+        const U keep = U(0) - static_cast<U>((bits >> k) & 1u);
+        u = (u & keep) | (ninf_bits & ~keep);
+        std::memcpy(zz + k, &u, sizeof(U));
+      }
     }
   }
   if (!pp.has_edits()) return;
