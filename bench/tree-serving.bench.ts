@@ -1,5 +1,5 @@
 // Serving-loop costs of verifyTree on the CPU, same data, same run (tinybench, p50): per-request seeds and steps
-// vs one bigint seed, and the padded path (import from SGLang-style slot buffers with padding + gatherRows +
+// vs one bigint seed, per-request caps (maxAccepted) and placeholder drafts, and the padded path (import from SGLang-style slot buffers with padding + gatherRows +
 // layout 'sglang') vs the compact call on the same trees.
 //   node bench/run.js bench/tree-serving.bench.ts [--quick]
 // Needs the CPU addon. Writes bench/results/tree-serving.md.
@@ -41,6 +41,9 @@ const compactTarget = gatherRows(slotLogits, padded.slots);
 const seeds = BigUint64Array.from({ length: B }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn);
 const steps = Uint32Array.from({ length: B }, (_, i) => 1000 + i);
 const common = { mode: 'sample', temperature: 0.8 } as const;
+const caps = new Int32Array(B).fill(3);
+// The same trees with every eighth non-root node a placeholder (the walk never enters its subtree).
+const holes = { ...padded.trees, tokens: padded.trees.tokens.map((t, i) => (i % 8 === 5 && padded.trees.parents[i] >= 0 ? -1 : t)) };
 
 async function main(): Promise<void> {
   const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: 200 });
@@ -50,6 +53,12 @@ async function main(): Promise<void> {
     })
     .add('compact, per-request seeds + steps', async () => {
       await verifyTree(padded.trees, compactTarget, { ...common, seed: seeds, step: steps });
+    })
+    .add('compact, per-request seeds + steps + maxAccepted 3 (per request)', async () => {
+      await verifyTree(padded.trees, compactTarget, { ...common, seed: seeds, step: steps, maxAccepted: caps });
+    })
+    .add('compact, per-request seeds + steps, 1 in 8 drafts a -1 placeholder', async () => {
+      await verifyTree(holes, compactTarget, { ...common, seed: seeds, step: steps });
     })
     .add('padded: import + gatherRows + verify + sglang layout', async () => {
       const p = fromFirstChildNextSibling(input, { padded: true, vocab: V });

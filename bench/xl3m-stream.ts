@@ -127,7 +127,8 @@ function main(): void {
     '# xl3m streaming: peak RSS of `lengthwise xl3m` on large .npy files',
     '',
     `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}. ${note}.`,
-    'Peak RSS = VmHWM of the CLI process (node included). CPU backend.',
+    'Peak RSS = VmHWM of the CLI process (node included). CPU backend.' +
+      (baseline ? ` Baseline: ${baseline} (another build's CLI, run on the same small file in this run).` : ''),
     '',
     '| CLI | file | shape (S × P × V) | peak RSS | time | throughput | exit |',
     '|---|---|---|---|---|---|---|',

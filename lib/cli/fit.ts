@@ -181,6 +181,10 @@ export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCs
       return;
     }
     let bad: string | undefined;
+    if (r.length > header.length) {
+      bad = `${r.length} fields, the header has ${header.length}` +
+        (table.delimiter === ',' ? ' (a thousands separator in an unquoted number? quote it: "1,000,000")' : '');
+    }
     const cell = (i: number, what: string): number => {
       const s = r[i] ?? '';
       const x = parseQuantity(s);

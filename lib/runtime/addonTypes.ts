@@ -136,6 +136,8 @@ export type NativeTrainingFormula = 'critical-batch-size' | 'min-steps' | 'min-e
 export interface NativeVerifyTreeOptions extends NativeProcessing, NativeStreams {
   drafts: DraftKind;
   draft?: NativeLogitsArg;
+  /** Accepted-draft cap, one or one per tree (absent: none); checked >= 0 in lib/tree/verify.ts. */
+  maxAccepted?: number | Int32Array;
   cancel: CancelFlag;
   backend: NativeBackend;
   tuning?: NativeTuning;

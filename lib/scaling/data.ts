@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ScalingData } from './types';
 import { parse } from 'csv-parse/sync';
-import { integer, invalidType, lwError, optionKeys, options } from '../runtime/validate';
+import { integer, invalidType, optionKeys, options, rangeError } from '../runtime/validate';
 
 const RUNS_KEYS = optionKeys<{ dropHighest?: number }>({ dropHighest: 1 });
 
@@ -106,7 +106,7 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): CsvTable {
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     const err = e as Error & { lines?: number };
-    throw lwError('ERR_LENGTHWISE_USAGE', `CSV: ${err.message}`);
+    throw rangeError(`text is not valid CSV: ${err.message}`);
   }
   const header = (records.shift()?.record ?? []).map((h) => h.trim());
   const rows: string[][] = [];

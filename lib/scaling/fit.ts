@@ -21,7 +21,8 @@ import type {
 } from './types';
 import { buildGrid, checkData, checkLaw, checkNumber, checkObjective, paramCount } from './validate';
 
-const FIT_KEYS = optionKeys<FitOptions>({
+/** @internal Option keys of {@link fit} (the resampling wrappers accept them too). */
+export const FIT_KEYS = optionKeys<FitOptions>({
   law: 1, objective: 1, delta: 1, grid: 1, bootstrap: 1, maxIterations: 1, optimumRelTol: 1, backend: 1, signal: 1,
   onProgress: 1, tuning: 1,
 });

@@ -8,6 +8,9 @@ import { nativeFunction } from '../runtime/native';
 import { object, optionKeys, options, rangeError, typeError } from '../runtime/validate';
 import type { ChinchillaParams, ComputeOptimalResult, KaplanParams } from './types';
 import { checkNumber, positiveColumn } from './validate';
+import { type ComputeModel, checkCompute, computeOptimalWith } from './compute';
+
+const COMPUTE_KEYS = optionKeys<{ compute?: ComputeModel }>({ compute: 1 });
 
 const BATCH_KEYS = optionKeys<{ bStar?: number; alphaB?: number }>({ bStar: 1, alphaB: 1 });
 
@@ -103,13 +106,18 @@ export function lossNS(
 
 /**
  * Compute-optimal allocation of a budget C (FLOPs) under C = 6ND: N_opt = G (C/6)^a, D_opt = G⁻¹ (C/6)^b with
- * G = (αA/(βB))^(1/(α+β)), a = β/(α+β), b = α/(α+β).
+ * G = (αA/(βB))^(1/(α+β)), a = β/(α+β), b = α/(α+β). Under another compute model (`opts.compute`, see
+ * {@link ComputeModel}) N_opt minimises L(N, C/f(N)) numerically and a, b are the local exponents.
  */
-export function computeOptimal(params: ChinchillaParams, C: number): ComputeOptimalResult {
+export function computeOptimal(params: ChinchillaParams, C: number, opts: { compute?: ComputeModel } = {}): ComputeOptimalResult {
   const v = chinchillaVector(params, 'params');
   if (!(v[3]! > 0)) throw rangeError(`params.alpha must be > 0 (got ${v[3]})`);
   if (!(v[4]! > 0)) throw rangeError(`params.beta must be > 0 (got ${v[4]})`);
   checkNumber(C, 'C', true);
+  const model = checkCompute(options<{ compute?: ComputeModel }>(opts, 'opts', COMPUTE_KEYS).compute);
+  if (!model.sixND) {
+    return computeOptimalWith({ A: v[0]!, B: v[1]!, E: v[2]!, alpha: v[3]!, beta: v[4]! }, C, model);
+  }
   const r = nativeFunction('cpu', 'scalingComputeOptimal')(v, C);
   return { N: r.N, D: r.D, tokensPerParam: r.tokensPerParam, a: r.a, b: r.b };
 }

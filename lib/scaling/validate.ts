@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { GridSpec, ScalingData, ScalingLaw, ScalingObjective } from './types';
-import { invalidType, number, oneOf, outOfRange, rangeError } from '../runtime/validate';
+import { invalidType, isTypedArray, number, oneOf, outOfRange, rangeError } from '../runtime/validate';
 
 const LAWS = ['chinchilla', 'kaplan-nd'] as const satisfies readonly ScalingLaw[];
 const OBJECTIVES = ['huber', 'mse', 'huber-likelihood'] as const satisfies readonly ScalingObjective[];
@@ -37,7 +37,7 @@ export function checkNumber(v: unknown, name: string, positive: boolean): number
 
 /** @internal Float64Array or number[] of finite values > 0. */
 export function positiveColumn(v: unknown, name: string): Float64Array {
-  if (!(v instanceof Float64Array) && !Array.isArray(v)) {
+  if (!(v instanceof Float64Array && isTypedArray(v, 'Float64Array')) && !Array.isArray(v)) {
     throw invalidType(name, 'a Float64Array or an array of numbers', v);
   }
   const out = v instanceof Float64Array ? v : new Float64Array(v.length);

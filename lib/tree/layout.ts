@@ -60,7 +60,8 @@ export interface ResultLayoutOptions {
   slots?: SlotMap;
   /**
    * Columns of `acceptIndex` / `outputTokenIds` (SGLang's `num_spec_steps`, vLLM's `max_spec_len + 1`); at least
-   * the longest root-to-leaf path (in nodes) of the batch. Default: `slots.slotsPerTree`, else the largest tree.
+   * the longest path a walk can take (in nodes): root to leaf, not below a placeholder (-1) draft, at most
+   * `maxAccepted + 1` nodes. Default: `slots.slotsPerTree`, else the largest tree.
    */
   width?: number;
 }
@@ -82,9 +83,14 @@ export interface LayoutFields {
  * compact result (the identity for 'compact').
  *
  * @throws TypeError / RangeError naming the option: an unknown layout, a slot map of other trees, a width that
- *   is not an integer or shorter than the deepest path.
+ *   is not an integer or shorter than the deepest path a walk can take (`maxAccepted`: verifyTree's validated
+ *   cap, which bounds it).
  */
-export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
+export function layoutFor(
+  trees: TreeBatch,
+  opts: ResultLayoutOptions,
+  maxAccepted?: number | Int32Array,
+): <R extends CompactVerifyResult>(r: R) => R & LayoutFields {
   const layout = oneOf(opts.layout ?? 'compact', 'opts.layout', LAYOUTS);
   if (layout === 'compact') {
     if (opts.slots !== undefined) checkSlotMap(opts.slots, trees, 'opts.slots');
@@ -100,9 +106,12 @@ export function layoutFor(trees: TreeBatch, opts: ResultLayoutOptions): <R exten
     const o = trees.offsets[b];
     const size = trees.offsets[b + 1] - o;
     maxSize = Math.max(maxSize, size);
+    const cap = maxAccepted === undefined ? Infinity : typeof maxAccepted === 'number' ? maxAccepted : maxAccepted[b];
     for (let i = 1; i < size; i++) {
-      depth[o + i] = depth[o + trees.parents[o + i]] + 1;
-      longest = Math.max(longest, depth[o + i]);
+      // -1 below a placeholder: never on a path (placeholders themselves are never accepted).
+      const up = depth[o + trees.parents[o + i]];
+      depth[o + i] = up < 0 || trees.tokens[o + i] === -1 ? -1 : up + 1;
+      longest = Math.max(longest, Math.min(depth[o + i], cap));
     }
   }
   const width = opts.width ?? (slots.slotsPerTree > 0 ? slots.slotsPerTree : maxSize);

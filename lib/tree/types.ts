@@ -15,6 +15,11 @@ import { integer, invalidType, optionKeys, options, outOfRange, rangeError, type
  *   (topological order, so no cycles).
  * - `tokens[n]` is the token id at global node `n`; the target's logits row `n` is the distribution that
  *   node `n`'s children are checked against.
+ * - A token of `-1` (vLLM's `PLACEHOLDER_TOKEN_ID`) marks a placeholder draft, legal at any node: it is never
+ *   accepted and the nodes below it are unreachable (their rows are never read). Verification treats it as
+ *   absent, which is lossless when it is padding rather than a draw: the other children of its parent are
+ *   still a deterministic set, i.i.d. draws from q ('iid'), or the draw sequence in order
+ *   ('without-replacement').
  */
 export type TreeBatch = {
   /** Token id of every node, all trees concatenated. */
@@ -25,9 +30,15 @@ export type TreeBatch = {
   offsets: Int32Array;
 };
 
+/** The placeholder draft token (vLLM's `PLACEHOLDER_TOKEN_ID`): never accepted, its subtree unreachable. */
+export const PLACEHOLDER_TOKEN = -1;
+
 /** Options of {@link validateTreeBatch}. */
 export interface ValidateTreeOptions {
-  /** Vocabulary size: when given, every token id must be in `[0, vocab)`; otherwise it must be `>= 0`. */
+  /**
+   * Vocabulary size: when given, every token id must be in `[0, vocab)`; otherwise it must be `>= 0`. The
+   * placeholder `-1` is always legal.
+   */
   vocab?: number;
   /**
    * Whether two children of the same parent may carry the same token. Legal only for i.i.d. drafts
@@ -55,7 +66,8 @@ export function treeCount(trees: TreeBatch): number {
  * @throws RangeError naming the field and index when: there is no tree, `offsets` does not start at 0 / end at
  *   the node count / strictly increase (empty tree), lengths of `tokens` and `parents` differ, a root's parent is
  *   not -1, a parent is not a local index smaller than its child (cycle or non-topological order), a token id is
- *   negative or `>= vocab`, or two siblings share a token while `allowDuplicateSiblings` is false.
+ *   negative (other than the placeholder -1) or `>= vocab`, or two siblings share a token (placeholders
+ *   excepted) while `allowDuplicateSiblings` is false.
  */
 export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): asserts trees is TreeBatch {
   const o = options<ValidateTreeOptions>(opts, 'opts', VALIDATE_KEYS, true);
@@ -93,9 +105,10 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
   }
   for (let n = 0; n < tokens.length; n++) {
     const tok = tokens[n];
-    if (tok < 0 || (vocab !== undefined && tok >= vocab)) {
+    if (tok !== PLACEHOLDER_TOKEN && (tok < 0 || (vocab !== undefined && tok >= vocab))) {
       throw rangeError(
-        `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'})`,
+        `${name}.tokens[${n}] = ${tok} is out of range: token ids must be in [0, ${vocab ?? '2^31'}) ` +
+          `(or -1, a placeholder draft)`,
       );
     }
   }
@@ -131,6 +144,7 @@ function checkDistinctSiblings(
   const seen = new Map<number | string, number>();
   const exact = size < 4194304;
   for (let i = 1; i < size; i++) {
+    if (tokens[start + i] === PLACEHOLDER_TOKEN) continue; // not a token: placeholders may repeat
     const key = exact
       ? parents[start + i] * 2147483648 + tokens[start + i]
       : `${parents[start + i]}:${tokens[start + i]}`;

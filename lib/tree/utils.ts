@@ -100,7 +100,8 @@ export async function expectedAcceptance(
 /**
  * Per node, the probability that verification accepts it once its parent is accepted: p_parent(x_node) under the
  * processed target distribution (1 for roots). The product along a path is that node's reach probability; the
- * same numbers {@link expectedAcceptance} sums. Useful for pruning or re-ranking draft trees.
+ * same numbers {@link expectedAcceptance} sums. Useful for pruning or re-ranking draft trees. A placeholder
+ * draft (token -1) and every node below it get 0.
  *
  * @returns Float64Array with one entry per node (global node order).
  */

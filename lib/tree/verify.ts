@@ -11,7 +11,7 @@ import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
 import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
-import { optionKeys, options, rangeError, typeError } from '../runtime/validate';
+import { optionKeys, options, perRequest, rangeError, typeError } from '../runtime/validate';
 
 export type { DraftKind, VerifyMode } from './sampling';
 
@@ -49,6 +49,17 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
    * Uint32Array gives each tree its own step (the request's decoding-step counter).
    */
   step?: number | Uint32Array;
+  /**
+   * Cap on accepted draft tokens: one integer >= 0 for every tree, or an Int32Array with one per tree (default:
+   * no cap). The walk stops after that many accepted drafts and emits one more token from the node it reached,
+   * so a tree yields at most `maxAccepted + 1` tokens (0: only the root's token). The emitted tokens are
+   * distributed exactly as for the tree cut at that depth: when the walk stops because of the cap, the last
+   * token is the bonus token, a plain sample of the processed target at that node (greedy: its argmax), as at
+   * a leaf; a rejection before the cap gives the usual correction. SGLang's `num_speculative_tokens`
+   * (`accept_index` width, = `--speculative-num-steps` + 1) is `maxAccepted + 1`; vLLM's
+   * `num_speculative_tokens` k is `maxAccepted = k`.
+   */
+  maxAccepted?: number | Int32Array;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). Device data always runs on CUDA. */
   backend?: BackendChoice;
   /** Aborts the call: the promise rejects with an AbortError and the native work stops at the next check. */
@@ -87,7 +98,7 @@ const VERIFY_KEYS = [
   ...LAYOUT_KEYS,
   ...PROCESSING_KEYS,
   ...optionKeys<Omit<VerifyTreeOptions, keyof ResultLayoutOptions | keyof TargetProcessingOptions>>({
-    drafts: 1, draft: 1, seed: 1, step: 1, backend: 1, signal: 1, tuning: 1,
+    drafts: 1, draft: 1, seed: 1, step: 1, maxAccepted: 1, backend: 1, signal: 1, tuning: 1,
   }),
 ];
 
@@ -109,9 +120,11 @@ const VERIFY_KEYS = [
  * const r = await verifyTree(trees, { data: logits, rows: 3, vocab: 32000 }, { mode: 'sample', temperature: 0.7, seed: 1, step });
  * r.tokens.subarray(r.tokenOffsets[0], r.tokenOffsets[1]); // accepted tokens + correction/bonus
  * ```
+ * A draft token of -1 is a placeholder: never accepted, its subtree never reached (see {@link TreeBatch}).
+ *
  * @throws TypeError / RangeError naming the argument for malformed trees (cycles, parent >= child, ids out of
  *   range, duplicate siblings unless drafts = 'iid'), mismatched row counts or vocabularies,
- *   bad per-tree parameters, seeds or steps.
+ *   bad per-tree parameters, seeds, steps or caps (`maxAccepted` negative or not an integer).
  */
 export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
@@ -144,7 +157,12 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
     throw typeError("opts.seed is required in 'sample' mode (a safe integer >= 0, a bigint or a BigUint64Array with one seed per tree); 'greedy' mode needs none");
   }
   const streams = normaliseStreams(opts.seed ?? 0, opts.step, batch);
-  const toResult = layoutFor(trees, opts);
+  const maxAccepted = perRequest(opts.maxAccepted, 'opts.maxAccepted', 'Int32Array', batch, {
+    min: 0,
+    max: 0x7fffffff,
+    integer: true,
+  });
+  const toResult = layoutFor(trees, opts, maxAccepted);
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
   return withSignal(opts.signal, (cancel) =>
@@ -153,6 +171,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       drafts,
       draft: draft?.native,
       ...streams,
+      ...(maxAccepted === undefined ? {} : { maxAccepted }),
       cancel,
       backend,
       tuning: opts.tuning,

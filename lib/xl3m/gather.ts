@@ -60,6 +60,9 @@ export function gatherQuestionLogits(
   if (l.native.rows !== S * R) {
     throw rangeError(`output.rows = ${l.native.rows} must be segments × rowsPerSegment = ${S} × ${R} = ${S * R} (the model's [S, R, V] output)`);
   }
+  if (q > R) {
+    throw rangeError(`plan.questionTokens = ${q} must be at most rowsPerSegment = ${R}: the question rows lie in one row of the output`);
+  }
   const src = l.native.data as Float32Array | Uint16Array;
   const out = src instanceof Float32Array ? new Float32Array(S * q * V) : new Uint16Array(S * q * V);
   for (let i = 0; i < S; i++) {

@@ -1,7 +1,8 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
 // opts (normalised by lib/tree/verify.ts): { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
 //   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seed (bigint), step,
-//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), cancel, backend, tuning? }
+//   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), maxAccepted?: number | Int32Array(batch), cancel,
+//   backend, tuning? }
 #include <memory>
 
 #include "async.h"
@@ -32,6 +33,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     if (!draft.IsUndefined() && !draft.IsNull()) args->draft = logits(env, draft, "draft", pins);
     args->sampling = unpack_sampling(opts, args->trees.batch, pins);
     args->drafts = unpack_draft_kind(opts);
+    args->max_accepted = unpack_max_accepted(opts, args->trees.batch, pins);
     args->seed = uint64(opts.Get("seed"), "opts.seed");
     args->step = static_cast<uint32_t>(integer(opts, "step", "opts.step"));
     size_t nseeds = 0, nsteps = 0;

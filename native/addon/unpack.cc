@@ -241,6 +241,12 @@ DraftKind unpack_draft_kind(const Napi::Object& opts) {
                              {"without-replacement", DraftKind::WithoutReplacement}});
 }
 
+PerRequest<int32_t> unpack_max_accepted(const Napi::Object& opts, int64_t batch, Pins& pins) {
+  PerRequest<int32_t> cap{kNoCap};
+  knob(opts, "maxAccepted", napi_int32_array, batch, pins, cap);
+  return cap;
+}
+
 Backend backend_of(const Napi::Object& opts) {
   return enum_of<Backend>(opts, "backend", "backend", {{"cpu", Backend::Cpu}, {"cuda", Backend::Cuda}});
 }

@@ -100,6 +100,8 @@ SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pi
 
 // opts.drafts: 'deterministic', 'iid' or 'without-replacement' (lib/tree/sampling.ts fills the default).
 DraftKind unpack_draft_kind(const Napi::Object& opts);
+// opts.maxAccepted: absent (no cap), a number, or an Int32Array with one entry per tree (checked >= 0 in core).
+PerRequest<int32_t> unpack_max_accepted(const Napi::Object& opts, int64_t batch, Pins& pins);
 
 // Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).
 Backend backend_of(const Napi::Object& opts);

@@ -9,8 +9,20 @@
 #include <vector>
 
 #include "processors.h"
+#include "sampling_params.h"
 
 namespace lw {
+
+// Placeholder draft token (vLLM's PLACEHOLDER_TOKEN_ID): legal at any non-root node, never accepted; the nodes
+// below it are unreachable. Verification treats it as absent (it is not a candidate at its parent), which is
+// lossless for every draft kind when the placeholder is padding, not a draw: deterministic children are any
+// set of distinct tokens; for 'iid' the remaining children are still i.i.d. draws from q; for
+// 'without-replacement' the remaining children, in order, are still the draw sequence. Rejecting it as if it
+// had been drawn from q (a residual update without a draw) would bias the correction.
+constexpr int32_t kPlaceholderToken = -1;
+
+// No cap on accepted drafts (maxAccepted absent).
+constexpr int32_t kNoCap = 0x7fffffff;
 
 struct TreeBatchView {
   const int32_t* tokens = nullptr;   // [nodes]
@@ -37,13 +49,19 @@ struct TreePlan {
   std::vector<int32_t> path_offset;   // [batch + 1]: room for request b's path = its depth + 1 (≤ its nodes)
   std::vector<int32_t> kind;          // [batch] tree::WalkKind (filled by plan_tree_verify)
   ProcessorPlan processors;           // the call's logits processors (inactive when none was given)
+  // [nodes] 1 = a placeholder or below one: in no child list, never reached (tree utilities: probability 0).
+  std::vector<uint8_t> unreachable;
 };
 
 // Checks offsets (Range errors naming the field and index). Every other check needs the vocabulary.
 void validate_offsets(const TreeBatchView& t);
 
-// Checks parents and tokens (ids in [0, vocab)), builds the plan and rejects two siblings with the same token
-// unless `duplicate_siblings` (i.i.d. drafts). Assumes validate_offsets passed.
-TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblings);
+// Checks parents and tokens (ids in [0, vocab) or kPlaceholderToken), builds the plan and rejects two siblings
+// with the same token unless `duplicate_siblings` (i.i.d. drafts). Assumes validate_offsets passed.
+// Child lists leave out placeholders (and what is below them) and, with max_accepted, every node deeper than
+// its request's cap: the walk then stops after max_accepted.at(b) accepted drafts and emits the bonus token of
+// the node it reached (a plain sample of p there), exactly as if the tree were cut at that depth.
+TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblings,
+                    const PerRequest<int32_t>& max_accepted = PerRequest<int32_t>{kNoCap});
 
 }  // namespace lw

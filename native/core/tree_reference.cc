@@ -88,8 +88,12 @@ TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
     int32_t g = root, emitted = 0;
     for (;;) {
       key.node = static_cast<uint32_t>(g - root);
-      std::vector<int32_t> kids(plan.child_node.begin() + plan.child_start[g],
-                                plan.child_node.begin() + plan.child_start[g + 1]);
+      // Children in node order from the raw arrays (not the plan): placeholders are not candidates, and a
+      // request that reached its cap sees a leaf.
+      std::vector<int32_t> kids;
+      if (emitted < a.max_accepted.at(b))
+        for (int32_t c = g + 1; c < a.trees.offsets[b + 1]; ++c)
+          if (a.trees.parents[c] == g - root && a.trees.tokens[c] != kPlaceholderToken) kids.push_back(c);
       auto tok = [&](int32_t c) { return a.trees.tokens[c]; };
       auto accept = [&](int32_t c) {
         res.accepted_nodes.push_back(g - root);

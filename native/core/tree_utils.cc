@@ -140,6 +140,7 @@ void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtil
     double e = 0;
     for (int32_t i = 1; i < size; ++i) {
       const int32_t p = t.parents[o + i];
+      if (pl.tree.unreachable[o + i]) res.node_prob[o + i] = 0.0;  // a placeholder (or below one): never accepted
       reach[i] = reach[p] * res.node_prob[o + i];
       path_sum[i] = path_sum[p] + reach[i];
       e += reach[i];
@@ -150,7 +151,7 @@ void finish_tree_utils(const TreeUtilsArgs& a, const TreeUtilsPlan& pl, TreeUtil
     leaf_l.clear();
     double mx = kNegInf;
     for (int32_t i = 0; i < size; ++i)
-      if (pl.tree.child_start[o + i + 1] == pl.tree.child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
+      if (!pl.tree.unreachable[o + i] && pl.tree.child_start[o + i + 1] == pl.tree.child_start[o + i]) leaf_l.push_back(a.eta * path_sum[i]), mx = std::max(mx, leaf_l.back());
     double acc = 0;
     for (double l : leaf_l) acc += std::exp(l - mx);
     res.reward[b] = (mx + std::log(acc)) / a.eta;

@@ -36,11 +36,16 @@ void validate_tree_verify(const TreeVerifyArgs& a) {
                   std::to_string(a.target.vocab));
   }
   validate_sampling(a.sampling, a.trees.batch);
+  const int64_t ncap = a.max_accepted.array ? a.trees.batch : 1;
+  for (int64_t b = 0; b < ncap; ++b)
+    if (a.max_accepted.at(b) < 0)
+      throw_range((a.max_accepted.array ? "maxAccepted[" + std::to_string(b) + "]" : std::string("maxAccepted")) +
+                  " = " + std::to_string(a.max_accepted.at(b)) + " must be >= 0 (0 = emit only the root's token)");
 }
 
 TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
   // i.i.d. draws repeat (greedy verification of them too)
-  TreePlan plan = plan_trees(a.trees, a.target.vocab, a.drafts == DraftKind::Iid);
+  TreePlan plan = plan_trees(a.trees, a.target.vocab, a.drafts == DraftKind::Iid, a.max_accepted);
   plan.kind.resize(a.trees.batch);
   for (int64_t b = 0; b < a.trees.batch; ++b) {
     int32_t k = tree::kGreedy;

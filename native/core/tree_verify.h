@@ -1,6 +1,6 @@
 // Speculative-decoding tree verification: contract shared by every backend (docs/tree-verification.md).
 //
-// Trees: see tree_batch.h.
+// Trees: see tree_batch.h (placeholder tokens -1 are never accepted; maxAccepted cuts each tree at its depth).
 // target: one logits row per global node (row g = distribution of the token after node g's path).
 // draft:  one logits row per global node for 'iid' / 'without-replacement' drafts: row g is the (already
 //         processed) distribution the children of g were drawn from; q_g = softmax(row g).
@@ -35,6 +35,9 @@ struct TreeVerifyArgs {
   // index from the key (tree::request_key); steps[b] replaces `step`.
   const uint64_t* seeds = nullptr;
   const uint32_t* steps = nullptr;
+  // Cap on accepted drafts per request (>= 0; kNoCap = none): the walk stops after that many and emits the
+  // bonus token of the node it reached (tree_batch.h plan_trees).
+  PerRequest<int32_t> max_accepted{kNoCap};
   Backend backend = Backend::Cpu;
   Cancel cancel;
   Tuning tuning = process_tuning();

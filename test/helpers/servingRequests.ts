@@ -14,6 +14,8 @@ export interface Request {
   temperature: number;
   topK: number;
   topP: number;
+  /** Cap on accepted drafts (absent: none). */
+  maxAccepted?: number;
 }
 
 export type Mode = 'greedy' | 'deterministic' | 'iid' | 'without-replacement';
@@ -56,6 +58,19 @@ export function makeRequests(r: () => number, count: number, maxNodes: number, V
   return out;
 }
 
+/**
+ * The same requests with a random cap each (0, 1, 2, 3 or none) and placeholder drafts (-1) at about one
+ * non-root node in five (the target/draft rows are untouched: a placeholder's row is simply never read).
+ */
+export function withCapsAndPlaceholders(r: () => number, reqs: Request[]): Request[] {
+  return reqs.map((q) => {
+    const tokens = q.tokens.slice();
+    for (let i = 1; i < tokens.length; i++) if (r() < 0.2) tokens[i] = -1;
+    const c = randInt(r, 5);
+    return { ...q, tokens, maxAccepted: c === 4 ? 0x7fffffff : c };
+  });
+}
+
 export interface Batched {
   trees: TreeBatch;
   target: { data: Float32Array; rows: number; vocab: number };
@@ -65,6 +80,8 @@ export interface Batched {
   temperature: Float32Array;
   topK: Int32Array;
   topP: Float32Array;
+  /** Present when every request has a cap. */
+  maxAccepted?: Int32Array;
 }
 
 /** Concatenates requests into one batch with per-request seeds, steps and knobs. */
@@ -92,14 +109,16 @@ export function batchOf(reqs: Request[], V: number): Batched {
     temperature: Float32Array.from(reqs.map((q) => q.temperature)),
     topK: Int32Array.from(reqs.map((q) => q.topK)),
     topP: Float32Array.from(reqs.map((q) => q.topP)),
+    ...(reqs.every((q) => q.maxAccepted !== undefined) ? { maxAccepted: Int32Array.from(reqs.map((q) => q.maxAccepted!)) } : {}),
   };
 }
 
 /** verifyTree options of a batch in one mode (per-request seeds, steps and knobs). */
 export function optionsOf(b: Batched, mode: Mode): Record<string, unknown> {
-  if (mode === 'greedy') return { mode: 'greedy', seed: b.seed, step: b.step };
+  const cap = b.maxAccepted ? { maxAccepted: b.maxAccepted } : {};
+  if (mode === 'greedy') return { mode: 'greedy', seed: b.seed, step: b.step, ...cap };
   const o: Record<string, unknown> = {
-    mode: 'sample', seed: b.seed, step: b.step, temperature: b.temperature, topK: b.topK, topP: b.topP,
+    mode: 'sample', seed: b.seed, step: b.step, temperature: b.temperature, topK: b.topK, topP: b.topP, ...cap,
   };
   if (mode !== 'deterministic') Object.assign(o, { drafts: mode, draft: b.draft });
   return o;

@@ -1,11 +1,12 @@
 /**
  * Child-process script (`node bench/run.js test/helpers/servingWorkload.ts`): prints one JSON line with the
  * tokens of a seeded verifyTree workload. LW_WORKLOAD = 'per-request' (BigUint64Array seeds, Uint32Array steps)
- * or 'bigint' (one bigint seed and a number step per call: the API every build has). LW_LIB: the library to
+ * or 'bigint' (one bigint seed and a number step per call: the API every build has) or 'caps' (per-request, with
+ * per-request maxAccepted and placeholder drafts). LW_LIB: the library to
  * load (default this checkout's lib/; e.g. another build's dist/ to compare builds).
  */
 import * as path from 'path';
-import { MODES, batchOf, makeRequests, optionsOf } from './servingRequests';
+import { MODES, batchOf, makeRequests, optionsOf, withCapsAndPlaceholders } from './servingRequests';
 import { rng } from './rng';
 
 type Lib = {
@@ -18,12 +19,14 @@ async function main(): Promise<void> {
   const lib = require(process.env.LW_LIB ?? path.join(__dirname, '..', '..', 'lib')) as Lib;
   const workload = process.env.LW_WORKLOAD ?? 'per-request';
   const results: unknown[] = [];
-  const V = workload === 'per-request' ? 4096 : 512;
-  const r = rng(2026);
-  const calls = workload === 'per-request' ? 8 : 240;
+  const perRequest = workload === 'per-request' || workload === 'caps';
+  const V = perRequest ? 4096 : 512;
+  const r = rng(workload === 'caps' ? 2027 : 2026);
+  const calls = perRequest ? 8 : 240;
   for (let c = 0; c < calls; c++) {
     const mode = MODES[c % MODES.length];
-    const reqs = makeRequests(r, workload === 'per-request' ? 64 : 1 + (c % 24), 10, V, mode === 'iid');
+    let reqs = makeRequests(r, perRequest ? 64 : 1 + (c % 24), 10, V, mode === 'iid');
+    if (workload === 'caps') reqs = withCapsAndPlaceholders(r, reqs);
     const b = batchOf(reqs, V);
     const opts = optionsOf(b, mode);
     if (workload === 'bigint') {

@@ -38,6 +38,7 @@ struct Batch {
   std::vector<int32_t> K;
   std::vector<float> P;
   std::vector<float> M;  // min-p (empty: off)
+  std::vector<int32_t> caps;  // maxAccepted per request (empty: no cap)
 };
 
 static TreeVerifyArgs make_args(const Batch& bt, int64_t V, VerifyMode mode, DraftKind dk, uint64_t seed, uint32_t step,
@@ -53,6 +54,7 @@ static TreeVerifyArgs make_args(const Batch& bt, int64_t V, VerifyMode mode, Dra
   a.sampling.top_k.array = bt.K.data();
   a.sampling.top_p.array = bt.P.data();
   if (!bt.M.empty()) a.sampling.min_p.array = bt.M.data();
+  if (!bt.caps.empty()) a.max_accepted.array = bt.caps.data();
   a.seed = seed;
   a.step = step;
   return a;
@@ -132,17 +134,30 @@ static void random_batch(Batch& bt, std::mt19937_64& rng, int B, int maxNodes, i
   }
 }
 
+// Placeholders (token -1) at random non-root nodes (after any planting of child tokens) and random caps
+// (0, 1, 2, 3 or none) per request.
+static void sprinkle_caps(Batch& bt, std::mt19937_64& rng) {
+  for (size_t b = 0; b + 1 < bt.offsets.size(); ++b) {
+    for (int g = bt.offsets[b] + 1; g < bt.offsets[b + 1]; ++g)
+      if (rng() % 6 == 0) bt.tokens[g] = kPlaceholderToken;
+    const int c = static_cast<int>(rng() % 5);
+    bt.caps.push_back(c == 4 ? kNoCap : c);
+  }
+}
+
 // Plain greedy walk (test-local).
 static void greedy_walk(const Batch& bt, int V, std::vector<int32_t>& toks, std::vector<int32_t>& nodes) {
   for (size_t b = 0; b + 1 < bt.offsets.size(); ++b) {
     int o = bt.offsets[b], n = bt.offsets[b + 1] - o, v = 0;
-    for (;;) {
+    const int cap = bt.caps.empty() ? kNoCap : bt.caps[b];
+    for (int accepted = 0;; ++accepted) {
       const float* z = &bt.target[size_t(o + v) * V];
       int y = int(std::max_element(z, z + V) - z);
       nodes.push_back(v);
       toks.push_back(y);
       int next = -1;
-      for (int c = v + 1; c < n; ++c) if (bt.parents[o + c] == v && bt.tokens[o + c] == y) { next = c; break; }
+      for (int c = v + 1; c < n && accepted < cap; ++c)
+        if (bt.parents[o + c] == v && bt.tokens[o + c] == y) { next = c; break; }
       if (next < 0) break;
       v = next;
     }
@@ -164,6 +179,7 @@ static void test_greedy() {
     // ties: duplicate max values
     bt.target[5 % bt.target.size()] = 40.f;
     bt.target[3 % bt.target.size()] = 40.f;
+    if (rep % 2) sprinkle_caps(bt, rng);
     std::vector<int32_t> toks, nodes;
     greedy_walk(bt, V, toks, nodes);
     for (int dt = 0; dt < 3; ++dt) {
@@ -199,6 +215,7 @@ static void test_vs_reference() {
       for (int c = 1; c < n; ++c)
         if (rng() % 2) bt.target[size_t(o + bt.parents[o + c]) * V + bt.tokens[o + c]] += 4.f;
     }
+    if (rep % 2) sprinkle_caps(bt, rng);  // the reference walks the raw arrays, not the plan's child lists
     auto a = make_args(bt, V, VerifyMode::Sample, DraftKind(dk), 1234 + rep, rep);
     TreeVerifyResult r = verify_tree(a), rr = verify_tree_reference(a);
     CHECK(r.token_offsets.size() == rr.token_offsets.size(), "shape");
@@ -286,6 +303,8 @@ struct Scenario {
   DraftKind dk;
   std::vector<int> shape;  // local parents, shape[0] = -1
   World w;
+  std::vector<int> caps = {};   // maxAccepted of request b = caps[b % size] (empty: none)
+  std::vector<int> holes = {};  // local nodes holding the placeholder -1 (padding, not draws)
 };
 
 static void run_scenario(Scenario sc, int64_t trials, int L) {
@@ -294,7 +313,7 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
   const int per_call = static_cast<int>(std::min<int64_t>(100000, trials));
   std::mt19937_64 rng(w.salt * 7 + 1);
   std::vector<int64_t> counts(size_t(std::pow(V, L)), 0);
-  int64_t acc_total = 0;
+  int64_t acc_total = 0, over_cap = 0, placeholder_accepted = 0;
   for (int64_t done = 0, step = 0; done < trials; done += per_call, ++step) {
     Batch bt;
     bt.target.resize(size_t(per_call) * n * V);
@@ -306,11 +325,17 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
         int par = sc.shape[i];
         ctxs[i].clear();
         int tok = 0;
-        if (i > 0) {
+        const bool hole = std::find(sc.holes.begin(), sc.holes.end(), i) != sc.holes.end();
+        if (hole) {  // unreachable: its row (and its subtree's) is some context's, never read
+          ctxs[i] = ctxs[par];
+          ctxs[i].push_back(0);
+          tok = kPlaceholderToken;
+        } else if (i > 0) {
           ctxs[i] = ctxs[par];
           // children of `par` drawn so far, in order
           std::vector<int> sib;
-          for (int c = 1; c < i; ++c) if (sc.shape[c] == par) sib.push_back(bt.tokens[o + c]);
+          for (int c = 1; c < i; ++c)
+            if (sc.shape[c] == par && bt.tokens[o + c] != kPlaceholderToken) sib.push_back(bt.tokens[o + c]);
           if (sc.dk == DraftKind::Deterministic) {
             do tok = int(rng() % V); while (std::find(sib.begin(), sib.end(), tok) != sib.end());
           } else {
@@ -330,10 +355,14 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
       bt.K.push_back(w.K);
       bt.P.push_back(w.P);
       bt.M.push_back(w.M);
+      if (!sc.caps.empty()) bt.caps.push_back(sc.caps[b % sc.caps.size()] < 0 ? kNoCap : sc.caps[b % sc.caps.size()]);
     }
     auto a = make_args(bt, V, VerifyMode::Sample, sc.dk, 0xC0FFEEull + w.salt, uint32_t(step));
     TreeVerifyResult r = verify_tree(a);
     for (int b = 0; b < per_call; ++b) {
+      if (!bt.caps.empty() && r.accepted_length[b] > bt.caps[b]) ++over_cap;
+      for (int i = r.token_offsets[b] + 1; i < r.token_offsets[b + 1]; ++i)
+        if (bt.tokens[size_t(b) * n + r.accepted_nodes[i]] == kPlaceholderToken) ++placeholder_accepted;
       std::vector<int> seq(r.tokens.begin() + r.token_offsets[b], r.tokens.begin() + r.token_offsets[b + 1]);
       acc_total += r.accepted_length[b];
       while (int(seq.size()) < L) seq.push_back(draw(w.p(seq), rng));  // continue autoregressively
@@ -369,6 +398,8 @@ static void run_scenario(Scenario sc, int64_t trials, int L) {
   std::printf("  %-34s L=%d trials=%lld E[acc]=%.3f chi2=%.1f dof=%d p=%.4f TV=%.5f impossible=%lld\n", sc.name, L,
               (long long)trials, double(acc_total) / trials, chi, dof, pv, tv / 2, (long long)impossible);
   CHECK(impossible == 0, "%s: emitted a zero-probability sequence", sc.name);
+  CHECK(over_cap == 0 && placeholder_accepted == 0, "%s: %lld walks past maxAccepted, %lld placeholders accepted",
+        sc.name, (long long)over_cap, (long long)placeholder_accepted);
   CHECK(pv > 1e-4, "%s: chi2 p-value %g", sc.name, pv);
 }
 
@@ -402,6 +433,37 @@ static void test_exactness(int64_t trials) {
   for (auto& s : sc) {
     run_scenario(s, trials, 1);
     run_scenario(s, trials, 2);
+  }
+  // maxAccepted (caps[b % 4] per request; -1 = none) and placeholder drafts (-1 tokens at `holes`): the walk
+  // stops at the cap with a plain sample of p (the bonus), placeholders are no candidates. First 2 and 3 tokens.
+  const std::vector<int> mixed = {0, 1, -1, 2};
+  std::vector<Scenario> caps = {
+      {"cap 0 deterministic deep+wide T=0.8 k=4", DraftKind::Deterministic, deepwide, {6, 0.8f, 4, 1.f, 0, 31}, {0}},
+      {"cap 1 deterministic deep+wide p=0.9", DraftKind::Deterministic, deepwide, {6, 1.f, 0, 0.9f, 0, 32}, {1}},
+      {"cap 0 iid chain (C)", DraftKind::Iid, chain, {6, 1.f, 0, 1.f, 0, 33}, {0}},
+      {"cap 1 iid deep+wide q=p", DraftKind::Iid, deepwide, {6, 1.2f, 0, 1.f, 1, 34}, {1}},
+      {"cap 1 wor deep+wide T=0.8", DraftKind::WithoutReplacement, deepwide, {7, 0.8f, 0, 1.f, 0, 35}, {1}},
+      {"cap 0 wor wide flat q k=4", DraftKind::WithoutReplacement, wide, {6, 1.f, 4, 1.f, 3, 36}, {0}},
+      {"caps mixed deterministic chain min-p 0.1", DraftKind::Deterministic, chain, {6, 1.f, 0, 1.f, 0, 37, 0.1f}, mixed},
+      {"caps mixed iid deep+wide k=3", DraftKind::Iid, deepwide, {6, 1.f, 3, 1.f, 0, 38}, mixed},
+      {"caps mixed wor deep+wide p=0.9", DraftKind::WithoutReplacement, deepwide, {7, 1.f, 0, 0.9f, 0, 39}, mixed},
+      {"placeholders 1,3 deterministic wide", DraftKind::Deterministic, wide, {6, 1.f, 0, 1.f, 0, 40}, {}, {1, 3}},
+      {"placeholders 2,5 deterministic deep+wide", DraftKind::Deterministic, deepwide, {6, 0.7f, 0, 1.f, 0, 41}, {}, {2, 5}},
+      {"placeholder 2 deterministic chain", DraftKind::Deterministic, chain, {6, 1.f, 0, 1.f, 0, 42}, {}, {2}},
+      {"placeholders 1,3 iid wide q=p", DraftKind::Iid, wide, {5, 1.f, 0, 1.f, 1, 43}, {}, {1, 3}},
+      {"placeholders 2,4 iid deep+wide", DraftKind::Iid, deepwide, {6, 1.f, 0, 1.f, 0, 44}, {}, {2, 4}},
+      {"placeholder 1 iid chain (C): root only", DraftKind::Iid, chain, {6, 1.f, 0, 1.f, 0, 45}, {}, {1}},
+      {"placeholders 1,3 wor wide", DraftKind::WithoutReplacement, wide, {6, 1.f, 0, 1.f, 0, 46}, {}, {1, 3}},
+      {"placeholders 4,5 wor deep+wide disjoint", DraftKind::WithoutReplacement, deepwide, {6, 1.f, 2, 1.f, 2, 47}, {}, {4, 5}},
+      {"all placeholders wor wide: root only", DraftKind::WithoutReplacement, wide, {6, 1.f, 0, 1.f, 0, 48}, {}, {1, 2, 3, 4}},
+      {"caps mixed + placeholders 2,5 deterministic deep+wide", DraftKind::Deterministic, deepwide, {7, 1.f, 0, 1.f, 0, 49}, mixed, {2, 5}},
+      {"caps mixed + placeholders 3,4 iid deep+wide p=0.9", DraftKind::Iid, deepwide, {6, 1.f, 0, 0.9f, 0, 50}, mixed, {3, 4}},
+      {"caps mixed + placeholders 1,4 wor deep+wide", DraftKind::WithoutReplacement, deepwide, {6, 1.2f, 0, 1.f, 0, 51}, mixed, {1, 4}},
+  };
+  std::printf("exactness with maxAccepted and placeholder drafts:\n");
+  for (auto& s : caps) {
+    run_scenario(s, trials, 2);
+    run_scenario(s, trials, 3);
   }
 }
 
@@ -450,6 +512,43 @@ static void test_validation() {
     TreeVerifyArgs a = make_args(bt, 4, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0);
     a.target.rows = 2;
     expect_error([&] { verify_tree(a); }, "target.rows");
+  }
+  // Placeholders: -1 is legal anywhere (repeats too), other negatives are not; caps must be >= 0.
+  c = bt; c.tokens[1] = -2;
+  expect_error([&] { run(c, VerifyMode::Greedy, DraftKind::Deterministic); }, "trees.tokens[1] = -2");
+  c = bt; c.tokens[1] = c.tokens[2] = kPlaceholderToken;
+  run(c, VerifyMode::Sample, DraftKind::Deterministic);
+  run(c, VerifyMode::Greedy, DraftKind::Deterministic);
+  c.draft.assign(12, 0.f);
+  run(c, VerifyMode::Sample, DraftKind::WithoutReplacement);
+  c = bt; c.caps = {-1};
+  expect_error([&] { run(c, VerifyMode::Sample, DraftKind::Deterministic); }, "maxAccepted[0] = -1 must be >= 0");
+  {
+    TreeVerifyArgs a = make_args(bt, 4, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0);
+    a.max_accepted.value = -3;
+    expect_error([&] { verify_tree(a); }, "maxAccepted = -3");
+    a.max_accepted.value = 0;
+    TreeVerifyResult r = verify_tree(a);
+    CHECK(r.accepted_length[0] == 0 && r.tokens.size() == 1, "maxAccepted 0: only the root's token");
+  }
+  // Greedy with a cap and a placeholder, exact tokens: chain 9 → 1 → 2 → 3 where every row's argmax is the next
+  // draft, the leaf's is 0; node 4 is a placeholder child of the root.
+  {
+    Batch g;
+    g.tokens = {9, 1, 2, 3, kPlaceholderToken};
+    g.parents = {-1, 0, 1, 2, 0};
+    g.offsets = {0, 5};
+    g.target.assign(5 * 4, 0.f);
+    for (int i = 0; i < 3; ++i) g.target[size_t(i) * 4 + (i + 1)] = 5.f;  // row i → token i + 1
+    g.target[3 * 4 + 0] = 5.f;                                            // the leaf's bonus: 0
+    g.T = {1}; g.K = {0}; g.P = {1};
+    const std::vector<std::pair<int, std::vector<int32_t>>> want = {
+        {0, {1}}, {1, {1, 2}}, {2, {1, 2, 3}}, {3, {1, 2, 3, 0}}, {kNoCap, {1, 2, 3, 0}}};
+    for (const auto& [cap, toks] : want) {
+      g.caps = {cap};
+      TreeVerifyResult r = verify_tree(make_args(g, 4, VerifyMode::Greedy, DraftKind::Deterministic, 1, 0));
+      CHECK(r.tokens == toks && r.accepted_length[0] == int(toks.size()) - 1, "greedy cap %d tokens", cap);
+    }
   }
 }
 

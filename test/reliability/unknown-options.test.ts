@@ -47,7 +47,18 @@ const OPTION_ARGS: Record<string, number[]> = {
   'scaling.fit': [1],
   'scaling.predict': [],
   'scaling.lossNS': [],
-  'scaling.computeOptimal': [],
+  'scaling.computeOptimal': [2],
+  'scaling.isoflopApproach': [1],
+  'scaling.minLossFrontier': [1],
+  'scaling.diagnostics': [2],
+  'scaling.parameterTest': [],
+  'scaling.likelihoodRatioTest': [3],
+  'scaling.subset': [1],
+  'scaling.parseWhere': [],
+  'scaling.trainingFlops': [2],
+  'scaling.resampleFit': [1],
+  'scaling.tableFromCsv': [],
+  'scaling.isoflopRuns': [0],
   'scaling.criticalBatchSize': [1],
   'scaling.minSteps': [],
   'scaling.minExamples': [],
@@ -108,10 +119,10 @@ test.each(cases)('%s: a misspelt key in argument %i is an error naming the neare
   }
   // A key far from every valid one lists them instead.
   const args = t.build(seeded(2));
-  args[arg] = { ...((args[arg] ?? {}) as object), maxAccepted: 2 };
+  args[arg] = { ...((args[arg] ?? {}) as object), frobnicate: 2 };
   const e = await errorOf(() => t.call(args));
   expect(e).toBeInstanceOf(TypeError);
-  expect(e?.message).toMatch(/unknown option 'maxAccepted' in \S+ \(valid options: /);
+  expect(e?.message).toMatch(/unknown option 'frobnicate' in \S+ \(valid options: /);
 });
 
 test('case-only misspellings and nested option objects are caught too', async () => {

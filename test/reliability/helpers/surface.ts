@@ -107,7 +107,12 @@ function argmaxRow(z: Float32Array, row: number, vocab: number): number {
 }
 
 /** Greedy verification walk in plain TS: follow the child carrying the argmax; emit it. */
-export function greedyReference(t: TreeBatch, z: Float32Array, vocab: number): { length: number[]; tokens: number[][] } {
+export function greedyReference(
+  t: TreeBatch,
+  z: Float32Array,
+  vocab: number,
+  maxAccepted?: number | Int32Array,
+): { length: number[]; tokens: number[][] } {
   const length: number[] = [];
   const tokens: number[][] = [];
   for (let b = 0; b + 1 < t.offsets.length; b++) {
@@ -115,10 +120,12 @@ export function greedyReference(t: TreeBatch, z: Float32Array, vocab: number): {
     const end = t.offsets[b + 1]!;
     let node = 0;
     const out: number[] = [];
+    const cap = maxAccepted === undefined ? Infinity : typeof maxAccepted === 'number' ? maxAccepted : maxAccepted[b]!;
     for (;;) {
       const want = argmaxRow(z, o + node, vocab);
       let next = -1;
-      for (let c = node + 1; c < end - o; c++) if (t.parents[o + c] === node && t.tokens[o + c] === want) next = c;
+      // A placeholder (-1) never equals an argmax; a walk at its cap stops.
+      for (let c = node + 1; c < end - o && out.length < cap; c++) if (t.parents[o + c] === node && t.tokens[o + c] === want) next = c;
       out.push(want);
       if (next < 0) break;
       node = next;
@@ -208,7 +215,7 @@ function checkVerify(args: Args, res: unknown): string | undefined {
   }
   for (const tok of v.tokens) if (tok < 0 || tok >= target.vocab) return `token ${tok} out of range`;
   if (opts.mode === 'greedy') {
-    const ref = greedyReference(t, target.data, target.vocab);
+    const ref = greedyReference(t, target.data, target.vocab, opts.maxAccepted);
     for (let b = 0; b < batch; b++) {
       const got = Array.from(v.tokens.subarray(v.tokenOffsets[b]!, v.tokenOffsets[b + 1]!));
       if (got.join() !== ref.tokens[b]!.join()) return `greedy tree ${b}: got [${got}], want [${ref.tokens[b]}]`;
@@ -367,6 +374,24 @@ function scalingData(r: R, runs: number): { N: Float64Array; D: Float64Array; lo
   return { N, D, loss };
 }
 
+/** Exact isoFLOP parabolas with vertices at N_opt = 0.01·C^0.5 (2-4 budgets of 3-5 runs). */
+function isoflopData(r: R): { N: number[]; loss: Float64Array; budget: number[] } {
+  const N: number[] = [];
+  const loss: number[] = [];
+  const budget: number[] = [];
+  for (let j = 0, B = int(r, 2, 4); j < B; j++) {
+    const C = 10 ** (18 + j);
+    const x0 = Math.log(0.01 * Math.sqrt(C));
+    for (let t = 0, m = int(r, 3, 5); t < m; t++) {
+      const x = x0 - 1 + (2.5 * t) / (m - 1);
+      N.push(Math.exp(x));
+      loss.push(2 + 0.1 * (x - x0) ** 2);
+      budget.push(C);
+    }
+  }
+  return { N, loss: Float64Array.from(loss), budget };
+}
+
 const CHIN = { A: 406.4, B: 410.7, E: 1.69, alpha: 0.34, beta: 0.28 };
 
 function finiteNumber(v: unknown): string | undefined {
@@ -428,6 +453,11 @@ function buildVerifyPerRequest(r: R): Args {
   const opts = a[2] as Record<string, unknown>;
   opts.seed = BigUint64Array.from({ length: batch }, () => BigInt(int(r, 0, 1e9)) << BigInt(int(r, 0, 30)));
   if (r() < 0.5) opts.step = Uint32Array.from({ length: batch }, () => int(r, 0, 1e6));
+  // Serving extras: caps on accepted drafts (one or per request) and placeholder drafts.
+  if (r() < 0.4) opts.maxAccepted = r() < 0.5 ? int(r, 0, 3) : Int32Array.from({ length: batch }, () => int(r, 0, 4));
+  const t = a[0] as TreeBatch;
+  if (r() < 0.4) for (let b = 0; b < batch; b++) for (let g = t.offsets[b]! + 1; g < t.offsets[b + 1]!; g++) if (r() < 0.2) t.tokens[g] = -1;
+  for (let b = 0; b < batch; b++) if (opts.maxAccepted instanceof Int32Array && r() < 0.3) opts.maxAccepted[b] = 0x7fffffff;
   return a;
 }
 
@@ -461,11 +491,11 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'verifyTree',
-    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
     build: buildVerify,
     call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
     check: checkVerify,
-    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'backend', 'signal'] },
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'maxAccepted', 'backend', 'signal'] },
   },
   {
     name: 'tree.validateTreeBatch',
@@ -843,9 +873,9 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.computeOptimal',
-    names: ['params', 'C', 'A', 'B', 'E', 'alpha', 'beta'],
-    build: (r) => [{ ...CHIN }, 10 ** (18 + 6 * r())],
-    call: (a) => lw.scaling.computeOptimal(a[0] as lw.scaling.ChinchillaParams, a[1] as number),
+    names: ['params', 'C', 'A', 'B', 'E', 'alpha', 'beta', 'opts', 'compute', 'kind', 'flopsPerToken'],
+    build: (r) => (r() < 0.5 ? [{ ...CHIN }, 10 ** (18 + 6 * r())] : [{ ...CHIN }, 10 ** (18 + 6 * r()), { compute: pick(r, ['6ND', { kind: '6ND' }] as const) }]),
+    call: (a) => lw.scaling.computeOptimal(a[0] as lw.scaling.ChinchillaParams, a[1] as number, a[2] as { compute?: lw.scaling.ComputeModel }),
     check: (a, res) => {
       const o = res as lw.scaling.ComputeOptimalResult;
       const c = 6 * o.N * o.D;
@@ -889,6 +919,192 @@ export const TARGETS: Target[] = [
     ],
     call: (a) => lw.scaling.parseCsv(a[0] as string, a[1] as import('../../../lib/scaling').ParseCsvOptions),
     check: (a, res) => (Array.isArray((res as { header: unknown }).header) ? undefined : `no header for ${JSON.stringify(a[0])}`),
+  },
+  {
+    name: 'scaling.isoflopApproach',
+    names: ['data', 'opts', 'N', 'loss', 'budget', 'compute', 'kind', 'nLayer', 'nCtx', 'dAttn', 'flopsPerToken', 'minRuns', 'interiorOnly', 'at', 'resample', 'scheme', 'resamples', 'seed', 'level', 'size', 'fraction', 'groups', 'sets', 'budgets'],
+    build: (r) => {
+      const d = isoflopData(r);
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.3) opts.compute = pick(r, ['6ND', { kind: 'kaplan', nLayer: 2, nCtx: 16, dAttn: 8 }] as const);
+      if (r() < 0.3) opts.resample = pick(r, [{ scheme: 'bootstrap', resamples: int(r, 1, 4), seed: int(r, 0, 99) }, { scheme: 'subsample', resamples: 2, seed: 1, fraction: 0.7 }] as const);
+      if (r() < 0.2) opts.minRuns = 3;
+      if (r() < 0.2) opts.at = 1e22;
+      if (r() < 0.2) opts.interiorOnly = false;
+      return [d, opts];
+    },
+    call: (a) => lw.scaling.isoflopApproach(a[0] as lw.scaling.IsoflopData, a[1] as lw.scaling.IsoflopOptions),
+    check: (_a, res) => {
+      const o = res as lw.scaling.ApproachResult;
+      return Math.abs(o.a - 0.5) < 1e-6 && Number.isFinite(o.b) ? undefined : `a = ${o.a}, b = ${o.b} (want a = 0.5)`;
+    },
+    extraKeys: { 1: ['compute', 'resample', 'minRuns', 'at', 'interiorOnly', 'budget'] },
+  },
+  {
+    name: 'scaling.minLossFrontier',
+    names: ['data', 'opts', 'N', 'D', 'loss', 'run', 'flops', 'compute', 'kind', 'flopsPerToken', 'budgets', 'at', 'resample', 'scheme', 'resamples', 'seed', 'level', 'groups', 'sets'],
+    build: (r) => {
+      const runs = int(r, 2, 5);
+      const run: string[] = [];
+      const N: number[] = [];
+      const D: number[] = [];
+      const loss: number[] = [];
+      for (let k = 0; k < runs; k++) {
+        const n = 1e8 * 3 ** k;
+        for (let t = 0, m = int(r, 1, 6); t < m; t++) {
+          const d = 1e9 * 2 ** (t + k);
+          run.push(`r${k}`);
+          N.push(n);
+          D.push(d);
+          loss.push(1.7 + 400 / n ** 0.34 + 410 / d ** 0.28);
+        }
+      }
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.4) opts.budgets = pick(r, [int(r, 2, 40), [6e17, 6e18, 6e19]] as const);
+      if (r() < 0.2) opts.compute = '6ND';
+      if (r() < 0.2) opts.resample = { scheme: 'bootstrap', resamples: 2, seed: 3 };
+      if (r() < 0.2) opts.at = 1e21;
+      return [{ run, N, D, loss }, opts];
+    },
+    call: (a) => lw.scaling.minLossFrontier(a[0] as lw.scaling.CurveData, a[1] as lw.scaling.FrontierOptions),
+    check: (_a, res) => (Number.isFinite((res as lw.scaling.ApproachResult).a) ? undefined : 'a not finite'),
+    extraKeys: { 1: ['budgets', 'compute', 'resample', 'at', 'run', 'flops'] },
+  },
+  {
+    name: 'scaling.diagnostics',
+    names: ['fit', 'data', 'opts', 'params', 'N', 'D', 'loss', 'A', 'B', 'E', 'alpha', 'beta', 'Nc', 'Dc', 'alphaN', 'alphaD', 'predicted', 'bounds', 'conditionLimit', 'compute', 'kind', 'flopsPerToken'],
+    build: (r) => {
+      const data = scalingData(r, int(r, 1, 12));
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.3) opts.conditionLimit = 1e8;
+      if (r() < 0.2) opts.predicted = Array.from(data.loss, (l) => l * 1.01);
+      if (r() < 0.2) opts.compute = '6ND';
+      const params = r() < 0.8 ? { ...CHIN } : { Nc: 8.8e13, Dc: 5.4e13, alphaN: 0.076, alphaD: 0.095 };
+      if ('A' in params && r() < 0.4) opts.bounds = { E: [0, 5] };
+      return [params, data, opts];
+    },
+    call: (a) => lw.scaling.diagnostics(a[0] as lw.scaling.ChinchillaParams, a[1] as lw.scaling.ScalingData, a[2] as lw.scaling.DiagnosticsOptions),
+    check: (a, res) => {
+      const d = res as lw.scaling.Diagnostics;
+      const n = (a[1] as { N: Float64Array }).N.length;
+      return d.residuals.length === n && d.predicted.length === n ? undefined : 'residual length';
+    },
+    extraKeys: { 2: ['predicted', 'bounds', 'conditionLimit', 'compute'] },
+  },
+  {
+    name: 'scaling.parameterTest',
+    names: ['estimate', 'reference', 'samples', 'params', 'A', 'B', 'E', 'alpha', 'beta'],
+    build: (r) => {
+      const n = int(r, 8, 30);
+      const col = (m: number, s: number) => Float64Array.from({ length: n }, () => m * (1 + s * (r() - 0.5)));
+      const samples = { A: col(400, 0.2), B: col(400, 0.2), E: col(1.7, 0.05), alpha: col(0.34, 0.1), beta: col(0.28, 0.1) };
+      return [{ ...CHIN, A: 420 }, { ...CHIN }, r() < 0.5 ? samples : { samples }];
+    },
+    call: (a) => lw.scaling.parameterTest(a[0] as lw.scaling.ChinchillaParams, a[1] as lw.scaling.ChinchillaParams, a[2] as { samples: Record<string, Float64Array> }),
+    check: (_a, res) => {
+      const t = res as lw.scaling.ParameterTestResult;
+      return t.statistic >= 0 && t.pValue >= 0 && t.pValue <= 1 ? undefined : `χ² ${t.statistic}, p ${t.pValue}`;
+    },
+  },
+  {
+    name: 'scaling.likelihoodRatioTest',
+    names: ['fit', 'reference', 'data', 'opts', 'delta', 'params', 'N', 'D', 'loss', 'A', 'B', 'E', 'alpha', 'beta'],
+    build: (r) => [{ ...CHIN, E: 1.7 }, { ...CHIN }, scalingData(r, int(r, 6, 20)), r() < 0.5 ? {} : { delta: pick(r, [1e-3, 1e-2]) }],
+    call: (a) => lw.scaling.likelihoodRatioTest(a[0] as lw.scaling.ChinchillaParams, a[1] as lw.scaling.ChinchillaParams, a[2] as lw.scaling.ScalingData, a[3] as { delta?: number }),
+    check: (_a, res) => finiteNumber((res as lw.scaling.LikelihoodRatioResult).statistic),
+  },
+  {
+    name: 'scaling.subset',
+    names: ['data', 'opts', 'where', 'within', 'min', 'max', 'dropOutliers', 'dropHighestLoss', 'N', 'loss', 'source', 'outlier'],
+    build: (r) => {
+      const n = int(r, 0, 12);
+      const data = {
+        N: Float64Array.from({ length: n }, () => 10 ** (7 + 3 * r())),
+        loss: Array.from({ length: n }, () => 2 + r()),
+        source: Array.from({ length: n }, () => pick(r, ['a', 'b', 'c'])),
+        outlier: Array.from({ length: n }, () => r() < 0.2),
+      };
+      const opts: Record<string, unknown> = {};
+      if (r() < 0.6) opts.where = pick(r, ['source == "a"', '!outlier && N > 1e8', 'loss <= 2.5 || source != "b"', 'true']);
+      if (r() < 0.3) opts.within = { N: { min: 1e8 } };
+      if (r() < 0.3) opts.dropOutliers = pick(r, [true, 'outlier']);
+      if (r() < 0.3) opts.dropHighestLoss = int(r, 0, 3);
+      return [data, opts];
+    },
+    call: (a) => lw.scaling.subset(a[0] as lw.scaling.RunTable, a[1] as lw.scaling.SubsetOptions),
+    check: (a, res) => {
+      const s = res as lw.scaling.SubsetResult<lw.scaling.RunTable>;
+      const n = (a[0] as { N: Float64Array }).N.length;
+      return s.kept.length + s.dropped.length === n ? undefined : 'kept + dropped != runs';
+    },
+    extraKeys: { 1: ['where', 'within', 'dropOutliers', 'dropHighestLoss'] },
+  },
+  {
+    name: 'scaling.parseWhere',
+    names: ['opts.where', 'text'],
+    build: (r) => [pick(r, ['a == 1', '!(x < 2) || `Model Size` >= 1e9', "s != 'q' && t", 'true'])],
+    call: (a) => lw.scaling.parseWhere(a[0] as string),
+  },
+  {
+    name: 'scaling.trainingFlops',
+    names: ['N', 'D', 'opts', 'compute', 'kind', 'nLayer', 'nCtx', 'dAttn', 'flopsPerToken'],
+    build: (r) => {
+      const n = int(r, 0, 6);
+      const N = Float64Array.from({ length: n }, () => 1e8 * (1 + r()));
+      const D = Array.from({ length: n }, () => 1e10 * (1 + r()));
+      return [N, D, r() < 0.5 ? {} : { compute: pick(r, ['6ND', { kind: 'kaplan', nLayer: 12, nCtx: 1024, dAttn: 768 }, { flopsPerToken: (x: number) => 6 * x + 1e6 }] as const) }];
+    },
+    call: (a) => lw.scaling.trainingFlops(a[0] as Float64Array, a[1] as number[], a[2] as { compute?: lw.scaling.ComputeModel }),
+    check: (a, res) => {
+      const N = a[0] as Float64Array;
+      const D = a[1] as number[];
+      const o = a[2] as { compute?: unknown };
+      const c = res as Float64Array;
+      if (c.length !== N.length) return 'length';
+      for (let i = 0; i < N.length; i++) if (c[i]! < 6 * N[i]! * D[i]! * (1 - 1e-12)) return `C[${i}] below 6ND`;
+      return o.compute === undefined || o.compute === '6ND' ? (c.every((x, i) => x === 6 * N[i]! * D[i]!) ? undefined : '6ND') : undefined;
+    },
+    extraKeys: { 2: ['compute'] },
+  },
+  {
+    name: 'scaling.resampleFit',
+    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'resample', 'scheme', 'resamples', 'seed', 'size', 'fraction', 'level', 'groups', 'sets', 'gridPerResample', 'compute', 'computeModel', 'kind', 'nLayer', 'nCtx', 'dAttn', 'flopsPerToken', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs', 'a', 'b', 'e', 'alpha', 'beta'],
+    build: (r) => {
+      const data = { ...scalingData(r, int(r, 8, 16)), group: [] as string[] };
+      data.group = Array.from(data.N, (_, i) => `g${i % 3}`);
+      // Schemes without a resample count: a mutated count (65536 native refits) would outlast the fuzz's hang
+      // timeout; bootstrap and subsample are covered in test/scaling-resample.test.ts.
+      const n = data.N.length;
+      const resample = pick(r, [
+        { scheme: 'leave-one-group-out', groups: 'group' },
+        { scheme: 'given', sets: [Array.from({ length: n }, (_, i) => (i * 7) % n), Int32Array.from({ length: n - 1 }, (_, i) => i)] },
+      ] as const);
+      const opts: Record<string, unknown> = { grid: { a: [6], b: [6], e: [0.5], alpha: [0.3], beta: [0.3] }, maxIterations: 60, resample };
+      if (r() < 0.2) opts.gridPerResample = true;
+      if (r() < 0.2) opts.compute = 1e22;
+      if (r() < 0.2) opts.computeModel = pick(r, ['6ND', { kind: 'kaplan', nLayer: 2, nCtx: 8, dAttn: 4 }] as const);
+      return [data, opts];
+    },
+    call: (a) => lw.scaling.resampleFit(a[0] as lw.scaling.ScalingData, a[1] as lw.scaling.ResampleFitOptions),
+    check: (a, res) => {
+      const o = res as lw.scaling.ResampleFitResult<lw.scaling.ChinchillaParams>;
+      return o.fit.runs === (a[0] as { N: Float64Array }).N.length && o.resampling.samples.alpha!.length === o.resampling.resamples ? undefined : 'resample shapes';
+    },
+    extraKeys: { 1: ['gridPerResample', 'compute', 'computeModel', 'law', 'objective', 'delta', 'optimumRelTol', 'onProgress', 'backend', 'signal'] },
+  },
+  {
+    name: 'scaling.tableFromCsv',
+    names: ['text'],
+    build: (r) => [pick(r, ['a,b\n1,x\n', 'n,flag\n1,True\n2,False\n', '', 'x\n\n1'])],
+    call: (a) => lw.scaling.tableFromCsv(a[0] as string),
+  },
+  {
+    name: 'scaling.isoflopRuns',
+    names: ['opts', 'source', 'dropOutliers'],
+    build: (r) => [r() < 0.4 ? {} : { source: pick(r, ['epochai_chinchilla', 'llama_3', ['ml_scalefit', 'misfitting']] as const), dropOutliers: r() < 0.5 }],
+    call: (a) => lw.scaling.isoflopRuns(a[0] as { source?: string }),
+    check: (_a, res) => ((res as { N: Float64Array }).N.length > 50 ? undefined : 'too few runs'),
+    extraKeys: { 0: ['source', 'dropOutliers'] },
   },
   {
     name: 'device.upload',
@@ -951,11 +1167,11 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'verifyTree per-request seeds',
-    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
     build: buildVerifyPerRequest,
     call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
     check: checkVerify,
-    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'layout', 'width'] },
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'maxAccepted', 'backend', 'signal', 'layout', 'width'] },
   },
 ];
 
