@@ -6,7 +6,7 @@
 import { withSignal } from './runtime/abort';
 import { Logits, checkTokenIds, normalizeLogits } from './logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from './runtime/native';
-import { number, optionKeys, options } from './runtime/validate';
+import { boolean, number, optionKeys, options } from './runtime/validate';
 
 /** Options of {@link logitStats}. */
 export interface LogitStatsOptions {
@@ -18,6 +18,11 @@ export interface LogitStatsOptions {
   backend?: BackendChoice;
   /** Cancels a long call; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Runs the call on the calling thread instead of a worker (default false): saves the thread hop for small
+   * calls; blocks the event loop for the call's duration and `signal` cannot interrupt it. Still a promise.
+   */
+  sync?: boolean;
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
 }
@@ -42,7 +47,7 @@ export interface LogitStatsResult {
   hasNaN: boolean;
 }
 
-const KEYS = optionKeys<LogitStatsOptions>({ targets: 1, temperature: 1, backend: 1, signal: 1, tuning: 1 });
+const KEYS = optionKeys<LogitStatsOptions>({ targets: 1, temperature: 1, backend: 1, signal: 1, sync: 1, tuning: 1 });
 
 /**
  * Streams each row of logits once and returns its log-sum-exp, entropy, varentropy, max probability and
@@ -62,9 +67,10 @@ export async function logitStats(logits: Logits, opts: LogitStatsOptions = {}): 
   const temperature = number(o.temperature ?? 1, 'opts.temperature', { min: 0, minExclusive: true });
   const targets =
     o.targets === undefined ? undefined : checkTokenIds(o.targets, 'opts.targets', l.native.rows, l.native.vocab);
+  const sync = o.sync === undefined ? false : boolean(o.sync, 'opts.sync');
   const backend = backendForCall(o.backend, l.onDevice);
   const run = nativeFunction(backend, 'logitStats');
-  const result = await withSignal(o.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend, tuning: o.tuning }));
+  const result = await withSignal(o.signal, (cancel) => run(l.native, { targets, temperature, cancel, backend, tuning: o.tuning, ...(sync ? { sync } : {}) }));
   // The addon sees an empty targets array (rows = 0) as absent; the result still carries (empty) target outputs.
   if (targets && !result.nll) Object.assign(result, { nll: new Float32Array(0), targetRank: new Int32Array(0) });
   return result;

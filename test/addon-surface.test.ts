@@ -11,6 +11,7 @@ const DECLARED = Object.keys({
   info: 1, cudaReport: 1, devices: 1, deviceUpload: 1, deviceWrap: 1, devicePointer: 1, logitStats: 1, xl3mScore: 1,
   xl3mPush: 1, xl3mInit: 1, xl3mFinish: 1, scalingFit: 1, scalingPredict: 1, scalingComputeOptimal: 1,
   scalingTraining: 1, verifyTree: 1, treeUtils: 1, multidraftOptimal: 1, _processedDistribution: 1, _benchReadMemory: 1,
+  _hostTimings: 1,
 } satisfies Record<keyof AddonFunctions, 1>);
 const CUDA_ONLY = Object.keys({ _benchCopy: 1, _benchLogitStats: 1 } satisfies Record<keyof CudaOnlyFunctions, 1>);
 const CLASSES = ['DeviceBuffer'];

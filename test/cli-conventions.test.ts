@@ -231,7 +231,7 @@ describe('documented errors and their exit codes', () => {
 
   test('usage errors: bad value, missing value, value to a switch, extra argument, missing argument — exit 2', async () => {
     const cases: [string[], RegExp][] = [
-      [['fit', 'x.csv', '--law', 'kaplan'], /--law must be one of chinchilla, kaplan-nd, got 'kaplan' \(did you mean 'kaplan-nd'\?\)/],
+      [['fit', 'x.csv', '--law', 'kaplan'], /--law must be one of chinchilla, kaplan-nd, data-constrained, got 'kaplan' \(did you mean 'kaplan-nd'\?\)/],
       [['xl3m', '--segments'], /--segments needs a value/],
       [['info', '--json=yes'], /--json takes no value/],
       [['info', 'extra'], /unexpected argument 'extra'/],

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { scaling } from '../lib';
+import { FIT_KEYS } from '../lib/scaling/fit';
 import { chiSquareSf, erf, lnGamma, normalQuantile, symmetricEigenvalues } from '../lib/scaling/stats';
 import { LegacyRandomState } from './helpers/numpyLegacy';
 import { rng } from './helpers/rng';
@@ -138,6 +139,16 @@ describe('scaling.diagnostics', () => {
     const dc = scaling.diagnostics(p, data, { predicted: pred });
     expect(Math.abs(dc.rSquared - 0.7722046084968408)).toBeLessThan(1e-9);
     expect(dc.conditionNumber).toBeUndefined();
+  });
+
+  (FIT_KEYS.includes('tie') ? test : test.skip)('datablations: the data-constrained law at the published R_D*, R_N* through predict with U gives R² 0.77220', () => {
+    const t = scaling.tableFromCsv(fs.readFileSync(path.join(__dirname, '..', 'data', 'scaling', 'datablations_fit_runs.csv'), 'utf8'));
+    const data = { N: t.params as Float64Array, D: t.tokens as Float64Array, loss: t.val_loss as Float64Array, U: t.unique_tokens as Float64Array };
+    const p = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596, rdStar: 15.387756, rnStar: 5.309743 };
+    const d = scaling.diagnostics(p as scaling.ChinchillaParams, data);
+    expect(Math.abs(d.rSquared - 0.7722046084968408)).toBeLessThan(1e-6);
+    expect(d.conditionNumber).toBeUndefined();
+    expect(() => scaling.diagnostics(p as scaling.ChinchillaParams, { N: data.N, D: data.D, loss: data.loss })).toThrow(/data.U/);
   });
 
   test('degenerate inputs give named warnings', () => {

@@ -28,4 +28,18 @@ describeGpu('scaling.fit on CUDA', () => {
     setTimeout(() => ac.abort(), 100);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
   });
+
+  test('a bootstrap split over devices (every one, or device 0 twice) gives the one-device result exactly', async () => {
+    const boot = { resamples: 7, seed: 3, gridPerResample: false };
+    const one = await scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices: [0] });
+    for (const devices of ['all', [0, 0], [0, 0, 0]] as const) {
+      const g = await scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices });
+      expect(Array.from(g.bootstrap!.samples.alpha!)).toEqual(Array.from(one.bootstrap!.samples.alpha!));
+      expect(g.objective).toBe(one.objective);
+    }
+    await expect(scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices: [1000] })).rejects.toMatchObject({
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+    });
+  });
 });

@@ -11,6 +11,8 @@ import { fit } from '../scaling/fit';
 import { computeOptimal } from '../scaling/formulas';
 import { chinchillaRuns, parseCsv, parseQuantity, type CsvDelimiter } from '../scaling/data';
 import type { FitResult, ScalingLaw, ScalingObjective } from '../scaling/types';
+import { diagnostics, type Diagnostics } from '../scaling/diagnostics';
+import { compileWhere, parseWhere, type WhereExpr } from '../scaling/subset';
 import { ProgressBar } from './progress';
 import { UsageError } from './usage';
 import { nearest, runCommand, type Args, type CommandSpec, type OptionSpec } from './framework';
@@ -28,7 +30,7 @@ export const FIT_OPTIONS: Record<string, OptionSpec> = {
   'keep-outliers': { type: 'boolean', group: ROLE.rows, help: 'keep rows flagged in an outlier column (by default they are dropped, as lengthwise demo does, and the output says so)' },
   'skip-invalid': { type: 'boolean', group: ROLE.rows, help: 'skip rows whose N, D/C or loss is not a number > 0 (listed in a summary) instead of stopping at the first' },
   delimiter: { type: 'string', value: 'D', group: ROLE.rows, help: "field delimiter: ',' ';' tab, or auto (default: detected from the header line)" },
-  law: { type: 'string', value: 'L', group: ROLE.fit, help: 'chinchilla (default) | kaplan-nd' },
+  law: { type: 'string', value: 'L', group: ROLE.fit, help: 'chinchilla (default) | kaplan-nd | data-constrained (needs --unique-tokens)' },
   objective: { type: 'string', value: 'O', group: ROLE.fit, help: 'huber (default) | mse | huber-likelihood' },
   delta: { type: 'string', value: 'X', group: ROLE.fit, help: 'Huber threshold (default 1e-3)' },
   bootstrap: { type: 'string', value: 'N', group: ROLE.fit, help: 'N resamples of the runs (with replacement)' },
@@ -39,6 +41,13 @@ export const FIT_OPTIONS: Record<string, OptionSpec> = {
   backend: { type: 'string', value: 'B', group: ROLE.fit, help: 'cpu | cuda | auto' },
   plot: { type: 'string', value: 'FILE', group: ROLE.out, help: 'figure (7.0 x 3.0 in): iso-loss contours with the runs and the compute-optimal frontier (with its bootstrap band under --bootstrap), loss vs compute with residuals; FILE ends in .svg, or .png (needs the optional renderer: npm install @resvg/resvg-js)' },
   title: { type: 'string', value: 'TEXT', group: ROLE.out, help: "the figure's title (default: law, objective, runs and the input's file name)" },
+  where: { type: 'string', value: 'EXPR', group: ROLE.rows, help: 'keep rows for which EXPR holds, e.g. \'source=="chinchilla" && params >= 1e8\' (columns by name, `quoted name` for spaces; == != < <= > >= && || ! and parentheses; parsed, never evaluated as code)' },
+  'unique-tokens': { type: 'string', value: 'COL', group: ROLE.N, help: 'unique training tokens U per run (the data-constrained law needs it)' },
+  weights: { type: 'string', value: 'COL', group: ROLE.fit, help: 'per-run weights ≥ 0 from COL (the objective becomes Σ w·Huber)' },
+  tie: { type: 'string', multiple: true, value: 'P=Q', group: ROLE.fit, help: 'constrain parameters equal, e.g. alpha=beta (repeatable; P=Q=R ties three)' },
+  fix: { type: 'string', multiple: true, value: 'P=X', group: ROLE.fit, help: 'hold a parameter fixed in natural units, e.g. E=1.69 (repeatable)' },
+  'bootstrap-objective': { type: 'string', value: 'O', group: ROLE.fit, help: 'objective of the bootstrap refits (default: --objective), e.g. huber for the paper\'s Huber-sum bootstrap of a likelihood fit' },
+  residuals: { type: 'boolean', group: ROLE.out, help: 'print each run\'s prediction and residual, R² (on L and ln L) and the diagnostics\' warnings (in --json: a residuals object)' },
 };
 
 const DEFAULT_NAMES = {
@@ -69,6 +78,12 @@ export interface RunsCsvOptions {
   /** Skip rows with a bad N, D/C or loss (and malformed records) instead of failing on the first. */
   skipInvalid?: boolean;
   delimiter?: CsvDelimiter | 'auto';
+  /** Keep rows for which this expression over the columns holds (scaling.parseWhere's grammar). */
+  where?: string;
+  /** Column of unique tokens U. */
+  uCol?: string;
+  /** Column of per-run weights (≥ 0). */
+  weightsCol?: string;
 }
 
 /** Which columns became what, and which were left unused. @internal */
@@ -92,6 +107,10 @@ export interface RunsFromCsv {
   N: Float64Array;
   D: Float64Array;
   loss: Float64Array;
+  /** Unique tokens per run (with `uCol`). */
+  U?: Float64Array;
+  /** Weights per run (with `weightsCol`). */
+  weights?: Float64Array;
   /** Data rows in the file (blank rows not counted). */
   total: number;
   /** total − runs kept. */
@@ -99,7 +118,7 @@ export interface RunsFromCsv {
   delimiter: CsvDelimiter;
   columns: ColumnMapping;
   /** Rows dropped, by reason. */
-  drops: { filter: number; outlierColumn: number; highestLoss: number; invalid: number };
+  drops: { filter: number; outlierColumn: number; highestLoss: number; invalid: number; where?: number };
   /** Rows skipped as invalid (with --skip-invalid): line and reason. */
   skipped: { line: number; reason: string }[];
   /** Line numbers of blank records (every field empty), ignored. */
@@ -168,13 +187,40 @@ export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCs
   }
   if (outlierCol >= 0) used.add(outlierCol);
   const skipped: RunsFromCsv['skipped'] = table.malformed.map((m) => ({ line: m.line, reason: m.reason }));
-  const drops = { filter: 0, outlierColumn: 0, highestLoss: 0, invalid: 0 };
-  const kept: { N: number; D: number; loss: number }[] = [];
+  const drops: RunsFromCsv['drops'] = { filter: 0, outlierColumn: 0, highestLoss: 0, invalid: 0 };
+  const kept: { N: number; D: number; loss: number; U: number; w: number }[] = [];
+  let where: ((k: number) => boolean) | undefined;
+  if (opts.where !== undefined) {
+    drops.where = 0;
+    const cols = csvColumns(header, rows);
+    try {
+      where = compileWhere(opts.where, cols, '--where');
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    for (const c of whereColumns(opts.where)) used.add(header.indexOf(c));
+  }
+  const iU = opts.uCol === undefined ? -1 : findColumn(header, opts.uCol, [], 'U (--unique-tokens)', true).index;
+  const iW = opts.weightsCol === undefined ? -1 : findColumn(header, opts.weightsCol, [], 'the weights (--weights)', true).index;
+  if (iU >= 0) used.add(iU);
+  if (iW >= 0) used.add(iW);
   rows.forEach((r, k) => {
     const line = lines[k]!;
     if (conds.some((c) => (r[c.col] ?? '') !== c.value)) {
       drops.filter++;
       return;
+    }
+    if (where) {
+      let keep: boolean;
+      try {
+        keep = where(k);
+      } catch (e) {
+        throw new UsageError(`line ${line}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (!keep) {
+        drops.where!++;
+        return;
+      }
     }
     if (outlierCol >= 0 && TRUTHY.has((r[outlierCol] ?? '').toLowerCase())) {
       drops.outlierColumn++;
@@ -197,13 +243,20 @@ export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCs
     const N = cell(iN, 'N');
     const D = iD >= 0 ? cell(iD, 'D') : cell(iC, 'compute') / (6 * N);
     const loss = cell(iL, 'loss');
+    const U = iU >= 0 ? cell(iU, 'U') : NaN;
+    let w = NaN;
+    if (iW >= 0) {
+      const sw = r[iW] ?? '';
+      w = parseQuantity(sw);
+      if (!(w >= 0) || !Number.isFinite(w)) bad ??= `weight '${sw}' (column ${header[iW]}) is not a number ≥ 0`;
+    }
     if (bad !== undefined) {
       if (!opts.skipInvalid) throw new UsageError(`line ${line}: ${bad} (--skip-invalid skips such rows)`);
       drops.invalid++;
       skipped.push({ line, reason: bad });
       return;
     }
-    kept.push({ N, D, loss });
+    kept.push({ N, D, loss, U, w });
   });
   drops.invalid += table.malformed.length;
   if (dropHighest > 0) {
@@ -214,6 +267,7 @@ export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCs
   }
   if (kept.length === 0) throw new UsageError(`no runs left out of ${rows.length} rows (filters, outliers and invalid rows removed them all)`);
   if (drops.filter) notes.push(`dropped ${rowsWord(drops.filter)} by --filter ${(opts.filters ?? []).join(' ')}`);
+  if (drops.where) notes.push(`dropped ${rowsWord(drops.where)} by --where ${opts.where}`);
   if (drops.outlierColumn) {
     notes.push(`dropped ${rowsWord(drops.outlierColumn)} flagged in column '${header[outlierCol]}'` +
       (outlierDefault ? ' (the default, as `lengthwise demo` does; --keep-outliers keeps them)' : ''));
@@ -240,11 +294,82 @@ export function runsFromCsv(text: string, opts: RunsCsvOptions = {}): RunsFromCs
     N: Float64Array.from(kept, (r) => r.N),
     D: Float64Array.from(kept, (r) => r.D),
     loss: Float64Array.from(kept, (r) => r.loss),
+    ...(iU >= 0 ? { U: Float64Array.from(kept, (r) => r.U) } : {}),
+    ...(iW >= 0 ? { weights: Float64Array.from(kept, (r) => r.w) } : {}),
     total: rows.length,
     dropped: rows.length - kept.length,
     delimiter: table.delimiter,
     columns, drops, skipped, blank: table.blank, notes,
   };
+}
+
+/** Typed columns of the CSV for `--where`: numbers (unit suffixes allowed) where every cell is one, true/false, else strings. */
+function csvColumns(header: string[], rows: string[][]): Record<string, number[] | string[] | boolean[]> {
+  const out: Record<string, number[] | string[] | boolean[]> = {};
+  header.forEach((h, j) => {
+    const cells = rows.map((r) => (r[j] ?? '').trim());
+    const lower = cells.map((c) => c.toLowerCase());
+    if (cells.length && lower.every((c) => c === 'true' || c === 'false')) out[h] = lower.map((c) => c === 'true');
+    else {
+      const nums = cells.map((c) => (c === '' ? NaN : parseQuantity(c)));
+      out[h] = cells.every((c, i) => c === '' || Number.isFinite(nums[i]!)) && cells.some((c) => c !== '') ? nums : cells;
+    }
+  });
+  return out;
+}
+
+/** Column names an expression reads. */
+function whereColumns(text: string): string[] {
+  const out = new Set<string>();
+  const walk = (e: WhereExpr) => {
+    if (e.kind === 'column') out.add(e.name);
+    else if (e.kind === 'not') walk(e.arg);
+    else if (e.kind !== 'literal') {
+      walk(e.left);
+      walk(e.right);
+    }
+  };
+  walk(parseWhere(text, '--where'));
+  return [...out];
+}
+
+/** `--tie a=b[=c]` and `--fix P=X`, checked. */
+function constraints(args: Args): { tie?: string[][]; fix?: Record<string, number> } {
+  const out: { tie?: string[][]; fix?: Record<string, number> } = {};
+  const ties = args.strings('tie');
+  if (ties.length) {
+    out.tie = ties.map((t) => {
+      const names = t.split('=').map((x) => x.trim());
+      if (names.length < 2 || names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) throw new UsageError(`--tie must be P=Q (parameter names), got '${t}'`);
+      return names;
+    });
+  }
+  const fixes = args.strings('fix');
+  if (fixes.length) {
+    out.fix = {};
+    for (const f of fixes) {
+      const eq = f.indexOf('=');
+      const k = f.slice(0, eq).trim();
+      const x = Number(f.slice(eq + 1));
+      if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || f.slice(eq + 1).trim() === '' || !Number.isFinite(x)) {
+        throw new UsageError(`--fix must be P=X (a parameter name and a number), got '${f}'`);
+      }
+      out.fix[k] = x;
+    }
+  }
+  return out;
+}
+
+/** Per-run residual lines and R² for `--residuals`. */
+function residualLines(runs: RunsFromCsv, d: Diagnostics): string {
+  const lines = [`residuals (${runs.N.length} runs): R² ${d.rSquared.toFixed(4)} on L, ${d.rSquaredLog.toFixed(4)} on ln L; rmse ${fmt(d.rmse, 4)}` +
+    (d.conditionNumber !== undefined ? `; scaled Jacobian condition number ${fmt(d.conditionNumber, 3)}` : '')];
+  lines.push(`  ${'run'.padStart(5)} ${'N'.padStart(11)} ${'D'.padStart(11)} ${'loss'.padStart(9)} ${'predicted'.padStart(9)} ${'L − L̂'.padStart(10)} ${'ln L̂ − ln L'.padStart(12)}`);
+  for (let i = 0; i < runs.N.length; i++) {
+    lines.push(`  ${String(i).padStart(5)} ${fmt(runs.N[i], 4).padStart(11)} ${fmt(runs.D[i], 4).padStart(11)} ${runs.loss[i]!.toFixed(4).padStart(9)} ` +
+      `${d.predicted[i]!.toFixed(4).padStart(9)} ${d.residuals[i]!.toExponential(2).padStart(10)} ${d.logResiduals[i]!.toExponential(2).padStart(12)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** The column mapping in words (one line per role, then the unused columns). @internal */
@@ -319,8 +444,12 @@ export function readText(file: string): string {
 async function fitCommand(args: Args): Promise<number> {
   const file = args.positionals[0];
   if (file === undefined) throw new UsageError('missing runs.csv (a file name, or - for standard input)');
-  const law = args.choice<ScalingLaw>('law', ['chinchilla', 'kaplan-nd'], 'chinchilla');
+  const law = args.choice<ScalingLaw>('law', ['chinchilla', 'kaplan-nd', 'data-constrained' as ScalingLaw], 'chinchilla');
   const objective = args.choice<ScalingObjective>('objective', ['huber', 'mse', 'huber-likelihood'], 'huber');
+  const bootstrapObjective = args.choice<ScalingObjective>('bootstrap-objective', ['huber', 'mse', 'huber-likelihood']);
+  if (bootstrapObjective !== undefined && !args.has('bootstrap')) throw new UsageError('--bootstrap-objective needs --bootstrap N');
+  if ((law as string) === 'data-constrained' && !args.has('unique-tokens')) throw new UsageError('--law data-constrained needs --unique-tokens COL (the unique tokens U of each run)');
+  const constrained = constraints(args);
   const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto']);
   const resamples = args.int('bootstrap', 1);
   const seed = args.int('seed', 0) ?? 0;
@@ -346,10 +475,17 @@ async function fitCommand(args: Args): Promise<number> {
     nCol: args.string('n-col'), dCol: args.string('d-col'), cCol: args.string('c-col'), lossCol: args.string('loss-col'),
     filters: args.strings('filter'), dropOutliers: args.string('drop-outliers'), keepOutliers: args.flag('keep-outliers'),
     skipInvalid: args.flag('skip-invalid'), delimiter: delim,
+    where: args.string('where'), uCol: args.string('unique-tokens'), weightsCol: args.string('weights'),
   });
   const bar = new ProgressBar('fitting', { unit: 'fits' });
   const t0 = Date.now();
-  const r = await fit({ N: runs.N, D: runs.D, loss: runs.loss }, {
+  // The constraint, weight and bootstrap-objective keys go to the fit only when given (its own checks apply).
+  const extra: Record<string, unknown> = { ...constrained };
+  if (runs.weights) extra.weights = runs.weights;
+  if (bootstrapObjective !== undefined) extra.bootstrapObjective = bootstrapObjective;
+  const data = runs.U ? { N: runs.N, D: runs.D, loss: runs.loss, U: runs.U } : { N: runs.N, D: runs.D, loss: runs.loss };
+  const r = await fit(data, {
+    ...(extra as object),
     law,
     objective,
     delta,
@@ -362,6 +498,7 @@ async function fitCommand(args: Args): Promise<number> {
   const seconds = (Date.now() - t0) / 1000;
   bar.done();
   const warnings = (r as FitResult & { warnings?: string[] }).warnings ?? [];
+  const diag = args.flag('residuals') ? diagnostics(r, data) : undefined;
   for (const w of warnings) process.stderr.write(`lengthwise fit: warning: ${w}\n`);
   if (plot !== undefined) {
     const { defaultPlotTitle, writeFitPlot } = await import('./fitPlot');
@@ -384,6 +521,13 @@ async function fitCommand(args: Args): Promise<number> {
       out.bootstrap = summary;
     }
     if (plot !== undefined) out.plot = plot;
+    if (diag) {
+      out.residuals = {
+        predicted: Array.from(diag.predicted), residual: Array.from(diag.residuals), logResidual: Array.from(diag.logResiduals),
+        rSquared: diag.rSquared, rSquaredLog: diag.rSquaredLog, rmse: diag.rmse, conditionNumber: diag.conditionNumber,
+        warnings: diag.warnings.filter((w) => !warnings.includes(w)),
+      };
+    }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     process.stdout.write(
@@ -392,6 +536,7 @@ async function fitCommand(args: Args): Promise<number> {
         runs.notes.map((n) => `note: ${n}\n`).join('') +
         `${fitTable(r, compute)}\n` +
         warnings.map((w) => `warning: ${w}\n`).join('') +
+        (diag ? residualLines(runs, diag) + diag.warnings.filter((w) => !warnings.includes(w)).map((w) => `warning: ${w}\n`).join('') : '') +
         (plot !== undefined ? `  plot: ${plot}\n` : ''),
     );
   }

@@ -50,6 +50,8 @@ export interface NativeLogitStatsOptions {
   backend: NativeBackend;
   cancel: CancelFlag;
   tuning?: NativeTuning;
+  /** Run on the JS thread (no worker hop). */
+  sync?: boolean;
 }
 
 /** `xl3mScore` / `xl3mPush` options (the push-only keys are absent for a one-shot score). */
@@ -100,6 +102,8 @@ export interface NativeFitOptions {
   progress: Float64Array;
   backend: NativeBackend;
   tuning?: NativeTuning;
+  /** CUDA devices to split a bootstrap over (absent: every visible one, for large bootstraps). */
+  devices?: number[];
 }
 
 /** `scalingFit` result. */
@@ -141,6 +145,8 @@ export interface NativeVerifyTreeOptions extends NativeProcessing, NativeStreams
   cancel: CancelFlag;
   backend: NativeBackend;
   tuning?: NativeTuning;
+  /** Run on the JS thread (no worker hop). */
+  sync?: boolean;
 }
 
 /** `treeUtils` options: the same processing knobs and draft kind (`eta` only for gtoReward). */
@@ -209,6 +215,8 @@ export interface AddonFunctions {
   _processedDistribution(z: Float64Array, opts: NativeProcessing): Float64Array;
   // bench.cc (benchmark-only)
   _benchReadMemory(data: ArrayBufferView): number;
+  /** Host phase marks [name, steady-clock ns] since the last read (LENGTHWISE_HOST_TIMING=1; else empty). */
+  _hostTimings(): Array<[string, number]>;
 }
 
 /** Benchmark hooks (`bench.cc`); the CPU build exports them too and says it has no CUDA backend. */

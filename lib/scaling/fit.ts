@@ -6,7 +6,7 @@
 import { withSignal } from '../runtime/abort';
 import type { NativeBootstrapOptions, NativeFitResult } from '../runtime/addonTypes';
 import { nativeFunction, resolveBackend } from '../runtime/native';
-import { boolean, callback, integer, number, optionKeys, options, seed as seedOf } from '../runtime/validate';
+import { boolean, callback, integer, invalidType, number, optionKeys, options, seed as seedOf } from '../runtime/validate';
 import type {
   BootstrapOptions,
   BootstrapSummary,
@@ -24,7 +24,7 @@ import { buildGrid, checkData, checkLaw, checkNumber, checkObjective, paramCount
 /** @internal Option keys of {@link fit} (the resampling wrappers accept them too). */
 export const FIT_KEYS = optionKeys<FitOptions>({
   law: 1, objective: 1, delta: 1, grid: 1, bootstrap: 1, maxIterations: 1, optimumRelTol: 1, backend: 1, signal: 1,
-  onProgress: 1, tuning: 1,
+  onProgress: 1, tuning: 1, devices: 1,
 });
 const BOOTSTRAP_KEYS = optionKeys<BootstrapOptions>({ resamples: 1, seed: 1, gridPerResample: 1, compute: 1, level: 1 });
 
@@ -35,6 +35,12 @@ function naturalParams(law: ScalingLaw, theta: Float64Array): ChinchillaParams |
     return { A: Math.exp(theta[0]!), B: Math.exp(theta[1]!), E: Math.exp(theta[2]!), alpha: theta[3]!, beta: theta[4]! };
   }
   return { Nc: Math.exp(theta[0]!), Dc: Math.exp(theta[1]!), alphaN: theta[2]!, alphaD: theta[3]! };
+}
+
+function checkDevices(d: unknown): number[] | undefined {
+  if (d === undefined || d === 'all') return undefined;
+  if (!Array.isArray(d) || d.length === 0) throw invalidType('opts.devices', "'all' or a non-empty array of device ordinals", d);
+  return d.map((x: unknown, i) => integer(x, `opts.devices[${i}]`, { min: 0, max: 1023 }));
 }
 
 function checkBootstrap(b: unknown): NativeBootstrapOptions | undefined {
@@ -106,6 +112,7 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
   const optimumRelTol = number(o.optimumRelTol ?? 1e-6, 'opts.optimumRelTol', { min: 0 });
   const boot = checkBootstrap(o.bootstrap);
   const onProgress = o.onProgress === undefined ? undefined : (callback(o.onProgress, 'opts.onProgress') as (done: number, total: number) => void);
+  const devices = checkDevices(o.devices);
   const backend = resolveBackend(o.backend);
   const run = nativeFunction(backend, 'scalingFit');
 
@@ -134,6 +141,7 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
         progress,
         backend,
         tuning: opts.tuning,
+        ...(devices ? { devices } : {}),
       }),
     );
   } finally {

@@ -244,7 +244,7 @@ export interface ResampleFitResult<P> {
   resampling: ResampleSummary;
 }
 
-function quantities(law: ScalingLaw, r: FitResult, C: number, model: ComputeModel | undefined): Record<string, number> {
+function quantities(law: string, r: FitResult, C: number, model: ComputeModel | undefined): Record<string, number> {
   const p = r.params as unknown as Record<string, number>;
   const out: Record<string, number> = { ...p };
   if (r.sigma !== undefined) out.sigma = r.sigma;

@@ -96,6 +96,13 @@ export interface FitOptions<L extends ScalingLaw = ScalingLaw> {
   optimumRelTol?: number;
   /** 'cpu', 'cuda' or 'auto' (default: LENGTHWISE_BACKEND, else auto). */
   backend?: BackendChoice;
+  /**
+   * CUDA: the GPUs a bootstrap's resamples are split over, each fitting a contiguous range of resamples exactly
+   * as one GPU would (results do not depend on the split). 'all' (default) uses every visible GPU once the
+   * bootstrap holds at least 2^18 (resample, start) fits, else device 0; a list of ordinals always splits over
+   * those devices (a device listed twice runs two ranges concurrently) and runs the full-data fit on the first.
+   */
+  devices?: 'all' | readonly number[];
   /** Aborts the fit (the promise rejects with an AbortError). */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/tuning.h"
 
 namespace lw {
 namespace addon {
@@ -40,6 +41,7 @@ class Task : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    host_mark("worker start");
     try {
       execute_();
     } catch (const Error& e) {
@@ -52,6 +54,7 @@ class Task : public Napi::AsyncWorker {
       kind_ = ErrorKind::Runtime;
       SetError(e.what());
     }
+    host_mark("worker end");
   }
   // A worker_thread terminated while this task ran completes it in an environment that can no longer run
   // JavaScript: node-addon-api then throws from its HandleScope / promise calls, and an exception escaping this
@@ -66,11 +69,13 @@ class Task : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
+    host_mark("js resolve");
     try {
       deferred_.Resolve(resolve_(env));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
+    host_mark("js resolved");
   }
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
@@ -86,8 +91,43 @@ class Task : public Napi::AsyncWorker {
   ErrorKind kind_ = ErrorKind::Runtime;
 };
 
-// Queues the work and returns its promise.
-inline Napi::Value run_async(Napi::Env env, Task::Work execute, Task::Finish resolve, Pins pins) {
+// Runs the work on the calling (JS) thread and returns a settled promise: the synchronous fast path of
+// `opts.sync` for calls so small that the thread hop to a libuv worker and back costs more than the work.
+inline Napi::Value run_now(Napi::Env env, const Task::Work& execute, const Task::Finish& resolve) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  host_mark("sync start");
+  ErrorKind kind = ErrorKind::Runtime;
+  std::string msg;
+  bool ok = false;
+  try {
+    execute();
+    ok = true;
+  } catch (const Error& e) {
+    kind = e.kind;
+    msg = e.what();
+  } catch (const std::bad_alloc&) {
+    msg = "out of host memory";
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
+  host_mark("sync end");
+  if (!ok) {
+    deferred.Reject(make_error(env, kind, msg).Value());
+    return deferred.Promise();
+  }
+  try {
+    deferred.Resolve(resolve(env));
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  }
+  host_mark("js resolved");
+  return deferred.Promise();
+}
+
+// Queues the work and returns its promise (sync: runs it now on this thread, see run_now).
+inline Napi::Value run_async(Napi::Env env, Task::Work execute, Task::Finish resolve, Pins pins, bool sync = false) {
+  host_mark("js unpacked");
+  if (sync) return run_now(env, execute, resolve);
   auto* task = new Task(env, std::move(execute), std::move(resolve), std::move(pins));
   Napi::Promise p = task->promise();
   task->Queue();

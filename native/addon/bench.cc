@@ -63,7 +63,23 @@ Napi::Value BenchLogitStats(const Napi::CallbackInfo& info) {
   });
 }
 
+// _hostTimings() → [[name, ns], ...]: the host phase marks recorded since the last read (LENGTHWISE_HOST_TIMING=1;
+// empty otherwise), steady-clock nanoseconds.
+Napi::Value HostTimings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<HostMark> marks = take_host_marks();
+  Napi::Array a = Napi::Array::New(env, marks.size());
+  for (size_t i = 0; i < marks.size(); ++i) {
+    Napi::Array m = Napi::Array::New(env, 2);
+    m.Set(0u, Napi::String::New(env, marks[i].name));
+    m.Set(1u, Napi::Number::New(env, static_cast<double>(marks[i].ns)));
+    a.Set(static_cast<uint32_t>(i), m);
+  }
+  return a;
+}
+
 LW_EXPORT_FUNCTION("_benchCopy", BenchCopy);
+LW_EXPORT_FUNCTION("_hostTimings", HostTimings);
 LW_EXPORT_FUNCTION("_benchLogitStats", BenchLogitStats);
 
 }  // namespace

@@ -14,10 +14,12 @@ namespace {
 Napi::Value LogitStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
+    host_mark("js call");
     Pins pins;
     Napi::Object opts = object(info[1], "opts");
     auto args = std::make_shared<LogitStatsArgs>();
     args->logits = logits(env, info[0], "logits", pins);
+    host_mark("js logits unpacked");
     const int64_t rows = args->logits.rows;
     size_t nt = 0;
     args->targets = optional_typed_array<int32_t>(opts, "targets", napi_int32_array, "targets", &nt, pins);
@@ -28,6 +30,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     args->cancel.flag = cancel_flag(opts, pins);
     args->tuning = tuning_of(opts);
     Backend backend = backend_of(opts);
+    const bool sync = boolean_or(opts, "sync", false);
 
     // Outputs are allocated here (JS thread) and written in place by the worker.
     Napi::Object result = Napi::Object::New(env);
@@ -51,6 +54,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
       out->nll = f32("nll");
       out->target_rank = i32("targetRank");
     }
+    host_mark("js outputs allocated");
     auto result_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
     return run_async(
         env, [args, out, backend]() { logit_stats(backend, *args, *out); },
@@ -59,7 +63,7 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
           r.Set("hasNaN", Napi::Boolean::New(env, out->has_nan));
           return r;
         },
-        std::move(pins));
+        std::move(pins), sync);
   });
 }
 

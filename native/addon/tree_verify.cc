@@ -2,7 +2,7 @@
 // opts (normalised by lib/tree/verify.ts): { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
 //   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seed (bigint), step,
 //   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), maxAccepted?: number | Int32Array(batch), cancel,
-//   backend, tuning? }
+//   backend, tuning?, sync? (run on this thread) }
 #include <memory>
 
 #include "async.h"
@@ -24,6 +24,7 @@ Napi::Int32Array copy_out(Napi::Env env, const std::vector<int32_t>& v) {
 Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
+    host_mark("js call");
     Pins pins;
     Napi::Object opts = object(info[2], "opts");
     auto args = std::make_shared<TreeVerifyArgs>();
@@ -45,6 +46,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
     args->cancel.flag = cancel_flag(opts, pins);
     args->backend = backend_of(opts);
     args->tuning = tuning_of(opts);
+    const bool sync = boolean_or(opts, "sync", false);
     auto out = std::make_shared<TreeVerifyResult>();
     return run_async(
         env, [args, out]() { *out = verify_tree(*args); },
@@ -56,7 +58,7 @@ Napi::Value VerifyTree(const Napi::CallbackInfo& info) {
           r.Set("tokenOffsets", copy_out(env, out->token_offsets));
           return r;
         },
-        std::move(pins));
+        std::move(pins), sync);
   });
 }
 

@@ -86,6 +86,16 @@ TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblin
     for (int64_t g = 0; g < nodes; ++g) {
       const int32_t cb = plan.child_start[g], ce = plan.child_start[g + 1];
       if (ce - cb < 2) continue;
+      if (ce - cb <= 8) {  // few siblings (the common case): pairwise, no sort
+        for (int32_t i = cb + 1; i < ce; ++i)
+          for (int32_t j = cb; j < i; ++j)
+            if (plan.child_token[i] == plan.child_token[j] && plan.child_token[i] != kPlaceholderToken)
+              throw_range("trees.tokens: nodes " + std::to_string(std::min(plan.child_node[i], plan.child_node[j])) +
+                          " and " + std::to_string(std::max(plan.child_node[i], plan.child_node[j])) +
+                          " are siblings with the same token " + std::to_string(plan.child_token[i]) +
+                          "; duplicate sibling tokens are only legal for drafts 'iid'");
+        continue;
+      }
       sib.clear();
       for (int32_t i = cb; i < ce; ++i)
         if (plan.child_token[i] != kPlaceholderToken) sib.emplace_back(plan.child_token[i], plan.child_node[i]);

@@ -1,4 +1,5 @@
 #include "tree_verify.h"
+#include "tuning.h"
 
 #include <algorithm>
 #include <cmath>
@@ -60,8 +61,10 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
 }
 
 TreeVerifyResult verify_tree(const TreeVerifyArgs& a) {
+  host_mark("core start");
   validate_tree_verify(a);
   TreePlan plan = plan_tree_verify(a);
+  host_mark("core planned");
   const bool on_device = a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device);
   const KernelTable& t = dispatch(a.backend, on_device, on_device && !a.target.mem.on_device ? "draft" : "target");
   return entry(t, t.verify_tree, "verifyTree")(a, plan);

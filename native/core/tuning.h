@@ -1,6 +1,7 @@
 // Code-path knobs: read from the environment once per process, then carried by value in each call's args
 // (`tuning` field), so a test or benchmark picks a path by setting the field, never the environment.
 #pragma once
+#include <vector>
 
 namespace lw {
 
@@ -19,7 +20,24 @@ struct Tuning {
   // XL3M CUDA inner loop (no environment variable; benchmarks and checks): 0 = lean s,u loop with 128-thread
   // blocks, 1 = lean with 256-thread blocks, 2 = the shared full-statistics loop with 128-thread blocks.
   int xl3m_variant = 0;
+  // LENGTHWISE_HOST_TIMING=1: record host timestamps of each call's phases (unpack, plan, upload, launch, sync,
+  // results, thread hop) for the per-call overhead benchmark (`_hostTimings()` of the addon reads them).
+  bool host_timing = false;
+  // LENGTHWISE_HOST_LEGACY=1: the CUDA host path as it was before the overhead work (pageable staging, the
+  // device memory pool trimmed at every synchronisation), for same-run before/after benchmarks.
+  bool host_legacy = false;
 };
+
+// Host phase timestamps (process-wide, only while process_tuning().host_timing): mark() appends
+// (name, steady-clock ns); take_marks() returns and clears them. A benchmark makes one call at a time.
+struct HostMark {
+  const char* name;
+  long long ns;
+};
+void host_mark(const char* name);
+// A measured value (not a timestamp) recorded among the marks, e.g. a call's GPU time in ns from CUDA events.
+void host_value(const char* name, long long value);
+std::vector<HostMark> take_host_marks();
 
 // The process's values, read from the environment on first use (the only place lengthwise reads it natively).
 const Tuning& process_tuning();

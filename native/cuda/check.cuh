@@ -2,9 +2,12 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"
+#include "core/tuning.h"
 
 namespace lw {
 namespace cuda {
@@ -15,6 +18,57 @@ inline void check(cudaError_t e, const char* what) {
   std::string msg = std::string(what) + " failed: " + cudaGetErrorString(e);
   if (e == cudaErrorMemoryAllocation) msg = std::string("CUDA out of memory (") + what + ")";
   throw_device(msg);
+}
+
+// The current device's default memory pool keeps up to kPoolKeep bytes across synchronisations (CUDA's default
+// trims the pool to 0 at every sync, so the next call's cudaMallocAsync maps fresh pages: tens of µs per call).
+// Larger scratch (host-input staging of big logits) is still returned to the device. Once per device.
+constexpr uint64_t kPoolKeep = uint64_t(512) << 20;
+inline void keep_pool() {
+  static std::atomic<uint64_t> done{0};  // bit d: device d configured
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) { cudaGetLastError(); return; }
+  if (done.load(std::memory_order_relaxed) & (uint64_t(1) << dev)) return;
+  if (!process_tuning().host_legacy) {
+    cudaMemPool_t pool;
+    if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
+      uint64_t keep = kPoolKeep;
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    }
+    cudaGetLastError();
+  }
+  done.fetch_or(uint64_t(1) << dev);
+}
+
+// Page-locked host memory reused by every call on this thread: slot 0 stages uploads (plans, small inputs),
+// slot 1 receives results. Copies from / to it are true DMA transfers (pageable memory goes through a driver
+// bounce buffer and a synchronous memcpy). Grown on demand, never shrunk; null under host_legacy (callers then
+// use their own pageable vectors). A slot is reused only after the call that filled it synchronised.
+inline void* pinned_host(int slot, size_t bytes) {
+  struct Slots {
+    void* p[2] = {nullptr, nullptr};
+    size_t n[2] = {0, 0};
+    ~Slots() {
+      for (void* q : p)
+        if (q) cudaFreeHost(q);
+    }
+  };
+  thread_local Slots s;
+  if (process_tuning().host_legacy || bytes == 0) return nullptr;
+  if (s.n[slot] < bytes) {
+    if (s.p[slot]) cudaFreeHost(s.p[slot]);
+    s.p[slot] = nullptr;
+    s.n[slot] = 0;
+    size_t want = 4096;
+    while (want < bytes) want *= 2;
+    if (cudaHostAlloc(&s.p[slot], want, cudaHostAllocPortable) != cudaSuccess) {
+      cudaGetLastError();
+      s.p[slot] = nullptr;
+      return nullptr;  // no pinned memory: the caller falls back to pageable
+    }
+    s.n[slot] = want;
+  }
+  return s.p[slot];
 }
 
 // Stream-ordered scratch memory on the per-thread default stream, freed when it goes out of scope.
@@ -31,6 +85,7 @@ class Scratch {
     if (ptr_) cudaFreeAsync(ptr_, cudaStreamPerThread);
     ptr_ = nullptr;
     if (bytes == 0) return;
+    keep_pool();
     cudaError_t e = cudaMallocAsync(&ptr_, bytes, cudaStreamPerThread);
     if (e != cudaSuccess) {
       ptr_ = nullptr;

@@ -163,12 +163,22 @@ void logit_stats_cuda(const LogitStatsArgs& a, LogitStatsOut& out) {
     }
     return;
   }
+  host_mark("cuda setup");
   Prepared p(a);
   p.enqueue();
-  std::vector<DevRowStats> host(static_cast<size_t>(rows));
-  check(cudaMemcpyAsync(host.data(), p.stats_dev.as<void>(), rows * sizeof(DevRowStats), cudaMemcpyDeviceToHost,
-                        cudaStreamPerThread), "cudaMemcpyAsync results");
+  // Results land in this thread's pinned receive slot (a pageable vector under host_legacy).
+  const size_t bytes = static_cast<size_t>(rows) * sizeof(DevRowStats);
+  std::vector<DevRowStats> pageable;
+  DevRowStats* host = static_cast<DevRowStats*>(pinned_host(1, bytes));
+  if (!host) {
+    pageable.resize(static_cast<size_t>(rows));
+    host = pageable.data();
+  }
+  check(cudaMemcpyAsync(host, p.stats_dev.as<void>(), bytes, cudaMemcpyDeviceToHost, cudaStreamPerThread),
+        "cudaMemcpyAsync results");
+  host_mark("cuda enqueued");
   check(cudaStreamSynchronize(cudaStreamPerThread), "logitStats");
+  host_mark("cuda synced");
   for (int64_t r = 0; r < rows; ++r) {
     const DevRowStats& s = host[r];
     out.logsumexp[r] = s.logsumexp;
@@ -183,6 +193,7 @@ void logit_stats_cuda(const LogitStatsArgs& a, LogitStatsOut& out) {
     if (s.flags & 1) out.has_nan = true;
     if ((s.flags & 2) && out.all_neg_inf_row < 0) out.all_neg_inf_row = r;
   }
+  host_mark("results unpacked");
 }
 
 }  // namespace lw

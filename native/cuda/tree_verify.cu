@@ -86,15 +86,34 @@ struct TreeVerifyCuda::Impl {
   bool processors = false;  // logits processors: walk_kernel<float32, PROC> on processed rows (processors.cuh)
   tv::DeviceProcessors pr{};
   Scratch proc_mask, proc_scratch;
+  bool pending = false;  // copies from / to this thread's pinned slots may still be in flight
+  cudaEvent_t ev[2] = {nullptr, nullptr};  // host_timing: GPU time of the last enqueue (memset + kernels)
+  ~Impl() {
+    if (pending) cudaStreamSynchronize(cudaStreamPerThread);  // before a later call reuses the pinned slots
+    for (cudaEvent_t e : ev)
+      if (e) cudaEventDestroy(e);
+  }
 };
 
+// Function attributes are per device and sticky: set each (fn, device, smem, cluster flag) once per process
+// (cudaFuncSetAttribute costs a few µs per call on the host path).
 static void set_attributes(const void* fn, size_t smem, bool large_clusters) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, size_t, bool>, bool> done;
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done.count({fn, dev, smem, large_clusters})) return;
+  }
   if (smem > 48 * 1024)
     check(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
           "cudaFuncSetAttribute (vocabulary too large for shared memory)");
   if (large_clusters)
     check(cudaFuncSetAttribute(fn, cudaFuncAttributeNonPortableClusterSizeAllowed, 1),
           "cudaFuncSetAttribute (cluster size)");
+  std::lock_guard<std::mutex> lock(mu);
+  done[{fn, dev, smem, large_clusters}] = true;
 }
 
 static cudaLaunchConfig_t cluster_config(int64_t blocks, size_t smem, int ncl, cudaLaunchAttribute* attr) {
@@ -204,7 +223,13 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
     key_words[4 * b + 2] = rk.request;
     key_words[4 * b + 3] = rk.step;
   }
-  std::vector<uint8_t> host(ws.bytes());
+  // Filled in place in this thread's pinned upload slot (a pageable vector under host_legacy).
+  std::vector<uint8_t> pageable;
+  uint8_t* host = static_cast<uint8_t*>(pinned_host(0, ws.bytes()));
+  if (!host) {
+    pageable.resize(ws.bytes());
+    host = pageable.data();
+  }
   offsets.fill(host, a.trees.offsets);
   child_start.fill(host, plan.child_start.data());
   child_node.fill(host, plan.child_node.data());
@@ -218,9 +243,10 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   path_off.fill(host, plan.path_offset.data());
   keys.fill(host, key_words.data());
   fill_processor_slices(proc, host, plan.processors, a.trees);
-  m.plan_dev.reset(host.size());
+  m.plan_dev.reset(ws.bytes());
   void* d = m.plan_dev.as<void>();
-  check(cudaMemcpyAsync(d, host.data(), host.size(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
+  check(cudaMemcpyAsync(d, host, ws.bytes(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
+  m.pending = true;
   Params& P = m.P;
   P.offsets = offsets.in(d);
   P.child_start = child_start.in(d);
@@ -280,6 +306,7 @@ static int32_t staged_tree_ints(const TreeBatchView& t) {
 
 TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : impl_(new Impl) {
   Impl& m = *impl_;
+  host_mark("cuda setup");
   const int dev = a.target.mem.on_device ? a.target.mem.device : 0;
   check(cudaSetDevice(dev), "cudaSetDevice");
   const int64_t V = a.target.vocab, B = a.trees.batch, N = plan.nodes;
@@ -310,6 +337,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   m.fn = m.greedy ? greedy_fn(m.dt_t) : m.processors ? walk_proc_fn() : walk_fn(m.dt_t);
   set_attributes(m.fn, m.smem, false);
   P.ncl = choose_cluster(m.fn, dev, m.smem, B, a.tuning.tree_cluster);
+  host_mark("cuda planned");
 }
 
 TreeVerifyCuda::~TreeVerifyCuda() = default;
@@ -326,8 +354,8 @@ static void launch_rows(const void* data, int64_t V, int32_t nch, int64_t rows, 
   check(cudaGetLastError(), "verifyTree rows kernel launch");
 }
 
-void TreeVerifyCuda::enqueue() {
-  Impl& m = *impl_;
+// memset of the error pair / tickets, then the path's kernels.
+static void launch_all(TreeVerifyCuda::Impl& m) {
   Params& P = m.P;
   check(cudaMemsetAsync(P.err, 0, m.zero_bytes, cudaStreamPerThread), "cudaMemsetAsync");
   if (m.greedy_rows) {
@@ -353,6 +381,18 @@ void TreeVerifyCuda::enqueue() {
   check(cudaLaunchKernelExC(&cfg, m.fn, args), "verifyTree walk kernel launch");
 }
 
+void TreeVerifyCuda::enqueue() {
+  Impl& m = *impl_;
+  if (process_tuning().host_timing) {
+    for (cudaEvent_t& e : m.ev)
+      if (!e) check(cudaEventCreate(&e), "cudaEventCreate");
+    check(cudaEventRecord(m.ev[0], cudaStreamPerThread), "cudaEventRecord");
+  }
+  launch_all(m);
+  if (m.ev[1]) check(cudaEventRecord(m.ev[1], cudaStreamPerThread), "cudaEventRecord");
+  host_mark("cuda launched");
+}
+
 bool TreeVerifyCuda::rows_path() const { return impl_->rows_path; }
 
 #ifdef LW_TREE_PROFILE
@@ -369,10 +409,20 @@ int TreeVerifyCuda::cluster() const { return impl_->greedy_rows ? 1 : impl_->P.n
 TreeVerifyResult TreeVerifyCuda::finish() {
   Impl& m = *impl_;
   Params& P = m.P;
-  check(cudaMemcpyAsync(m.host_out.data(), P.out, m.host_out.size() * 4, cudaMemcpyDeviceToHost, cudaStreamPerThread),
-        "cudaMemcpyAsync results");
+  const size_t bytes = m.host_out.size() * 4;
+  int32_t* pinned = static_cast<int32_t*>(pinned_host(1, bytes));
+  int32_t* dst = pinned ? pinned : m.host_out.data();
+  check(cudaMemcpyAsync(dst, P.out, bytes, cudaMemcpyDeviceToHost, cudaStreamPerThread), "cudaMemcpyAsync results");
+  host_mark("cuda enqueued");
   check(cudaStreamSynchronize(cudaStreamPerThread), "verifyTree");
-  const int32_t* h = m.host_out.data();
+  m.pending = false;
+  host_mark("cuda synced");
+  if (m.ev[1]) {
+    float ms = 0.f;
+    if (cudaEventElapsedTime(&ms, m.ev[0], m.ev[1]) == cudaSuccess) host_value("gpu ns", static_cast<long long>(ms * 1e6));
+    cudaGetLastError();
+  }
+  const int32_t* h = dst;
   const int32_t* err = h + 2 * static_cast<size_t>(P.total_path) + m.batch;
   // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft.
   if (err[0]) {
@@ -381,7 +431,9 @@ TreeVerifyResult TreeVerifyCuda::finish() {
                     : m.processors        ? RowError::NoAllowedToken
                                           : RowError::NoFiniteLogit);
   }
-  return compact_paths(h, h + P.total_path, h + 2 * static_cast<size_t>(P.total_path), m.path_off_host, m.batch);
+  TreeVerifyResult res = compact_paths(h, h + P.total_path, h + 2 * static_cast<size_t>(P.total_path), m.path_off_host, m.batch);
+  host_mark("results compacted");
+  return res;
 }
 
 }  // namespace cuda

@@ -193,10 +193,9 @@ struct BlockOps {
     if constexpr (PROC) qrow = processed_row(g, true);  // float32: the host set P.dt_q = 0
     else qrow = row_ptr(P.draft, P.dt_q, g);
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
-    // Spelled out, not with_dtype_code: the lambda returning a ChunkStat inverts a branch of the fp32/bf16 walk PTX.
-    ChunkStat a = P.dt_q == 0 ? row_stats<0, true>(qrow, pre, 1.f)
-                 : P.dt_q == 1 ? row_stats<1, true>(qrow, pre, 1.f)
-                               : row_stats<2, true>(qrow, pre, 1.f);
+    // The one dtype dispatch (cuda/dtype.cuh); the lambda stores into `a` rather than returning the ChunkStat.
+    ChunkStat a;
+    with_dtype_code(P.dt_q, [&](auto q) { a = row_stats<decltype(q)::value, true>(qrow, pre, 1.f); });
     if (a.bad) fail(3, g);
     else if (a.max == -INFINITY) fail(4, g);
     q_max = a.max;

@@ -21,6 +21,10 @@ struct Slice {
   void fill(std::vector<uint8_t>& staging, const T* src) const {
     if (count > 0) std::memcpy(in(staging.data()), src, static_cast<size_t>(count) * sizeof(T));
   }
+  // The same into a raw staging area (e.g. pinned host memory) of at least the workspace's bytes.
+  void fill(uint8_t* staging, const T* src) const {
+    if (count > 0) std::memcpy(in(static_cast<void*>(staging)), src, static_cast<size_t>(count) * sizeof(T));
+  }
 };
 
 class Workspace {

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/device.h"
 #include "core/error.h"
+#include "core/multi_device.h"
 #include "fit_internal.h"
 #include "scaling.h"
 
@@ -142,15 +144,36 @@ MultiStartJob make_job(const Prepared& p, const FitOptions& o) {
   j.control = p.control;
   j.optimum_rel_tol = o.optimum_rel_tol;
   j.device = o.device;
+  j.devices = o.devices;
   j.cancel = o.cancel;
   j.progress = o.progress;
   j.tuning = o.tuning;
   return j;
 }
 
+// On CUDA, resamples are split over the requested devices (every visible one by default, for a large enough
+// bootstrap), each device fitting a contiguous range exactly as one device would; a single fit (or an explicit
+// list of one device) runs on the list's first device.
 void run_multistart(Backend backend, const MultiStartJob& job, FitResult* out) {
   const KernelTable& t = dispatch(backend, false, "runs");
-  entry(t, t.multistart, "scaling fit")(job, out);
+  const MultistartFn fn = entry(t, t.multistart, "scaling fit");
+  const bool automatic = job.devices.empty();
+  const bool large = job.resamples > 1 && job.resamples * job.n_starts >= kMultiDeviceMinTasks;
+  if (backend != Backend::Cuda || (automatic && !large)) return fn(job, out);
+  const std::vector<int> devs = resolve_devices(job.devices, device::count(), "opts.devices");
+  if (devs.empty()) return fn(job, out);  // no device visible: the backend reports it
+  if (devs.size() == 1 || job.resamples <= 1) {
+    MultiStartJob one = job;
+    if (!automatic) one.device = devs[0];
+    return fn(one, out);
+  }
+  for_each_device(devs, job.resamples, [&](int dev, int64_t b, int64_t e) {
+    MultiStartJob sub = job;
+    sub.device = dev;
+    sub.resamples = e - b;
+    if (job.weights) sub.weights = job.weights + b * job.pb.n;
+    fn(sub, out + b);
+  });
 }
 
 FitResult fit(const Runs& runs, const FitOptions& opts) {

@@ -48,10 +48,17 @@ struct FitOptions {
   double optimum_rel_tol = 1e-6;   // a start "reached the optimum" if f ≤ f* + tol·|f*|
   Backend backend = Backend::Cpu;
   int device = 0;
+  // CUDA: the devices a bootstrap's resamples are split over (core/multi_device.h); empty = every visible
+  // device, used only when the bootstrap is large enough (kMultiDeviceMinTasks (resample, start) pairs).
+  std::vector<int> devices;
   Cancel cancel;
   Progress* progress = nullptr;
   Tuning tuning = process_tuning();
 };
+
+// Below this many (resample, start) fits an automatic device list ("all") keeps the bootstrap on `device`:
+// starting the other GPUs' contexts would cost more than it saves.
+constexpr int64_t kMultiDeviceMinTasks = int64_t(1) << 18;
 
 // Best of all starts for one data set (or one bootstrap resample).
 struct FitResult {
@@ -117,6 +124,7 @@ struct MultiStartJob {
   LbfgsControl control;
   double optimum_rel_tol = 1e-6;
   int device = 0;
+  std::vector<int> devices;  // FitOptions::devices
   Cancel cancel;
   Progress* progress = nullptr;
   Tuning tuning = process_tuning();

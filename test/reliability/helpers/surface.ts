@@ -151,6 +151,7 @@ function buildVerify(r: R): Args {
   if (r() < 0.5) opts.temperature = r() < 0.3 ? Float32Array.from({ length: batch }, () => r() * 2) : pick(r, [0, 0.5, 1, 2]);
   if (r() < 0.4) opts.topK = r() < 0.3 ? Int32Array.from({ length: batch }, () => int(r, 0, vocab)) : int(r, 0, vocab);
   if (r() < 0.4) opts.topP = r() < 0.3 ? Float32Array.from({ length: batch }, () => 0.05 + 0.95 * r()) : pick(r, [0.3, 0.9, 1]);
+  if (r() < 0.2) opts.sync = true;
   return [trees, target, opts];
 }
 
@@ -474,7 +475,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'logitStats',
-    names: ['logits', 'opts', 'targets', 'temperature', 'backend', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    names: ['logits', 'opts', 'targets', 'temperature', 'backend', 'signal', 'sync', 'rows', 'vocab', 'dtype', 'data'],
     build: (r) => {
       const rows = int(r, 0, 6);
       const vocab = int(r, 1, 48);
@@ -483,19 +484,20 @@ export const TARGETS: Target[] = [
       if (r() < 0.5) opts.targets = targetsFor(r, rows, vocab);
       if (r() < 0.3) opts.temperature = pick(r, [0.25, 1, 2.5]);
       if (r() < 0.2) opts.backend = 'cpu';
+      if (r() < 0.2) opts.sync = true;
       return [l, opts];
     },
     call: (a) => lw.logitStats(a[0] as lw.Logits, a[1] as lw.LogitStatsOptions),
     check: checkLogitStats,
-    extraKeys: { 1: ['targets', 'temperature', 'backend', 'signal'] },
+    extraKeys: { 1: ['targets', 'temperature', 'backend', 'signal', 'sync'] },
   },
   {
     name: 'verifyTree',
-    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'maxAccepted', 'backend', 'signal', 'sync', 'tokens', 'parents', 'offsets', 'vocab', 'rows'],
     build: buildVerify,
     call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
     check: checkVerify,
-    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'maxAccepted', 'backend', 'signal'] },
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'maxAccepted', 'backend', 'signal', 'sync'] },
   },
   {
     name: 'tree.validateTreeBatch',
@@ -823,7 +825,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'scaling.fit',
-    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'runs'],
+    names: ['data', 'opts', 'N', 'D', 'loss', 'law', 'objective', 'delta', 'grid', 'bootstrap', 'resamples', 'seed', 'gridPerResample', 'compute', 'level', 'maxIterations', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices', 'runs'],
     build: (r) => {
       const law = pick(r, ['chinchilla', 'kaplan-nd'] as const);
       const objective = pick(r, ['huber', 'mse', 'huber-likelihood'] as const);
@@ -834,6 +836,7 @@ export const TARGETS: Target[] = [
           : { nc: [30], dc: [22], alphaN: [0.1, 0.07], alphaD: [0.1] };
       if (r() < 0.3) opts.bootstrap = { resamples: int(r, 0, 3), seed: int(r, 0, 100) };
       if (r() < 0.2) opts.delta = 1e-2;
+      if (r() < 0.2) opts.devices = 'all';
       return [scalingData(r, int(r, 6, 20)), opts];
     },
     call: (a) => lw.scaling.fit(a[0] as lw.scaling.ScalingData, a[1] as lw.scaling.FitOptions),
@@ -842,7 +845,7 @@ export const TARGETS: Target[] = [
       if ((f as { runs: number }).runs !== (a[0] as { N: Float64Array }).N.length) return 'runs';
       return Number.isFinite(f.objective) ? undefined : `objective ${f.objective}`;
     },
-    extraKeys: { 1: ['delta', 'bootstrap', 'optimumRelTol', 'onProgress', 'backend', 'signal'] },
+    extraKeys: { 1: ['delta', 'bootstrap', 'optimumRelTol', 'onProgress', 'backend', 'signal', 'devices'] },
   },
   {
     name: 'scaling.predict',
