@@ -197,6 +197,7 @@ function buildVerifyProcessors(r: R): Args {
   if (!('allowedTokens' in opts) && !('logitBias' in opts) && !('penalties' in opts)) opts.logitBias = { offsets: new Int32Array(trees.offsets.length), ids: new Int32Array(0), values: new Float32Array(0) };
   if (opts.mode === 'greedy') {
     opts.mode = 'sample'; // checkVerify's greedy reference knows no processors
+    if (opts.seed === undefined) opts.seed = int(r, 0, 1e9);
     const nodes = trees.tokens.length;
     if (opts.drafts !== undefined && opts.drafts !== 'deterministic') opts.draft = { data: randomLogits(r, nodes, target.vocab, 'float32'), rows: nodes, vocab: target.vocab };
   }
