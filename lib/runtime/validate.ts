@@ -167,6 +167,7 @@ type TypedArrayName =
   | 'Float64Array'
   | 'Int32Array'
   | 'Uint16Array'
+  | 'Uint32Array'
   | 'Uint8Array';
 type TypedArrayOf<N extends TypedArrayName> = N extends 'Float32Array'
   ? Float32Array
@@ -176,7 +177,9 @@ type TypedArrayOf<N extends TypedArrayName> = N extends 'Float32Array'
       ? Int32Array
       : N extends 'Uint16Array'
         ? Uint16Array
-        : Uint8Array;
+        : N extends 'Uint32Array'
+          ? Uint32Array
+          : Uint8Array;
 
 /** A view whose buffer was transferred away is not a usable array (any read or copy of it throws). */
 export function isDetached(v: ArrayBufferView): boolean {

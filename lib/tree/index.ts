@@ -26,7 +26,7 @@ export {
   toLayout,
 } from './layout';
 export { type AttentionMaskOptions, type TreeAttentionMask, attentionMask } from './mask';
-export type { TargetProcessingOptions } from './sampling';
+export type { LogitBias, Penalties, TargetProcessingOptions, TokenHistory } from './sampling';
 export {
   type ExpectedAcceptanceOptions,
   type GtoRewardOptions,

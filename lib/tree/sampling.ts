@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { show } from '../runtime/show';
-import { optionKeys, rangeError, typeError } from '../runtime/validate';
+import { object, optionKeys, options, perRequest as perRequestKnob, rangeError, typeError, typedArray } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -21,8 +21,60 @@ export type VerifyMode = 'greedy' | 'sample';
 export type DraftKind = 'deterministic' | 'iid' | 'without-replacement';
 
 /**
- * How the target distribution p_v at each node is formed (docs/tree-verification.md §2): softmax(z / T), then min-p, then top-k,
- * then top-p, renormalised. Every knob is one value for the whole batch or a typed array with one entry per tree.
+ * Per-request additive logit bias (OpenAI's `logit_bias`): request b adds `values[i]` to the logit of token
+ * `ids[i]` for i in `offsets[b] .. offsets[b+1]-1`. A value of `-Infinity` bans the token; a token may be listed
+ * once per request.
+ */
+export interface LogitBias {
+  /** `batch + 1` non-decreasing offsets into `ids` / `values`, `offsets[0] = 0`, `offsets[batch] = ids.length`. */
+  offsets: Int32Array;
+  /** Token ids in [0, V). */
+  ids: Int32Array;
+  /** Finite numbers or `-Infinity`. */
+  values: Float32Array;
+}
+
+/**
+ * The tokens a request has produced so far (what the penalties count): request b's token `ids[i]` occurred
+ * `counts[i]` times, for i in `offsets[b] .. offsets[b+1]-1`. An id may repeat (its counts add), so a plain token
+ * list with counts of 1 works. It must include the last committed token (the tree root's); the drafted tokens on
+ * the path to each node are added by the kernel.
+ */
+export interface TokenHistory {
+  /** `batch + 1` non-decreasing offsets into `ids` / `counts`, `offsets[0] = 0`, `offsets[batch] = ids.length`. */
+  offsets: Int32Array;
+  /** Token ids in [0, V). */
+  ids: Int32Array;
+  /** Occurrences, >= 0. */
+  counts: Int32Array;
+}
+
+/**
+ * Repetition / frequency / presence penalties (OpenAI / vLLM semantics), applied to every token with a count
+ * c > 0, where c is its count in `history` plus its occurrences among the drafted tokens on the path from the
+ * root to the node (so every row is penalised exactly as autoregressive decoding would have penalised it).
+ * Each knob is one number for the batch or a Float32Array with one entry per tree.
+ */
+export interface Penalties {
+  /** r > 0 (1 = off, default): a seen token's logit z becomes z / r when z > 0, z · r otherwise. */
+  repetition?: number | Float32Array;
+  /** f (finite, 0 = off, default): z -= c · f. */
+  frequency?: number | Float32Array;
+  /** p (finite, 0 = off, default): z -= p once. */
+  presence?: number | Float32Array;
+  /** What the counts are taken from (required). */
+  history: TokenHistory;
+}
+
+/**
+ * How the target distribution p_v at each node is formed (docs/tree-verification.md §2): the logits processors
+ * first (the allowed-token mask, then the logit bias, then the penalties), then softmax(z / T), min-p, top-k and
+ * top-p, renormalised (vLLM's order). Every knob is one value for the whole batch or a typed array with one entry per
+ * tree. The processors apply inside the kernel to the rows it reads (no [rows × V] copy) and are free when
+ * absent; with drafts 'iid' / 'without-replacement' they apply to the draft rows too (q = softmax of the
+ * processed draft row: pass the drafter's logits before these processors, and draw the children from that q).
+ * Greedy mode follows the argmax of the processed logits. A row the walk reads that the processors leave with
+ * no finite logit (e.g. a mask allowing only tokens whose logit is −inf) rejects with a RangeError naming the row.
  */
 export interface TargetProcessingOptions {
   /**
@@ -30,6 +82,17 @@ export interface TargetProcessingOptions {
    * processed distribution below.
    */
   mode?: VerifyMode;
+  /**
+   * Bit-packed allowed-token mask (bit t of word t >> 5 set = token t allowed; grammar / JSON constrained
+   * decoding): `batch × ceil(V/32)` words (one mask per tree) or `nodes × ceil(V/32)` (one per tree node, in
+   * node order: masks that depend on the path). Disallowed tokens get probability 0. Bits at or past V are
+   * ignored.
+   */
+  allowedTokens?: Uint32Array;
+  /** Per-request additive logit bias, applied after the mask. */
+  logitBias?: LogitBias;
+  /** Repetition / frequency / presence penalties, applied after the bias. */
+  penalties?: Penalties;
   /** Temperature T >= 0 (default 1); T = 0 means greedy for that tree. */
   temperature?: number | Float32Array;
   /**
@@ -53,10 +116,20 @@ export interface NativeProcessing {
   minP?: number | Float32Array;
   topK?: number | Int32Array;
   topP?: number | Float32Array;
+  allowedTokens?: Uint32Array;
+  logitBias?: LogitBias;
+  penalties?: {
+    repetition?: number | Float32Array;
+    frequency?: number | Float32Array;
+    presence?: number | Float32Array;
+    history: TokenHistory;
+  };
 }
 
 /** The option keys of {@link TargetProcessingOptions}: every call of the tree family accepts them. */
-export const PROCESSING_KEYS = optionKeys<TargetProcessingOptions>({ mode: 1, temperature: 1, minP: 1, topK: 1, topP: 1 });
+export const PROCESSING_KEYS = optionKeys<TargetProcessingOptions>({
+  mode: 1, temperature: 1, minP: 1, topK: 1, topP: 1, allowedTokens: 1, logitBias: 1, penalties: 1,
+});
 
 const MODES: readonly VerifyMode[] = ['greedy', 'sample'];
 const DRAFT_KINDS: readonly DraftKind[] = ['deterministic', 'iid', 'without-replacement'];
@@ -78,7 +151,7 @@ export function parseDraftKind(drafts: unknown): DraftKind {
 }
 
 interface Knob {
-  name: keyof NativeProcessing & keyof TargetProcessingOptions;
+  name: 'temperature' | 'minP' | 'topK' | 'topP';
   array: typeof Float32Array | typeof Int32Array;
   check: (v: number) => boolean;
   expected: string;
@@ -121,11 +194,76 @@ function perRequest(k: Knob, value: unknown, batch: number): number | Float32Arr
  * @throws TypeError / RangeError naming the option for a value out of range or an array of the wrong type or
  *   length.
  */
-export function normaliseProcessing(opts: TargetProcessingOptions, batch: number, mode: VerifyMode): NativeProcessing {
+export function normaliseProcessing(
+  opts: TargetProcessingOptions,
+  batch: number,
+  mode: VerifyMode,
+  size?: { nodes: number; vocab: number },
+): NativeProcessing {
   const out: NativeProcessing = { mode };
   for (const k of KNOBS) {
     const v = perRequest(k, opts[k.name], batch);
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;
+  }
+  if (opts.allowedTokens !== undefined || opts.logitBias !== undefined || opts.penalties !== undefined) {
+    if (size === undefined) throw new Error('normaliseProcessing: the processors need the node count and vocabulary');
+    Object.assign(out, normaliseProcessors(opts, batch, size.nodes, size.vocab));
+  }
+  return out;
+}
+
+const BIAS_KEYS = optionKeys<LogitBias>({ offsets: 1, ids: 1, values: 1 });
+const PENALTY_KEYS = optionKeys<Penalties>({ repetition: 1, frequency: 1, presence: 1, history: 1 });
+const HISTORY_KEYS = optionKeys<TokenHistory>({ offsets: 1, ids: 1, counts: 1 });
+
+/** A ragged per-request list: offsets of batch + 1 entries, two arrays of one length (values checked by core). */
+function ragged<A extends 'Float32Array' | 'Int32Array'>(
+  v: unknown,
+  name: string,
+  keys: readonly string[],
+  second: string,
+  ctor: A,
+  batch: number,
+): void {
+  const o = options<Record<string, unknown>>(object(v, name, `{ offsets, ids, ${second} }`), name, keys, true);
+  typedArray(o.offsets, `${name}.offsets`, 'Int32Array', batch + 1, 'batch + 1');
+  const ids = typedArray(o.ids, `${name}.ids`, 'Int32Array');
+  typedArray(o[second], `${name}.${second}`, ctor, ids.length, `one per id`);
+}
+
+/**
+ * The logits processors: types and shapes here; the values (offsets non-decreasing, ids in [0, V), no id twice
+ * in one request's bias, counts >= 0, bias not NaN / +Infinity) are checked by core (native/core/processors.cc).
+ */
+function normaliseProcessors(opts: TargetProcessingOptions, batch: number, nodes: number, vocab: number) {
+  const out: Pick<NativeProcessing, 'allowedTokens' | 'logitBias' | 'penalties'> = {};
+  if (opts.allowedTokens !== undefined) {
+    const words = Math.ceil(vocab / 32);
+    const m = typedArray(opts.allowedTokens, 'opts.allowedTokens', 'Uint32Array');
+    if (m.length !== batch * words && m.length !== nodes * words) {
+      throw rangeError(
+        `opts.allowedTokens must hold batch × ceil(V/32) = ${batch} × ${words} = ${batch * words} words (one mask per tree) or nodes × ceil(V/32) = ${nodes} × ${words} = ${nodes * words} (one per node) (got ${m.length})`,
+      );
+    }
+    out.allowedTokens = m;
+  }
+  if (opts.logitBias !== undefined) {
+    ragged(opts.logitBias, 'opts.logitBias', BIAS_KEYS, 'values', 'Float32Array', batch);
+    out.logitBias = opts.logitBias;
+  }
+  if (opts.penalties !== undefined) {
+    const p = options<Penalties>(object(opts.penalties, 'opts.penalties', '{ repetition?, frequency?, presence?, history }'), 'opts.penalties', PENALTY_KEYS, true);
+    if (p.history === undefined) throw typeError('opts.penalties.history ({ offsets, ids, counts }) is required');
+    ragged(p.history, 'opts.penalties.history', HISTORY_KEYS, 'counts', 'Int32Array', batch);
+    const knob = (k: 'repetition' | 'frequency' | 'presence', bounds: { min?: number; minExclusive?: boolean }, expected: string) =>
+      perRequestKnob(p[k], `opts.penalties.${k}`, 'Float32Array', batch, bounds, expected) as number | Float32Array | undefined;
+    const repetition = knob('repetition', { min: 0, minExclusive: true }, 'a finite number > 0 (1 = off)');
+    const frequency = knob('frequency', {}, 'a finite number (0 = off)');
+    const presence = knob('presence', {}, 'a finite number (0 = off)');
+    out.penalties = { history: p.history };
+    if (repetition !== undefined) out.penalties.repetition = repetition;
+    if (frequency !== undefined) out.penalties.frequency = frequency;
+    if (presence !== undefined) out.penalties.presence = presence;
   }
   return out;
 }

@@ -20,7 +20,10 @@ export interface ExpectedAcceptanceOptions extends TargetProcessingOptions {
    * greedy ignores q). Sibling tokens must be distinct except for `'iid'`.
    */
   drafts?: DraftKind;
-  /** Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax). */
+  /**
+   * Draft logits, one row per node (row n: the distribution node n's children were drawn from; q = softmax, after
+   * the call's logits processors when it has any).
+   */
   draft?: Logits;
   /** `'cpu'`, `'cuda'` or `'auto'`; device-resident target logits are read row by row from the device. */
   backend?: BackendChoice;
@@ -61,7 +64,7 @@ async function run(trees: TreeBatch, target: Logits, opts: ExpectedAcceptanceOpt
     }
     if (q.onDevice !== t.onDevice) throw typeError('target and draft must both be host data or both DeviceTensors');
   }
-  const processing = normaliseProcessing(opts, trees.offsets.length - 1, mode);
+  const processing = normaliseProcessing(opts, trees.offsets.length - 1, mode, { nodes, vocab: t.native.vocab });
   const backend = backendForCall(opts.backend, t.onDevice);
   const fn = nativeFunction(backend, 'treeUtils');
   return withSignal(opts.signal, (cancel) =>

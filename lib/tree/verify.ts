@@ -32,7 +32,8 @@ export interface VerifyTreeOptions extends TargetProcessingOptions, ResultLayout
   /**
    * Draft logits, one row per node (same order as the target), required for 'iid' / 'without-replacement':
    * row n is the distribution node n's children were drawn from, exactly as sampled (after the drafter's own
-   * temperature / top-k); q = softmax(row).
+   * temperature / top-k); q = softmax(row), after the call's logits processors (allowedTokens, logitBias,
+   * penalties) when it has any.
    */
   draft?: Logits;
   /**
@@ -111,7 +112,8 @@ const VERIFY_KEYS = [
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
  * the accepted path and the emitted tokens. In 'sample' mode the emitted tokens are distributed exactly as
  * autoregressive sampling from the processed target (softmax(z/T), then min-p, top-k and top-p), provided `drafts`
- * truthfully describes how the children were drawn. Randomness comes from Philox keyed by (seed, tree index,
+ * truthfully describes how the children were drawn; per-request logits processors (`allowedTokens`, `logitBias`,
+ * `penalties`) apply inside the kernel first. Randomness comes from Philox keyed by (seed, tree index,
  * step, node), or (its own seed, its own step, node) with per-request seeds: the same call gives the same tokens on any thread count and on CPU and CUDA (up to comparisons
  * within float rounding of their threshold).
  *
@@ -156,7 +158,7 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
       throw rangeError(`opts.draft.vocab = ${draft.native.vocab} must equal target.vocab = ${t.native.vocab}`);
     }
   }
-  const processing = normaliseProcessing(opts, batch, mode);
+  const processing = normaliseProcessing(opts, batch, mode, { nodes, vocab: t.native.vocab });
   if (sample && opts.seed === undefined) {
     throw typeError("opts.seed is required in 'sample' mode (a safe integer >= 0, a bigint or a BigUint64Array with one seed per tree); 'greedy' mode needs none");
   }

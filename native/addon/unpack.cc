@@ -166,10 +166,10 @@ namespace {
 
 template <class T>
 void knob(const Napi::Object& opts, const char* key, napi_typedarray_type type, int64_t batch, Pins& pins,
-          PerRequest<T>& out) {
+          PerRequest<T>& out, const char* prefix = "opts.") {
   Napi::Value v = opts.Get(key);
   if (v.IsUndefined() || v.IsNull()) return;
-  const std::string name = std::string("opts.") + key;
+  const std::string name = std::string(prefix) + key;
   if (v.IsNumber()) {
     out.value = static_cast<T>(v.As<Napi::Number>().DoubleValue());
     return;
@@ -182,6 +182,45 @@ void knob(const Napi::Object& opts, const char* key, napi_typedarray_type type, 
                                       std::to_string(n));
 }
 
+// { offsets: Int32Array(batch + 1), <a>: Int32Array, <b>: Int32Array | Float32Array } with a and b of one length.
+template <class B>
+void ragged(const Napi::Object& o, const std::string& name, const char* a, const char* bkey, napi_typedarray_type bt,
+            int64_t batch, Pins& pins, const int32_t** off, const int32_t** ids, const B** vals, int64_t* len) {
+  size_t no = 0, na = 0, nb = 0;
+  pins.pin(o);
+  *off = typed_array<int32_t>(o.Get("offsets"), napi_int32_array, (name + ".offsets").c_str(), &no);
+  *ids = typed_array<int32_t>(o.Get(a), napi_int32_array, (name + "." + a).c_str(), &na);
+  *vals = typed_array<B>(o.Get(bkey), bt, (name + "." + bkey).c_str(), &nb);
+  if (static_cast<int64_t>(no) != batch + 1)
+    throw Error(ErrorKind::Range, name + ".offsets must have batch + 1 = " + std::to_string(batch + 1) +
+                                      " entries, got " + std::to_string(no));
+  if (na != nb)
+    throw Error(ErrorKind::Range, name + "." + a + " and " + name + "." + bkey + " must have the same length (" +
+                                      std::to_string(na) + " vs " + std::to_string(nb) + ")");
+  *len = static_cast<int64_t>(na);
+}
+
+// opts.allowedTokens / opts.logitBias / opts.penalties as lib/tree/sampling.ts normalises them.
+void unpack_processors(const Napi::Object& opts, int64_t batch, Pins& pins, ProcessorsView& p) {
+  size_t words = 0;
+  p.allowed = optional_typed_array<uint32_t>(opts, "allowedTokens", napi_uint32_array, "opts.allowedTokens", &words,
+                                            pins);
+  p.allowed_words = static_cast<int64_t>(words);
+  Napi::Value bias = opts.Get("logitBias");
+  if (!bias.IsUndefined() && !bias.IsNull())
+    ragged<float>(object(bias, "opts.logitBias"), "opts.logitBias", "ids", "values", napi_float32_array, batch, pins,
+                  &p.bias_offsets, &p.bias_ids, &p.bias_values, &p.bias_len);
+  Napi::Value pen = opts.Get("penalties");
+  if (pen.IsUndefined() || pen.IsNull()) return;
+  Napi::Object po = object(pen, "opts.penalties");
+  p.penalties = true;
+  knob(po, "repetition", napi_float32_array, batch, pins, p.repetition, "opts.penalties.");
+  knob(po, "frequency", napi_float32_array, batch, pins, p.frequency, "opts.penalties.");
+  knob(po, "presence", napi_float32_array, batch, pins, p.presence, "opts.penalties.");
+  ragged<int32_t>(object(po.Get("history"), "opts.penalties.history"), "opts.penalties.history", "ids", "counts",
+                  napi_int32_array, batch, pins, &p.hist_offsets, &p.hist_ids, &p.hist_counts, &p.hist_len);
+}
+
 }  // namespace
 
 SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins) {
@@ -191,6 +230,7 @@ SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pi
   knob(opts, "topK", napi_int32_array, batch, pins, s.top_k);
   knob(opts, "topP", napi_float32_array, batch, pins, s.top_p);
   knob(opts, "minP", napi_float32_array, batch, pins, s.min_p);
+  unpack_processors(opts, batch, pins, s.processors);
   return s;
 }
 

@@ -35,12 +35,32 @@ struct SamplingRow {
   float min_p = 0.f;
 };
 
+// The logits processors as the caller gave them (core/processors.h says what each does; host memory); every
+// pointer null = that processor off.
+struct ProcessorsView {
+  const uint32_t* allowed = nullptr;  // [rows × ceil(V/32)] with rows = batch or nodes
+  int64_t allowed_words = 0;          // its length in words
+  const int32_t* bias_offsets = nullptr;  // [batch + 1]
+  const int32_t* bias_ids = nullptr;      // [bias_offsets[batch]]
+  const float* bias_values = nullptr;     // [bias_offsets[batch]]
+  int64_t bias_len = 0;                   // length of ids and values (checked equal by the unpacker)
+  bool penalties = false;                 // penalties given (history required)
+  PerRequest<float> repetition{1.f}, frequency{0.f}, presence{0.f};
+  const int32_t* hist_offsets = nullptr;  // [batch + 1]
+  const int32_t* hist_ids = nullptr;      // [hist_offsets[batch]]
+  const int32_t* hist_counts = nullptr;   // [hist_offsets[batch]]
+  int64_t hist_len = 0;
+
+  bool any() const { return allowed || bias_offsets || penalties; }
+};
+
 struct SamplingParams {
   bool greedy = false;  // every request greedy (verifyTree mode 'greedy')
   PerRequest<float> temperature{1.f};
   PerRequest<int32_t> top_k{0};
   PerRequest<float> top_p{1.f};
   PerRequest<float> min_p{0.f};
+  ProcessorsView processors;  // mask, bias, penalties: off unless given (applied before the knobs above)
 
   SamplingRow at(int64_t b) const { return {temperature.at(b), top_k.at(b), top_p.at(b), min_p.at(b)}; }
   bool greedy_at(int64_t b) const { return greedy || !(temperature.at(b) > 0.f); }

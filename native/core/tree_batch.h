@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "processors.h"
 #include "sampling_params.h"
 
 namespace lw {
@@ -47,6 +48,7 @@ struct TreePlan {
   int32_t max_depth = 0;              // edges on the longest root-to-leaf path
   std::vector<int32_t> path_offset;   // [batch + 1]: room for request b's path = its depth + 1 (≤ its nodes)
   std::vector<int32_t> kind;          // [batch] tree::WalkKind (filled by plan_tree_verify)
+  ProcessorPlan processors;           // the call's logits processors (inactive when none was given)
   // [nodes] 1 = a placeholder or below one: in no child list, never reached (tree utilities: probability 0).
   std::vector<uint8_t> unreachable;
 };

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "error.h"
+#include "processors.h"
 #include "tree_verify.h"
 #include "tree_walk.h"
 
@@ -15,11 +17,18 @@ namespace {
 
 using Dist = std::vector<double>;
 
-std::vector<double> row(const LogitsView& l, int64_t g) {
+// Row g in float64, with request b's logits processors applied (in float64) when the call has any.
+std::vector<double> row(const LogitsView& l, int64_t g, const TreeVerifyArgs& a, const TreePlan& plan, int64_t b) {
   if (l.mem.on_device) throw_range("verifyTree reference: logits must be in host memory");
   std::vector<double> z(l.vocab);
   const char* base = static_cast<const char*>(l.mem.data) + g * l.vocab * dtype_size(l.dtype);
   for (int64_t x = 0; x < l.vocab; ++x) z[x] = load_as_float(base, l.dtype, x);
+  if (plan.processors.active) {
+    std::vector<int32_t> toks, counts;
+    apply_processors(plan.processors, a.trees, b, g, z.data(), l.vocab, toks, counts);
+    if (*std::max_element(z.begin(), z.end()) == -INFINITY)
+      throw_range("verifyTree reference: row " + std::to_string(g) + " has no allowed token");
+  }
   return z;
 }
 
@@ -97,7 +106,7 @@ TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
         res.tokens.push_back(y);
         ++emitted;
       };
-      const std::vector<double> z = row(a.target, g);
+      const std::vector<double> z = row(a.target, g, a, plan, b);
       if (kind == tree::kGreedy) {  // A
         int32_t y = static_cast<int32_t>(std::max_element(z.begin(), z.end()) - z.begin());
         auto it = std::find_if(kids.begin(), kids.end(), [&](int32_t c) { return tok(c) == y; });
@@ -121,7 +130,7 @@ TreeVerifyResult verify_tree_reference(const TreeVerifyArgs& a) {
         break;
       }
       // C / D: recursive rejection sampling against the draft distribution q.
-      const Dist q = softmax(row(a.draft, g));
+      const Dist q = softmax(row(a.draft, g, a, plan, b));
       const bool wor = kind == tree::kWithoutReplacement;
       Dist r = p, qj = q;
       int32_t next = -1;

@@ -7,6 +7,8 @@
 
 #include "device.h"
 #include "error.h"
+#include "processors.h"
+#include "row_error.h"
 
 namespace lw {
 
@@ -22,7 +24,8 @@ const double kNegInf = -std::numeric_limits<double>::infinity();
 }  // namespace
 
 void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy,
-                     const SamplingRow& sr, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch) {
+                     const SamplingRow& sr, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch,
+                     const RowProcessors* proc) {
   std::vector<double>& z = scratch.z;
   z.resize(static_cast<size_t>(vocab));
   double m = kNegInf;
@@ -33,11 +36,17 @@ void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t r
     m = std::max(m, z[x]);
   }
   if (m == kNegInf) bad_row(row, "is all -inf");
+  if (proc) {
+    std::vector<int32_t> toks, counts;
+    apply_processors(*proc->plan, *proc->trees, proc->b, row, z.data(), vocab, toks, counts);
+    if (*std::max_element(z.begin(), z.end()) == kNegInf) throw_row_error("target", row, RowError::NoAllowedToken);
+  }
   processed_distribution(z, sr, greedy, scratch.p);
   for (int64_t i = 0; i < count; ++i) out[i] = scratch.p[tokens[i]];
 }
 
-void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out) {
+void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out,
+                 const RowProcessors* proc) {
   double m = kNegInf;
   for (int64_t x = 0; x < vocab; ++x) {
     const double z = load_as_float(row_data, dtype, x);
@@ -48,6 +57,12 @@ void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, 
     m = std::max(m, z);
   }
   if (m == kNegInf) throw_range("draft logits row " + std::to_string(row) + " is all -inf");
+  if (proc) {
+    std::vector<int32_t> toks, counts;
+    apply_processors(*proc->plan, *proc->trees, proc->b, row, out, vocab, toks, counts);
+    m = *std::max_element(out, out + vocab);
+    if (m == kNegInf) throw_row_error("draft", row, RowError::NoAllowedToken);
+  }
   double s = 0;
   for (int64_t x = 0; x < vocab; ++x) s += (out[x] = std::exp(out[x] - m));
   for (int64_t x = 0; x < vocab; ++x) out[x] /= s;
@@ -109,6 +124,7 @@ TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
   pl.tree = plan_trees(t, vocab, a.drafts == DraftKind::Iid);
   for (int64_t n = 0; n < nodes; ++n)
     if (pl.tree.child_start[n + 1] > pl.tree.child_start[n]) pl.rows.push_back(static_cast<int32_t>(n));
+  pl.tree.processors = plan_processors(a.sampling.processors, t, vocab);
   return pl;
 }
 
@@ -167,6 +183,8 @@ TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
     const int64_t b = tp.tree_of[n];
     const SamplingRow sr = a.sampling.at(b);
     const bool greedy = a.sampling.greedy_at(b);
+    const RowProcessors rp{&tp.processors, &a.trees, b};
+    const RowProcessors* proc = tp.processors.active ? &rp : nullptr;
     const int32_t c0 = tp.child_start[n], cnt = tp.child_start[n + 1] - c0;
     probs.resize(static_cast<size_t>(cnt));
     if (a.drafts != DraftKind::Deterministic && !greedy) {
@@ -174,13 +192,14 @@ TreeUtilsResult tree_utils_reference(const TreeUtilsArgs& a) {
         for (int32_t x = 0; x < vocab; ++x) all.push_back(x);
       p_full.resize(static_cast<size_t>(vocab));
       q_full.resize(static_cast<size_t>(vocab));
-      processed_probs(row_data, a.target.dtype, vocab, n, false, sr, all.data(), vocab, p_full.data(), scratch);
-      softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, vocab, n, q_full.data());
+      processed_probs(row_data, a.target.dtype, vocab, n, false, sr, all.data(), vocab, p_full.data(), scratch,
+                      proc);
+      softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, vocab, n, q_full.data(), proc);
       rrs_accept_probs(p_full.data(), q_full.data(), vocab, &tp.child_token[c0], cnt,
                        a.drafts == DraftKind::WithoutReplacement, probs.data(), r, qwork);
     } else {
       processed_probs(row_data, a.target.dtype, vocab, n, greedy, sr, &tp.child_token[c0], cnt, probs.data(),
-                      scratch);
+                      scratch, proc);
     }
     for (int32_t j = 0; j < cnt; ++j) res.node_prob[tp.child_node[c0 + j]] = probs[j];
   }

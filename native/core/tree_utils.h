@@ -37,11 +37,20 @@ struct RowScratch {
   std::vector<double> z, p;
   std::vector<unsigned char> host;  // a device row copied to the host
 };
+// `proc`, when given, applies request proc->b's logits processors first (row = the global node).
+struct RowProcessors {
+  const ProcessorPlan* plan;
+  const TreeBatchView* trees;
+  int64_t b;
+};
 void processed_probs(const void* row_data, DType dtype, int64_t vocab, int64_t row, bool greedy,
-                     const SamplingRow& s, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch);
+                     const SamplingRow& s, const int32_t* tokens, int64_t count, double* out, RowScratch& scratch,
+                     const RowProcessors* proc = nullptr);
 
-// q = softmax(row) in float64; Range error naming `draft` row `row` on NaN / +inf / all -inf.
-void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out);
+// q = softmax(row) in float64 (processed first when `proc` is given); Range error naming `draft` row `row` on
+// NaN / +inf / all -inf.
+void softmax_row(const void* row_data, DType dtype, int64_t vocab, int64_t row, double* out,
+                 const RowProcessors* proc = nullptr);
 
 // Conditional acceptance probabilities of children with tokens[0..m) (draw order) at one node under recursive
 // rejection sampling (docs/tree-verification.md §4 C/D): out[j] = P(child j accepted | node reached) given the processed target

@@ -56,6 +56,7 @@ TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
                                                : tree::kWithoutReplacement;
     plan.kind[b] = k;
   }
+  plan.processors = plan_processors(a.sampling.processors, a.trees, a.target.vocab);
   return plan;
 }
 

@@ -9,6 +9,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/processors.h"
+#include "core/row_error.h"
 #include "core/tree_utils.h"
 #include "kept_set.h"
 #include "row_simd.h"
@@ -23,6 +25,7 @@ struct Scratch {
   std::vector<unsigned char> host;
   std::vector<float> z;
   cpu::KeptScratch kept;
+  std::vector<int32_t> toks, counts;  // processors: path tokens
 };
 
 [[noreturn]] void bad_row(int64_t row, const std::string& what) {
@@ -31,13 +34,16 @@ struct Scratch {
 }
 
 void row_probs(const float* z, int64_t V, int64_t row, bool greedy, const SamplingRow& sr, const int32_t* tokens,
-               int64_t count, double* out, Scratch& sc) {
+               int64_t count, double* out, Scratch& sc, bool processed) {
   const cpu::RowMax mx = cpu::row_max(z, V);
   if (mx.nonfinite) {
     for (int64_t x = 0; x < V; ++x)
       if (!(z[x] < kInfF)) bad_row(row, "has NaN or +inf at token " + std::to_string(x));
   }
-  if (mx.max == -kInfF) bad_row(row, "is all -inf");
+  if (mx.max == -kInfF) {
+    if (processed) throw_row_error("target", row, RowError::NoAllowedToken);
+    bad_row(row, "is all -inf");
+  }
   if (greedy) {
     for (int64_t i = 0; i < count; ++i) out[i] = tokens[i] == mx.arg ? 1.0 : 0.0;
     return;
@@ -82,12 +88,16 @@ TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
       const int32_t n = pl.rows[i];
       const void* data = host_row(a.target, n, sc.host);
       const float* z = static_cast<const float*>(data);
-      if (a.target.dtype != DType::F32) {
+      const int64_t b = tp.tree_of[n];
+      const RowProcessors rp{&tp.processors, &a.trees, b};
+      const RowProcessors* proc = tp.processors.active ? &rp : nullptr;
+      if (a.target.dtype != DType::F32 || proc) {
         sc.z.resize(static_cast<size_t>(V));
-        cpu::row_to_float(data, a.target.dtype, V, sc.z.data());
+        if (a.target.dtype == DType::F32) std::copy_n(z, V, sc.z.data());
+        else cpu::row_to_float(data, a.target.dtype, V, sc.z.data());
+        if (proc) apply_processors(tp.processors, a.trees, b, n, sc.z.data(), V, sc.toks, sc.counts);
         z = sc.z.data();
       }
-      const int64_t b = tp.tree_of[n];
       const SamplingRow sr = a.sampling.at(b);
       const bool greedy = a.sampling.greedy_at(b);
       const int32_t c0 = tp.child_start[n], cnt = tp.child_start[n + 1] - c0;
@@ -95,12 +105,12 @@ TreeUtilsResult tree_utils(const TreeUtilsArgs& a) {
       if (with_q && !greedy) {
         p_full.resize(static_cast<size_t>(V));
         q_full.resize(static_cast<size_t>(V));
-        row_probs(z, V, n, false, sr, all.data(), V, p_full.data(), sc);
-        softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, V, n, q_full.data());
+        row_probs(z, V, n, false, sr, all.data(), V, p_full.data(), sc, proc != nullptr);
+        softmax_row(host_row(a.draft, n, qbuf), a.draft.dtype, V, n, q_full.data(), proc);
         rrs_accept_probs(p_full.data(), q_full.data(), V, &tp.child_token[c0], cnt,
                          a.drafts == DraftKind::WithoutReplacement, probs.data(), r, qwork);
       } else {
-        row_probs(z, V, n, greedy, sr, &tp.child_token[c0], cnt, probs.data(), sc);
+        row_probs(z, V, n, greedy, sr, &tp.child_token[c0], cnt, probs.data(), sc, proc != nullptr);
       }
       for (int32_t j = 0; j < cnt; ++j) res.node_prob[tp.child_node[c0 + j]] = probs[j];
     }

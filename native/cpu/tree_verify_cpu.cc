@@ -9,6 +9,7 @@
 
 #include "../core/error.h"
 #include "../core/parallel.h"
+#include "../core/processors.h"
 #include "../core/row_error.h"
 #include "../core/tree_paths.h"
 #include "../core/tree_verify.h"
@@ -129,14 +130,19 @@ class CpuWalker {
   }
 
  private:
+  // Row g as float (converted when not float32), with the request's logits processors applied when the call
+  // has any (then always into the row's own buffer; the caller's memory is never written).
   const float* load(Row& row, const LogitsView& l, int32_t g, const char*) {
     if (row.g == g) return row.z;
     const char* base = static_cast<const char*>(l.mem.data) + static_cast<size_t>(g) * V_ * dtype_size(l.dtype);
-    if (l.dtype == DType::F32) {
+    const ProcessorPlan& pp = plan_.processors;
+    if (l.dtype == DType::F32 && !pp.active) {
       row.z = reinterpret_cast<const float*>(base);
     } else {
       row.buf.resize(V_);
-      cpu::row_to_float(base, l.dtype, V_, row.buf.data());
+      if (l.dtype == DType::F32) std::copy_n(reinterpret_cast<const float*>(base), V_, row.buf.data());
+      else cpu::row_to_float(base, l.dtype, V_, row.buf.data());
+      if (pp.active) apply_processors(pp, a_.trees, b_, g, row.buf.data(), V_, path_toks_, path_counts_);
       row.z = row.buf.data();
     }
     row.g = g;
@@ -146,7 +152,8 @@ class CpuWalker {
   RowMax stats(const float* z, int32_t g, const char* name) const {
     RowMax s = cpu::row_max(z, V_);
     if (s.nonfinite) throw_row_error(name, g, RowError::NonFinite);
-    if (s.max == -INFINITY) throw_row_error(name, g, RowError::NoFiniteLogit);
+    if (s.max == -INFINITY)
+      throw_row_error(name, g, plan_.processors.active ? RowError::NoAllowedToken : RowError::NoFiniteLogit);
     return s;
   }
 
@@ -162,6 +169,7 @@ class CpuWalker {
   cpu::KeptScratch kept_scratch_;
   const float* qz_ = nullptr;   // draft row: q(x) = exp(qz_[x] - q_max_) * q_inv_sum_
   float q_max_ = 0.f, q_inv_sum_ = 1.f;
+  std::vector<int32_t> path_toks_, path_counts_;  // processors: the path tokens of the loaded row
   int32_t* nodes_ = nullptr;
   int32_t* tokens_ = nullptr;
   int32_t n_ = 0;

@@ -18,6 +18,8 @@ const OPTION_ARGS: Record<string, number[]> = {
   'tree.fromPaddedParents': [1],
   'tree.fromPaddedChains': [1],
   'verifyTree per-request seeds': [2],
+  'verifyTree processors': [2],
+  'tree.expectedAcceptance processors': [2],
   'tree.attentionMask': [1],
   'tree.expectedAcceptance': [2],
   'tree.nodeProbabilities': [2],
@@ -130,6 +132,20 @@ test('case-only misspellings and nested option objects are caught too', async ()
   args[1] = { ...(args[1] as object), bootstrap: { resamples: 1, seed: 1, Level: 0.9 } };
   const e = await errorOf(() => fit.call(args));
   expect(e?.message).toBe("unknown option 'Level' in opts.bootstrap (did you mean 'level'?)");
+});
+
+test("the processors' nested objects reject misspelt keys", async () => {
+  const { verifyTree, tree } = await import('../../lib');
+  const trees = { tokens: Int32Array.of(0, 1), parents: Int32Array.of(-1, 0), offsets: Int32Array.of(0, 2) };
+  const target = { data: new Float32Array(8), rows: 2, vocab: 4 };
+  const history = { offsets: Int32Array.of(0, 0), ids: new Int32Array(0), counts: new Int32Array(0) };
+  const e1 = await errorOf(() => verifyTree(trees, target, { mode: 'sample', seed: 1, logitBias: { offsets: Int32Array.of(0, 0), ids: new Int32Array(0), vales: new Float32Array(0) } } as never));
+  expect(e1?.message).toBe("unknown option 'vales' in opts.logitBias (did you mean 'values'?)");
+  const e2 = await errorOf(() => tree.expectedAcceptance(trees, target, { penalties: { presense: 1, history } } as never));
+  expect(e2?.message).toBe("unknown option 'presense' in opts.penalties (did you mean 'presence'?)");
+  const e3 = await errorOf(() => verifyTree(trees, target, { mode: 'sample', seed: 1, penalties: { history: { ...history, coutns: history.counts } } } as never));
+  expect(e3?.message).toBe("unknown option 'coutns' in opts.penalties.history (did you mean 'counts'?)");
+  expect(e3?.code).toBe('ERR_INVALID_ARG_TYPE');
 });
 
 test('the importers and layouts outside the fuzz surface reject misspelt keys too', async () => {

@@ -155,6 +155,55 @@ function buildVerify(r: R): Args {
   return [trees, target, opts];
 }
 
+/** Valid logits processors (issue #8) for a batch: a mask per tree or per node, a bias, penalties. */
+function randomProcessors(r: R, trees: TreeBatch, vocab: number): Record<string, unknown> {
+  const batch = trees.offsets.length - 1, nodes = trees.tokens.length, W = Math.ceil(vocab / 32);
+  const out: Record<string, unknown> = {};
+  if (r() < 0.5) {
+    const rows = r() < 0.5 ? batch : nodes;
+    const m = new Uint32Array(rows * W).map(() => (r() * 2 ** 32) >>> 0);
+    for (let row = 0; row < rows; row++) m[row * W] = m[row * W]! | 1; // token 0 always allowed
+    out.allowedTokens = m;
+  }
+  const ragged = (max: number) => {
+    const offsets = new Int32Array(batch + 1), ids: number[] = [];
+    for (let b = 0; b < batch; b++) {
+      const seen = new Set<number>();
+      for (let i = int(r, 0, max); i > 0; i--) { const x = int(r, 0, vocab - 1); if (!seen.has(x)) { seen.add(x); ids.push(x); } }
+      offsets[b + 1] = ids.length;
+    }
+    return { offsets, ids: Int32Array.from(ids) };
+  };
+  if (r() < 0.5) {
+    const { offsets, ids } = ragged(4);
+    out.logitBias = { offsets, ids, values: Float32Array.from(ids, () => 4 * r() - 2) };
+  }
+  if (r() < 0.5) {
+    const { offsets, ids } = ragged(5);
+    const pen: Record<string, unknown> = { history: { offsets, ids, counts: Int32Array.from(ids, () => int(r, 0, 3)) } };
+    if (r() < 0.7) pen.repetition = r() < 0.5 ? 0.5 + r() : Float32Array.from({ length: batch }, () => 0.5 + r());
+    if (r() < 0.7) pen.frequency = r() - 0.5;
+    if (r() < 0.7) pen.presence = r() - 0.5;
+    out.penalties = pen;
+  }
+  return out;
+}
+
+function buildVerifyProcessors(r: R): Args {
+  const args = buildVerify(r);
+  const trees = args[0] as TreeBatch, target = args[1] as { vocab: number };
+  const opts = args[2] as Record<string, unknown>;
+  Object.assign(opts, randomProcessors(r, trees, target.vocab));
+  if (!('allowedTokens' in opts) && !('logitBias' in opts) && !('penalties' in opts)) opts.logitBias = { offsets: new Int32Array(trees.offsets.length), ids: new Int32Array(0), values: new Float32Array(0) };
+  if (opts.mode === 'greedy') {
+    opts.mode = 'sample'; // checkVerify's greedy reference knows no processors
+    if (opts.seed === undefined) opts.seed = int(r, 0, 1e9);
+    const nodes = trees.tokens.length;
+    if (opts.drafts !== undefined && opts.drafts !== 'deterministic') opts.draft = { data: randomLogits(r, nodes, target.vocab, 'float32'), rows: nodes, vocab: target.vocab };
+  }
+  return args;
+}
+
 function checkVerify(args: Args, res: unknown): string | undefined {
   const t = args[0] as TreeBatch;
   const target = args[1] as { data: Float32Array; vocab: number };
@@ -1125,6 +1174,26 @@ export const TARGETS: Target[] = [
     call: (a) => lw.tree.fromPaddedChains(a[0] as lw.tree.PaddedChainsInput, a[1] as lw.tree.PaddedImportOptions),
     check: checkPadded,
     extraKeys: { 0: ['roots', 'numDrafts'], 1: ['vocab'] },
+  },
+  {
+    name: 'verifyTree processors',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'seed', 'step', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows', 'allowedTokens', 'logitBias', 'penalties', 'history', 'ids', 'values', 'counts', 'repetition', 'frequency', 'presence', 'allowed token'],
+    build: buildVerifyProcessors,
+    call: (a) => lw.verifyTree(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.VerifyTreeOptions),
+    check: checkVerify,
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'step', 'backend', 'signal', 'allowedTokens', 'logitBias', 'penalties'] },
+  },
+  {
+    name: 'tree.expectedAcceptance processors',
+    names: ['trees', 'target', 'opts', 'mode', 'drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'tokens', 'parents', 'offsets', 'vocab', 'rows', 'allowedTokens', 'logitBias', 'penalties', 'history', 'ids', 'values', 'counts', 'repetition', 'frequency', 'presence', 'allowed token'],
+    build: (r) => {
+      const args = buildTreeUtils(r, false);
+      Object.assign(args[2] as object, randomProcessors(r, args[0] as TreeBatch, (args[1] as { vocab: number }).vocab));
+      return args;
+    },
+    call: (a) => lw.tree.expectedAcceptance(a[0] as TreeBatch, a[1] as lw.Logits, a[2] as lw.tree.ExpectedAcceptanceOptions),
+    check: (a, res) => perTreeCheck(a, res, false, true),
+    extraKeys: { 2: ['drafts', 'draft', 'temperature', 'topK', 'topP', 'backend', 'signal', 'allowedTokens', 'logitBias', 'penalties'] },
   },
   {
     name: 'verifyTree per-request seeds',
