@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Args } from './framework';
 import { UsageError } from './usage';
+import { ProgressBar } from './progress';
 
 /** Runs `lengthwise xl3m --model …` (dispatched from the xl3m command). @internal */
 export async function runXl3mModel(args: Args): Promise<number> {
@@ -32,7 +33,9 @@ export async function runXl3mModel(args: Args): Promise<number> {
   if (draft) onnx.checkPair(model, draft);
   const context = tok.encode(readFileSync(f.text as string, 'utf8')).slice(1);
   const question = tok.encode(f.question as string).slice(1);
+  const bar = new ProgressBar('scoring', { unit: 'segments' });
   const r = await onnx.answerLongContext(model, context, question, {
+    onProgress: (done, total) => bar.update(done, total),
     bosId: model.info.bosId ?? 1,
     segmentTokens: int('segment-tokens', undefined),
     overlapTokens: f['overlap-tokens'] === '0' ? 0 : int('overlap-tokens', 64),
@@ -40,6 +43,7 @@ export async function runXl3mModel(args: Args): Promise<number> {
     choice,
     draft,
   });
+  bar.done();
   const answer = tok.decode(r.answer);
   if (args.json) {
     process.stdout.write(JSON.stringify({

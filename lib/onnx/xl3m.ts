@@ -51,6 +51,8 @@ export interface LongContextOptions {
   tree?: TreeStrategy;
   /** Aborts the call (the promise rejects with an AbortError). */
   signal?: AbortSignal;
+  /** Called after each scoring forward with the segments scored so far and their total (choice 'xl3m'). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Result of {@link answerLongContext}. */
@@ -89,6 +91,7 @@ export async function answerLongContext(
   if (!(Number.isInteger(window) && (window as number) > 1)) throw rangeError('opts.window is required (the adapter has no window)');
   const W = window as number;
   const bos = opts.bosId ?? 1;
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('opts.onProgress must be a function (done, total)');
   const q = question.length;
   const maxAnswer = opts.maxAnswerTokens ?? 8;
   const room = W - 1 - q - maxAnswer;
@@ -143,6 +146,7 @@ export async function answerLongContext(
       const f32 = g.data instanceof Float32Array ? g.data : null;
       if (f32 === null) throw typeError('answerLongContext: scoring needs float32 logits');
       rows.set(f32, s0 * q * V);
+      opts.onProgress?.(s0 + B, S);
     }
     scores = await score({ data: rows, rows: S * q, vocab: V }, { segments: S, metric: 'entropy', signal: opts.signal });
     selected = select(scores, p, { tokenBudget: room });
