@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { show } from '../runtime/show';
-import { number, object, optionKeys, options, rangeError } from '../runtime/validate';
+import { isDetached, number, object, optionKeys, options, rangeError } from '../runtime/validate';
 import { type ComputeModel, checkCompute } from './compute';
 import { predict } from './formulas';
 import { chiSquareSf, covariance, erf, solve, symmetricEigenvalues } from './stats';
@@ -308,7 +308,7 @@ export function parameterTest(
   const names = ['A', 'B', 'E', 'alpha', 'beta'];
   const raw = names.map((k, j) => {
     const c = cols[k];
-    if (c === null || typeof c !== 'object' || typeof c.length !== 'number' || !(c.length <= 1e8) || (ArrayBuffer.isView(c) && c.buffer.byteLength === 0 && c.length > 0)) {
+    if (c === null || typeof c !== 'object' || typeof c.length !== 'number' || !(c.length <= 1e8) || (ArrayBuffer.isView(c) && isDetached(c))) {
       throw rangeError(`samples must hold resampled ${k}, an array of at most 1e8 numbers (columns: ${Object.keys(cols).join(', ')})`);
     }
     return Float64Array.from(c, (x) => (typeof x !== 'number' ? NaN : j < 3 ? Math.log(x) : x));
