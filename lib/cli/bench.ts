@@ -149,7 +149,7 @@ export const command: CommandSpec = {
   usage: 'bench [--quick] [--json]',
   description: `Times logitStats, verifyTree and scaling.fit on generated inputs and prints min / median / p90 per call
 (and GB/s where a call reads a known amount), with a note when the machine is busy (1-minute load average above the
-core count). Uses tinybench when it is installed (an optional dependency), else a built-in loop with the same
+core count). Uses tinybench when it is installed (an optional peer dependency: npm install tinybench), else a built-in loop with the same
 statistics; the first line says which. About 10 s (--quick: 2 s) on an idle machine. The side-by-side comparisons
 with numpy / scipy / plain TypeScript live in the repository's bench/ folder (node bench/run.js bench/<name>.bench.ts).`,
   options: {
