@@ -8,6 +8,7 @@
 import { show } from '../runtime/show';
 import { callback, invalidType, number, object, optionKeys, options, rangeError } from '../runtime/validate';
 import type { ChinchillaParams, ComputeOptimalResult } from './types';
+import { goldenSection } from './stats';
 import { positiveColumn } from './validate';
 
 /**
@@ -124,28 +125,7 @@ function argminIso(p: ChinchillaParams, C: number, perToken: (N: number) => numb
   const lo0 = lo;
   lo = lo0 + Math.max(0, best - 1) * step;
   hi = lo0 + Math.min(M, best + 1) * step;
-  const g = (Math.sqrt(5) - 1) / 2;
-  let a = lo;
-  let b = hi;
-  let c = b - g * (b - a);
-  let d = a + g * (b - a);
-  let fc = f(c);
-  let fd = f(d);
-  for (let i = 0; i < 200 && b - a > 1e-15 * Math.max(1, Math.abs(a)); i++) {
-    if (fc < fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - g * (b - a);
-      fc = f(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + g * (b - a);
-      fd = f(d);
-    }
-  }
+  const [a, b] = goldenSection(f, lo, hi, (l, h) => h - l > 1e-15 * Math.max(1, Math.abs(l)));
   // Refine on the derivative, which crosses zero cleanly where the loss itself is flat to rounding:
   // dL/dx = −αA e^{−αx} + βB D^{−β} g(x), g = d ln f / d ln N (central difference, O(h²)).
   const dfdx = (x: number) => {

@@ -9,7 +9,7 @@ import { show } from '../runtime/show';
 import { isDetached, number, object, optionKeys, options, rangeError } from '../runtime/validate';
 import { type ComputeModel, checkCompute } from './compute';
 import { predict } from './formulas';
-import { chiSquareSf, covariance, erf, solve, symmetricEigenvalues } from './stats';
+import { chiSquareSf, covariance, erf, goldenSection, solve, symmetricEigenvalues } from './stats';
 import type { BootstrapSummary, ChinchillaParams, FitResult, KaplanParams, ScalingData } from './types';
 import { checkData } from './validate';
 
@@ -344,9 +344,8 @@ function huberNll(r: Float64Array, sigma: number, delta: number, lnZ: number): n
 /** σ minimising the negative log-likelihood (golden section on a bracket found by doubling). */
 function bestSigma(r: Float64Array, delta: number, lnZ: number): number {
   const f = (s: number) => huberNll(r, s, delta, lnZ);
-  let lo = -40;
-  let hi = 10;
-  const g = (Math.sqrt(5) - 1) / 2;
+  const lo = -40;
+  const hi = 10;
   // coarse scan for the basin
   let best = lo;
   let bf = Infinity;
@@ -359,28 +358,8 @@ function bestSigma(r: Float64Array, delta: number, lnZ: number): number {
     }
   }
   const step = (hi - lo) / 500;
-  lo = best - step;
-  hi = best + step;
-  let c = hi - g * (hi - lo);
-  let d = lo + g * (hi - lo);
-  let fc = f(c);
-  let fd = f(d);
-  for (let i = 0; i < 200 && hi - lo > 1e-14; i++) {
-    if (fc < fd) {
-      hi = d;
-      d = c;
-      fd = fc;
-      c = hi - g * (hi - lo);
-      fc = f(c);
-    } else {
-      lo = c;
-      c = d;
-      fc = fd;
-      d = lo + g * (hi - lo);
-      fd = f(d);
-    }
-  }
-  return (lo + hi) / 2;
+  const [a, b] = goldenSection(f, best - step, best + step, (l, h) => h - l > 1e-14);
+  return (a + b) / 2;
 }
 
 const LR_KEYS = optionKeys<{ delta?: number }>({ delta: 1 });

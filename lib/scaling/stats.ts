@@ -219,3 +219,31 @@ export function symmetricEigenvalues(S: ArrayLike<number>, n: number): Float64Ar
   for (let i = 0; i < n; i++) ev[i] = A[i * n + i]!;
   return ev.sort();
 }
+
+/**
+ * @internal Golden-section search for a minimum of f on [lo, hi] while `more(lo, hi)` holds (at most 200
+ * steps); returns the final bracket.
+ */
+export function goldenSection(f: (x: number) => number, lo: number, hi: number, more: (lo: number, hi: number) => boolean): [number, number] {
+  const g = (Math.sqrt(5) - 1) / 2;
+  let c = hi - g * (hi - lo);
+  let d = lo + g * (hi - lo);
+  let fc = f(c);
+  let fd = f(d);
+  for (let i = 0; i < 200 && more(lo, hi); i++) {
+    if (fc < fd) {
+      hi = d;
+      d = c;
+      fd = fc;
+      c = hi - g * (hi - lo);
+      fc = f(c);
+    } else {
+      lo = c;
+      c = d;
+      fc = fd;
+      d = lo + g * (hi - lo);
+      fd = f(d);
+    }
+  }
+  return [lo, hi];
+}
