@@ -50,6 +50,35 @@ function arm64Node() {
   return bin;
 }
 
+// Native optional dependencies whose platform part the x86-64 install here lacks for arm64 (npm installs only the
+// host's): each arm64 part is fetched once with `npm pack` (the version the installed wrapper pins) into a folder
+// that NODE_PATH adds to the resolution (jest's resolver and Node's both read it), so the arm64 run loads it as an
+// arm64 install would. (onnxruntime-node ships every platform in one package: nothing to fetch.)
+const ARM64_PARTS = [{ wrapper: '@resvg/resvg-js', part: '@resvg/resvg-js-linux-arm64-gnu' }];
+
+function arm64Parts() {
+  const dir = path.join(os.tmpdir(), 'lengthwise-arm64-optional', 'node_modules');
+  for (const { wrapper, part } of ARM64_PARTS) {
+    let version;
+    try {
+      version = require(path.join(root, 'node_modules', wrapper, 'package.json')).optionalDependencies[part];
+    } catch {
+      continue; // the wrapper is not installed: its tests skip themselves
+    }
+    const target = path.join(dir, part);
+    if (fs.existsSync(path.join(target, 'package.json'))) continue;
+    fs.mkdirSync(target, { recursive: true });
+    console.log(`test-arm64: npm pack ${part}@${version} → ${target}`);
+    const r = spawnSync('npm', ['pack', `${part}@${version}`, '--silent', '--pack-destination', target], { encoding: 'utf8' });
+    if (r.status !== 0) fail(`npm pack ${part}@${version} failed: ${r.stderr}`);
+    const tgz = path.join(target, r.stdout.trim().split('\n').pop());
+    const x = spawnSync('tar', ['-xzf', tgz, '-C', target, '--strip-components=1'], { stdio: 'inherit' });
+    if (x.status !== 0) fail(`could not extract ${tgz}`);
+    fs.unlinkSync(tgz);
+  }
+  return dir;
+}
+
 function parseArgs(argv) {
   const o = { batches: 3, group: 3, out: path.join(os.tmpdir(), 'lengthwise-arm64-results'), files: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -80,7 +109,7 @@ const slug = (f) => f.replace(/^test\//, '').replace(/[/\\]/g, '__').replace(/\.
 
 // One jest process for a group of files (jest's start under qemu costs minutes, so it is paid once per group); its
 // --json result holds each file's own status and run time.
-function runGroup(node, group, skips, out) {
+function runGroup(node, group, skips, out, parts) {
   const names = skips.tests.filter((t) => group.includes(t.file)).map((t) => escapeRe(t.name));
   const tag = group.map(slug).join('+');
   const args = [
@@ -98,6 +127,7 @@ function runGroup(node, group, skips, out) {
     LW_TIME_SCALE: String(SCALE),
     // abort.test.ts's own bound on abort → rejection (250 ms natively), scaled like every other time limit.
     LW_ABORT_MS: process.env.LW_ABORT_MS || String(250 * SCALE),
+    NODE_PATH: [parts, process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
     NODE_OPTIONS: `${process.env.NODE_OPTIONS || ''} --require ${path.join(__dirname, 'arm64', 'qemu-spawn.js')}`.trim(),
   };
   const log = fs.openSync(path.join(out, tag + '.log'), 'w');
@@ -175,6 +205,7 @@ async function main() {
     if (r.status !== 0) fail('the cross build failed');
   }
   const node = arm64Node();
+  const parts = arm64Parts();
   const v = spawnSync(QEMU, ['-L', SYSROOT, node, '-p', 'process.arch + " " + process.version'], { encoding: 'utf8' });
   if (v.status !== 0 || !v.stdout.startsWith('arm64')) fail(`${node} does not run under ${QEMU}: ${v.stderr}`);
   const skips = JSON.parse(fs.readFileSync(path.join(__dirname, 'arm64', 'skips.json'), 'utf8'));
@@ -184,7 +215,7 @@ async function main() {
     console.log(`test-arm64: ${files.length} files, ${o.batches} batches, ${v.stdout.trim()} under ${QEMU}, results → ${o.out}`);
     const batches = Array.from({ length: o.batches }, (_, b) => files.filter((_, i) => i % o.batches === b));
     await Promise.all(batches.map(async (list) => {
-      for (let i = 0; i < list.length; i += o.group) await runGroup(node, list.slice(i, i + o.group), skips, o.out);
+      for (let i = 0; i < list.length; i += o.group) await runGroup(node, list.slice(i, i + o.group), skips, o.out, parts);
     }));
   }
   report(files, o.out, skips, v.stdout.trim());

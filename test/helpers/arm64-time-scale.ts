@@ -1,7 +1,8 @@
 /**
- * Loaded by jest.arm64.config.js only: multiplies the timeout argument a test passes (`test(name, fn, ms)`,
- * `test.each(table)(name, fn, ms)`) by LW_TIME_SCALE, as that config does for the default testTimeout, because
- * qemu-user runs everything 10-30× slower. Names, bodies and assertions are untouched.
+ * Loaded by jest.arm64.config.js only: multiplies the timeout argument a test or hook passes (`test(name, fn, ms)`,
+ * `test.each(table)(name, fn, ms)`, `beforeAll(fn, ms)` and the other hooks) by LW_TIME_SCALE, as that config does
+ * for the default testTimeout, because qemu-user runs everything 10-30× slower. Names, bodies and assertions are
+ * untouched.
  */
 const scale = Number(process.env.LW_TIME_SCALE ?? 20);
 
@@ -23,7 +24,15 @@ function scaleGlobal(name: 'test' | 'it'): void {
   g[name] = wrapped;
 }
 
+type Hook = (fn: unknown, timeout?: number) => unknown;
+function scaleHook(name: 'beforeAll' | 'afterAll' | 'beforeEach' | 'afterEach'): void {
+  const g = globalThis as unknown as Record<string, Hook>;
+  const orig = g[name]!;
+  g[name] = (fn: unknown, timeout?: number) => (typeof timeout === 'number' ? orig(fn, timeout * scale) : orig(fn));
+}
+
 if (scale !== 1) {
   scaleGlobal('test');
   scaleGlobal('it');
+  for (const h of ['beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const) scaleHook(h);
 }

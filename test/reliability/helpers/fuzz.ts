@@ -138,8 +138,12 @@ function describe(t: Target, c: FuzzCase): string {
   return `${t.name} seed=${c.seed} mutation=${JSON.stringify(c.mutation)}`;
 }
 
-/** Runs one case and classifies the outcome. `timeoutMs` catches hangs of async calls. */
-export async function runCase(c: FuzzCase, timeoutMs = 10000, targets = TARGETS): Promise<Outcome> {
+/**
+ * Runs one case and classifies the outcome. `timeoutMs` catches hangs of async calls: 10 s, times LW_TIME_SCALE
+ * where jest.arm64.config.js sets it (under qemu-user a valid scaling.fit call that takes 0.27 s natively took over
+ * 10 s); unset (every native run) it is 1.
+ */
+export async function runCase(c: FuzzCase, timeoutMs = 10000 * Number(process.env.LW_TIME_SCALE ?? 1), targets = TARGETS): Promise<Outcome> {
   const t = targets[c.target]!;
   const valid = t.build(seeded(c.seed));
   const { args, touched } = applyMutation(t, valid, c.mutation);
