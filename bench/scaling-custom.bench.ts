@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 | built-in 'chinchilla' | ${bS.toFixed(3)} | ${rb.objective.toPrecision(10)} | ${rb.startsAtOptimum} | ${out.builtin.evaluationsPerStart.toFixed(1)} |
 | expression \`${law.expression}\` | ${cS.toFixed(3)} | ${rc.objective.toPrecision(10)} | ${rc.startsAtOptimum} | ${out.custom.evaluationsPerStart.toFixed(1)} |
 
-Custom / built-in wall clock **${out.ratio.toFixed(2)}×** (target ≤ 2×); objectives differ by ${rel.toExponential(1)} relative.
+Custom / built-in wall clock **${out.ratio.toFixed(2)}×** (medians; tinybench p50s ${out.tinybenchP50Seconds.builtin.toFixed(3)} s vs ${out.tinybenchP50Seconds.custom.toFixed(3)} s: ${(out.tinybenchP50Seconds.custom / out.tinybenchP50Seconds.builtin).toFixed(2)}×; target ≤ 2×); objectives differ by ${rel.toExponential(1)} relative.
 Natural-units expression E + A/N^α + B/D^β (E, A, B > 0 by bounds), 32 starts: objective ${nat.objective.toPrecision(10)}.
 `;
   fs.writeFileSync(path.join(dir, 'scaling-custom.md'), md);

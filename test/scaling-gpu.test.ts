@@ -48,18 +48,23 @@ describeGpu('scaling.fit on CUDA', () => {
     const base = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596 };
     const law = { expression: 'exp(a) / N^alpha + exp(b) / D^beta + exp(e)', params: ['a', 'b', 'e', 'alpha', 'beta'] };
     const w = Float64Array.from(runs.N, (_, i) => 1 + (i % 3));
-    const cases: [scaling.ScalingData, scaling.FitOptions][] = [
+    // The free data-constrained fit: R_N* is not identified on this table (the objective falls monotonically as
+    // R_N* → ∞, see test/gpu/scaling-laws.js), so the objective is compared to 1e-7 and R_N* as 1/R_N*.
+    const cases: [scaling.ScalingData, scaling.FitOptions, { objTol?: number; inverse?: number[] }?][] = [
       [db, { law: 'data-constrained', fix: base }],
-      [db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
+      [db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }, { objTol: 1e-7, inverse: [6] }],
       [runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
       [runs, { law, grid: { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] } }],
       [runs, { objective: 'huber-likelihood', bootstrapObjective: 'huber', bootstrap: { resamples: 8, seed: 2 } }],
     ];
-    for (const [d, o] of cases) {
+    for (const [d, o, spec = {}] of cases) {
       const c = await scaling.fit(d, { ...o, backend: 'cpu' });
       const g = await scaling.fit(d, { ...o, backend: 'cuda' });
-      expect(Math.abs(g.objective - c.objective) / Math.abs(c.objective)).toBeLessThan(1e-9);
-      for (let j = 0; j < c.theta.length; j++) expect(Math.abs(g.theta[j]! - c.theta[j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(c.theta[j]!)));
+      expect(Math.abs(g.objective - c.objective) / Math.abs(c.objective)).toBeLessThan(spec.objTol ?? 1e-9);
+      for (let j = 0; j < c.theta.length; j++) {
+        if (spec.inverse?.includes(j)) expect(Math.abs(1 / g.theta[j]! - 1 / c.theta[j]!)).toBeLessThan(1e-4);
+        else expect(Math.abs(g.theta[j]! - c.theta[j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(c.theta[j]!)));
+      }
       if (c.bootstrap) {
         for (let i = 0; i < 8; i++) expect(Math.abs(g.bootstrap!.samples.alpha![i]! - c.bootstrap.samples.alpha![i]!)).toBeLessThan(1e-4);
       }

@@ -66,8 +66,10 @@ describe('data-constrained law (Muennighoff et al. 2023)', () => {
 
   test('a lower optimum of the same objective (scipy from the start (20, 20/3)) is reached from its basin', async () => {
     const r = await scaling.fit(db, { law: 'data-constrained', fix: BASE, grid: [[45, 2.5]] });
-    // scipy: R_D* 46.99111935, R_N* 2.329564418, Huber 0.0158073785720
-    expect(rel(r.params.rdStar, 46.99111935)).toBeLessThan(1e-5);
+    // scipy: R_D* 46.99111935, R_N* 2.329564418, Huber 0.0158073785720. The native fit runs to the tight tolerances
+    // (the data-constrained law keeps them) and stops on its gradient test at R_D* 46.99029, Huber 8e-14 below
+    // scipy's: the valley is flat along R_D*, so 1.8e-5 relative separates two stopping points of one optimum.
+    expect(rel(r.params.rdStar, 46.99111935)).toBeLessThan(3e-5);
     expect(rel(r.params.rnStar, 2.329564418)).toBeLessThan(1e-5);
     expect(rel(r.objective, 0.015807378572)).toBeLessThan(1e-9);
   });

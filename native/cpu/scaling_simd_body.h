@@ -137,6 +137,294 @@ static inline V::T log_any(V::T v) {
   return V::blend(V::mor(V::le(v, V::set1(0.0)), V::isnan(v)), V::set1(NAN), r);
 }
 
+// The custom-law interpreter runs each instruction over a block of NB vectors (NB·W data points) before the next
+// one, so the dispatch and the per-lane bookkeeping are paid once per block, and the NB lanes of an exp or log are
+// independent work for the core. Same arithmetic per point, in the same order, as one vector at a time.
+// A register is uniform (u) when it does not depend on the data (constants, parameters, hoisted slots): then only
+// index 0 is stored and computed. Each register carries the set of parameters its derivative can depend on (m):
+// components outside it are zero and are neither stored nor computed, so A·N^(−α) costs two gradient lanes, not K.
+template <int NB>
+struct CReg {
+  uint32_t m;
+  bool u;
+  V::T v[NB];
+  V::T d[lw::scaling::kMaxCustomParams][NB];
+};
+
+struct CAcc {
+  V::T sh, sz, sw, acc[lw::scaling::kMaxCustomParams];
+};
+
+struct CEnv {
+  const lw::scaling::CustomProgram* prog;
+  const double* th;
+  const lw::scaling::Dual* slots;
+  int body;
+  V::T inv_s, dp, dn;
+};
+
+template <int NB>
+static inline void c_expand(CReg<NB>& x) {
+  if (!x.u) return;
+  for (int b = 1; b < NB; ++b) x.v[b] = x.v[0];
+  for (uint32_t mm = x.m; mm; mm &= mm - 1) {
+    const int j = __builtin_ctz(mm);
+    for (int b = 1; b < NB; ++b) x.d[j][b] = x.d[j][0];
+  }
+  x.u = false;
+}
+
+// Neg, Exp, Log, Sqrt, PowVar on the top register, C vectors (1 when it is uniform).
+template <int NB, int C>
+static inline void c_unary(lw::scaling::Op op, int arg, CReg<NB>& x, const V::T (*lx)[NB]) {
+  using lw::scaling::Op;
+  const V::T zero = V::set1(0.0), one = V::set1(1.0), half = V::set1(0.5);
+  if (op == Op::Neg) {
+    for (int b = 0; b < C; ++b) x.v[b] = V::sub(zero, x.v[b]);
+    for (uint32_t mm = x.m; mm; mm &= mm - 1) {
+      const int j = __builtin_ctz(mm);
+      for (int b = 0; b < C; ++b) x.d[j][b] = V::sub(zero, x.d[j][b]);
+    }
+    return;
+  }
+  V::T s[C];
+  switch (op) {
+    case Op::Exp:
+      for (int b = 0; b < C; ++b) { x.v[b] = exp_any(x.v[b]); s[b] = x.v[b]; }
+      break;
+    case Op::Log:
+      for (int b = 0; b < C; ++b) { s[b] = V::div(one, x.v[b]); x.v[b] = log_any(x.v[b]); }
+      break;
+    case Op::Sqrt:
+      for (int b = 0; b < C; ++b) { x.v[b] = V::sqrt(x.v[b]); s[b] = V::div(half, x.v[b]); }
+      break;
+    default:  // PowVar
+      for (int b = 0; b < C; ++b) { x.v[b] = exp_any(V::mul(x.v[b], lx[arg][b])); s[b] = V::mul(x.v[b], lx[arg][b]); }
+      break;
+  }
+  for (uint32_t mm = x.m; mm; mm &= mm - 1) {
+    const int j = __builtin_ctz(mm);
+    for (int b = 0; b < C; ++b) x.d[j][b] = V::mul(x.d[j][b], s[b]);
+  }
+}
+
+// x ← x op y over C vectors; y is read at stride sy (0 when y is uniform and x is not).
+template <int NB, int C>
+static inline void c_binary(lw::scaling::Op op, CReg<NB>& x, const CReg<NB>& y, int sy) {
+  using lw::scaling::Op;
+  const V::T zero = V::set1(0.0), one = V::set1(1.0);
+  const uint32_t mu = x.m | y.m;
+  switch (op) {
+    case Op::Add: case Op::Sub: {
+      // A lane only x has stays as it is (x ± 0); a lane only y has is ±y (0 ± y).
+      if (op == Op::Sub) {
+        for (int b = 0; b < C; ++b) x.v[b] = V::sub(x.v[b], y.v[b * sy]);
+        for (uint32_t mm = y.m; mm; mm &= mm - 1) {
+          const int j = __builtin_ctz(mm);
+          if (x.m >> j & 1)
+            for (int b = 0; b < C; ++b) x.d[j][b] = V::sub(x.d[j][b], y.d[j][b * sy]);
+          else
+            for (int b = 0; b < C; ++b) x.d[j][b] = V::sub(zero, y.d[j][b * sy]);
+        }
+      } else {
+        for (int b = 0; b < C; ++b) x.v[b] = V::add(x.v[b], y.v[b * sy]);
+        for (uint32_t mm = y.m; mm; mm &= mm - 1) {
+          const int j = __builtin_ctz(mm);
+          if (x.m >> j & 1)
+            for (int b = 0; b < C; ++b) x.d[j][b] = V::add(x.d[j][b], y.d[j][b * sy]);
+          else
+            for (int b = 0; b < C; ++b) x.d[j][b] = y.d[j][b * sy];
+        }
+      }
+      break;
+    }
+    case Op::Mul:
+      for (uint32_t mm = mu; mm; mm &= mm - 1) {
+        const int j = __builtin_ctz(mm);
+        const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+        if (hx && hy)
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::fma(x.v[b], y.d[j][b * sy], V::mul(x.d[j][b], y.v[b * sy]));
+        else if (hx)
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::mul(x.d[j][b], y.v[b * sy]);
+        else
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::mul(x.v[b], y.d[j][b * sy]);
+      }
+      for (int b = 0; b < C; ++b) x.v[b] = V::mul(x.v[b], y.v[b * sy]);
+      break;
+    case Op::Div: {
+      V::T iy[C], q[C];
+      for (int b = 0; b < C; ++b) { iy[b] = V::div(one, y.v[b * sy]); q[b] = V::mul(x.v[b], iy[b]); }
+      for (uint32_t mm = mu; mm; mm &= mm - 1) {
+        const int j = __builtin_ctz(mm);
+        const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+        for (int b = 0; b < C; ++b) {
+          const V::T xd = hx ? x.d[j][b] : zero, yd = hy ? y.d[j][b * sy] : zero;
+          x.d[j][b] = V::mul(V::fnma(q[b], yd, xd), iy[b]);
+        }
+      }
+      for (int b = 0; b < C; ++b) x.v[b] = q[b];
+      break;
+    }
+    case Op::Pow: {
+      V::T v[C], sx[C], syv[C];
+      for (int b = 0; b < C; ++b) {
+        const V::T yv = y.v[b * sy], lxv = log_any(x.v[b]);
+        v[b] = exp_any(V::mul(yv, lxv));
+        sx[b] = V::div(V::mul(v[b], yv), x.v[b]);
+        syv[b] = V::mul(v[b], lxv);
+      }
+      for (uint32_t mm = mu; mm; mm &= mm - 1) {
+        const int j = __builtin_ctz(mm);
+        const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+        if (hx && hy)
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::fma(syv[b], y.d[j][b * sy], V::mul(sx[b], x.d[j][b]));
+        else if (hx)
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::mul(sx[b], x.d[j][b]);
+        else
+          for (int b = 0; b < C; ++b) x.d[j][b] = V::mul(syv[b], y.d[j][b * sy]);
+      }
+      for (int b = 0; b < C; ++b) x.v[b] = v[b];
+      break;
+    }
+    default: {  // Min, Max
+      const bool mn = op == Op::Min;
+      V::M take[C];
+      for (int b = 0; b < C; ++b) {
+        take[b] = mn ? V::gt(x.v[b], y.v[b * sy]) : V::gt(y.v[b * sy], x.v[b]);
+        x.v[b] = V::blend(take[b], y.v[b * sy], x.v[b]);
+      }
+      for (uint32_t mm = mu; mm; mm &= mm - 1) {
+        const int j = __builtin_ctz(mm);
+        const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
+        for (int b = 0; b < C; ++b) {
+          const V::T xd = hx ? x.d[j][b] : zero, yd = hy ? y.d[j][b * sy] : zero;
+          x.d[j][b] = V::blend(take[b], yd, xd);
+        }
+      }
+      break;
+    }
+  }
+  x.m = mu;
+}
+
+// One block of NB vectors starting at point i: runs the program body, then adds the block's points to `a`.
+template <int NB>
+static inline void c_block(const CEnv& env, const double* ln_n, const double* ln_d, const double* ln_u,
+                           const double* ln_l, const double* w, int64_t i, CAcc& a) {
+  using lw::scaling::Op;
+  const lw::scaling::CustomProgram& prog = *env.prog;
+  const double* th = env.th;
+  const V::T zero = V::set1(0.0), half = V::set1(0.5), one = V::set1(1.0);
+  V::T lx[3][NB];
+  for (int b = 0; b < NB; ++b) {
+    const int64_t o = i + b * V::W;
+    lx[0][b] = V::load(ln_n + o);
+    lx[1][b] = V::load(ln_d + o);
+    lx[2][b] = ln_u ? V::load(ln_u + o) : lx[1][b];
+  }
+  CReg<NB> st[lw::scaling::kMaxStack];
+  int sp = 0;
+  for (int pc = env.body; pc < prog.len; ++pc) {
+    const int32_t ins = prog.code[pc];
+    const int arg = ins >> 8;
+    const Op op = static_cast<Op>(ins & 0xff);
+    switch (op) {
+      case Op::Slot: {
+        CReg<NB>& x = st[sp++];
+        const lw::scaling::Dual& y = env.slots[arg];
+        x.u = true;
+        x.v[0] = V::set1(y.v);
+        x.m = 0;
+        for (int j = 0; j < prog.n_params; ++j)
+          if (y.d[j] != 0) { x.m |= 1u << j; x.d[j][0] = V::set1(y.d[j]); }
+        break;
+      }
+      case Op::PowTerm: {
+        const lw::scaling::PowTermArg t = lw::scaling::pow_term_arg(arg);
+        CReg<NB>& x = st[sp++];
+        x.u = false;
+        const double sg = t.neg ? -1.0 : 1.0;
+        const V::T ex = V::set1(sg * th[t.p]), sgv = V::set1(sg);
+        V::T e[NB];
+        for (int b = 0; b < NB; ++b) e[b] = exp_any(V::mul(ex, lx[t.var][b]));
+        if (t.x_slot) {
+          const lw::scaling::Dual& y = env.slots[t.x];
+          x.m = 0;
+          for (int j = 0; j < prog.n_params; ++j) {
+            if (y.d[j] == 0) continue;
+            x.m |= 1u << j;
+            const V::T yd = V::set1(y.d[j]);
+            for (int b = 0; b < NB; ++b) x.d[j][b] = V::mul(yd, e[b]);
+          }
+          const V::T yv = V::set1(y.v);
+          for (int b = 0; b < NB; ++b) x.v[b] = V::mul(yv, e[b]);
+        } else {
+          x.m = 1u << t.x;
+          const V::T xv = V::set1(th[t.x]);
+          for (int b = 0; b < NB; ++b) { x.d[t.x][b] = e[b]; x.v[b] = V::mul(xv, e[b]); }
+        }
+        const bool had = x.m >> t.p & 1;
+        for (int b = 0; b < NB; ++b) {
+          const V::T dp_ = V::mul(V::mul(sgv, x.v[b]), lx[t.var][b]);
+          x.d[t.p][b] = had ? V::add(x.d[t.p][b], dp_) : dp_;
+        }
+        x.m |= 1u << t.p;
+        break;
+      }
+      case Op::Const: { CReg<NB>& x = st[sp++]; x.u = true; x.v[0] = V::set1(prog.consts[arg]); x.m = 0; break; }
+      case Op::Param: {
+        CReg<NB>& x = st[sp++];
+        x.u = true;
+        x.v[0] = V::set1(th[arg]);
+        x.m = 1u << arg;
+        x.d[arg][0] = one;
+        break;
+      }
+      case Op::Var: case Op::LogVar: {
+        CReg<NB>& x = st[sp++];
+        x.u = false;
+        x.m = 0;
+        for (int b = 0; b < NB; ++b) x.v[b] = op == Op::Var ? exp_any(lx[arg][b]) : lx[arg][b];
+        break;
+      }
+      case Op::Neg: case Op::Exp: case Op::Log: case Op::Sqrt: case Op::PowVar: {
+        CReg<NB>& x = st[sp - 1];
+        if (op == Op::PowVar) c_expand(x);
+        if (x.u) c_unary<NB, 1>(op, arg, x, lx);
+        else c_unary<NB, NB>(op, arg, x, lx);
+        break;
+      }
+      default: {
+        CReg<NB>& x = st[sp - 2];
+        const CReg<NB>& y = st[--sp];
+        if (x.u && !y.u) c_expand(x);
+        if (x.u) c_binary<NB, 1>(op, x, y, 0);
+        else c_binary<NB, NB>(op, x, y, y.u ? 0 : 1);
+      }
+    }
+  }
+  CReg<NB>& out = st[0];
+  c_expand(out);
+  for (int b = 0; b < NB; ++b) {
+    const int64_t o = i + b * V::W;
+    const V::T c = V::load(w + o);
+    const V::M live = V::gt(c, zero);
+    const V::T inv = V::div(one, out.v[b]);
+    const V::T r = V::sub(log_any(out.v[b]), V::load(ln_l + o));
+    const V::T z = V::blend(live, V::mul(r, env.inv_s), zero);  // dead (weight-0) lanes contribute exactly 0
+    const V::T psi = V::blend(live, V::max(V::min(z, env.dp), env.dn), zero);
+    const V::T cpsi = V::mul(c, psi);
+    a.sh = V::fma(cpsi, V::fnma(half, psi, z), a.sh);
+    const V::T cpi = V::mul(cpsi, inv);
+    for (uint32_t mm = out.m; mm; mm &= mm - 1) {
+      const int j = __builtin_ctz(mm);
+      a.acc[j] = V::add(a.acc[j], V::blend(live, V::mul(cpi, out.d[j][b]), zero));
+    }
+    a.sz = V::fma(cpsi, z, a.sz);
+    a.sw = V::add(a.sw, c);
+  }
+}
+
 static double custom_eval(const lw::scaling::Problem& pb, const double* ln_n, const double* ln_d, const double* ln_u,
                           const double* ln_l, const double* w, int64_t npad, const double* th, double* g) {
   using lw::scaling::Op;
@@ -145,21 +433,10 @@ static double custom_eval(const lw::scaling::Problem& pb, const double* ln_n, co
   const bool lik = pb.objective == lw::scaling::Objective::HuberLikelihood;
   const double delta = pb.objective == lw::scaling::Objective::Mse ? INFINITY : pb.delta;
   const double inv_s_d = lik ? std::exp(-th[k]) : 1.0;
-  const V::T zero = V::set1(0.0), one = V::set1(1.0), half = V::set1(0.5), dp = V::set1(delta), dn = V::set1(-delta);
-  const V::T inv_s = V::set1(inv_s_d);
-  // Each stack entry carries the set of parameters its derivative can depend on (a bit mask): components outside it
-  // are zero and are neither stored nor computed, so e.g. A·N^(−α) costs two gradient lanes, not K.
-  struct DV {
-    V::T v;
-    uint32_t m;
-    V::T d[lw::scaling::kMaxCustomParams];
-  };
-  DV st[lw::scaling::kMaxStack];
   // Hoisted subexpressions of the parameters alone (the program's leading Store segments): once per evaluation.
-  DV slots[lw::scaling::kMaxSlots];
+  lw::scaling::Dual slots[lw::scaling::kMaxSlots];
   int body = 0;
   {
-    lw::scaling::Dual psl[lw::scaling::kMaxSlots];
     lw::scaling::CustomProgram pre = prog;
     for (int pc = 0; pc < prog.len; ++pc)
       if (static_cast<Op>(prog.code[pc] & 0xff) == Op::Store) body = pc + 1;
@@ -169,165 +446,33 @@ static double custom_eval(const lw::scaling::Problem& pb, const double* ln_n, co
       while (static_cast<Op>(prog.code[end] & 0xff) != Op::Store) ++end;
       pre.code = prog.code + seg;
       pre.len = end - seg;
-      const lw::scaling::Dual x = lw::scaling::custom_value(pre, th, 0, 0, 0, psl);
-      psl[prog.code[end] >> 8] = x;
-      DV& sl = slots[prog.code[end] >> 8];
-      sl.v = V::set1(x.v);
-      sl.m = 0;
-      for (int j = 0; j < K; ++j) {
-        sl.d[j] = V::set1(x.d[j]);
-        if (x.d[j] != 0) sl.m |= 1u << j;
-      }
+      slots[prog.code[end] >> 8] = lw::scaling::custom_value(pre, th, 0, 0, 0, slots);
       seg = end + 1;
     }
   }
-  const uint32_t all = (1u << K) - 1;
-  V::T sh = zero, sz = zero, sw = zero, acc[lw::scaling::kMaxCustomParams];
-  for (int j = 0; j < K; ++j) acc[j] = zero;
-  for (int64_t i = 0; i < npad; i += V::W) {
-    const V::T c = V::load(w + i);
-    const V::M live = V::gt(c, zero);
-    const V::T lx[3] = {V::load(ln_n + i), V::load(ln_d + i), ln_u ? V::load(ln_u + i) : V::load(ln_d + i)};
-    int sp = 0;
-    for (int pc = body; pc < prog.len; ++pc) {
-      const int32_t ins = prog.code[pc];
-      const int arg = ins >> 8;
-      switch (static_cast<Op>(ins & 0xff)) {
-        case Op::Slot: {
-          DV& x = st[sp++];
-          const DV& y = slots[arg];
-          x.v = y.v;
-          x.m = y.m;
-          for (int j = 0; j < K; ++j)
-            if (y.m >> j & 1) x.d[j] = y.d[j];
-          break;
-        }
-        case Op::PowTerm: {
-          const lw::scaling::PowTermArg t = lw::scaling::pow_term_arg(arg);
-          DV& x = st[sp++];
-          const V::T lv = lx[t.var];
-          const double sg = t.neg ? -1.0 : 1.0;
-          const V::T e = exp_any(V::mul(V::set1(sg * th[t.p]), lv));
-          if (t.x_slot) {
-            const DV& y = slots[t.x];
-            x.m = y.m;
-            for (int j = 0; j < K; ++j)
-              if (y.m >> j & 1) x.d[j] = V::mul(y.d[j], e);
-            x.v = V::mul(y.v, e);
-          } else {
-            x.m = 1u << t.x;
-            x.d[t.x] = e;
-            x.v = V::mul(V::set1(th[t.x]), e);
-          }
-          const V::T dp_ = V::mul(V::mul(V::set1(sg), x.v), lv);
-          x.d[t.p] = x.m >> t.p & 1 ? V::add(x.d[t.p], dp_) : dp_;
-          x.m |= 1u << t.p;
-          break;
-        }
-        case Op::Const: { DV& x = st[sp++]; x.v = V::set1(prog.consts[arg]); x.m = 0; break; }
-        case Op::Param: { DV& x = st[sp++]; x.v = V::set1(th[arg]); x.m = 1u << arg; x.d[arg] = one; break; }
-        case Op::Var: { DV& x = st[sp++]; x.v = exp_any(lx[arg]); x.m = 0; break; }
-        case Op::LogVar: { DV& x = st[sp++]; x.v = lx[arg]; x.m = 0; break; }
-        case Op::Neg: {
-          DV& x = st[sp - 1];
-          x.v = V::sub(zero, x.v);
-          for (int j = 0; j < K; ++j)
-            if (x.m >> j & 1) x.d[j] = V::sub(zero, x.d[j]);
-          break;
-        }
-        case Op::Exp: case Op::Log: case Op::Sqrt: case Op::PowVar: {
-          DV& x = st[sp - 1];
-          V::T s;
-          switch (static_cast<Op>(ins & 0xff)) {
-            case Op::Exp: x.v = exp_any(x.v); s = x.v; break;
-            case Op::Log: s = V::div(one, x.v); x.v = log_any(x.v); break;
-            case Op::Sqrt: x.v = V::sqrt(x.v); s = V::div(half, x.v); break;
-            default: x.v = exp_any(V::mul(x.v, lx[arg])); s = V::mul(x.v, lx[arg]); break;
-          }
-          for (int j = 0; j < K; ++j)
-            if (x.m >> j & 1) x.d[j] = V::mul(x.d[j], s);
-          break;
-        }
-        default: {
-          DV& x = st[sp - 2];
-          const DV& y = st[--sp];
-          const uint32_t mu = x.m | y.m;
-          switch (static_cast<Op>(ins & 0xff)) {
-            case Op::Add: case Op::Sub: {
-              const bool sub = static_cast<Op>(ins & 0xff) == Op::Sub;
-              x.v = sub ? V::sub(x.v, y.v) : V::add(x.v, y.v);
-              for (int j = 0; j < K; ++j) {
-                if (!(mu >> j & 1)) continue;
-                const V::T yd = y.m >> j & 1 ? y.d[j] : zero;
-                const V::T xd = x.m >> j & 1 ? x.d[j] : zero;
-                x.d[j] = sub ? V::sub(xd, yd) : V::add(xd, yd);
-              }
-              break;
-            }
-            case Op::Mul:
-              for (int j = 0; j < K; ++j) {
-                if (!(mu >> j & 1)) continue;
-                const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
-                x.d[j] = hx && hy ? V::fma(x.v, y.d[j], V::mul(x.d[j], y.v)) : hx ? V::mul(x.d[j], y.v) : V::mul(x.v, y.d[j]);
-              }
-              x.v = V::mul(x.v, y.v);
-              break;
-            case Op::Div: {
-              const V::T iy = V::div(one, y.v), q = V::mul(x.v, iy);
-              for (int j = 0; j < K; ++j) {
-                if (!(mu >> j & 1)) continue;
-                const V::T xd = x.m >> j & 1 ? x.d[j] : zero, yd = y.m >> j & 1 ? y.d[j] : zero;
-                x.d[j] = V::mul(V::fnma(q, yd, xd), iy);
-              }
-              x.v = q;
-              break;
-            }
-            case Op::Pow: {
-              const V::T lxv = log_any(x.v), v = exp_any(V::mul(y.v, lxv));
-              const V::T sx = V::div(V::mul(v, y.v), x.v), sy = V::mul(v, lxv);
-              for (int j = 0; j < K; ++j) {
-                if (!(mu >> j & 1)) continue;
-                const bool hx = x.m >> j & 1, hy = y.m >> j & 1;
-                x.d[j] = hx && hy ? V::fma(sy, y.d[j], V::mul(sx, x.d[j])) : hx ? V::mul(sx, x.d[j]) : V::mul(sy, y.d[j]);
-              }
-              x.v = v;
-              break;
-            }
-            default: {  // Min, Max
-              const V::M take = static_cast<Op>(ins & 0xff) == Op::Min ? V::gt(x.v, y.v) : V::gt(y.v, x.v);
-              x.v = V::blend(take, y.v, x.v);
-              for (int j = 0; j < K; ++j) {
-                if (!(mu >> j & 1)) continue;
-                const V::T xd = x.m >> j & 1 ? x.d[j] : zero, yd = y.m >> j & 1 ? y.d[j] : zero;
-                x.d[j] = V::blend(take, yd, xd);
-              }
-              break;
-            }
-          }
-          x.m = mu;
-        }
-      }
-    }
-    const DV& out = st[0];
-    const V::T inv = V::div(one, out.v);
-    const V::T r = V::sub(log_any(out.v), V::load(ln_l + i));
-    const V::T z = V::blend(live, V::mul(r, inv_s), zero);  // dead (weight-0) lanes contribute exactly 0
-    const V::T psi = V::blend(live, V::max(V::min(z, dp), dn), zero);
-    const V::T cpsi = V::mul(c, psi);
-    sh = V::fma(cpsi, V::fnma(half, psi, z), sh);
-    const V::T cpi = V::mul(cpsi, inv);
-    for (int j = 0; j < K; ++j)
-      if (out.m >> j & 1) acc[j] = V::add(acc[j], V::blend(live, V::mul(cpi, out.d[j]), zero));
-    sz = V::fma(cpsi, z, sz);
-    sw = V::add(sw, c);
+  CEnv env{&prog, th, slots, body, V::set1(inv_s_d), V::set1(delta), V::set1(-delta)};
+  CAcc a;
+  a.sh = a.sz = a.sw = V::set1(0.0);
+  for (int j = 0; j < K; ++j) a.acc[j] = a.sh;
+  constexpr int NB = 32 / V::W;  // 32 points a block
+  const int64_t full = npad / (NB * V::W) * (NB * V::W);
+  for (int64_t i = 0; i < full; i += NB * V::W) c_block<NB>(env, ln_n, ln_d, ln_u, ln_l, w, i, a);
+  switch ((npad - full) / V::W) {  // the last vectors (npad is a multiple of 8)
+    case 1: c_block<1>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 2: c_block<2>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 3: c_block<3>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 4: c_block<4>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 5: c_block<5>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 6: c_block<6>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    case 7: c_block<7>(env, ln_n, ln_d, ln_u, ln_l, w, full, a); break;
+    default: break;
   }
-  (void)all;
-  double f = V::hsum(sh);
-  for (int j = 0; j < K; ++j) g[j] = V::hsum(acc[j]) * inv_s_d;
-  const double wsum = V::hsum(sw);
+  double f = V::hsum(a.sh);
+  for (int j = 0; j < K; ++j) g[j] = V::hsum(a.acc[j]) * inv_s_d;
+  const double wsum = V::hsum(a.sw);
   if (lik) {
     f += wsum * (pb.log_z + th[k]);
-    g[k] = wsum - V::hsum(sz);
+    g[k] = wsum - V::hsum(a.sz);
   } else if (pb.objective == lw::scaling::Objective::Mse) {
     const double s = wsum > 0 ? 2 / wsum : 0;
     f *= s;

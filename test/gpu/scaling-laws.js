@@ -16,7 +16,12 @@ const cases = [
   ['huber-likelihood', runs, { objective: 'huber-likelihood' }],
   ['bootstrap grid per resample', runs, { bootstrap: { resamples: 4, seed: 5, gridPerResample: true } }],
   ['data-constrained, base fixed', db, { law: 'data-constrained', fix: base }],
-  ['data-constrained, free', db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
+  // All 7 free: R_N* is not identified on this table (the objective falls monotonically as R_N* → ∞: 0.007387 at 5,
+  // 0.006682 at 1e3, 0.0065712 at 1e6, 0.0065659020 at 1e9, 0.0065658956 at 1e12 with R_N* fixed), so a fit ends
+  // wherever L-BFGS stops creeping along it (1e11–1e15 on the CPU from starts 1e-12 apart). What is identified is
+  // compared: the objective (to 1e-7: the infimum is approached as 1/R_N* → 0), the other six parameters, and
+  // 1/R_N* (absolute).
+  ['data-constrained, free', db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }, { objTol: 1e-7, inverse: [6] }],
   ['tie + fix + bounds + weights', runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
   ['custom expression', runs, { law, grid: { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] } }],
   ['likelihood fit, Huber-sum bootstrap', runs, { objective: 'huber-likelihood', bootstrapObjective: 'huber', bootstrap: { resamples: 8, seed: 2 } }],
@@ -24,7 +29,7 @@ const cases = [
 
 (async () => {
   let bad = 0;
-  for (const [name, data, o] of cases) {
+  for (const [name, data, o, spec = {}] of cases) {
     const t0 = Date.now();
     const c = await scaling.fit(data, { ...o, backend: 'cpu' });
     const t1 = Date.now();
@@ -32,7 +37,11 @@ const cases = [
     const t2 = Date.now();
     const rel = Math.abs(g.objective - c.objective) / Math.abs(c.objective);
     let dTheta = 0;
-    for (let j = 0; j < c.theta.length; j++) dTheta = Math.max(dTheta, Math.abs(g.theta[j] - c.theta[j]) / Math.max(1, Math.abs(c.theta[j])));
+    for (let j = 0; j < c.theta.length; j++) {
+      const inv = (spec.inverse ?? []).includes(j);
+      const d = inv ? Math.abs(1 / g.theta[j] - 1 / c.theta[j]) : Math.abs(g.theta[j] - c.theta[j]) / Math.max(1, Math.abs(c.theta[j]));
+      dTheta = Math.max(dTheta, d);
+    }
     let dBoot = 0;
     if (c.bootstrap) {
       for (const k of Object.keys(c.bootstrap.samples)) {
@@ -40,7 +49,7 @@ const cases = [
         for (let i = 0; i < a.length; i++) dBoot = Math.max(dBoot, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i])));
       }
     }
-    const ok = rel < 1e-9 && dTheta < 1e-4 && dBoot < 1e-4;
+    const ok = rel < (spec.objTol ?? 1e-9) && dTheta < 1e-4 && dBoot < 1e-4;
     bad += !ok;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: objective rel ${rel.toExponential(2)}, theta ${dTheta.toExponential(2)}, bootstrap ${dBoot.toExponential(2)}; cpu ${t1 - t0} ms, cuda ${t2 - t1} ms`);
   }
