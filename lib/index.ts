@@ -10,7 +10,7 @@ export type { BackendName, BackendChoice } from './runtime/native';
 export type { Logits, LogitsDType } from './logits';
 export { toBfloat16, fromBfloat16, toFloat16, fromFloat16 } from './runtime/dtype';
 export { logitStats } from './logitStats';
-export type { LogitStatsOptions, LogitStatsResult } from './logitStats';
+export type { LogitStatsOptions, LogitStatsOut, LogitStatsResult } from './logitStats';
 export { DeviceTensor } from './device';
 export type { DeviceElementType } from './device';
 export * as device from './deviceApi';

@@ -12,7 +12,7 @@
 import type { NativeCudaReport } from './gpuReport';
 import type { LogitsDType } from '../logits';
 import type { NativeTuning } from './native';
-import type { LogitStatsResult } from '../logitStats';
+import type { LogitStatsOut, LogitStatsResult } from '../logitStats';
 import type { ComputeOptimalResult, FitStatus, ScalingLaw, ScalingObjective } from '../scaling/types';
 import type { DraftKind, NativeProcessing } from '../tree/sampling';
 import type { NativeStreams } from '../tree/streams';
@@ -52,6 +52,8 @@ export interface NativeLogitStatsOptions {
   tuning?: NativeTuning;
   /** Run on the JS thread (no worker hop). */
   sync?: boolean;
+  /** Caller-provided result columns (validated by logitStats), written in place and returned. */
+  out?: LogitStatsOut;
 }
 
 /** `xl3mScore` / `xl3mPush` options (the push-only keys are absent for a one-shot score). */

@@ -32,19 +32,38 @@ Napi::Value LogitStats(const Napi::CallbackInfo& info) {
     Backend backend = backend_of(opts);
     const bool sync = boolean_or(opts, "sync", false);
 
-    // Outputs are allocated here (JS thread) and written in place by the worker.
+    // Outputs are the caller's arrays of opts.out where given (validated by lib/logitStats.ts; checked again
+    // here for type and length), else allocated here (JS thread); the worker writes them in place.
     Napi::Object result = Napi::Object::New(env);
     auto out = std::make_shared<LogitStatsOut>();
-    auto f32 = [&](const char* key) {
-      auto a = Napi::Float32Array::New(env, static_cast<size_t>(rows));
-      result.Set(key, a);
-      return a.Data();
-    };
-    auto i32 = [&](const char* key) {
+    Napi::Value out_v = opts.Get("out");
+    const bool has_out = !out_v.IsUndefined() && !out_v.IsNull();
+    Napi::Object given = has_out ? object(out_v, "opts.out") : Napi::Object::New(env);
+    auto column = [&](const char* key, napi_typedarray_type type) -> void* {
+      Napi::Value v = has_out ? given.Get(key) : env.Undefined();
+      if (!v.IsUndefined() && !v.IsNull()) {
+        const std::string name = std::string("opts.out.") + key;
+        size_t n = 0;
+        void* data = type == napi_float32_array ? static_cast<void*>(typed_array<float>(v, type, name.c_str(), &n))
+                                                : static_cast<void*>(typed_array<int32_t>(v, type, name.c_str(), &n));
+        if (static_cast<int64_t>(n) != rows)
+          throw Error(ErrorKind::Range, name + " must have one entry per row (" + std::to_string(rows) + "), got " +
+                                            std::to_string(n));
+        pins.pin(v);
+        result.Set(key, v);
+        return data;
+      }
+      if (type == napi_float32_array) {
+        auto a = Napi::Float32Array::New(env, static_cast<size_t>(rows));
+        result.Set(key, a);
+        return a.Data();
+      }
       auto a = Napi::Int32Array::New(env, static_cast<size_t>(rows));
       result.Set(key, a);
       return a.Data();
     };
+    auto f32 = [&](const char* key) { return static_cast<float*>(column(key, napi_float32_array)); };
+    auto i32 = [&](const char* key) { return static_cast<int32_t*>(column(key, napi_int32_array)); };
     out->logsumexp = f32("logsumexp");
     out->entropy = f32("entropy");
     out->varentropy = f32("varentropy");

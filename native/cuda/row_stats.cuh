@@ -151,6 +151,14 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
                : "l"(p));
   return v;
 }
+// The same with the L2 fetching 256-byte granules from DRAM (sm_80+ prefetch-size hint).
+__device__ __forceinline__ uint4 load_streaming_l2(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
 
 template <typename T, bool HAS_T>
 __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, float scale2, float t_raw) {
@@ -162,14 +170,26 @@ __device__ __forceinline__ void add_raw(DevPartial& p, uint4 raw, int index0, fl
   add_vector<E::kPerVec>(p, x, mx, mn, index0, scale2, HAS_T, t_raw);
 }
 
+// How a thread streams its vectors (walk_slice): U loads per batch; PIPE: the next batch's U loads are issued
+// before the current batch is processed (2U in flight while waiting, U while computing); L2: the 256-byte
+// L2 prefetch hint. Every variant visits a thread's vectors in the same order, so results are bit-identical.
+template <int U_ = 4, bool PIPE_ = false, bool L2_ = false>
+struct Stream {
+  static constexpr int U = U_;
+  static constexpr bool PIPE = PIPE_;
+  static constexpr bool L2 = L2_;
+};
+using StreamDefault = Stream<>;
+
 // Walks this thread's share of row[lo, hi): scalar head/tail around 16-byte aligned vectors, vectors strided by
-// the block with four loads in flight per thread, all in index order (so strict '>' updates keep the first
+// the block with S::U loads in flight per thread, all in index order (so strict '>' updates keep the first
 // maximum). on_vector(uint4 raw, int index0) and on_element(float x, int index) do the accumulating.
-template <typename T, class OnVector, class OnElement>
+template <typename T, class S = StreamDefault, class OnVector, class OnElement>
 __device__ __forceinline__ void walk_slice(const void* row, int64_t lo, int64_t hi, OnVector&& on_vector,
                                            OnElement&& on_element) {
   using E = Elem<T>;
   constexpr int V = E::kPerVec;
+  constexpr int U = S::U;
   const uintptr_t base = reinterpret_cast<uintptr_t>(row);
   int64_t a = lo;
   if (base % E::kSize == 0) {
@@ -182,24 +202,51 @@ __device__ __forceinline__ void walk_slice(const void* row, int64_t lo, int64_t 
   for (int64_t i = lo + threadIdx.x; i < a; i += blockDim.x) on_element(E::load(row, i), (int)i);
   const uint4* vec = reinterpret_cast<const uint4*>(base + a * E::kSize);
   const int stride = blockDim.x;
+  auto ld = [](const uint4* q) { return S::L2 ? load_streaming_l2(q) : load_streaming(q); };
   int64_t v = threadIdx.x;
-  for (; v + 3 * stride < nvec; v += 4 * stride) {
-    uint4 r0 = load_streaming(vec + v), r1 = load_streaming(vec + v + stride);
-    uint4 r2 = load_streaming(vec + v + 2 * stride), r3 = load_streaming(vec + v + 3 * stride);
-    on_vector(r0, (int)(a + v * V));
-    on_vector(r1, (int)(a + (v + stride) * V));
-    on_vector(r2, (int)(a + (v + 2 * stride) * V));
-    on_vector(r3, (int)(a + (v + 3 * stride) * V));
+  if constexpr (!S::PIPE) {
+    for (; v + (U - 1) * stride < nvec; v += U * stride) {
+      uint4 r[U];
+#pragma unroll
+      for (int j = 0; j < U; ++j) r[j] = ld(vec + v + j * stride);
+#pragma unroll
+      for (int j = 0; j < U; ++j) on_vector(r[j], (int)(a + (v + j * stride) * V));
+    }
+  } else {
+    // Two register batches in turn: batch B's loads are issued before batch A is processed.
+    uint4 ra[U], rb[U];
+    const int64_t full = U * static_cast<int64_t>(stride);
+    auto fill = [&](uint4 (&r)[U], int64_t at) {
+#pragma unroll
+      for (int j = 0; j < U; ++j) r[j] = ld(vec + at + j * stride);
+    };
+    auto drain = [&](const uint4 (&r)[U], int64_t at) {
+#pragma unroll
+      for (int j = 0; j < U; ++j) on_vector(r[j], (int)(a + (at + j * stride) * V));
+    };
+    if (v + (U - 1) * stride < nvec) fill(ra, v);
+    for (; v + (U - 1) * stride < nvec;) {
+      const bool next_b = v + full + (U - 1) * stride < nvec;
+      if (next_b) fill(rb, v + full);
+      drain(ra, v);
+      v += full;
+      if (!next_b) break;
+      const bool next_a = v + full + (U - 1) * stride < nvec;
+      if (next_a) fill(ra, v + full);
+      drain(rb, v);
+      v += full;
+      if (!next_a) break;
+    }
   }
-  for (; v < nvec; v += stride) on_vector(load_streaming(vec + v), (int)(a + v * V));
+  for (; v < nvec; v += stride) on_vector(ld(vec + v), (int)(a + v * V));
   for (int64_t i = b + threadIdx.x; i < hi; i += blockDim.x) on_element(E::load(row, i), (int)i);
 }
 
 // This thread's full statistics over row[lo, hi). scale2 = log2e / T; t_raw = raw target value.
-template <typename T, bool HAS_T>
+template <typename T, bool HAS_T, class S = StreamDefault>
 __device__ __forceinline__ DevPartial thread_slice(const void* row, int64_t lo, int64_t hi, float scale2, float t_raw) {
   DevPartial p = empty_partial();
-  walk_slice<T>(
+  walk_slice<T, S>(
       row, lo, hi, [&](uint4 raw, int index0) { add_raw<T, HAS_T>(p, raw, index0, scale2, t_raw); },
       [&](float x, int index) { add_element(p, x, index, scale2, HAS_T, t_raw); });
   return p;

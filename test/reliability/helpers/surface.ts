@@ -77,6 +77,7 @@ function checkLogitStats(args: Args, res: unknown): string | undefined {
     if (s[k].length !== l.rows) return `${k}.length ${s[k].length} != rows ${l.rows}`;
   }
   if (o.targets && (s.nll?.length !== l.rows || s.targetRank?.length !== l.rows)) return 'nll/targetRank length';
+  for (const [k, a] of Object.entries(o.out ?? {})) if (s[k as keyof lw.LogitStatsOut] !== a) return `result.${k} is not opts.out.${k}`;
   const ref = refLogitStats(l.data as Float32Array | Uint16Array, l.dtype ?? 'float32', l.rows, l.vocab, o.targets, o.temperature ?? 1);
   const fin = finiteRows(l);
   for (let row = 0; row < l.rows; row++) {
@@ -476,7 +477,8 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'logitStats',
-    names: ['logits', 'opts', 'targets', 'temperature', 'backend', 'signal', 'sync', 'rows', 'vocab', 'dtype', 'data'],
+    names: ['logits', 'opts', 'targets', 'temperature', 'backend', 'signal', 'sync', 'out', 'rows', 'vocab', 'dtype', 'data',
+      'logsumexp', 'entropy', 'varentropy', 'maxProb', 'argmax', 'nll', 'targetRank'],
     build: (r) => {
       const rows = int(r, 0, 6);
       const vocab = int(r, 1, 48);
@@ -486,11 +488,20 @@ export const TARGETS: Target[] = [
       if (r() < 0.3) opts.temperature = pick(r, [0.25, 1, 2.5]);
       if (r() < 0.2) opts.backend = 'cpu';
       if (r() < 0.2) opts.sync = true;
+      if (r() < 0.3) {
+        // caller-provided result columns: a random subset (nll / targetRank only with targets)
+        const out: Record<string, unknown> = {};
+        for (const k of ['logsumexp', 'entropy', 'varentropy', 'maxProb'] as const) if (r() < 0.5) out[k] = new Float32Array(rows);
+        if (r() < 0.5) out.argmax = new Int32Array(rows);
+        if (opts.targets && r() < 0.5) out.nll = new Float32Array(rows);
+        if (opts.targets && r() < 0.5) out.targetRank = new Int32Array(rows);
+        opts.out = out;
+      }
       return [l, opts];
     },
     call: (a) => lw.logitStats(a[0] as lw.Logits, a[1] as lw.LogitStatsOptions),
     check: checkLogitStats,
-    extraKeys: { 1: ['targets', 'temperature', 'backend', 'signal', 'sync'] },
+    extraKeys: { 1: ['targets', 'temperature', 'backend', 'signal', 'sync', 'out'] },
   },
   {
     name: 'verifyTree',
