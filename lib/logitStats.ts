@@ -36,12 +36,19 @@ export interface LogitStatsOptions {
 
 /** The result columns {@link LogitStatsOptions.out} may provide (see {@link LogitStatsResult}). */
 export interface LogitStatsOut {
+  /** Written in place with {@link LogitStatsResult.logsumexp}, one entry per row. */
   logsumexp?: Float32Array;
+  /** Written in place with {@link LogitStatsResult.entropy}, one entry per row. */
   entropy?: Float32Array;
+  /** Written in place with {@link LogitStatsResult.varentropy}, one entry per row. */
   varentropy?: Float32Array;
+  /** Written in place with {@link LogitStatsResult.maxProb}, one entry per row. */
   maxProb?: Float32Array;
+  /** Written in place with {@link LogitStatsResult.argmax}, one entry per row. */
   argmax?: Int32Array;
+  /** Written in place with {@link LogitStatsResult.nll}, one entry per row (only with `targets`). */
   nll?: Float32Array;
+  /** Written in place with {@link LogitStatsResult.targetRank}, one entry per row (only with `targets`). */
   targetRank?: Int32Array;
 }
 
