@@ -48,7 +48,23 @@ describe('lengthwise fit --where / --residuals', () => {
     fs.writeFileSync(csv, 'N,D,loss,keep\n1e8,1e10,3.1,true\n2e8,2e10,2.9,false\n4e8,4e10,2.7,true\n8e8,8e10,2.6,true\n1.6e9,1.6e11,2.5,true\n3.2e9,3.2e11,2.4,true\n6.4e9,6.4e11,2.35,true\n');
     const b = await capture([csv, '--where', 'keep', '--json']);
     expect(b.code).toBe(0);
-    expect((JSON.parse(b.out) as { runs: number }).runs).toBe(6);
+    const j = JSON.parse(b.out) as { runs: number; warnings: string[]; params: { A: number | null }; computeOptimal?: unknown };
+    expect(j.runs).toBe(6);
+    // D = 100 N on every run: one line through the N-D plane, so the fit is degenerate and must say so; where it ran
+    // off to a coefficient beyond float64 (it does on the scalar and AVX2 paths), it says that too and derives nothing.
+    expect(j.warnings.some((w) => w.startsWith('collinear-N-D: ln D = c + 1.000·ln N on all 6 runs'))).toBe(true);
+    if (j.params.A === null) {
+      expect(j.warnings.some((w) => /^overflow: A = e\^\d+/.test(w))).toBe(true);
+      expect(j.computeOptimal).toBeUndefined();
+    }
+  });
+
+  test('the collinearity warning needs every run on the line', async () => {
+    const N = [1e8, 4e8, 8e8, 1.6e9, 3.2e9, 6.4e9];
+    const on = await scaling.fit({ N, D: N.map((n) => 20 * n ** 1.3), loss: [3.1, 2.7, 2.6, 2.5, 2.4, 2.35] });
+    expect(on.warnings.filter((w) => w.startsWith('collinear-N-D: ln D = c + 1.300·ln N'))).toHaveLength(1);
+    const off = await scaling.fit({ N, D: N.map((n, i) => 20 * n ** 1.3 * (i === 3 ? 1.01 : 1)), loss: [3.1, 2.7, 2.6, 2.5, 2.4, 2.35] });
+    expect(off.warnings.filter((w) => w.startsWith('collinear-N-D'))).toEqual([]);
   });
 
   test('--residuals: per-run predictions and R² as scaling.diagnostics gives them', async () => {

@@ -388,6 +388,15 @@ export function describeColumns(c: ColumnMapping, delimiter: CsvDelimiter): stri
 
 const fmt = (x: number | undefined, digits = 5) => (x === undefined || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(digits - 1) : Number(x.toPrecision(digits)).toString());
 
+/** The compute-optimal allocation of a Chinchilla-form fit, or undefined where it has none (other laws, an
+ * exponent ≤ 0, a coefficient outside float64's range: the fit's `overflow` warning says so). */
+function optimumOf(r: FitResult, C: number): ReturnType<typeof computeOptimal> | undefined {
+  if (!('A' in r.params)) return undefined;
+  const p = r.params;
+  const usable = [p.A, p.B, p.E, p.alpha, p.beta].every(Number.isFinite) && p.A > 0 && p.B > 0 && p.alpha > 0 && p.beta > 0;
+  return usable ? computeOptimal(p, C) : undefined;
+}
+
 /** A readable table of a fit (and its bootstrap). */
 export function fitTable(r: FitResult, compute = 5.76e23): string {
   const b = r.bootstrap;
@@ -398,9 +407,8 @@ export function fitTable(r: FitResult, compute = 5.76e23): string {
     names.push('log_sigma');
     values.log_sigma = r.sigma;
   }
-  let opt: ReturnType<typeof computeOptimal> | undefined;
-  if ('A' in r.params && r.params.alpha > 0 && r.params.beta > 0) {
-    opt = computeOptimal(r.params, b?.compute ?? compute);
+  const opt = optimumOf(r, b?.compute ?? compute);
+  if (opt) {
     names.push('a', 'tokensPerParam');
     values.a = opt.a;
     values.tokensPerParam = opt.tokensPerParam;
@@ -513,9 +521,9 @@ async function fitCommand(args: Args): Promise<number> {
       startsAtOptimum: r.startsAtOptimum, convergedStarts: r.convergedStarts, bestStart: r.bestStart,
       iterations: r.iterations, evaluations: r.evaluations, converged: r.converged, status: r.status, seconds, warnings,
     };
-    if ('A' in r.params && r.params.alpha > 0 && r.params.beta > 0) {
-      out.computeOptimal = { C: r.bootstrap?.compute ?? compute ?? 5.76e23, ...computeOptimal(r.params, r.bootstrap?.compute ?? compute ?? 5.76e23) };
-    }
+    const C = r.bootstrap?.compute ?? compute ?? 5.76e23;
+    const opt = optimumOf(r, C);
+    if (opt) out.computeOptimal = { C, ...opt };
     if (r.bootstrap) {
       const { samples: _samples, ...summary } = r.bootstrap;
       out.bootstrap = summary;

@@ -21,7 +21,7 @@ export type DiagnosticWarningName =
   | 'few-distinct-N'
   | 'few-distinct-D'
   | 'single-budget';
-// The fit result's own warnings (single-N, single-D, single-U, no-repetition, no-excess-params) are passed through.
+// The fit result's own warnings (FitResult.warnings in types.ts) are passed through.
 
 
 /** Options of {@link diagnostics}. */

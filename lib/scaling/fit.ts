@@ -75,6 +75,11 @@ function degeneracyWarnings(spec: LawSpec, cols: { N: Float64Array; D: Float64Ar
     for (let i = 1; i < n && one; i++) one = Math.abs(cols.N[i]! * cols.D[i]! - c0) <= 1e-9 * c0;
     if (one) {
       w.push(`single-budget: all ${n} runs are at one compute budget 6ND = ${6 * c0}, so ln N and ln D are collinear and the N and D terms are not separately identified`);
+    } else if (distinct(cols.D) > 1) {
+      const k = collinearSlope(cols.N, cols.D);
+      if (k !== undefined) {
+        w.push(`collinear-N-D: ln D = c + ${k.toPrecision(4)}·ln N on all ${n} runs (one line through the N-D plane), so the N and D terms are not separately identified`);
+      }
     }
   }
   if (cols.U && (spec.law === 'data-constrained' || spec.program?.reads.U) && distinct(cols.U) === 1) {
@@ -91,7 +96,34 @@ function degeneracyWarnings(spec: LawSpec, cols: { N: Float64Array; D: Float64Ar
     if (!rep) w.push('no-repetition: no run repeats data (D ≤ U everywhere), so rdStar is not identified');
     if (!excess) w.push('no-excess-params: no run has N above the compute-optimal U_N for its unique tokens, so rnStar is not identified');
   }
+  spec.names.forEach((name, j) => {
+    const v = Math.exp(theta[j]!);
+    if (spec.log[j] && Number.isFinite(theta[j]) && !(Number.isFinite(v) && v > 0)) {
+      w.push(`overflow: ${name} = e^${theta[j]!.toPrecision(6)} is outside float64's range (${v}): the fit ran off along a flat direction`);
+    }
+  });
   return w;
+}
+
+/** The slope k when ln D = c + k·ln N holds on every run to 1e-9 of the spread of ln D (else undefined). */
+function collinearSlope(N: Float64Array, D: Float64Array): number | undefined {
+  const n = N.length;
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) (mx += Math.log(N[i]!)), (my += Math.log(D[i]!));
+  mx /= n;
+  my /= n;
+  let sxx = 0, sxy = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    const x = Math.log(N[i]!) - mx, y = Math.log(D[i]!) - my;
+    sxx += x * x;
+    sxy += x * y;
+    syy += y * y;
+  }
+  if (!(sxx > 0 && syy > 0)) return undefined;
+  const k = sxy / sxx;
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(Math.log(D[i]!) - my - k * (Math.log(N[i]!) - mx)));
+  return worst <= 1e-9 * Math.sqrt(syy / n) ? k : undefined;
 }
 
 function checkBootstrap(b: unknown, objective: ScalingObjective | undefined): NativeBootstrapOptions | undefined {

@@ -248,7 +248,9 @@ export interface FitResult<P = ChinchillaParams | KaplanParams | DataConstrained
   /**
    * Named warnings, each `'name: explanation'`: `single-N` / `single-D` (every run has the same N or D, so that
    * term's coefficient and exponent are not separately identified), `single-budget` (every run at one compute
-   * 6ND, so ln N and ln D are collinear), `single-U`, `no-repetition` (data-constrained law with D ≤ U everywhere:
+   * 6ND, so ln N and ln D are collinear), `collinear-N-D` (ln D an exact affine function of ln N otherwise, e.g. a
+   * fixed tokens-per-parameter ratio), `overflow` (a fitted coefficient e^θ beyond float64: the fit ran off along a flat
+   * direction), `single-U`, `no-repetition` (data-constrained law with D ≤ U everywhere:
    * R_D* is not identified), `no-excess-params` (N ≤ U_N everywhere: R_N* is not identified).
    */
   warnings: string[];
