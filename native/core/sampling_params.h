@@ -75,6 +75,28 @@ inline float min_p_offset(float temperature, float min_p) {
   return static_cast<float>(static_cast<double>(temperature) * std::log(static_cast<double>(min_p)));
 }
 
+// One request's knobs as a kept-set kernel reads them, resolved on the host: greedy requests and "off" knobs
+// hold the off values (a greedy request's walk runs at T = 1 and reads no other knob), min-p is its logit offset.
+// Backends upload one per request without naming the knobs, so a new knob is a field here and a step in each
+// backend's kept set.
+struct KeptRule {
+  float temperature = 1.f;
+  int32_t top_k = 0;
+  float top_p = 1.f;
+  float min_p_offset = -INFINITY;  // -inf: min-p off
+};
+
+inline KeptRule kept_rule(const SamplingParams& s, int64_t b) {
+  KeptRule r;
+  if (s.greedy_at(b)) return r;
+  const SamplingRow row = s.at(b);
+  r.temperature = row.temperature;
+  r.top_k = row.top_k;
+  r.top_p = row.top_p;
+  if (row.min_p > 0.f) r.min_p_offset = min_p_offset(row.temperature, row.min_p);
+  return r;
+}
+
 // The float64 reference of p_v (the definition above, by sorting), that every kernel is tested against.
 // z: one row of logits (finite or -inf, at least one finite); p: V probabilities out.
 void processed_distribution(const std::vector<double>& z, const SamplingRow& s, bool greedy, std::vector<double>& p);

@@ -11,6 +11,7 @@
 #include "core/dtype.h"
 #include "dtype.cuh"
 #include "core/tree_walk.h"
+#include "kept_set.cuh"
 
 namespace lw {
 namespace cuda {
@@ -32,28 +33,6 @@ struct ChunkStat {
   int32_t bad;  // NaN or +Inf present
 };
 
-// The kept set of a prepared target row, as on the CPU (cpu/kept_set.h): w(x) = exp((z - max) * inv_t);
-// p(x) = kept(x) ? w(x) * inv_sum_f : 0; kept = a prefix of (logit desc, id asc) ending at the pivot.
-struct KeptSet {
-  float max = 0.f;                 // row max
-  int32_t argmax = 0;              // lowest id attaining it
-  float inv_t = 1.f;               // 1 / temperature
-  float pivot_logit = -INFINITY;   // kept iff z > pivot_logit, or z == pivot_logit and x <= pivot_id
-  int32_t pivot_id = 0x7fffffff;
-  double inv_sum = 1.0;            // 1 / Σ_kept w
-  float inv_sum_f = 1.f;
-  __device__ bool kept(int32_t x, float z) const { return z > pivot_logit || (z == pivot_logit && x <= pivot_id); }
-};
-
-// core/sampling_params.h's knobs, one entry per request (the host resolves `arr ? arr[b] : val`). Off values:
-// temperature 1 for greedy requests (unused), top_k 0, top_p 1, min_p_offset -inf (min-p 0).
-struct DeviceSampling {
-  const float* temperature;
-  const int32_t* top_k;
-  const float* top_p;
-  const float* min_p_offset;  // min-p as a logit offset from the row max (min_p_offset())
-};
-
 struct Params {
   const void* target;
   const void* draft;
@@ -67,7 +46,7 @@ struct Params {
   const int32_t* child_node;
   const int32_t* child_token;
   const int32_t* kind;
-  DeviceSampling sampling;       // per request, on the device
+  const KeptRule* rules;         // [batch] each request's knobs (core/sampling_params.h kept_rule)
   const uint32_t* keys;    // [4 × batch]: request b's RowKey k0, k1, request, step (tree::request_key)
   const ChunkStat* pre_t;  // rows path: per-row chunk stats of target (invT of the row's request) or null
   const ChunkStat* pre_q;  // ... of draft (invT = 1)

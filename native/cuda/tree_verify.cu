@@ -188,25 +188,17 @@ static bool choose_rows_path(const TreeVerifyArgs& a, const TreePlan& plan) {
 // The plan in one upload: a workspace layout described once, filled on the host, copied in one transfer.
 static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerifyCuda::Impl& m) {
   const int64_t B = a.trees.batch, N = plan.nodes, nC = static_cast<int64_t>(plan.child_node.size());
-  // Per request: a greedy request (T = 0 or greedy mode) runs its walk at T = 1 and reads no other knob.
-  std::vector<float> T(B, 1.f), top_p(B, 1.f), min_p_off(B, -INFINITY), inv_t_row(N, 1.f);
-  std::vector<int32_t> top_k(B, 0);
+  std::vector<KeptRule> rules(B);
+  std::vector<float> inv_t_row(N, 1.f);
   for (int64_t b = 0; b < B; ++b) {
-    if (!a.sampling.greedy_at(b)) {
-      const SamplingRow s = a.sampling.at(b);
-      T[b] = s.temperature;
-      top_k[b] = s.top_k;
-      top_p[b] = s.top_p;
-      if (s.min_p > 0.f) min_p_off[b] = min_p_offset(s.temperature, s.min_p);
-    }
-    for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) inv_t_row[g] = 1.f / T[b];
+    rules[b] = kept_rule(a.sampling, b);
+    for (int32_t g = a.trees.offsets[b]; g < a.trees.offsets[b + 1]; ++g) inv_t_row[g] = 1.f / rules[b].temperature;
   }
   Workspace ws;
   const auto offsets = ws.take<int32_t>(B + 1), child_start = ws.take<int32_t>(N + 1);
   const auto child_node = ws.take<int32_t>(nC), child_token = ws.take<int32_t>(nC), kind = ws.take<int32_t>(B);
-  const auto temperature = ws.take<float>(B);
-  const auto k = ws.take<int32_t>(B);
-  const auto p = ws.take<float>(B), min_p = ws.take<float>(B), inv_t = ws.take<float>(N);
+  const auto rule = ws.take<KeptRule>(B);
+  const auto inv_t = ws.take<float>(N);
   const auto path_off = ws.take<int32_t>(B + 1);
   const auto keys = ws.take<uint32_t>(4 * B);  // request b's RowKey k0, k1, request, step
   std::vector<uint32_t> key_words(4 * B);
@@ -229,10 +221,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   child_node.fill(host, plan.child_node.data());
   child_token.fill(host, plan.child_token.data());
   kind.fill(host, plan.kind.data());
-  temperature.fill(host, T.data());
-  k.fill(host, top_k.data());
-  p.fill(host, top_p.data());
-  min_p.fill(host, min_p_off.data());
+  rule.fill(host, rules.data());
   inv_t.fill(host, inv_t_row.data());
   path_off.fill(host, plan.path_offset.data());
   keys.fill(host, key_words.data());
@@ -246,10 +235,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.child_node = child_node.in(d);
   P.child_token = child_token.in(d);
   P.kind = kind.in(d);
-  P.sampling.temperature = temperature.in(d);
-  P.sampling.top_k = k.in(d);
-  P.sampling.top_p = p.in(d);
-  P.sampling.min_p_offset = min_p.in(d);
+  P.rules = rule.in(d);
   P.path_off = path_off.in(d);
   P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);

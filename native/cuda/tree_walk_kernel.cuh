@@ -112,7 +112,8 @@ struct BlockOps {
     if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[15], 1ull);
 #endif  // LW_TREE_PROFILE
     prow = row_ptr(P.target, DT, g);
-    kept_set.inv_t = 1.f / P.sampling.temperature[b];
+    const KeptRule rule = P.rules[b];
+    kept_set.inv_t = 1.f / rule.temperature;
     ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, kept_set.inv_t);
     if (a.bad) fail(1, g);
     else if (a.max == -INFINITY) fail(2, g);
@@ -120,27 +121,7 @@ struct BlockOps {
     kept_set.argmax = a.arg < V ? a.arg : 0;
     kept_set.pivot_logit = -INFINITY;
     kept_set.pivot_id = 0x7fffffff;
-    const int32_t k = P.sampling.top_k[b];
-    int64_t K = (k > 0 && k < V) ? k : V;
-    const float Pp = P.sampling.top_p[b];
-    // min-p keeps the prefix z >= max + offset: it only lowers the count top-k keeps (-inf offset: off).
-    const float mo = P.sampling.min_p_offset[b];
-    bool min_p_cut = false;
-    float min_p_logit = -INFINITY;
-    if (mo > -INFINITY) {
-      min_p_logit = kept_set.max + mo;
-      const int64_t n = count_at_least(min_p_logit);
-      if (n < K) K = n, min_p_cut = true;
-    }
-    double Z;
-    if (min_p_cut && !(Pp < 1.f)) {
-      kept_set.pivot_logit = min_p_logit;  // every token at or above the threshold, whatever its id
-      Z = kept_mass_sum();
-    } else if (K < V || Pp < 1.f) {
-      Z = select_kept(K, Pp);
-    } else {
-      Z = chunk_masses(kept_set.max, kept_set.inv_t);
-    }
+    const double Z = kept_cut(*this, rule, kept_set, V);
     kept_set.inv_sum = 1.0 / Z;
     kept_set.inv_sum_f = static_cast<float>(kept_set.inv_sum);
     __syncthreads();
