@@ -111,7 +111,7 @@ const VERIFY_KEYS = [
 /**
  * Verifies a batch of draft trees against the target model's logits (one row per node) and returns, per tree,
  * the accepted path and the emitted tokens. In 'sample' mode the emitted tokens are distributed exactly as
- * autoregressive sampling from the processed target (softmax(z/T), then min-p, top-k and top-p), provided `drafts`
+ * autoregressive sampling from the processed target ({@link TargetProcessingOptions}), provided `drafts`
  * truthfully describes how the children were drawn; per-request logits processors (`allowedTokens`, `logitBias`,
  * `penalties`) apply inside the kernel first. Randomness comes from Philox keyed by (seed, tree index,
  * step, node), or (its own seed, its own step, node) with per-request seeds: the same call gives the same tokens on any thread count and on CPU and CUDA (up to comparisons

@@ -1,5 +1,5 @@
 // treeUtils(trees, target, opts) → Promise<{ expected, reward?, nodeProb }>
-// opts: { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts), eta?, drafts, draft?, cancel }
+// opts: { mode, the target-processing knobs (unpack_sampling), eta?, drafts, draft?, cancel }
 // _processedDistribution(z: Float64Array, opts) → Float64Array: the float64 reference p_v (tests only).
 #include <memory>
 #include <vector>

@@ -1,5 +1,5 @@
 // verifyTree(trees, target, opts) → Promise<{ acceptedLength, acceptedNodes, tokens, tokenOffsets }>
-// opts (normalised by lib/tree/verify.ts): { mode, temperature?, topK?, topP?, minP? (lib/tree/sampling.ts),
+// opts (normalised by lib/tree/verify.ts): { mode, the target-processing knobs (unpack_sampling),
 //   drafts: 'deterministic' | 'iid' | 'without-replacement', draft?: NativeLogits, seed (bigint), step,
 //   seeds?: BigUint64Array(batch), steps?: Uint32Array(batch), maxAccepted?: number | Int32Array(batch), cancel,
 //   backend, tuning?, sync? (run on this thread) }

@@ -92,10 +92,9 @@ LogitsView logits(Napi::Env env, const Napi::Value& v, const char* name, Pins& p
 // { tokens, parents, offsets: Int32Array } (lib/tree/types.ts); checks the three lengths agree.
 TreeBatchView unpack_trees(const Napi::Value& v, Pins& pins);
 
-// { mode: 'sample' | 'greedy', temperature?, topK?, topP?, minP?, allowedTokens?, logitBias?, penalties? } with each
-// knob a number (the whole batch) or a typed array of `batch` entries (Float32Array; Int32Array for topK), as
-// lib/tree/sampling.ts normalises them; the processors' shapes are checked here, their values by core
-// (plan_processors, which also needs the vocabulary).
+// { mode: 'sample' | 'greedy', ...knobs, ...processors } as lib/tree/sampling.ts normalises them (core/sampling_params.h
+// documents each knob once): each knob a number (the whole batch) or a typed array of `batch` entries; the
+// processors' shapes are checked here, their values by core (plan_processors, which also needs the vocabulary).
 SamplingParams unpack_sampling(const Napi::Object& opts, int64_t batch, Pins& pins);
 
 // opts.drafts: 'deterministic', 'iid' or 'without-replacement' (lib/tree/sampling.ts fills the default).

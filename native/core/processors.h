@@ -12,7 +12,7 @@
 //                     on the path from the root (exclusive) to the node (inclusive), so every row is penalised
 //                     as autoregressive decoding would have penalised it. The root's token is the last
 //                     committed token: the caller's history already holds it.
-// Then temperature, min-p, top-k, top-p (sampling_params.h). A token with z = −inf stays −inf through 2-3.
+// Then the kept-set knobs of sampling_params.h (temperature first). A token with z = −inf stays −inf through 2-3.
 //
 // Edits (2, 3) are normalised on the host into ONE sorted list per request of (id, bias, count), so a kernel
 // only touches the listed ids and the few path tokens; the mask is one bit test per element. Every backend
