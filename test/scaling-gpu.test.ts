@@ -48,9 +48,12 @@ describeGpu('scaling.fit on CUDA', () => {
     const base = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596 };
     const law = { expression: 'exp(a) / N^alpha + exp(b) / D^beta + exp(e)', params: ['a', 'b', 'e', 'alpha', 'beta'] };
     const w = Float64Array.from(runs.N, (_, i) => 1 + (i % 3));
-    // R_N* is not identified on this table (see test/gpu/scaling-laws.js): its well-posed versions are compared.
+    // The free data-constrained fit: R_N* is not identified on this table (the objective falls monotonically as
+    // R_N* → ∞, see test/gpu/scaling-laws.js), so the objective is compared to 1e-7 and R_N* as 1/R_N*; then its
+    // two well-posed versions (R_N* fixed, R_N* bounded).
     const cases: [scaling.ScalingData, scaling.FitOptions, { objTol?: number; inverse?: number[] }?][] = [
       [db, { law: 'data-constrained', fix: base }],
+      [db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }, { objTol: 1e-7, inverse: [6] }],
       [db, { law: 'data-constrained', fix: { rnStar: 5.31 }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20] } }],
       [db, { law: 'data-constrained', bounds: { rnStar: [1, 50] }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
       [runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],

@@ -16,11 +16,13 @@ const cases = [
   ['huber-likelihood', runs, { objective: 'huber-likelihood' }],
   ['bootstrap grid per resample', runs, { bootstrap: { resamples: 4, seed: 5, gridPerResample: true } }],
   ['data-constrained, base fixed', db, { law: 'data-constrained', fix: base }],
-  // R_N* is not identified on this table (the objective falls monotonically as R_N* → ∞: 0.007387 at 5, 0.006682 at
-  // 1e3, 0.0065659 at 1e9 with R_N* fixed), so a 7-free fit stops wherever L-BFGS stops creeping along that valley
-  // (0.00696 at R_N* = 46 on the CPU, 5.7% away on CUDA on 2026-12-03): no point to agree on. The two well-posed
-  // versions are compared instead: R_N* fixed at the published 5.31 (6 free, R_D* among them), and R_N* bounded
-  // to [1, 50] (the optimum at the bound).
+  // All 7 free: R_N* is not identified on this table (the objective falls monotonically as R_N* → ∞: 0.007387 at 5,
+  // 0.006682 at 1e3, 0.0065712 at 1e6, 0.0065659020 at 1e9, 0.0065658956 at 1e12 with R_N* fixed), so a fit ends
+  // wherever L-BFGS stops creeping along it (1e11–1e15 on the CPU from starts 1e-12 apart). What is identified is
+  // compared: the objective (to 1e-7: the infimum is approached as 1/R_N* → 0), the other six parameters, and
+  // 1/R_N* (absolute). Then the two well-posed versions: R_N* fixed at the published 5.31 (6 free, R_D* among
+  // them), and R_N* bounded to [1, 50] (the optimum at the bound).
+  ['data-constrained, free', db, { law: 'data-constrained', grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }, { objTol: 1e-7, inverse: [6] }],
   ['data-constrained, R_N* fixed', db, { law: 'data-constrained', fix: { rnStar: 5.31 }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20] } }],
   ['data-constrained, R_N* bounded', db, { law: 'data-constrained', bounds: { rnStar: [1, 50] }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
   ['tie + fix + bounds + weights', runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
