@@ -7,9 +7,11 @@ import { invalidType, withCode } from './validate';
 
 /** @internal */
 export interface CancelLink {
-  flag: Int32Array;
+  flag: Int32Array | undefined;
   dispose(): void;
 }
+
+const UNLINKED: CancelLink = { flag: undefined, dispose: () => undefined };
 
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
@@ -19,14 +21,14 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-/** @internal Throws if `signal` is already aborted; otherwise links it to a fresh flag. */
+/** @internal Throws if `signal` is already aborted; otherwise links it to a fresh flag (none without a signal). */
 export function linkSignal(signal: AbortSignal | undefined): CancelLink {
-  const flag = new Int32Array(1);
-  if (signal === undefined) return { flag, dispose: () => undefined };
+  if (signal === undefined) return UNLINKED;
   if (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean') {
     throw invalidType('opts.signal', 'an AbortSignal', signal);
   }
   if (signal.aborted) throw abortError(signal);
+  const flag = new Int32Array(1);
   const onAbort = () => Atomics.store(flag, 0, 1);
   signal.addEventListener('abort', onAbort, { once: true });
   return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
@@ -49,7 +51,7 @@ export function fromNative(err: unknown): unknown {
 }
 
 /** @internal Runs a native call with a cancel flag linked to `signal`; maps native aborts to the signal's reason. */
-export async function withSignal<T>(signal: AbortSignal | undefined, run: (flag: Int32Array) => Promise<T>): Promise<T> {
+export async function withSignal<T>(signal: AbortSignal | undefined, run: (flag: Int32Array | undefined) => Promise<T>): Promise<T> {
   const link = linkSignal(signal);
   try {
     return await run(link.flag);

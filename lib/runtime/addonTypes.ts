@@ -40,8 +40,11 @@ export interface NativeLogitsArg {
   vocab: number;
 }
 
-/** An Int32Array(1) the native code polls; set by an AbortSignal listener (lib/runtime/abort.ts). */
-export type CancelFlag = Int32Array;
+/**
+ * An Int32Array(1) the native code polls, set by an AbortSignal listener (lib/runtime/abort.ts); undefined when
+ * the call has no signal (nothing could set it).
+ */
+export type CancelFlag = Int32Array | undefined;
 
 /** `logitStats` options. */
 export interface NativeLogitStatsOptions {

@@ -241,19 +241,22 @@ export function perRequest<N extends 'Float32Array' | 'Int32Array'>(
   ctor: N,
   batch: number,
   bounds: NumberBounds & { integer?: boolean },
-  expected = bounds.integer ? intRange(bounds.min ?? 0, bounds.max ?? Number.MAX_SAFE_INTEGER) : numberRange(bounds),
+  expectedText?: string,
   what = 'tree',
 ): number | TypedArrayOf<N> | undefined {
   if (v === undefined) return undefined;
+  // Formatted only when it is needed (an error): this runs on every call.
+  const expected = () =>
+    expectedText ?? (bounds.integer ? intRange(bounds.min ?? 0, bounds.max ?? Number.MAX_SAFE_INTEGER) : numberRange(bounds));
   const ok = (x: number) => inRange(x, bounds) && (!bounds.integer || Number.isInteger(x));
   if (typeof v === 'number') {
-    if (!ok(v)) throw outOfRange(name, expected, v);
+    if (!ok(v)) throw outOfRange(name, expected(), v);
     return v;
   }
   const article = ctor === 'Int32Array' ? 'an' : 'a';
   if (!isTypedArray(v, ctor)) throw invalidType(name, `a number or ${article} ${ctor} with one entry per ${what}`, v);
   if (v.length !== batch) throw outOfRange(name, `a number or ${article} ${ctor} with one entry per ${what} (${batch})`, v);
-  for (let i = 0; i < v.length; i++) if (!ok(v[i]!)) throw outOfRange(`${name}[${i}]`, expected, v[i]);
+  for (let i = 0; i < v.length; i++) if (!ok(v[i]!)) throw outOfRange(`${name}[${i}]`, expected(), v[i]);
   return v;
 }
 
@@ -311,11 +314,15 @@ export function nearest(key: string, valid: readonly string[]): string | undefin
  * An unknown key is a TypeError naming it and the nearest valid key: "unknown option 'topp' in opts (did you
  * mean 'topP'?)"; a key far from every valid one lists them instead.
  */
+const keySets = new WeakMap<readonly string[], Set<string>>();
+
 export function options<T extends object>(opts: unknown, name: string, valid: readonly string[], required = false): T {
   if (opts === undefined && !required) return {} as T;
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw invalidType(name, 'an object', opts);
-  for (const key of Object.keys(opts)) {
-    if (valid.includes(key)) continue;
+  let set = keySets.get(valid);
+  if (set === undefined) keySets.set(valid, (set = new Set(valid)));
+  for (const key in opts) {
+    if (set.has(key) || !Object.prototype.hasOwnProperty.call(opts, key)) continue;
     const near = nearest(key, valid);
     throw typeError(
       `unknown option '${key}' in ${name} (${near !== undefined ? `did you mean '${near}'?` : `valid options: ${valid.join(', ')}`})`,

@@ -86,6 +86,9 @@ export interface LayoutFields {
  *   is not an integer or shorter than the deepest path a walk can take (`maxAccepted`: verifyTree's validated
  *   cap, which bounds it).
  */
+/** @internal The compact layout's result mapping: the native result as it is (callers may skip the call). */
+export const compactLayout = <R extends CompactVerifyResult>(r: R): R & LayoutFields => r;
+
 export function layoutFor(
   trees: TreeBatch,
   opts: ResultLayoutOptions,
@@ -94,7 +97,7 @@ export function layoutFor(
   const layout = oneOf(opts.layout ?? 'compact', 'opts.layout', LAYOUTS);
   if (layout === 'compact') {
     if (opts.slots !== undefined) checkSlotMap(opts.slots, trees, 'opts.slots');
-    return (r) => r;
+    return compactLayout;
   }
   const slots = opts.slots === undefined ? identitySlots(trees) : opts.slots;
   if (opts.slots !== undefined) checkSlotMap(slots, trees, 'opts.slots');

@@ -10,8 +10,9 @@ import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_
 import { TreeBatch, validateTreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
-import { LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
+import { compactLayout, LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
 import { boolean, optionKeys, options, perRequest, rangeError, typeError } from '../runtime/validate';
+import type { NativeVerifyTreeOptions } from '../runtime/addonTypes';
 
 export type { DraftKind, VerifyMode } from './sampling';
 
@@ -172,17 +173,22 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   const sync = opts.sync === undefined ? false : boolean(opts.sync, 'opts.sync');
   const backend = backendForCall(opts.backend, t.onDevice || (draft?.onDevice ?? false));
   const run = nativeFunction(backend, 'verifyTree');
-  return withSignal(opts.signal, (cancel) =>
-    run(trees, t.native, {
-      ...processing,
-      drafts,
-      draft: draft?.native,
-      ...streams,
-      ...(maxAccepted === undefined ? {} : { maxAccepted }),
-      cancel,
-      backend,
-      tuning: opts.tuning,
-      ...(sync ? { sync } : {}),
-    }),
-  ).then(toResult);
+  // Plain assignments onto the fresh processing object: spreading a handful of small objects cost ~3 µs a call.
+  const native = processing as NativeVerifyTreeOptions;
+  native.drafts = drafts;
+  if (draft) native.draft = draft.native;
+  native.seed = streams.seed;
+  native.step = streams.step;
+  if (streams.seeds) native.seeds = streams.seeds;
+  if (streams.steps) native.steps = streams.steps;
+  if (maxAccepted !== undefined) native.maxAccepted = maxAccepted;
+  native.backend = backend;
+  if (opts.tuning !== undefined) native.tuning = opts.tuning;
+  if (sync) native.sync = true;
+  const result = withSignal(opts.signal, (cancel) => {
+    native.cancel = cancel;
+    return run(trees, t.native, native);
+  });
+  // The compact layout maps nothing: no extra promise hop on the common path.
+  return toResult === compactLayout ? result : result.then(toResult);
 }
