@@ -1,10 +1,11 @@
 // verifyTree CUDA: the logits processors of core/processors.h (allowedTokens, logitBias, penalties) on the device.
 // A call with processors runs the generic walk on float32 rows: each row the walk visits is first processed by
-// the request's cluster into a per-request float32 scratch row (a dense pass over each block's chunk range: load
-// in the source dtype, mask by one bit test per element; then the few edited ids and path tokens, by the first
-// block, with core's edit_logit, so the processed values are bit-identical to the CPU's), and the walk's
-// reductions, selects and races then read that row. Calls without processors never reach this code (the host
-// picks the kernel; the device tests one flag per visited row).
+// the request's cluster into a fresh float32 scratch row (each block over its own chunk range: load in the source
+// dtype, mask by one bit test per element, then the few edited ids and path tokens of that range with core's
+// edit_logit, so the processed values are bit-identical to the CPU's), and the walk's reductions, selects and
+// races then read that row. A scratch row is written once per launch (one slot per visited row): the walk's
+// loads take the read-only cache path, which may not see a rewrite. Calls without processors never reach this
+// code (the host picks the kernel).
 //
 // Host side: the plan slices (upload_processors) go into the verify plan's one workspace; the caller's mask is
 // uploaded on its own (it can be nodes × ceil(V/32) words).
@@ -44,8 +45,9 @@ struct DeviceProcessors {
   const int32_t* roots;   // [batch + 1] tree offsets
   const void* src_t;      // the caller's rows (device): target, draft (or null)
   const void* src_q;
-  float* scratch;         // [batch × 2 × stride]: request b's processed target row, then its processed draft row
+  float* scratch;         // [batch × slots × stride]: request b's processed rows, in the order the walk visits them
   int64_t stride;         // V rounded up to a multiple of 4 (every scratch row 16-byte aligned: vector loads)
+  int32_t slots;          // rows per request: 2 (target, draft) per node of the longest path
 };
 
 // Dense part over tokens [x0, x1) of row g: dst[x] = allowed(x) ? src[x] : −inf (the whole block; coalesced).
@@ -66,14 +68,17 @@ __device__ __forceinline__ int32_t path_count(const DeviceProcessors& pr, int32_
   return c;
 }
 
-// Edits of request b at node g on the processed row dst (after processors_dense over the whole row, visible to
-// this block): the listed ids (bias + history count + path count), then the path tokens not listed. One block.
-__device__ __forceinline__ void processors_edits(const DeviceProcessors& pr, int64_t b, int32_t g, float* dst) {
+// Edits of request b at node g on the processed row dst, for the tokens [x0, x1) this block processed (after
+// processors_dense, visible to the whole block): the listed ids (bias + history count + path count), then the
+// path tokens not listed.
+__device__ __forceinline__ void processors_edits(const DeviceProcessors& pr, int64_t b, int32_t g, int64_t x0,
+                                                 int64_t x1, float* dst) {
   if (!pr.off) return;
   const int32_t lo = pr.off[b], hi = pr.off[b + 1], root = pr.roots[b];
   const float r = pr.rep[b], f = pr.freq[b], p = pr.pres[b];
   for (int32_t i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int32_t x = pr.ids[i];
+    if (x < x0 || x >= x1) continue;
     const int32_t c = pr.count[i] + (pr.path_counts ? path_count(pr, root, g, x) : 0);
     dst[x] = edit_logit(dst[x], pr.bias[i], c, r, f, p);
   }
@@ -86,7 +91,7 @@ __device__ __forceinline__ void processors_edits(const DeviceProcessors& pr, int
     int32_t n = g;
     for (int32_t s = 0; s < k; ++s) n = root + pr.parents[n];
     const int32_t t = pr.tokens[n];
-    if (t < 0) continue;  // placeholder draft
+    if (t < 0 || t < x0 || t >= x1) continue;  // a placeholder draft, or another block's token
     bool first = true;
     for (int32_t m = g; m != n && first; m = root + pr.parents[m]) first = pr.tokens[m] != t;
     if (!first) continue;
@@ -147,11 +152,11 @@ void fill_processor_slices(const ProcessorSlices& s, Staging& host, const Proces
 }
 
 // The device view once the plan is uploaded to `d` (offsets: the plan's tree offsets slice there); the mask is
-// uploaded into `mask_dev` and the scratch rows allocated in `scratch_dev` (batch × 2 × stride floats).
+// uploaded into `mask_dev` and the scratch rows allocated in `scratch_dev` (batch × slots × stride floats).
 inline tv::DeviceProcessors device_processors(const ProcessorSlices& s, const void* d, const int32_t* roots_dev,
                                               const ProcessorPlan& pp, const TreeBatchView& t, int64_t V,
                                               const void* src_t, int dt_t, const void* src_q, int dt_q,
-                                              Scratch& mask_dev, Scratch& scratch_dev) {
+                                              int32_t slots, Scratch& mask_dev, Scratch& scratch_dev) {
   tv::DeviceProcessors pr{};
   if (!pp.active) return pr;
   const int64_t B = t.batch;
@@ -182,7 +187,8 @@ inline tv::DeviceProcessors device_processors(const ProcessorSlices& s, const vo
   pr.src_t = src_t;
   pr.src_q = src_q;
   pr.stride = (V + 3) / 4 * 4;
-  scratch_dev.reset(static_cast<size_t>(B) * 2 * static_cast<size_t>(pr.stride) * sizeof(float));
+  pr.slots = slots;
+  scratch_dev.reset(static_cast<size_t>(B) * static_cast<size_t>(slots) * static_cast<size_t>(pr.stride) * sizeof(float));
   pr.scratch = scratch_dev.as<float>();
   return pr;
 }

@@ -29,6 +29,7 @@
 #include "tree_rows.cuh"
 #include "tree_verify_cuda.h"
 #include "tree_walk_kernel.cuh"
+#include "processors.cuh"
 #include "workspace.h"
 
 namespace lw {
@@ -82,6 +83,9 @@ struct TreeVerifyCuda::Impl {
   unsigned* ticket = nullptr;
   unsigned long long* row_key = nullptr;
   int32_t* row_bad = nullptr;
+  bool processors = false;  // logits processors: walk_kernel<float32, PROC> on processed rows (processors.cuh)
+  tv::DeviceProcessors pr{};
+  Scratch proc_mask, proc_scratch;
   bool pending = false;  // copies from / to this thread's pinned slots may still be in flight
   cudaEvent_t ev[2] = {nullptr, nullptr};  // host_timing: GPU time of the last enqueue (memset + kernels)
   ~Impl() {
@@ -173,6 +177,7 @@ static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch, i
 static const void* walk_fn(DType dt) {
   LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(walk_kernel<kCodeOf<T>>));
 }
+static const void* walk_proc_fn() { return reinterpret_cast<const void*>(walk_kernel<0, true>); }
 static const void* greedy_fn(DType dt) {
   LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(greedy_kernel<kCodeOf<T>>));
 }
@@ -201,6 +206,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   const auto inv_t = ws.take<float>(N);
   const auto path_off = ws.take<int32_t>(B + 1);
   const auto keys = ws.take<uint32_t>(4 * B);  // request b's RowKey k0, k1, request, step
+  const ProcessorSlices proc = take_processor_slices(ws, plan.processors, a.trees);
   std::vector<uint32_t> key_words(4 * B);
   for (int64_t b = 0; b < B; ++b) {
     const tree::RowKey rk = tree::request_key(a.seed, a.seeds, a.step, a.steps, b);
@@ -225,6 +231,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   inv_t.fill(host, inv_t_row.data());
   path_off.fill(host, plan.path_offset.data());
   keys.fill(host, key_words.data());
+  fill_processor_slices(proc, host, plan.processors, a.trees);
   m.plan_dev.reset(ws.bytes());
   void* d = m.plan_dev.as<void>();
   check(cudaMemcpyAsync(d, host, ws.bytes(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
@@ -239,6 +246,14 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.path_off = path_off.in(d);
   P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);
+  if (plan.processors.active) {
+    // One scratch row per row the walk can visit: target and draft at each node of the longest path.
+    const int32_t slots = 2 * (plan.max_depth + 1);
+    m.pr = device_processors(proc, d, offsets.in(d), plan.processors, a.trees, a.target.vocab, P.target,
+                             static_cast<int>(a.target.dtype), P.draft, P.draft ? P.dt_q : 0, slots, m.proc_mask,
+                             m.proc_scratch);
+    P.dt_q = 0;  // the walk reads the processed float32 draft rows
+  }
 }
 
 // Device outputs: paths (nodes, tokens), counts and the error pair, read back by finish(); the greedy rows path
@@ -279,11 +294,6 @@ static int32_t staged_tree_ints(const TreeBatchView& t) {
 
 TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : impl_(new Impl) {
   Impl& m = *impl_;
-  // The CUDA walk with logits processors failed its device check (batch invariance, an illegal access): until it
-  // passes, calls with processors are refused here and run on the CPU backend.
-  if (plan.processors.active) {
-    throw_range("allowedTokens / logitBias / penalties run on the CPU backend only in this build (backend: 'cpu')");
-  }
   host_mark("cuda setup");
   const int dev = a.target.mem.on_device ? a.target.mem.device : 0;
   check(cudaSetDevice(dev), "cudaSetDevice");
@@ -305,13 +315,14 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
     P.dt_q = static_cast<int>(a.draft.dtype);
   }
   upload_plan(a, plan, m);
-  m.rows_path = choose_rows_path(a, plan);
+  m.processors = plan.processors.active;
+  m.rows_path = !m.processors && choose_rows_path(a, plan);
   m.greedy_rows = a.sampling.greedy && m.rows_path && N <= 65535;
-  m.greedy = a.sampling.greedy && !m.rows_path;
+  m.greedy = a.sampling.greedy && !m.rows_path && !m.processors;
   carve_outputs(need_q, m);
   P.tree_ints = staged_tree_ints(a.trees);
   m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t) : walk_smem(P.nch, plan.max_children, P.tree_ints);
-  m.fn = m.greedy ? greedy_fn(m.dt_t) : walk_fn(m.dt_t);
+  m.fn = m.greedy ? greedy_fn(m.dt_t) : m.processors ? walk_proc_fn() : walk_fn(m.dt_t);
   set_attributes(m.fn, m.smem, false);
   P.ncl = choose_cluster(m.fn, dev, m.smem, B, a.tuning.tree_cluster);
   host_mark("cuda planned");
@@ -354,7 +365,7 @@ static void launch_all(TreeVerifyCuda::Impl& m) {
   }
   cudaLaunchAttribute attr;
   cudaLaunchConfig_t cfg = cluster_config(m.batch * P.ncl, m.smem, P.ncl, &attr);
-  void* args[] = {&P, &m.max_children};
+  void* args[] = {&P, &m.max_children, &m.pr};
   check(cudaLaunchKernelExC(&cfg, m.fn, args), "verifyTree walk kernel launch");
 }
 
@@ -401,10 +412,14 @@ TreeVerifyResult TreeVerifyCuda::finish() {
   }
   const int32_t* h = dst;
   const int32_t* err = h + 2 * static_cast<size_t>(P.total_path) + m.batch;
-  // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft.
+  // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft,
+  // 5 a walk that visited more rows than its processors' scratch slots (a bug, not an input error).
+  if (err[0] == 5) throw_runtime("verifyTree (CUDA): processors scratch slots exhausted at row " + std::to_string(err[1]));
   if (err[0]) {
     throw_row_error(err[0] <= 2 ? "target" : "draft", err[1],
-                    err[0] == 1 || err[0] == 3 ? RowError::NonFinite : RowError::NoFiniteLogit);
+                    err[0] == 1 || err[0] == 3 ? RowError::NonFinite
+                    : m.processors            ? RowError::NoAllowedToken
+                                              : RowError::NoFiniteLogit);
   }
   TreeVerifyResult res = compact_paths(h, h + P.total_path, h + 2 * static_cast<size_t>(P.total_path), m.path_off_host, m.batch);
   host_mark("results compacted");

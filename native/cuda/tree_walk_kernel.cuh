@@ -2,6 +2,7 @@
 // block of a request's cluster: row passes over the block's chunk range, per-chunk results gathered through
 // distributed shared memory, then the same decisions in every block. Included by tree_verify.cu only.
 #pragma once
+#include "processors.cuh"
 #include "tree_rows.cuh"
 
 namespace lw {
@@ -9,7 +10,8 @@ namespace cuda {
 namespace tv {
 
 // ---------------------------------------------------------------- the block's Ops for tree::walk
-template <int DT>
+// PROC: the call has logits processors (processors.cuh); DT is then float32, the processed rows' type.
+template <int DT, bool PROC = false>
 struct BlockOps {
   const Params& P;
   Shared& sh;
@@ -36,10 +38,42 @@ struct BlockOps {
   const void* qrow = nullptr;
   float q_max = 0.f, q_inv_sum = 1.f;
   int32_t n = 0;
+  const DeviceProcessors* proc = nullptr;  // PROC only
+  int32_t visits = 0;                      // PROC: processed rows so far (the same count in every block)
 
   __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
     return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * elem_bytes(static_cast<DType>(dt));
   }
+  // PROC: row g of the target (q: of the draft) processed into a fresh float32 scratch row of the request (one
+  // slot per visited row, never rewritten within the launch: the walk's loads may take the read-only cache
+  // path). Each block processes its own chunk range, edits included, so no block writes where another reads;
+  // the fence and the cluster barrier then publish the row to the peers.
+  __device__ const void* processed_row(int32_t g, bool q) {
+    const DeviceProcessors& pr = *proc;
+    int32_t slot = visits++;
+    if (slot >= pr.slots) {
+      fail(5, g);
+      slot = pr.slots - 1;
+    }
+    float* dst = pr.scratch + (b * pr.slots + slot) * pr.stride;
+    const int dt = q ? pr.dt_q : pr.dt_t;
+    const void* src = row_ptr(q ? pr.src_q : pr.src_t, dt, g);
+    const uint32_t* mrow = pr.mask ? pr.mask + (pr.per_node ? static_cast<int64_t>(g) : b) * pr.words : nullptr;
+    const int64_t x0 = static_cast<int64_t>(c0) * C, x1 = imin64(V, static_cast<int64_t>(c1) * C);
+    if (dt == 0) processors_dense<0>(pr, src, mrow, x0, x1, dst);
+    else if (dt == 1) processors_dense<1>(pr, src, mrow, x0, x1, dst);
+    else processors_dense<2>(pr, src, mrow, x0, x1, dst);
+    __syncthreads();  // the edits read values other threads of this block wrote
+    processors_edits(pr, b, g, x0, x1, dst);
+    __threadfence();
+    cluster_sync(ncl);
+    return dst;
+  }
+  __device__ const void* target_row(int32_t g) {
+    if constexpr (PROC) return processed_row(g, false);
+    else return row_ptr(P.target, DT, g);
+  }
+
   __device__ void fail(int code, int32_t g) {
     if (threadIdx.x == 0 && rank == 0) atomicCAS(P.err, 0, code), P.err[1] = g;
   }
@@ -98,7 +132,7 @@ struct BlockOps {
   }
 
   __device__ int32_t argmax(int32_t g) {
-    const void* row = row_ptr(P.target, DT, g);
+    const void* row = target_row(g);
     ChunkStat a = row_stats<DT, false>(row, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, 1.f);
     __syncthreads();
     if (a.bad) fail(1, g);
@@ -111,7 +145,7 @@ struct BlockOps {
 #ifdef LW_TREE_PROFILE
     if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&g_prof[15], 1ull);
 #endif  // LW_TREE_PROFILE
-    prow = row_ptr(P.target, DT, g);
+    prow = target_row(g);
     const KeptRule rule = P.rules[b];
     kept_set.inv_t = 1.f / rule.temperature;
     ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, kept_set.inv_t);
@@ -142,7 +176,8 @@ struct BlockOps {
   __device__ float q(int32_t x) const { return __expf(qz(x) - q_max) * q_inv_sum; }
 
   __device__ void prep_q(int32_t g) {
-    qrow = row_ptr(P.draft, P.dt_q, g);
+    if constexpr (PROC) qrow = processed_row(g, true);  // float32: the host set P.dt_q = 0
+    else qrow = row_ptr(P.draft, P.dt_q, g);
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
     // The one dtype dispatch (cuda/dtype.cuh); the lambda stores into `a` rather than returning the ChunkStat.
     ChunkStat a;
@@ -575,8 +610,8 @@ __host__ __device__ inline size_t walk_smem(int32_t nch, int32_t max_children, i
          static_cast<size_t>(tree_ints) * sizeof(int32_t) + 64;
 }
 
-template <int DT>
-__global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_children) {
+template <int DT, bool PROC = false>
+__global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_children, DeviceProcessors pr) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ Shared sh;
   const int32_t nch = P.nch;
@@ -593,8 +628,10 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
   const int ncl = P.ncl;
   const int64_t b = blockIdx.x / ncl;
   const int rank = cluster_rank(ncl);
-  BlockOps<DT> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
-                   range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
+  BlockOps<DT, PROC> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
+                         range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
+  if constexpr (PROC) ops.proc = &pr;
+  (void)pr;
   const uint32_t* kb = P.keys + 4 * b;
   RowKey key{kb[0], kb[1], kb[2], kb[3], 0};
   const int32_t root = P.offsets[b];
