@@ -1,12 +1,15 @@
 // Two builds of lengthwise side by side: identical verifyTree tokens (and tree-utility values within 1e-9
 // relative) over every draft kind, mode and processing setting, then the same-run timing of both builds.
 //   node bench/run.js bench/tree-compare.ts OLD_ROOT NEW_ROOT [--backend cpu|cuda] [--time] [--calls-only]
+//     [--device [--vocab V]]  (CUDA timing on device-resident bfloat16 logits, uploaded once per build: GPU + call cost
+//                              without the per-call upload)
 // Each root is a package directory holding dist/ and its addon(s) (build/Release, cuda/build/Release).
 // Exits 1 on the first difference. The old build must not need options the new one added (minP is not used).
 import * as path from 'path';
 import { Bench } from 'tinybench';
 
 type Api = {
+  device: { upload: (data: Uint16Array) => Promise<unknown> };
   verifyTree: (t: unknown, z: unknown, o: unknown) => Promise<{ tokens: Int32Array; acceptedNodes: Int32Array; acceptedLength: Int32Array }>;
   expectedAcceptance: (t: unknown, z: unknown, o: unknown) => Promise<Float64Array>;
   nodeProbabilities: (t: unknown, z: unknown, o: unknown) => Promise<Float64Array>;
@@ -24,8 +27,8 @@ if (roots.length !== 2) {
 const backend = option('--backend', 'cpu');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = (root: string): Api => {
-  const m = require(path.resolve(root, 'dist')) as { verifyTree: Api['verifyTree']; tree: Api };
-  return { ...m.tree, verifyTree: m.verifyTree };
+  const m = require(path.resolve(root, 'dist')) as { verifyTree: Api['verifyTree']; tree: Api; device: Api['device'] };
+  return { ...m.tree, verifyTree: m.verifyTree, device: m.device };
 };
 const oldApi = load(roots[0]!), newApi = load(roots[1]!);
 
@@ -193,13 +196,27 @@ async function timing() {
     { name: 'utils 16 × 64, expectedAcceptance top-p 0.9', batch: 16, nodes: 64, depth: 5, util: true, o: { topP: 0.9 } },
     { name: 'utils 16 × 64, expectedAcceptance T 1', batch: 16, nodes: 64, depth: 5, util: true, o: {} },
   ];
-  const V = 32000;
+  const onDevice = flag('--device') && backend === 'cuda';
+  const V = onDevice ? Number(option('--vocab', '128256')) : 32000;
+  if (onDevice) console.log(`device-resident bfloat16 logits, V = ${V}`);
   console.log('| case | old µs | new µs | new / old |\n|---|---|---|---|');
+  const bits = (a: Float32Array) => {
+    const u = new Uint16Array(a.length), f = new Float32Array(1), w = new Uint32Array(f.buffer);
+    for (let i = 0; i < a.length; i++) (f[0] = a[i]!), (u[i] = w[0]! >>> 16);  // truncation: the same bits for both builds
+    return u;
+  };
   for (const c of cases) {
     if (c.util && backend !== 'cpu') continue;
     const w = workload(c.batch, c.nodes, V, c.depth);
-    const target = { data: w.z, rows: c.batch * c.nodes, vocab: V };
-    const uo = { ...c.o, draft: { data: w.q, rows: c.batch * c.nodes, vocab: V }, backend };
+    const rows = c.batch * c.nodes;
+    const zb = onDevice ? bits(w.z) : undefined, qb = onDevice ? bits(w.q) : undefined;
+    const inputs = await Promise.all([oldApi, newApi].map(async (api) => {
+      if (!onDevice) return { target: { data: w.z, rows, vocab: V } as Record<string, unknown>, draft: { data: w.q, rows, vocab: V } as Record<string, unknown> };
+      const [dz, dq] = await Promise.all([api.device.upload(zb!), api.device.upload(qb!)]);
+      return { target: { data: dz, dtype: 'bfloat16', rows, vocab: V }, draft: { data: dq, dtype: 'bfloat16', rows, vocab: V } };
+    }));
+    const target = inputs[1]!.target;
+    const uo = { ...c.o, draft: inputs[1]!.draft, backend };
     const o = { ...uo, seed: 1 };
     const bench = new Bench({ iterations: 60, warmupIterations: 10, time: 400 });
     let step = 0;
@@ -208,9 +225,10 @@ async function timing() {
     for (let round = 0; round < 3; round++) {
       for (const [k, api] of [[0, oldApi], [1, newApi]] as const) {
         const b = new Bench({ iterations: 40, warmupIterations: 5, time: 200 });
+        const tk = inputs[k]!.target, ok = { ...o, draft: inputs[k]!.draft };
         b.add('x', async () => {
           if (c.util) await api.expectedAcceptance(w.trees, target, uo);
-          else await api.verifyTree(w.trees, target, { ...o, step: step++ });
+          else await api.verifyTree(w.trees, tk, { ...ok, step: step++ });
         });
         await b.run();
         p50s[k].push((b.tasks[0]!.result as { latency?: { p50?: number } }).latency?.p50 ?? NaN);
