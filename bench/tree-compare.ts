@@ -173,7 +173,8 @@ function workload(batch: number, nodes: number, V: number, depth: number) {
   }
   const z = new Float32Array(batch * nodes * V);
   for (let i = 0; i < z.length; i++) z[i] = 3 * (r() + r() + r() + r() - 2) * 1.7;
-  const q = Float32Array.from(z, (v) => v + (r() - 0.5));
+  const q = new Float32Array(z.length);  // Float32Array.from(z, f) builds a JS array first: too long at V = 128256
+  for (let i = 0; i < z.length; i++) q[i] = z[i]! + (r() - 0.5);
   for (let b = 0; b < batch; b++)
     for (let i = 1; i <= depth && i < nodes; i++) {
       z[(b * nodes + i - 1) * V + tokens[b * nodes + i]!] = 22;
