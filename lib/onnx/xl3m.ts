@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { abortError } from '../runtime/abort';
 import { mulberry32 } from '../runtime/prng';
 import { show } from '../runtime/show';
 import type { ModelAdapter } from '../speculative/adapter';
@@ -117,7 +118,7 @@ export async function answerLongContext(
     const V = model.vocab;
     const rows = new Float32Array(S * q * V);
     for (let s0 = 0; s0 < S; s0 += per) {
-      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       const B = Math.min(per, S - s0);
       const T = p.rowLength + 1;
       const ids = new Int32Array(B * T);

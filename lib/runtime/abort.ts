@@ -13,7 +13,8 @@ export interface CancelLink {
 
 const UNLINKED: CancelLink = { flag: undefined, dispose: () => undefined };
 
-function abortError(signal: AbortSignal): Error {
+/** @internal The error an aborted call rejects with: the signal's reason, or an AbortError with code ABORT_ERR. */
+export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   const err = withCode(new Error('The operation was aborted'), 'ABORT_ERR');

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { Logits } from '../logits';
+import { abortError } from '../runtime/abort';
 import { mulberry32 } from '../runtime/prng';
 import { show } from '../runtime/show';
 import { expectedAcceptance } from '../tree/utils';
@@ -248,7 +249,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     for (let b = 0; b < B; b++) if (done[b]) yield { sequence: b, tokens: [], done: done[b] };
 
     while (done.some((d) => d === undefined)) {
-      if (g.signal?.aborted) throw abortReason(g.signal);
+      if (g.signal?.aborted) throw abortError(g.signal);
       const active: number[] = [];
       for (let b = 0; b < B; b++) if (done[b] === undefined) active.push(b);
       // ---- draft: grow one tree per active sequence ----
@@ -367,10 +368,4 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   };
 }
 
-function abortReason(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  const e = new Error('The operation was aborted');
-  e.name = 'AbortError';
-  return e;
-}
+

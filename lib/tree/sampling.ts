@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { show } from '../runtime/show';
-import { object, optionKeys, options, perRequest as perRequestKnob, rangeError, typeError, typedArray } from '../runtime/validate';
+import { lwError, object, optionKeys, options, perRequest as perRequestKnob, rangeError, typeError, typedArray } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -206,7 +206,7 @@ export function normaliseProcessing(
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k.name] = v;
   }
   if (opts.allowedTokens !== undefined || opts.logitBias !== undefined || opts.penalties !== undefined) {
-    if (size === undefined) throw new Error('normaliseProcessing: the processors need the node count and vocabulary');
+    if (size === undefined) throw lwError('ERR_LENGTHWISE', 'normaliseProcessing: the processors need the node count and vocabulary');
     Object.assign(out, normaliseProcessors(opts, batch, size.nodes, size.vocab));
   }
   return out;
