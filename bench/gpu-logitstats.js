@@ -5,53 +5,9 @@
 // addon's phase breakdown. Plain JS on dist/ so it runs on the GPU machine:
 //   node bench/gpu-logitstats.js [--quick] [--out FILE]      (needs the CUDA addon and dist/)
 'use strict';
-process.env.LENGTHWISE_HOST_TIMING = process.env.LENGTHWISE_HOST_TIMING || '1';
-const fs = require('fs');
 const path = require('path');
-const dist = path.join(__dirname, '..', 'dist');
-const lw = require(dist);
-const { cudaNative } = require(path.join(dist, 'runtime', 'native'));
-const { bf16Bits } = require(path.join(dist, 'runtime', 'dtype'));
-const { nativeHandle } = require(path.join(dist, 'device'));
-
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const opt = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
-const outFile = opt('out', process.env.OUT ? path.join(process.env.OUT, 'gpu-logitstats.txt') : null);
-const lines = [];
-const log = (s = '') => { lines.push(s); console.log(s); };
-const median = (xs) => { const a = Array.from(xs).sort((x, y) => x - y); return a.length ? a[a.length >> 1] : NaN; };
-const now = () => Number(process.hrtime.bigint());
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
-
-const cuda = cudaNative();
-if (!cuda) { console.log('gpu-logitstats: no CUDA addon / device — nothing to measure'); process.exit(0); }
-
-function phases(t0, t1) {
-  const marks = cuda._hostTimings();
-  const out = [];
-  let prev = ['js entry', t0];
-  for (const [name, ns] of marks) {
-    if (name === 'gpu ns') continue;
-    out.push([`${prev[0]} → ${name}`, ns - prev[1]]);
-    prev = [name, ns];
-  }
-  out.push([`${prev[0]} → js await done`, t1 - prev[1]]);
-  return out;
-}
-async function timeCalls(fn, iters) {
-  for (let i = 0; i < 3; i++) await fn();
-  cuda._hostTimings();
-  const wall = [], per = new Map();
-  for (let i = 0; i < iters; i++) {
-    const t0 = now();
-    await fn();
-    const t1 = now();
-    wall.push((t1 - t0) / 1e3);
-    for (const [k, v] of phases(t0, t1)) { if (!per.has(k)) per.set(k, []); per.get(k).push(v / 1e3); }
-  }
-  return { wall: median(wall), per: [...per].map(([k, v]) => [k, median(v)]) };
-}
+const { gpuBench, median, fmt } = require(path.join(__dirname, 'helpers', 'gpu-bench'));
+const { lw, cuda, bf16Bits, nativeHandle, quick, log, timeCalls, writeOut } = gpuBench('gpu-logitstats', 'gpu-logitstats.txt');
 
 (async () => {
   const copyBytes = 1 << 30;
@@ -97,5 +53,5 @@ async function timeCalls(fn, iters) {
   log('');
   for (const x of table) log(x);
   t.dispose();
-  if (outFile) fs.writeFileSync(outFile, lines.join('\n') + '\n');
+  writeOut();
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -12,28 +12,11 @@
 // bootstrap: scaling.fit with a bootstrap (default grid, 4500 starts) on devices [0], then split over every
 // visible GPU ('all') and over [0, 0] (two ranges on one GPU: the split's bookkeeping), results compared exactly.
 'use strict';
-process.env.LENGTHWISE_HOST_TIMING = process.env.LENGTHWISE_HOST_TIMING || '1';
-const fs = require('fs');
 const path = require('path');
 const { execSync } = require('child_process');
-const dist = path.join(__dirname, '..', 'dist');
-const lw = require(dist);
-const { cudaNative } = require(path.join(dist, 'runtime', 'native'));
-const { bf16Bits } = require(path.join(dist, 'runtime', 'dtype'));
-const { nativeHandle } = require(path.join(dist, 'device'));
-
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const opt = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
+const { gpuBench, median, now, fmt } = require(path.join(__dirname, 'helpers', 'gpu-bench'));
+const { lw, cuda, bf16Bits, nativeHandle, quick, opt, log, timeCalls, writeOut } = gpuBench('gpu-targets', 'gpu-targets.md');
 const rowsWanted = new Set(opt('rows', 'tree,logitstats,bootstrap').split(','));
-const outFile = opt('out', process.env.OUT ? path.join(process.env.OUT, 'gpu-targets.md') : null);
-const lines = [];
-const log = (s = '') => { lines.push(s); console.log(s); };
-const median = (xs) => { const a = Array.from(xs).sort((x, y) => x - y); return a.length ? a[a.length >> 1] : NaN; };
-const now = () => Number(process.hrtime.bigint());  // CLOCK_MONOTONIC ns, the clock of the addon's marks
-
-const cuda = cudaNative();
-if (!cuda) { console.log('gpu-targets: no CUDA addon / device — nothing to measure'); process.exit(0); }
 
 // ---------------------------------------------------------------- data (the GPU check's generator, in JS)
 function lcg(seed) {
@@ -83,37 +66,6 @@ function plant(z, trees, V, depth, amount) {
   }
 }
 
-// ---------------------------------------------------------------- host phase breakdown
-function phases(t0, t1) {
-  const marks = cuda._hostTimings();
-  const out = [];
-  let gpu = NaN;
-  let prev = ['js entry', t0];
-  for (const [name, ns] of marks) {
-    if (name === 'gpu ns') { gpu = ns; continue; }
-    out.push([`${prev[0]} → ${name}`, ns - prev[1]]);
-    prev = [name, ns];
-  }
-  out.push([`${prev[0]} → js await done`, t1 - prev[1]]);
-  return { out, gpu };
-}
-async function timeCalls(fn, iters) {
-  for (let i = 0; i < 3; i++) await fn();
-  cuda._hostTimings();
-  const wall = [], gpu = [], per = new Map();
-  for (let i = 0; i < iters; i++) {
-    const t0 = now();
-    await fn();
-    const t1 = now();
-    wall.push((t1 - t0) / 1e3);
-    const p = phases(t0, t1);
-    if (!Number.isNaN(p.gpu)) gpu.push(p.gpu / 1e3);
-    for (const [k, v] of p.out) { if (!per.has(k)) per.set(k, []); per.get(k).push(v / 1e3); }
-  }
-  return { wall: median(wall), gpu: median(gpu), per: [...per].map(([k, v]) => [k, median(v)]) };
-}
-
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const table = [];
 function row(name, now_, target, ratio, note = '') { table.push(`| ${name} | ${now_} | ${target} | ${ratio} | ${note} |`); }
 
@@ -199,7 +151,7 @@ async function logitStatsRows(copyBw) {
 }
 
 async function bootstrapRows() {
-  const { chinchillaRuns } = require(path.join(dist, 'scaling', 'data'));
+  const { chinchillaRuns } = require(path.join(__dirname, '..', 'dist', 'scaling', 'data'));
   const runs = chinchillaRuns();
   const R = Number(opt('resamples', quick ? 200 : 1000));
   const fit = (devices) => lw.scaling.fit(runs, { backend: 'cuda', bootstrap: { resamples: R, seed: 5, gridPerResample: true }, devices });
@@ -230,5 +182,5 @@ async function bootstrapRows() {
   if (rowsWanted.has('bootstrap')) await bootstrapRows();
   log('');
   for (const t of table) log(t);
-  if (outFile) fs.writeFileSync(outFile, lines.join('\n') + '\n');
+  writeOut();
 })().catch((e) => { console.error(e); process.exit(1); });
