@@ -163,9 +163,17 @@ async function correctness(stats) {
         if (GPU === 'cuda' && size > 1 && mode !== 'greedy') {
           const dz = await lw.device.upload(b.target.data);
           const dq = await lw.device.upload(b.draft.data);
+          let dm;
           try {
             const o = options(b, mode);
             if (o.draft) o.draft = { ...b.draft, data: dq };
+            if (o.allowedTokens) {
+              // the mask device-resident too (as int32 words, a grammar engine's GPU bitmask)
+              const m = o.allowedTokens;
+              dm = await lw.device.upload(new Int32Array(m.buffer, m.byteOffset, m.length));
+              o.allowedTokens = dm;
+              stats.device.masks++;
+            }
             const dev = await lw.verifyTree(b.trees, { ...b.target, data: dz }, o);
             for (let i = 0; i < size; i++) {
               stats.device.requests++;
@@ -174,6 +182,7 @@ async function correctness(stats) {
           } finally {
             dz.dispose();
             dq.dispose();
+            dm?.dispose();
           }
         }
       }
@@ -212,6 +221,8 @@ async function timings() {
     return m;
   };
   const maskReq = maskOf(B, (b) => b), maskNode = maskOf(nodes, (b, s) => b * N + s);
+  const onDevice = (m) => lw.device.upload(new Int32Array(m.buffer, m.byteOffset, m.length));
+  const dMaskReq = await onDevice(maskReq), dMaskNode = await onDevice(maskNode);
   const sortedRagged = (per) => {
     const off = Int32Array.from({ length: B + 1 }, (_, b) => b * per);
     const ids = new Int32Array(B * per);
@@ -236,6 +247,10 @@ async function timings() {
     'penalties + request mask': { penalties, allowedTokens: maskReq },
     'penalties + node mask': { penalties, allowedTokens: maskNode },
     'penalties + request mask + bias': { penalties, allowedTokens: maskReq, logitBias },
+    'penalties + device request mask': { penalties, allowedTokens: dMaskReq },
+    'penalties + device node mask': { penalties, allowedTokens: dMaskNode },
+    'penalties + device node mask + bias': { penalties, allowedTokens: dMaskNode, logitBias },
+    'device node mask': { allowedTokens: dMaskNode },
   };
   const out = { shape: { V, dtype: 'bfloat16', batch: B, nodes: N, logits: 'device', drafts: 'deterministic', history: 512, bias: 64, reps, timing: 'host wall per call from JS, median' } };
   for (const [bn, base] of Object.entries(bases)) {
@@ -252,19 +267,38 @@ async function timings() {
     out[bn] = { medianMs: med, ratioVsOff: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, v / med.off])) };
   }
   dz.dispose();
+  dMaskReq.dispose();
+  dMaskNode.dispose();
   console.log(JSON.stringify(out, null, 2));
   return out;
+}
+
+/** A device-resident mask with host logits is a RangeError naming the mask (returns the error's name). */
+async function deviceMaskOnHostLogits() {
+  const V = 64, trees = { tokens: new Int32Array([0, 1]), parents: new Int32Array([-1, 0]), offsets: new Int32Array([0, 2]) };
+  const dm = await lw.device.upload(new Int32Array(2).fill(-1));
+  try {
+    await lw.verifyTree(trees, { data: new Float32Array(2 * V), rows: 2, vocab: V }, { mode: 'sample', seed: 1n, allowedTokens: dm });
+    return 'no error';
+  } catch (e) {
+    console.log(`device mask + host logits: ${e.name}: ${e.message}`);
+    return /opts\.allowedTokens is a DeviceTensor/.test(e.message) ? e.name : `${e.name} (unexpected message)`;
+  } finally {
+    dm.dispose();
+  }
 }
 
 async function main() {
   const info = lw.backendInfo();
   console.log(`backend ${JSON.stringify(info.cuda ?? info)}`);
-  const stats = { plan: [], cpuCuda: { requests: 0, differ: 0 }, invariance: { requests: 0, differ: 0 }, device: { requests: 0, differ: 0 }, greedyDiffer: 0, accepted: 0 };
+  const stats = { plan: [], cpuCuda: { requests: 0, differ: 0 }, invariance: { requests: 0, differ: 0 }, device: { requests: 0, differ: 0, masks: 0 }, greedyDiffer: 0, accepted: 0 };
   const timingOnly = process.env.PROCESSORS_TIMING_ONLY === '1';
   if (!timingOnly) await correctness(stats);
+  if (!timingOnly && GPU === 'cuda') stats.deviceMaskHostLogits = await deviceMaskOnHostLogits();
   const { plan: _plan, ...summary } = stats;
   console.log(JSON.stringify(summary));
   const ok = stats.invariance.differ === 0 && stats.greedyDiffer === 0 && stats.device.differ === 0 &&
+    (GPU !== 'cuda' || timingOnly || (stats.device.masks > 0 && stats.deviceMaskHostLogits === 'RangeError')) &&
     stats.cpuCuda.differ <= stats.cpuCuda.requests / 100 && stats.accepted > stats.cpuCuda.requests / 4;
   let timing;
   if (GPU === 'cuda' && !SMALL) timing = await timings();
