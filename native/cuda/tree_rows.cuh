@@ -292,11 +292,11 @@ __device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t
 }
 
 // Per-chunk statistics of chunks [c0, c1) of one row by the whole block into cs (smem).
-template <int DT, bool EXP, class Fix = NoFix>
+template <int DT, bool EXP, int U = Elt<DT>::kPerVec / 4, class Fix = NoFix>
 __device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, float inv_t, ChunkStat* cs,
                            Fix&& fix = Fix{}) {
   const int lane = threadIdx.x & 31;
-  warp_chunks_fixed<DT>(row, c0, c1, V, fix, [&](int32_t c, const float* v) {
+  warp_chunks_fixed<DT, U>(row, c0, c1, V, fix, [&](int32_t c, const float* v) {
     ChunkStat s = chunk_stat<DT, EXP>(c, v, inv_t);
     if (lane == 0) cs[c] = s;
   });

@@ -55,19 +55,26 @@ struct BlockOps {
   float q_max = 0.f, q_inv_sum = 1.f;
   int32_t n = 0;
   const DeviceProcessors* proc = nullptr;  // PROC only
-  ProcRow prp, prq;                        // PROC: the processors of the p row and of the q row
+  ProcRow* prp = nullptr;                  // PROC: the processors of the p row and of the q row (shared memory:
+  ProcRow* prq = nullptr;                  // they stay out of the registers the passes need)
 
   __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
     return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * elem_bytes(static_cast<DType>(dt));
   }
   __device__ const void* target_row(int32_t g) {
-    if constexpr (PROC) prp = proc_row(*proc, b, g);
+    if constexpr (PROC) set_row(prp, g);
     return row_ptr(P.target, DT, g);
+  }
+  // Thread 0 fills the shared ProcRow of the row the walk moves to (no thread may still read the previous one).
+  __device__ void set_row(ProcRow* r, int32_t g) {
+    __syncthreads();
+    if (threadIdx.x == 0) *r = proc_row(*proc, b, g);
+    __syncthreads();
   }
   // Value x of the p row (q row) as the walk sees it: processed under PROC.
   __device__ float zp(int64_t x) const {
     float z = Elt<DT>::load(prow, x);
-    if constexpr (PROC) z = proc_value(*proc, prp, x, z);
+    if constexpr (PROC) z = proc_value(*proc, *prp, x, z);
     return z;
   }
   __device__ uint32_t key_p(int64_t x) const {
@@ -76,8 +83,8 @@ struct BlockOps {
   }
   // Chunks [c0, c1) of a row of dtype D through f(c, v), processed by r under PROC.
   template <int D, class F>
-  __device__ void chunks(const void* row, const ProcRow& r, F&& f) {
-    if constexpr (PROC) warp_chunks_fixed<D>(row, c0, c1, V, RowFix<D>{proc, &r, V}, f);
+  __device__ void chunks(const void* row, const ProcRow* r, F&& f) {
+    if constexpr (PROC) warp_chunks_fixed<D, 1>(row, c0, c1, V, RowFix<D>{proc, r, V}, f);  // one chunk in flight: registers
     else warp_chunks<D>(row, c0, c1, V, f);
   }
 
@@ -103,7 +110,7 @@ struct BlockOps {
 
   // Row max / first argmax / bad flag over the chunk stats (filled by a pass, or copied from `pre`).
   template <int D2, bool EXP>
-  __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it, const ProcRow& r) {
+  __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it, const ProcRow* r) {
     LW_PROF(0);
     if (pre) {
       for (int32_t c = threadIdx.x; c < nch; c += NT) cs[c] = pre[c];
@@ -111,7 +118,7 @@ struct BlockOps {
     } else {
       {
         LW_PROF(10);
-        if constexpr (PROC) chunk_pass<D2, EXP>(row, V, c0, c1, it, cs, RowFix<D2>{proc, &r, V});
+        if constexpr (PROC) chunk_pass<D2, EXP, 1>(row, V, c0, c1, it, cs, RowFix<D2>{proc, r, V});
         else chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
       }
       gather(cs);
@@ -180,7 +187,7 @@ struct BlockOps {
   template <int DQ>
   __device__ float qat(int64_t x) const {
     float z = Elt<DQ>::load(qrow, x);
-    if constexpr (PROC) z = proc_value(*proc, prq, x, z);
+    if constexpr (PROC) z = proc_value(*proc, *prq, x, z);
     return z;
   }
   __device__ float qz(int64_t x) const {
@@ -189,7 +196,7 @@ struct BlockOps {
   __device__ float q(int32_t x) const { return __expf(qz(x) - q_max) * q_inv_sum; }
 
   __device__ void prep_q(int32_t g) {
-    if constexpr (PROC) prq = proc_row(*proc, b, g);
+    if constexpr (PROC) set_row(prq, g);
     qrow = row_ptr(P.draft, P.dt_q, g);
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
     // The one dtype dispatch (cuda/dtype.cuh); the lambda stores into `a` rather than returning the ChunkStat.
@@ -219,7 +226,7 @@ struct BlockOps {
         float qv[L::E];
         if (r.use_q) {
           load_run<DQ, L::E>(qrow, i, V, qvec, qv);
-          if constexpr (PROC) proc_run<L::E>(*proc, prq, i, V, qv);
+          if constexpr (PROC) proc_run<L::E>(*proc, *prq, i, V, qv);
         }
 #pragma unroll
         for (int e = 0; e < L::E; ++e) {
@@ -646,7 +653,17 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
   const int rank = cluster_rank(ncl);
   BlockOps<DT, PROC> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
                          range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
-  if constexpr (PROC) ops.proc = &pr;
+  if constexpr (PROC) {
+    // The call's processors and the two rows' views in shared memory (a kernel parameter whose address is taken
+    // would be copied to the stack).
+    __shared__ DeviceProcessors spr;
+    __shared__ ProcRow rows[2];
+    if (threadIdx.x == 0) spr = pr;
+    __syncthreads();
+    ops.proc = &spr;
+    ops.prp = &rows[0];
+    ops.prq = &rows[1];
+  }
   (void)pr;
   const uint32_t* kb = P.keys + 4 * b;
   RowKey key{kb[0], kb[1], kb[2], kb[3], 0};
