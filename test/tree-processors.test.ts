@@ -2,6 +2,7 @@
 // repetition / frequency / presence penalties, in verifyTree and the tree utilities (CPU). Float64 reference vs
 // kernel on random inputs of awkward sizes for each processor alone and combined, greedy = argmax of the processed
 // logits, a χ² exactness test (the 10^6-trial version is the native check tree_processors), bad input.
+import { DeviceTensor } from '../lib/device';
 import { expectedAcceptance, nodeProbabilities } from '../lib/tree/utils';
 import { verifyTree, type DraftKind } from '../lib/tree/verify';
 import type { TreeBatch } from '../lib/tree/types';
@@ -266,6 +267,11 @@ describe('processors: χ² exactness (small; the 10^6-trial version is the nativ
   });
 });
 
+// A DeviceTensor shell (no CUDA here): only its byteLength is read before the addon.
+function fakeDeviceTensor(bytes: number): DeviceTensor {
+  return new DeviceTensor({ byteLength: bytes, device: 0, disposed: false } as never, 'int32');
+}
+
 describe('processors: bad input', () => {
   const V = 40;
   const t = { tokens: new Int32Array([0, 1, 2]), parents: new Int32Array([-1, 0, 0]), offsets: new Int32Array([0, 3]) };
@@ -276,6 +282,7 @@ describe('processors: bad input', () => {
     ['mask of the wrong type', { allowedTokens: new Int32Array(2) }, 'TypeError', /opts\.allowedTokens must be a Uint32Array/],
     ['mask of the wrong length', { allowedTokens: new Uint32Array(4) }, 'RangeError', /opts\.allowedTokens must hold batch × ceil\(V\/32\) = 1 × 2 = 2 words .* nodes × ceil\(V\/32\) = 3 × 2 = 6/],
     ['mask leaving no token', { allowedTokens: new Uint32Array(2) }, 'RangeError', /target row 0 has no allowed token/],
+    ['device mask of the wrong length', { allowedTokens: fakeDeviceTensor(12) }, 'RangeError', /opts\.allowedTokens must hold .* \(got a DeviceTensor of 12 bytes\)/],
     ['bias offsets of the wrong length', { logitBias: { ...bias([1], [1]), offsets: new Int32Array([0, 1, 1]) } }, 'RangeError', /opts\.logitBias\.offsets must be an Int32Array of 2 entries/],
     ['bias values of the wrong length', { logitBias: { ...bias([1, 2], [1, 2]), values: new Float32Array(1) } }, 'RangeError', /opts\.logitBias\.values/],
     ['bias values missing', { logitBias: { offsets: new Int32Array([0, 0]), ids: new Int32Array(0) } }, 'TypeError', /opts\.logitBias\.values must be a Float32Array/],

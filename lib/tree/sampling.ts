@@ -4,8 +4,10 @@
  *
  * @packageDocumentation
  */
+import { DeviceTensor, isDeviceTensor, nativeHandle } from '../device';
+import type { NativeDeviceBuffer } from '../runtime/addonTypes';
 import { show } from '../runtime/show';
-import { lwError, object, optionKeys, options, perRequest as perRequestKnob, rangeError, typeError, typedArray } from '../runtime/validate';
+import { invalidType, lwError, object, optionKeys, options, perRequest as perRequestKnob, rangeError, typeError, typedArray } from '../runtime/validate';
 
 /** 'greedy': follow the target's argmax. 'sample': lossless sampling from the processed target distribution. */
 export type VerifyMode = 'greedy' | 'sample';
@@ -86,9 +88,10 @@ export interface TargetProcessingOptions {
    * Bit-packed allowed-token mask (bit t of word t >> 5 set = token t allowed; grammar / JSON constrained
    * decoding): `batch × ceil(V/32)` words (one mask per tree) or `nodes × ceil(V/32)` (one per tree node, in
    * node order: masks that depend on the path). Disallowed tokens get probability 0. Bits at or past V are
-   * ignored.
+   * ignored. `verifyTree` with device-resident target logits also takes the mask as a {@link DeviceTensor} of
+   * those words on the same device (a grammar engine's GPU bitmask, int32 or uint32 words), read in place.
    */
-  allowedTokens?: Uint32Array;
+  allowedTokens?: Uint32Array | DeviceTensor;
   /** Per-request additive logit bias, applied after the mask. */
   logitBias?: LogitBias;
   /** Repetition / frequency / presence penalties, applied after the bias. */
@@ -116,7 +119,7 @@ export interface NativeProcessing {
   minP?: number | Float32Array;
   topK?: number | Int32Array;
   topP?: number | Float32Array;
-  allowedTokens?: Uint32Array;
+  allowedTokens?: Uint32Array | NativeDeviceBuffer;
   logitBias?: LogitBias;
   penalties?: {
     repetition?: number | Float32Array;
@@ -239,13 +242,18 @@ function normaliseProcessors(opts: TargetProcessingOptions, batch: number, nodes
   const out: Pick<NativeProcessing, 'allowedTokens' | 'logitBias' | 'penalties'> = {};
   if (opts.allowedTokens !== undefined) {
     const words = Math.ceil(vocab / 32);
-    const m = typedArray(opts.allowedTokens, 'opts.allowedTokens', 'Uint32Array');
-    if (m.length !== batch * words && m.length !== nodes * words) {
+    const onDevice = isDeviceTensor(opts.allowedTokens);
+    if (!onDevice && !(opts.allowedTokens instanceof Uint32Array)) {
+      throw invalidType('opts.allowedTokens', 'a Uint32Array or a DeviceTensor', opts.allowedTokens);
+    }
+    const m = onDevice ? undefined : (opts.allowedTokens as Uint32Array);
+    const length = m ? m.length : (opts.allowedTokens as DeviceTensor).byteLength / 4;
+    if (length !== batch * words && length !== nodes * words) {
       throw rangeError(
-        `opts.allowedTokens must hold batch × ceil(V/32) = ${batch} × ${words} = ${batch * words} words (one mask per tree) or nodes × ceil(V/32) = ${nodes} × ${words} = ${nodes * words} (one per node) (got ${m.length})`,
+        `opts.allowedTokens must hold batch × ceil(V/32) = ${batch} × ${words} = ${batch * words} words (one mask per tree) or nodes × ceil(V/32) = ${nodes} × ${words} = ${nodes * words} (one per node) (got ${onDevice ? `a DeviceTensor of ${length * 4} bytes` : length})`,
       );
     }
-    out.allowedTokens = m;
+    out.allowedTokens = m ?? nativeHandle(opts.allowedTokens as DeviceTensor);
   }
   if (opts.logitBias !== undefined) {
     ragged(opts.logitBias, 'opts.logitBias', BIAS_KEYS, 'values', 'Float32Array', batch);

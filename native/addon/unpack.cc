@@ -203,8 +203,21 @@ void ragged(const Napi::Object& o, const std::string& name, const char* a, const
 // opts.allowedTokens / opts.logitBias / opts.penalties as lib/tree/sampling.ts normalises them.
 void unpack_processors(const Napi::Object& opts, int64_t batch, Pins& pins, ProcessorsView& p) {
   size_t words = 0;
-  p.allowed = optional_typed_array<uint32_t>(opts, "allowedTokens", napi_uint32_array, "opts.allowedTokens", &words,
-                                            pins);
+  Napi::Value mask = opts.Get("allowedTokens");
+  if (!mask.IsUndefined() && !mask.IsNull() && !mask.IsTypedArray()) {
+    size_t bytes = 0;
+    const MemView m = memory(opts.Env(), mask, "opts.allowedTokens", pins, &bytes);  // a DeviceTensor
+    if (bytes % 4 != 0)
+      throw Error(ErrorKind::Range, "opts.allowedTokens (a DeviceTensor) must hold whole 32-bit words, got " +
+                                        std::to_string(bytes) + " bytes");
+    p.allowed = static_cast<const uint32_t*>(m.data);
+    p.allowed_on_device = true;
+    p.allowed_device = m.device;
+    words = bytes / 4;
+  } else {
+    p.allowed = optional_typed_array<uint32_t>(opts, "allowedTokens", napi_uint32_array, "opts.allowedTokens", &words,
+                                              pins);
+  }
   p.allowed_words = static_cast<int64_t>(words);
   Napi::Value bias = opts.Get("logitBias");
   if (!bias.IsUndefined() && !bias.IsNull())

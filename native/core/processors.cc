@@ -60,6 +60,8 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
                   " words (one per tree node), got " + std::to_string(v.allowed_words));
     }
     pp.mask = v.allowed;
+    pp.mask_on_device = v.allowed_on_device;
+    pp.mask_device = v.allowed_device;
   }
   if (v.penalties) {
     if (!v.hist_offsets) throw_range("opts.penalties.history is required with penalties");

@@ -67,7 +67,9 @@ LW_HD bool mask_allows(const uint32_t* mask_row, int32_t x) { return (mask_row[x
 // The validated, normalised processors of one call (built on the host by plan_processors).
 struct ProcessorPlan {
   bool active = false;                // any processor on: the walk transforms the rows it reads
-  const uint32_t* mask = nullptr;     // caller's mask (host), or null
+  const uint32_t* mask = nullptr;     // caller's mask (host, or the device under mask_on_device), or null
+  bool mask_on_device = false;
+  int mask_device = 0;
   int64_t words = 0;                  // ceil(V/32)
   bool mask_per_node = false;         // one mask row per global node (else per request)
   bool path_counts = false;           // penalties on: path tokens add to the counts

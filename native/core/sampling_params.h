@@ -35,11 +35,13 @@ struct SamplingRow {
   float min_p = 0.f;
 };
 
-// The logits processors as the caller gave them (core/processors.h says what each does; host memory); every
-// pointer null = that processor off.
+// The logits processors as the caller gave them (core/processors.h says what each does; host memory, except a
+// device-resident mask); every pointer null = that processor off.
 struct ProcessorsView {
   const uint32_t* allowed = nullptr;  // [rows × ceil(V/32)] with rows = batch or nodes
   int64_t allowed_words = 0;          // its length in words
+  bool allowed_on_device = false;     // `allowed` is CUDA device memory on allowed_device (verifyTree on CUDA only)
+  int allowed_device = 0;
   const int32_t* bias_offsets = nullptr;  // [batch + 1]
   const int32_t* bias_ids = nullptr;      // [bias_offsets[batch]]
   const float* bias_values = nullptr;     // [bias_offsets[batch]]

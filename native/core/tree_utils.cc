@@ -125,6 +125,8 @@ TreeUtilsPlan plan_tree_utils(const TreeUtilsArgs& a) {
   for (int64_t n = 0; n < nodes; ++n)
     if (pl.tree.child_start[n + 1] > pl.tree.child_start[n]) pl.rows.push_back(static_cast<int32_t>(n));
   pl.tree.processors = plan_processors(a.sampling.processors, t, vocab);
+  if (pl.tree.processors.mask_on_device)
+    throw_range("opts.allowedTokens: the tree utilities run on the host and take a Uint32Array mask, not a DeviceTensor");
   return pl;
 }
 

@@ -65,6 +65,10 @@ TreeVerifyResult verify_tree(const TreeVerifyArgs& a) {
   validate_tree_verify(a);
   TreePlan plan = plan_tree_verify(a);
   host_mark("core planned");
+  const ProcessorPlan& pp = plan.processors;
+  if (pp.mask_on_device && (!a.target.mem.on_device || a.target.mem.device != pp.mask_device))
+    throw_range("opts.allowedTokens is a DeviceTensor on device " + std::to_string(pp.mask_device) +
+                ": the target logits must be a DeviceTensor on the same device (host logits take a Uint32Array mask)");
   const bool on_device = a.target.mem.on_device || (a.draft.rows > 0 && a.draft.mem.on_device);
   const KernelTable& t = dispatch(a.backend, on_device, on_device && !a.target.mem.on_device ? "draft" : "target");
   return entry(t, t.verify_tree, "verifyTree")(a, plan);

@@ -38,8 +38,8 @@ struct Elem<float> {
     mx = fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3]));
     mn = fminf(fminf(x[0], x[1]), fminf(x[2], x[3]));
   }
-  __device__ static uint32_t key(const void* row, int64_t i) {
-    float z = load(row, i);
+  __device__ static uint32_t key(const void* row, int64_t i) { return key_of(load(row, i)); }
+  __device__ static uint32_t key_of(float z) {
     uint32_t b = z == 0.f ? 0u : __float_as_uint(z);
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
   }

@@ -260,8 +260,13 @@ __device__ __forceinline__ void unpack_chunk(const void* row, int32_t c, int64_t
 // Streams chunks [c0, c1) of one row through the block, one chunk per warp at a time; each warp keeps the loads
 // of U chunks (U·C·bytes/32 per lane, ~4 KB per warp) in flight before it computes. f(c, v) runs for each
 // chunk with this lane's values in the ChunkLayout.
-template <int DT, int U = Elt<DT>::kPerVec / 4, class F>
-__device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t c1, int64_t V, F&& f) {
+// `fix(c, v)` runs on the values before f sees them (the logits processors, processors.cuh; NoFix: nothing).
+struct NoFix {
+  __device__ void operator()(int32_t, float*) const {}
+};
+template <int DT, int U = Elt<DT>::kPerVec / 4, class Fix, class F>
+__device__ __forceinline__ void warp_chunks_fixed(const void* row, int32_t c0, int32_t c1, int64_t V, Fix&& fix,
+                                                  F&& f) {
   using L = ChunkLayout<DT>;
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const int warp = threadIdx.x >> 5;
@@ -276,16 +281,22 @@ __device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t
       if (c >= c1) break;  // warp-uniform
       float v[L::N];
       unpack_chunk<DT>(row, c, V, vec_ok, raw[u], v);
+      fix(c, v);
       f(c, v);
     }
   }
 }
+template <int DT, int U = Elt<DT>::kPerVec / 4, class F>
+__device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t c1, int64_t V, F&& f) {
+  warp_chunks_fixed<DT, U>(row, c0, c1, V, NoFix{}, f);
+}
 
 // Per-chunk statistics of chunks [c0, c1) of one row by the whole block into cs (smem).
-template <int DT, bool EXP>
-__device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, float inv_t, ChunkStat* cs) {
+template <int DT, bool EXP, int U = Elt<DT>::kPerVec / 4, class Fix = NoFix>
+__device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, float inv_t, ChunkStat* cs,
+                           Fix&& fix = Fix{}) {
   const int lane = threadIdx.x & 31;
-  warp_chunks<DT>(row, c0, c1, V, [&](int32_t c, const float* v) {
+  warp_chunks_fixed<DT, U>(row, c0, c1, V, fix, [&](int32_t c, const float* v) {
     ChunkStat s = chunk_stat<DT, EXP>(c, v, inv_t);
     if (lane == 0) cs[c] = s;
   });

@@ -83,9 +83,9 @@ struct TreeVerifyCuda::Impl {
   unsigned* ticket = nullptr;
   unsigned long long* row_key = nullptr;
   int32_t* row_bad = nullptr;
-  bool processors = false;  // logits processors: walk_kernel<float32, PROC> on processed rows (processors.cuh)
+  bool processors = false;  // logits processors: walk_kernel<DT, PROC> processes every value it loads (processors.cuh)
   tv::DeviceProcessors pr{};
-  Scratch proc_mask, proc_scratch;
+  Scratch proc_mask, proc_index;
   bool pending = false;  // copies from / to this thread's pinned slots may still be in flight
   cudaEvent_t ev[2] = {nullptr, nullptr};  // host_timing: GPU time of the last enqueue (memset + kernels)
   ~Impl() {
@@ -177,7 +177,9 @@ static int choose_cluster(const void* fn, int dev, size_t smem, int64_t batch, i
 static const void* walk_fn(DType dt) {
   LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(walk_kernel<kCodeOf<T>>));
 }
-static const void* walk_proc_fn() { return reinterpret_cast<const void*>(walk_kernel<0, true>); }
+static const void* walk_proc_fn(DType dt) {
+  LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(walk_kernel<kCodeOf<T>, true>));
+}
 static const void* greedy_fn(DType dt) {
   LW_DISPATCH_DTYPE(dt, T, return reinterpret_cast<const void*>(greedy_kernel<kCodeOf<T>>));
 }
@@ -246,14 +248,8 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.path_off = path_off.in(d);
   P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);
-  if (plan.processors.active) {
-    // One scratch row per row the walk can visit: target and draft at each node of the longest path.
-    const int32_t slots = 2 * (plan.max_depth + 1);
-    m.pr = device_processors(proc, d, offsets.in(d), plan.processors, a.trees, a.target.vocab, P.target,
-                             static_cast<int>(a.target.dtype), P.draft, P.draft ? P.dt_q : 0, slots, m.proc_mask,
-                             m.proc_scratch);
-    P.dt_q = 0;  // the walk reads the processed float32 draft rows
-  }
+  if (plan.processors.active)
+    m.pr = device_processors(proc, d, offsets.in(d), plan.processors, a.trees, m.proc_mask, m.proc_index);
 }
 
 // Device outputs: paths (nodes, tokens), counts and the error pair, read back by finish(); the greedy rows path
@@ -322,7 +318,7 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   carve_outputs(need_q, m);
   P.tree_ints = staged_tree_ints(a.trees);
   m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t) : walk_smem(P.nch, plan.max_children, P.tree_ints);
-  m.fn = m.greedy ? greedy_fn(m.dt_t) : m.processors ? walk_proc_fn() : walk_fn(m.dt_t);
+  m.fn = m.greedy ? greedy_fn(m.dt_t) : m.processors ? walk_proc_fn(m.dt_t) : walk_fn(m.dt_t);
   set_attributes(m.fn, m.smem, false);
   P.ncl = choose_cluster(m.fn, dev, m.smem, B, a.tuning.tree_cluster);
   host_mark("cuda planned");
@@ -363,6 +359,7 @@ static void launch_all(TreeVerifyCuda::Impl& m) {
       LW_DISPATCH_DTYPE(P.dt_q, Q, launch_rows<kCodeOf<Q>>(P.draft, P.V, P.nch, m.rows, nullptr, pq));
     }
   }
+  launch_processor_index(m.pr, m.batch, m.rows);
   cudaLaunchAttribute attr;
   cudaLaunchConfig_t cfg = cluster_config(m.batch * P.ncl, m.smem, P.ncl, &attr);
   void* args[] = {&P, &m.max_children, &m.pr};
@@ -412,9 +409,7 @@ TreeVerifyResult TreeVerifyCuda::finish() {
   }
   const int32_t* h = dst;
   const int32_t* err = h + 2 * static_cast<size_t>(P.total_path) + m.batch;
-  // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft,
-  // 5 a walk that visited more rows than its processors' scratch slots (a bug, not an input error).
-  if (err[0] == 5) throw_runtime("verifyTree (CUDA): processors scratch slots exhausted at row " + std::to_string(err[1]));
+  // Kernel error codes (BlockOps::fail): 1 / 2 target row NaN-or-+inf / no finite logit, 3 / 4 the same for draft.
   if (err[0]) {
     throw_row_error(err[0] <= 2 ? "target" : "draft", err[1],
                     err[0] == 1 || err[0] == 3 ? RowError::NonFinite

@@ -10,9 +10,25 @@ namespace cuda {
 namespace tv {
 
 // ---------------------------------------------------------------- the block's Ops for tree::walk
-// PROC: the call has logits processors (processors.cuh); DT is then float32, the processed rows' type.
+// Applies the logits processors of one row to each chunk a lane loads (processors.cuh).
+template <int D>
+struct RowFix {
+  const DeviceProcessors* pr;
+  const ProcRow* r;
+  int64_t V;
+  __device__ void operator()(int32_t c, float* v) const {
+    using L = ChunkLayout<D>;
+    const int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int k = 0; k < L::SUB; ++k) proc_run<L::E>(*pr, *r, L::token(c, lane, k * L::E), V, v + k * L::E);
+  }
+};
+
+// PROC: the call has logits processors (processors.cuh), applied to every value the passes load; the processed
+// values are floats, so the radix select then keys them as float32 (KE) whatever the rows' dtype DT.
 template <int DT, bool PROC = false>
 struct BlockOps {
+  using KE = Elt<PROC ? 0 : DT>;  // the select's key type
   const Params& P;
   Shared& sh;
   ChunkStat* cs;        // [nch] chunk stats of the current row
@@ -39,39 +55,37 @@ struct BlockOps {
   float q_max = 0.f, q_inv_sum = 1.f;
   int32_t n = 0;
   const DeviceProcessors* proc = nullptr;  // PROC only
-  int32_t visits = 0;                      // PROC: processed rows so far (the same count in every block)
+  ProcRow* prp = nullptr;                  // PROC: the processors of the p row and of the q row (shared memory:
+  ProcRow* prq = nullptr;                  // they stay out of the registers the passes need)
 
   __device__ const void* row_ptr(const void* base, int dt, int32_t g) const {
     return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * elem_bytes(static_cast<DType>(dt));
   }
-  // PROC: row g of the target (q: of the draft) processed into a fresh float32 scratch row of the request (one
-  // slot per visited row, never rewritten within the launch: the walk's loads may take the read-only cache
-  // path). Each block processes its own chunk range, edits included, so no block writes where another reads;
-  // the fence and the cluster barrier then publish the row to the peers.
-  __device__ const void* processed_row(int32_t g, bool q) {
-    const DeviceProcessors& pr = *proc;
-    int32_t slot = visits++;
-    if (slot >= pr.slots) {
-      fail(5, g);
-      slot = pr.slots - 1;
-    }
-    float* dst = pr.scratch + (b * pr.slots + slot) * pr.stride;
-    const int dt = q ? pr.dt_q : pr.dt_t;
-    const void* src = row_ptr(q ? pr.src_q : pr.src_t, dt, g);
-    const uint32_t* mrow = pr.mask ? pr.mask + (pr.per_node ? static_cast<int64_t>(g) : b) * pr.words : nullptr;
-    const int64_t x0 = static_cast<int64_t>(c0) * C, x1 = imin64(V, static_cast<int64_t>(c1) * C);
-    if (dt == 0) processors_dense<0>(pr, src, mrow, x0, x1, dst);
-    else if (dt == 1) processors_dense<1>(pr, src, mrow, x0, x1, dst);
-    else processors_dense<2>(pr, src, mrow, x0, x1, dst);
-    __syncthreads();  // the edits read values other threads of this block wrote
-    processors_edits(pr, b, g, x0, x1, dst);
-    __threadfence();
-    cluster_sync(ncl);
-    return dst;
-  }
   __device__ const void* target_row(int32_t g) {
-    if constexpr (PROC) return processed_row(g, false);
-    else return row_ptr(P.target, DT, g);
+    if constexpr (PROC) set_row(prp, g);
+    return row_ptr(P.target, DT, g);
+  }
+  // Thread 0 fills the shared ProcRow of the row the walk moves to (no thread may still read the previous one).
+  __device__ void set_row(ProcRow* r, int32_t g) {
+    __syncthreads();
+    if (threadIdx.x == 0) *r = proc_row(*proc, b, g);
+    __syncthreads();
+  }
+  // Value x of the p row (q row) as the walk sees it: processed under PROC.
+  __device__ float zp(int64_t x) const {
+    float z = Elt<DT>::load(prow, x);
+    if constexpr (PROC) z = proc_value(*proc, *prp, x, z);
+    return z;
+  }
+  __device__ uint32_t key_p(int64_t x) const {
+    if constexpr (PROC) return KE::key_of(zp(x));
+    else return Elt<DT>::key(prow, x);
+  }
+  // Chunks [c0, c1) of a row of dtype D through f(c, v), processed by r under PROC.
+  template <int D, class F>
+  __device__ void chunks(const void* row, const ProcRow* r, F&& f) {
+    if constexpr (PROC) warp_chunks_fixed<D, 1>(row, c0, c1, V, RowFix<D>{proc, r, V}, f);  // one chunk in flight: registers
+    else warp_chunks<D>(row, c0, c1, V, f);
   }
 
   __device__ void fail(int code, int32_t g) {
@@ -96,7 +110,7 @@ struct BlockOps {
 
   // Row max / first argmax / bad flag over the chunk stats (filled by a pass, or copied from `pre`).
   template <int D2, bool EXP>
-  __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it) {
+  __device__ ChunkStat row_stats(const void* row, const ChunkStat* pre, float it, const ProcRow* r) {
     LW_PROF(0);
     if (pre) {
       for (int32_t c = threadIdx.x; c < nch; c += NT) cs[c] = pre[c];
@@ -104,7 +118,8 @@ struct BlockOps {
     } else {
       {
         LW_PROF(10);
-        chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
+        if constexpr (PROC) chunk_pass<D2, EXP, 1>(row, V, c0, c1, it, cs, RowFix<D2>{proc, r, V});
+        else chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
       }
       gather(cs);
     }
@@ -133,7 +148,7 @@ struct BlockOps {
 
   __device__ int32_t argmax(int32_t g) {
     const void* row = target_row(g);
-    ChunkStat a = row_stats<DT, false>(row, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, 1.f);
+    ChunkStat a = row_stats<DT, false>(row, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, 1.f, prp);
     __syncthreads();
     if (a.bad) fail(1, g);
     else if (a.max == -INFINITY) fail(2, g);
@@ -148,7 +163,8 @@ struct BlockOps {
     prow = target_row(g);
     const KeptRule rule = P.rules[b];
     kept_set.inv_t = 1.f / rule.temperature;
-    ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, kept_set.inv_t);
+    ChunkStat a = row_stats<DT, true>(prow, P.pre_t ? P.pre_t + static_cast<int64_t>(g) * nch : nullptr, kept_set.inv_t,
+                                      prp);
     if (a.bad) fail(1, g);
     else if (a.max == -INFINITY) fail(2, g);
     kept_set.max = a.max;
@@ -165,23 +181,27 @@ struct BlockOps {
   __device__ float p_of(int32_t x, float z) const {
     return kept(x, z) ? __expf((z - kept_set.max) * kept_set.inv_t) * kept_set.inv_sum_f : 0.f;
   }
-  __device__ float p(int32_t x) const { return p_of(x, Elt<DT>::load(prow, x)); }
+  __device__ float p(int32_t x) const { return p_of(x, zp(x)); }
   __device__ int32_t argmax_p() const { return kept_set.argmax; }
 
   template <int DQ>
-  __device__ float qat(int64_t x) const { return Elt<DQ>::load(qrow, x); }
+  __device__ float qat(int64_t x) const {
+    float z = Elt<DQ>::load(qrow, x);
+    if constexpr (PROC) z = proc_value(*proc, *prq, x, z);
+    return z;
+  }
   __device__ float qz(int64_t x) const {
     return with_dtype_code(P.dt_q, [&](auto q) { return qat<decltype(q)::value>(x); });
   }
   __device__ float q(int32_t x) const { return __expf(qz(x) - q_max) * q_inv_sum; }
 
   __device__ void prep_q(int32_t g) {
-    if constexpr (PROC) qrow = processed_row(g, true);  // float32: the host set P.dt_q = 0
-    else qrow = row_ptr(P.draft, P.dt_q, g);
+    if constexpr (PROC) set_row(prq, g);
+    qrow = row_ptr(P.draft, P.dt_q, g);
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
     // The one dtype dispatch (cuda/dtype.cuh); the lambda stores into `a` rather than returning the ChunkStat.
     ChunkStat a;
-    with_dtype_code(P.dt_q, [&](auto q) { a = row_stats<decltype(q)::value, true>(qrow, pre, 1.f); });
+    with_dtype_code(P.dt_q, [&](auto q) { a = row_stats<decltype(q)::value, true>(qrow, pre, 1.f, prq); });
     if (a.bad) fail(3, g);
     else if (a.max == -INFINITY) fail(4, g);
     q_max = a.max;
@@ -198,13 +218,16 @@ struct BlockOps {
     using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
     const bool qvec = (reinterpret_cast<uintptr_t>(qrow) & 15) == 0;
-    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+    chunks<DT>(prow, prp, [&](int32_t c, const float* v) {
       float s = 0.f;
 #pragma unroll
       for (int k = 0; k < L::SUB; ++k) {
         const int64_t i = L::token(c, lane, k * L::E);
         float qv[L::E];
-        if (r.use_q) load_run<DQ, L::E>(qrow, i, V, qvec, qv);
+        if (r.use_q) {
+          load_run<DQ, L::E>(qrow, i, V, qvec, qv);
+          if constexpr (PROC) proc_run<L::E>(*proc, *prq, i, V, qv);
+        }
 #pragma unroll
         for (int e = 0; e < L::E; ++e) {
           const int64_t x = i + e;
@@ -343,11 +366,11 @@ struct BlockOps {
     __syncthreads();
     const int top = shift + 8;
     for (int64_t x = threadIdx.x; x < V; x += NT) {
-      uint32_t u = Elt<DT>::key(prow, x);
+      uint32_t u = key_p(x);
       if (top < 32 && (u >> top) != (prefix >> top)) continue;
       int bin = (u >> shift) & 255;
       atomicAdd(&hist[bin], 1);
-      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(Elt<DT>::load(prow, x)));
+      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(zp(x)));
     }
     __syncthreads();
   }
@@ -357,7 +380,7 @@ struct BlockOps {
     int64_t seen = 0;
     for (int64_t base = 0; base < V; base += NT) {
       int64_t x = base + threadIdx.x;
-      int hit = x < V && Elt<DT>::key(prow, x) == u;
+      int hit = x < V && key_p(x) == u;
       unsigned bal = __ballot_sync(0xffffffffu, hit);
       __syncthreads();
       if ((threadIdx.x & 31) == 0) sh.i[threadIdx.x >> 5] = __popc(bal);
@@ -384,7 +407,7 @@ struct BlockOps {
     unsigned long long am = 0;
     int64_t bn = 0;
     unsigned long long bm = 0;
-    for (int shift = Elt<DT>::kKeyBits - 8; shift >= 0; shift -= 8) {
+    for (int shift = KE::kKeyBits - 8; shift >= 0; shift -= 8) {
       histogram(prefix, shift, true);
       if (threadIdx.x == 0) {
         int bin = 0;
@@ -462,7 +485,7 @@ struct BlockOps {
     __syncthreads();
     const float tlo = sh.bf;
     if (tlo == -INFINITY) return false;
-    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+    chunks<DT>(prow, prp, [&](int32_t c, const float* v) {
       const int lane = threadIdx.x & 31;
 #pragma unroll
       for (int j = 0; j < ChunkLayout<DT>::N; ++j)
@@ -546,7 +569,7 @@ struct BlockOps {
       an = V;
       j = 0;
       zk = 0;
-      histogram(0, Elt<DT>::kKeyBits - 8, true);  // total mass
+      histogram(0, KE::kKeyBits - 8, true);  // total mass
       for (int k = 0; k < 256; ++k) zk += hmass[k];
       __syncthreads();
     }
@@ -566,7 +589,7 @@ struct BlockOps {
     }
     if (j < 1) j = 1;
     kept_set.pivot_id = nth_tie(ukey, j);
-    kept_set.pivot_logit = Elt<DT>::from_key(ukey);
+    kept_set.pivot_logit = KE::from_key(ukey);
     return kept_mass_sum();
   }
 
@@ -581,7 +604,7 @@ struct BlockOps {
   // Number of tokens with logit >= t in the whole row (every block of the cluster counts alike).
   __device__ int64_t count_at_least(float t) {
     double n = 0.0;
-    for (int64_t x = threadIdx.x; x < V; x += NT) n += Elt<DT>::load(prow, x) >= t ? 1.0 : 0.0;
+    for (int64_t x = threadIdx.x; x < V; x += NT) n += zp(x) >= t ? 1.0 : 0.0;
     return static_cast<int64_t>(block_sum(n, sh));
   }
 
@@ -590,7 +613,7 @@ struct BlockOps {
     LW_PROF(6);
     using L = ChunkLayout<DT>;
     const int lane = threadIdx.x & 31;
-    warp_chunks<DT>(prow, c0, c1, V, [&](int32_t c, const float* v) {
+    chunks<DT>(prow, prp, [&](int32_t c, const float* v) {
       float s = 0.f;
 #pragma unroll
       for (int j = 0; j < L::N; ++j)
@@ -630,7 +653,17 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
   const int rank = cluster_rank(ncl);
   BlockOps<DT, PROC> ops{P, sh, cs, pmass, rmass, hist, hmass, frozen, cz, ci, sz, si, b, nch, P.V, rank, ncl,
                          range_first(nch, rank, ncl), range_first(nch, rank + 1, ncl), P.path_off[b], P.path_off[b + 1]};
-  if constexpr (PROC) ops.proc = &pr;
+  if constexpr (PROC) {
+    // The call's processors and the two rows' views in shared memory (a kernel parameter whose address is taken
+    // would be copied to the stack).
+    __shared__ DeviceProcessors spr;
+    __shared__ ProcRow rows[2];
+    if (threadIdx.x == 0) spr = pr;
+    __syncthreads();
+    ops.proc = &spr;
+    ops.prp = &rows[0];
+    ops.prq = &rows[1];
+  }
   (void)pr;
   const uint32_t* kb = P.keys + 4 * b;
   RowKey key{kb[0], kb[1], kb[2], kb[3], 0};
