@@ -369,63 +369,91 @@ struct BlockOps {
     return static_cast<unsigned long long>(static_cast<double>(__expf((z - kept_set.max) * kept_set.inv_t)) * kFix);
   }
 
-  // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`.
+  // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`. Each thread keeps kHist
+  // loads in flight (the pass is latency-bound otherwise); a token's mass comes from its key (exact: the key is the
+  // value's bits).
+  static constexpr int kHist = 8;
   __device__ void histogram(uint32_t prefix, int shift, bool with_mass) {
     for (int i = threadIdx.x; i < 256; i += NT) { hist[i] = 0; hmass[i] = 0ull; }
     __syncthreads();
     const int top = shift + 8;
     const int lane = threadIdx.x & 31;
-    for (int64_t base = threadIdx.x - lane; base < V; base += NT) {  // warp-uniform: lane l takes base + l
-      const int64_t x = base + lane;
-      int bin = -1;
-      unsigned long long m = 0ull;
-      if (x < V) {
-        const uint32_t u = key_p(x);
-        if (top >= 32 || (u >> top) == (prefix >> top)) {
-          bin = static_cast<int>((u >> shift) & 255);
-          if (with_mass) m = fixed_mass(zp(x));
-        }
+    for (int64_t base = threadIdx.x - lane; base < V; base += kHist * NT) {  // warp-uniform
+      uint32_t u[kHist];
+#pragma unroll
+      for (int h = 0; h < kHist; ++h) {
+        const int64_t x = base + h * NT + lane;
+        u[h] = x < V ? key_p(x) : 0u;
       }
-      // A flat row puts most of a warp in a few bins, where per-lane atomics serialise: the lanes of a bin add
-      // once, for up to 4 bins; the rest add alone. Integer sums: the result does not depend on the grouping.
-      unsigned todo = __ballot_sync(0xffffffffu, bin >= 0);
-      for (int round = 0; todo && round < 4; ++round) {
-        const int lead = __ffs(todo) - 1;
-        const int lb = __shfl_sync(0xffffffffu, bin, lead);
-        const unsigned peers = __ballot_sync(0xffffffffu, bin == lb);
-        unsigned long long sm = bin == lb ? m : 0ull;
-        if (with_mass)
-          for (int o = 16; o > 0; o >>= 1) sm += __shfl_xor_sync(0xffffffffu, sm, o);
-        if (lane == lead) {
-          atomicAdd(&hist[lb], __popc(peers));
-          if (with_mass) atomicAdd(&hmass[lb], sm);
+#pragma unroll
+      for (int h = 0; h < kHist; ++h) {
+        const int64_t x = base + h * NT + lane;
+        int bin = -1;
+        unsigned long long m = 0ull;
+        if (x < V && (top >= 32 || (u[h] >> top) == (prefix >> top))) {
+          bin = static_cast<int>((u[h] >> shift) & 255);
+          if (with_mass) m = fixed_mass(KE::from_key(u[h]));
         }
-        todo &= ~peers;
-      }
-      if ((todo >> lane) & 1u) {
-        atomicAdd(&hist[bin], 1);
-        if (with_mass) atomicAdd(&hmass[bin], m);
+        hist_add(bin, m, with_mass);
       }
     }
     __syncthreads();
   }
+  // Adds each lane's (bin, mass) (bin < 0: none). A flat row puts most of a warp in a few bins, where per-lane
+  // atomics serialise: the lanes of a bin add once, for up to 4 bins; the rest add alone. Integer sums: the result
+  // does not depend on the grouping.
+  __device__ void hist_add(int bin, unsigned long long m, bool with_mass) {
+    const int lane = threadIdx.x & 31;
+    unsigned todo = __ballot_sync(0xffffffffu, bin >= 0);
+    for (int round = 0; todo && round < 4; ++round) {
+      const int lead = __ffs(todo) - 1;
+      const int lb = __shfl_sync(0xffffffffu, bin, lead);
+      const unsigned peers = __ballot_sync(0xffffffffu, bin == lb);
+      unsigned long long sm = bin == lb ? m : 0ull;
+      if (with_mass)
+        for (int o = 16; o > 0; o >>= 1) sm += __shfl_xor_sync(0xffffffffu, sm, o);
+      if (lane == lead) {
+        atomicAdd(&hist[lb], __popc(peers));
+        if (with_mass) atomicAdd(&hmass[lb], sm);
+      }
+      todo &= ~peers;
+    }
+    if ((todo >> lane) & 1u) {
+      atomicAdd(&hist[bin], 1);
+      if (with_mass) atomicAdd(&hmass[bin], m);
+    }
+  }
 
-  // Index of the j-th (1-based) lowest id whose key is `u`.
+  // Index of the j-th (1-based) lowest id whose key is `u`: tiles of kHist · NT tokens, thread t holding tokens
+  // [t·kHist, t·kHist + kHist) of a tile, its hits ranked by a block scan.
   __device__ int32_t nth_tie(uint32_t u, int64_t j) {
     int64_t seen = 0;
-    for (int64_t base = 0; base < V; base += NT) {
-      int64_t x = base + threadIdx.x;
-      int hit = x < V && key_p(x) == u;
-      unsigned bal = __ballot_sync(0xffffffffu, hit);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int64_t base = 0; base < V; base += kHist * NT) {
+      const int64_t x0 = base + static_cast<int64_t>(threadIdx.x) * kHist;
+      unsigned hits = 0;
+#pragma unroll
+      for (int h = 0; h < kHist; ++h)
+        if (x0 + h < V && key_p(x0 + h) == u) hits |= 1u << h;
+      int32_t c = __popc(hits), incl = c;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int32_t y = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += y;
+      }
       __syncthreads();
-      if ((threadIdx.x & 31) == 0) sh.i[threadIdx.x >> 5] = __popc(bal);
+      if (lane == 31) sh.i[warp] = incl;
       __syncthreads();
-      int64_t before = seen;
-      for (int w = 0; w < (threadIdx.x >> 5); ++w) before += sh.i[w];
-      before += __popc(bal & ((1u << (threadIdx.x & 31)) - 1u));
-      int64_t total = seen;
-      for (int w = 0; w < NW; ++w) total += sh.i[w];
-      if (hit && before + 1 == j) sh.bi = static_cast<int32_t>(x);
+      int64_t before = seen + incl - c, total = seen;
+      for (int w = 0; w < NW; ++w) {
+        if (w < warp) before += sh.i[w];
+        total += sh.i[w];
+      }
+      if (hits && before < j && j <= before + c) {
+        int64_t k = j - before;  // the k-th hit of this thread
+        unsigned h = hits;
+        while (--k > 0) h &= h - 1u;
+        sh.bi = static_cast<int32_t>(x0 + __ffs(h) - 1);
+      }
       __syncthreads();
       if (total >= j) return sh.bi;
       seen = total;
