@@ -64,34 +64,37 @@ constexpr int32_t kMaxCount = std::numeric_limits<int32_t>::max() / 2;  // of a 
   throw_runtime("plan_processors: no bad entry found");
 }
 
-// The checks of one request's entries: reductions without early exit, which the compiler vectorises.
-// `limit` = V clamped to [0, 2^31]; a negative id reads as >= 2^31.
-bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_t limit) {
-  uint32_t hi = 0;
-  int bad = 0;  // a NaN or +Infinity value
-  for (int32_t i = 0; i < n; ++i) {
+// The checks of one request's entries, and whether its ids are strictly increasing: reductions without early exit,
+// which the compiler vectorises. `limit` = V clamped to [0, 2^31]; a negative id reads as >= 2^31.
+bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_t limit, bool& increasing) {
+  if (n == 0) return increasing = true;
+  uint32_t hi = static_cast<uint32_t>(ids[0]);
+  int bad = !(values[0] < std::numeric_limits<float>::infinity()), down = 0;  // bad: a NaN or +Infinity value
+  for (int32_t i = 1; i < n; ++i) {
     hi = std::max(hi, static_cast<uint32_t>(ids[i]));
     bad |= !(values[i] < std::numeric_limits<float>::infinity());
+    down |= ids[i] <= ids[i - 1];
   }
-  return n == 0 || (!bad && hi < limit);
+  increasing = !down;
+  return !bad && hi < limit;
 }
 
-bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, uint32_t limit, int32_t& max_count) {
-  uint32_t hi = 0;
-  int32_t lo_count = 0, hi_count = 0;
-  for (int32_t i = 0; i < n; ++i) {
+bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, uint32_t limit, int32_t& max_count,
+                        bool& increasing) {
+  max_count = 0;
+  if (n == 0) return increasing = true;
+  uint32_t hi = static_cast<uint32_t>(ids[0]);
+  int32_t lo_count = counts[0], hi_count = counts[0];
+  int down = 0;
+  for (int32_t i = 1; i < n; ++i) {
     hi = std::max(hi, static_cast<uint32_t>(ids[i]));
     lo_count = std::min(lo_count, counts[i]);
     hi_count = std::max(hi_count, counts[i]);
+    down |= ids[i] <= ids[i - 1];
   }
   max_count = hi_count;
-  return n == 0 || (lo_count >= 0 && hi < limit);
-}
-
-bool increasing(const int32_t* x, int32_t n) {
-  int bad = 0;
-  for (int32_t i = 1; i < n; ++i) bad |= x[i] <= x[i - 1];
-  return !bad;
+  increasing = !down;
+  return lo_count >= 0 && hi < limit;
 }
 
 // Per-thread scratch, kept between calls. acc / seen / seen_words are all zero between requests.
@@ -102,6 +105,11 @@ struct Scratch {
   std::vector<uint32_t> acc;                // history count by token id (saturated at kMaxCount + 1)
   std::vector<uint64_t> seen, seen_words;  // bit id: id seen; bit w of seen_words: seen[w] != 0
 };
+
+Scratch& scratch() {
+  static thread_local Scratch s;
+  return s;
+}
 
 constexpr int64_t kDenseVocab = int64_t(1) << 20;  // larger vocabularies: no V-sized scratch
 
@@ -203,16 +211,14 @@ inline int32_t count_below(const int32_t* h, int32_t x) {
 }
 
 // Merges two strictly increasing lists, bias (ids, values) and history (ids, counts), into out (room for
-// nb + nh + kBlock entries); returns its length. The history run below each bias id is copied in whole blocks
-// (no branch per entry), the output advancing by the block's count of ids below the bias id.
+// nb + nh + kBlock entries, `bias` zero-filled); returns its length. The history run below each bias id is copied
+// in whole blocks (no branch per entry), the output advancing by the block's count of ids below the bias id.
 int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi, const int32_t* hc, int32_t nh,
               int32_t* id, float* bias, int32_t* count) {
-  static const float zeros[kBlock] = {};
   int32_t n = 0, j = 0;
   auto copy_history = [&](int32_t k) {
     for (int32_t t = 0; t < k; ++t) {
       id[n + t] = hi[j + t];
-      bias[n + t] = 0.f;
       count[n + t] = hc[j + t];
     }
   };
@@ -221,7 +227,6 @@ int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi,
     for (int32_t k = kBlock; k == kBlock && nh - j >= kBlock; j += k, n += k) {
       k = count_below(hi + j, x);
       std::memcpy(id + n, hi + j, kBlock * sizeof(int32_t));
-      std::memcpy(bias + n, zeros, sizeof zeros);
       std::memcpy(count + n, hc + j, kBlock * sizeof(int32_t));
     }
     int32_t k = 0;  // the last (short) block of the history
@@ -240,25 +245,26 @@ int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi,
   return n + nh - j;
 }
 
-constexpr size_t kParallelEntries = 16384;  // list entries worth a pool task
+constexpr size_t kParallelEntries = size_t(1) << 17;  // list entries of a call worth the pool
 
 constexpr int32_t kBadEntry = -1;    // an id, value or count out of range: throw_first_bad_entry names it
 constexpr int32_t kBadRequest = -2;  // a bias id listed twice, counts over kMaxCount: request_error names it
 
-// Request b's merged list into id / bv / cnt (room for its entries + kBlock): its length, or kBadEntry /
-// kBadRequest.
+// Request b's merged list into id / bv / cnt (room for its entries + kBlock, bv zero-filled): its length, or
+// kBadEntry / kBadRequest.
 int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, bool hist, Scratch& s, int32_t* id,
                      float* bv, int32_t* cnt) {
   const uint32_t limit = static_cast<uint32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31));
   const int32_t* bi = nullptr;
   const float* bval = nullptr;
   int32_t nb = 0;
+  bool bias_sorted = true, hist_sorted = true;
   if (bias) {
     const int32_t lo = v.bias_offsets[b];
     nb = v.bias_offsets[b + 1] - lo;
     bi = v.bias_ids + lo;
     bval = v.bias_values + lo;
-    if (!bias_entries_ok(bi, bval, nb, limit)) return kBadEntry;
+    if (!bias_entries_ok(bi, bval, nb, limit, bias_sorted)) return kBadEntry;
   }
   const int32_t* hi = nullptr;
   const int32_t* hc = nullptr;
@@ -268,15 +274,15 @@ int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, b
     nh = v.hist_offsets[b + 1] - lo;
     hi = v.hist_ids + lo;
     hc = v.hist_counts + lo;
-    if (!history_entries_ok(hi, hc, nh, limit, max_count)) return kBadEntry;
+    if (!history_entries_ok(hi, hc, nh, limit, max_count, hist_sorted)) return kBadEntry;
   }
   // Lists sorted by distinct ids are read as given; others are sorted (bias) or aggregated (history) first.
-  if (!increasing(bi, nb)) {
+  if (!bias_sorted) {
     if (!sort_bias(bi, bval, nb, s)) return kBadRequest;
     bi = s.bias_ids.data();
     bval = s.bias_values.data();
   }
-  if (max_count > kMaxCount || !increasing(hi, nh)) {
+  if (max_count > kMaxCount || !hist_sorted) {
     if (!aggregate_history(hi, hc, nh, V, s)) return kBadRequest;
     hi = s.hist_ids.data();
     hc = s.hist_counts.data();
@@ -364,50 +370,73 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
     pp.freq[b] = hist ? v.frequency.at(b) : 0.f;
     pp.pres[b] = hist ? v.presence.at(b) : 0.f;
   }
-  // Each request's lists checked and merged, in parallel, into its slot of this thread's buffers (no zero-filled
-  // output, no compaction); then appended in request order. A bad entry anywhere is reported before any request's
-  // problem, as when the values were checked first.
-  std::vector<size_t> start(static_cast<size_t>(B) + 1);
-  for (int64_t b = 0; b <= B; ++b)
-    start[b] = static_cast<size_t>((bias ? v.bias_offsets[b] : 0) + (hist ? v.hist_offsets[b] : 0) + kBlock * b);
-  static thread_local std::vector<int32_t> out_ids, out_count;
-  static thread_local std::vector<float> out_bias;
-  if (out_ids.size() < start[B]) {
-    out_ids.resize(start[B]);
-    out_bias.resize(start[B]);
-    out_count.resize(start[B]);
-  }
-  int32_t* const ids = out_ids.data();
-  float* const bv = out_bias.data();
-  int32_t* const cnt = out_count.data();
+  // Each request's lists checked and merged straight into the output, in request order (no upper-bound arrays, no
+  // compaction). A bad entry anywhere is reported before any request's problem, as when all values were checked
+  // first.
+  const size_t entries = static_cast<size_t>((bias ? v.bias_len : 0) + (hist ? v.hist_len : 0));
+  auto room = [&](int64_t b) {
+    return static_cast<size_t>((bias ? v.bias_offsets[b + 1] - v.bias_offsets[b] : 0) +
+                               (hist ? v.hist_offsets[b + 1] - v.hist_offsets[b] : 0) + kBlock);
+  };
   std::vector<int32_t> len(static_cast<size_t>(B));
-  const size_t entries = start[B] - kBlock * static_cast<size_t>(B);
-  const size_t grain = std::max<size_t>(1, kParallelEntries * static_cast<size_t>(B) / (entries + 1));
-  parallel_for(static_cast<size_t>(B), grain, [&](size_t lo, size_t hi) {
-    static thread_local Scratch s;
-    for (size_t b = lo; b < hi; ++b)
-      len[b] = plan_request(v, static_cast<int64_t>(b), V, bias, hist, s, ids + start[b], bv + start[b],
-                            cnt + start[b]);
-  });
+  if (entries < kParallelEntries || pool_threads() == 1) {
+    // Below kParallelEntries a pool hand-off costs more than it saves.
+    pp.ids.reserve(entries + kBlock);
+    pp.bias.reserve(entries + kBlock);
+    pp.count.reserve(entries + kBlock);
+    for (int64_t b = 0; b < B; ++b) {
+      const size_t at = pp.ids.size(), end = at + room(b);
+      pp.ids.resize(end);
+      pp.bias.resize(end);
+      pp.count.resize(end);
+      len[b] = plan_request(v, b, V, bias, hist, scratch(), pp.ids.data() + at, pp.bias.data() + at,
+                            pp.count.data() + at);
+      const size_t kept = at + static_cast<size_t>(std::max(len[b], 0));
+      pp.ids.resize(kept);
+      pp.bias.resize(kept);
+      pp.count.resize(kept);
+    }
+  } else {
+    // In parallel into each request's slot of this thread's buffers, then appended.
+    std::vector<size_t> start(static_cast<size_t>(B) + 1, 0);
+    for (int64_t b = 0; b < B; ++b) start[b + 1] = start[b] + room(b);
+    static thread_local std::vector<int32_t> out_ids, out_count;
+    static thread_local std::vector<float> out_bias;
+    if (out_ids.size() < start[B]) {
+      out_ids.resize(start[B]);
+      out_bias.resize(start[B]);
+      out_count.resize(start[B]);
+    }
+    int32_t* const ids = out_ids.data();  // (the workers' out_* are others)
+    float* const bv = out_bias.data();
+    int32_t* const cnt = out_count.data();
+    const size_t grain = std::max<size_t>(1, kParallelEntries / 4 * static_cast<size_t>(B) / entries);
+    parallel_for(static_cast<size_t>(B), grain, [&](size_t lo, size_t hi) {
+      for (size_t b = lo; b < hi; ++b) {
+        std::fill(bv + start[b], bv + start[b + 1], 0.f);
+        len[b] = plan_request(v, static_cast<int64_t>(b), V, bias, hist, scratch(), ids + start[b], bv + start[b],
+                              cnt + start[b]);
+      }
+    });
+    size_t total = 0;
+    for (int64_t b = 0; b < B; ++b) total += static_cast<size_t>(std::max(len[b], 0));
+    pp.ids.reserve(total);
+    pp.bias.reserve(total);
+    pp.count.reserve(total);
+    for (int64_t b = 0; b < B; ++b) {
+      const size_t s = start[b], e = s + static_cast<size_t>(std::max(len[b], 0));
+      pp.ids.insert(pp.ids.end(), ids + s, ids + e);
+      pp.bias.insert(pp.bias.end(), bv + s, bv + e);
+      pp.count.insert(pp.count.end(), cnt + s, cnt + e);
+    }
+  }
   for (int64_t b = 0; b < B; ++b)
     if (len[b] == kBadEntry) throw_first_bad_entry(v, B, V, bias, hist);
   for (int64_t b = 0; b < B; ++b)
     if (len[b] == kBadRequest) throw_range(request_error(v, b, bias, hist));
   pp.offsets.resize(static_cast<size_t>(B) + 1);
-  size_t total = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    pp.offsets[b] = static_cast<int32_t>(total);
-    total += static_cast<size_t>(len[b]);
-  }
-  pp.offsets[B] = static_cast<int32_t>(total);
-  pp.ids.reserve(total);
-  pp.bias.reserve(total);
-  pp.count.reserve(total);
-  for (int64_t b = 0; b < B; ++b) {
-    pp.ids.insert(pp.ids.end(), ids + start[b], ids + start[b] + len[b]);
-    pp.bias.insert(pp.bias.end(), bv + start[b], bv + start[b] + len[b]);
-    pp.count.insert(pp.count.end(), cnt + start[b], cnt + start[b] + len[b]);
-  }
+  pp.offsets[0] = 0;
+  for (int64_t b = 0; b < B; ++b) pp.offsets[b + 1] = pp.offsets[b] + len[b];
   return pp;
 }
 
