@@ -67,7 +67,8 @@ constexpr int32_t kMaxCount = std::numeric_limits<int32_t>::max() / 2;  // of a 
 // The checks of one request's entries, and whether its ids are strictly increasing: reductions without early exit,
 // which the compiler vectorises. `limit` = V clamped to [0, 2^31]; a negative id reads as >= 2^31.
 bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_t limit, bool& increasing) {
-  if (n == 0) return increasing = true;
+  increasing = true;
+  if (n == 0) return true;
   uint32_t hi = static_cast<uint32_t>(ids[0]);
   int bad = !(values[0] < std::numeric_limits<float>::infinity()), down = 0;  // bad: a NaN or +Infinity value
   for (int32_t i = 1; i < n; ++i) {
@@ -82,7 +83,8 @@ bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_
 bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, uint32_t limit, int32_t& max_count,
                         bool& increasing) {
   max_count = 0;
-  if (n == 0) return increasing = true;
+  increasing = true;
+  if (n == 0) return true;
   uint32_t hi = static_cast<uint32_t>(ids[0]);
   int32_t lo_count = counts[0], hi_count = counts[0];
   int down = 0;
@@ -229,7 +231,7 @@ int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi,
       std::memcpy(id + n, hi + j, kBlock * sizeof(int32_t));
       std::memcpy(count + n, hc + j, kBlock * sizeof(int32_t));
     }
-    int32_t k = 0;  // the last (short) block of the history
+    int32_t k = 0;  // the rest of the run, in the history's last (short) block
     while (j + k < nh && hi[j + k] < x) ++k;
     copy_history(k);
     j += k;
