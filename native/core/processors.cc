@@ -193,21 +193,27 @@ bool sort_bias(const int32_t* ids, const float* values, int32_t n, Scratch& s) {
 
 constexpr int32_t kBlock = 16;  // merge copies history runs in blocks of kBlock entries
 
-// The number of ids of h[0, kBlock) below x (h increasing: the length of its run below x).
-inline int32_t count_below(const int32_t* h, int32_t x) {
+// Copies the history block hi[0, kBlock), hc[0, kBlock) to id, count; returns the number of its ids below x (hi
+// increasing: the length of its run below x).
+inline int32_t copy_block(const int32_t* hi, const int32_t* hc, int32_t x, int32_t* id, int32_t* count) {
 #if defined(__GNUC__)
-  // Vector extension (SSE2 / NEON): GCC does not vectorise the plain loop once it is inlined in merge.
+  // Vector extension (SSE2 / NEON): GCC does not vectorise the plain count once it is inlined in merge.
   typedef int32_t I32x4 __attribute__((vector_size(16)));
-  I32x4 a, b, c, d;
-  std::memcpy(&a, h, sizeof a);
-  std::memcpy(&b, h + 4, sizeof b);
-  std::memcpy(&c, h + 8, sizeof c);
-  std::memcpy(&d, h + 12, sizeof d);
-  const I32x4 s = (a < x) + (b < x) + (c < x) + (d < x);  // -1 per id below x
-  return -(s[0] + s[1] + s[2] + s[3]);
+  typedef int64_t I64x2 __attribute__((vector_size(16)));
+  I32x4 h[4];
+  std::memcpy(h, hi, sizeof h);
+  std::memcpy(id, h, sizeof h);
+  std::memcpy(count, hc, sizeof h);
+  const I32x4 below = -((h[0] < x) + (h[1] < x) + (h[2] < x) + (h[3] < x));  // 0..4 per lane
+  I64x2 pairs;
+  std::memcpy(&pairs, &below, sizeof pairs);
+  const int64_t sum = pairs[0] + pairs[1];  // lanes 0 + 2 in the low half, 1 + 3 in the high half
+  return static_cast<int32_t>(sum) + static_cast<int32_t>(sum >> 32);
 #else
   int32_t k = 0;
-  for (int32_t t = 0; t < kBlock; ++t) k += h[t] < x;
+  for (int32_t t = 0; t < kBlock; ++t) k += hi[t] < x;
+  std::memcpy(id, hi, kBlock * sizeof(int32_t));
+  std::memcpy(count, hc, kBlock * sizeof(int32_t));
   return k;
 #endif
 }
@@ -217,34 +223,24 @@ inline int32_t count_below(const int32_t* h, int32_t x) {
 // in whole blocks (no branch per entry), the output advancing by the block's count of ids below the bias id.
 int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi, const int32_t* hc, int32_t nh,
               int32_t* id, float* bias, int32_t* count) {
-  int32_t n = 0, j = 0;
-  auto copy_history = [&](int32_t k) {
-    for (int32_t t = 0; t < k; ++t) {
-      id[n + t] = hi[j + t];
-      count[n + t] = hc[j + t];
-    }
-  };
+  const int32_t* const end = hi + nh;
+  const int32_t* const first = id;
   for (int32_t i = 0; i < nb; ++i) {
     const int32_t x = bi[i];
-    for (int32_t k = kBlock; k == kBlock && nh - j >= kBlock; j += k, n += k) {
-      k = count_below(hi + j, x);
-      std::memcpy(id + n, hi + j, kBlock * sizeof(int32_t));
-      std::memcpy(count + n, hc + j, kBlock * sizeof(int32_t));
-    }
-    int32_t k = 0;  // the rest of the run, in the history's last (short) block
-    while (j + k < nh && hi[j + k] < x) ++k;
-    copy_history(k);
-    j += k;
-    n += k;
-    const bool both = j < nh && hi[j] == x;
-    id[n] = x;
-    bias[n] = bv[i];
-    count[n] = both ? hc[j] : 0;
-    j += both;
-    ++n;
+    int32_t k = 0;
+    while (end - hi >= kBlock && (k = copy_block(hi, hc, x, id, count)) == kBlock)
+      hi += kBlock, hc += kBlock, id += kBlock, bias += kBlock, count += kBlock;
+    if (end - hi < kBlock)  // the history's last (short) block
+      for (k = 0; hi + k < end && hi[k] < x; ++k) id[k] = hi[k], count[k] = hc[k];
+    hi += k, hc += k, id += k, bias += k, count += k;
+    const bool both = hi < end && *hi == x;
+    *id++ = x;
+    *bias++ = bv[i];
+    *count++ = both ? *hc : 0;
+    hi += both, hc += both;
   }
-  copy_history(nh - j);
-  return n + nh - j;
+  for (; hi < end; ++hi, ++hc) *id++ = *hi, *count++ = *hc;
+  return static_cast<int32_t>(id - first);
 }
 
 constexpr size_t kParallelEntries = size_t(1) << 17;  // list entries of a call worth the pool
@@ -383,21 +379,18 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
   std::vector<int32_t> len(static_cast<size_t>(B));
   if (entries < kParallelEntries || pool_threads() == 1) {
     // Below kParallelEntries a pool hand-off costs more than it saves.
-    pp.ids.reserve(entries + kBlock);
-    pp.bias.reserve(entries + kBlock);
-    pp.count.reserve(entries + kBlock);
+    pp.ids.resize(entries + kBlock);
+    pp.bias.resize(entries + kBlock);
+    pp.count.resize(entries + kBlock);
+    size_t at = 0;
     for (int64_t b = 0; b < B; ++b) {
-      const size_t at = pp.ids.size(), end = at + room(b);
-      pp.ids.resize(end);
-      pp.bias.resize(end);
-      pp.count.resize(end);
       len[b] = plan_request(v, b, V, bias, hist, scratch(), pp.ids.data() + at, pp.bias.data() + at,
                             pp.count.data() + at);
-      const size_t kept = at + static_cast<size_t>(std::max(len[b], 0));
-      pp.ids.resize(kept);
-      pp.bias.resize(kept);
-      pp.count.resize(kept);
+      at += static_cast<size_t>(std::max(len[b], 0));
     }
+    pp.ids.resize(at);
+    pp.bias.resize(at);
+    pp.count.resize(at);
   } else {
     // In parallel into each request's slot of this thread's buffers, then appended.
     std::vector<size_t> start(static_cast<size_t>(B) + 1, 0);
