@@ -64,39 +64,39 @@ constexpr int32_t kMaxCount = std::numeric_limits<int32_t>::max() / 2;  // of a 
   throw_runtime("plan_processors: no bad entry found");
 }
 
-// The checks of one request's entries, and whether its ids are strictly increasing: reductions without early exit,
-// which the compiler vectorises. `limit` = V clamped to [0, 2^31]; a negative id reads as >= 2^31.
-bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_t limit, bool& increasing) {
+// The checks of one request's entries, and whether its ids are strictly increasing: flags ORed over all entries,
+// without early exit, so that the compiler vectorises them (with SSE2's compares: it has no 32-bit min / max).
+// `last` = the largest valid id (V - 1, clamped to the int32 range).
+bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, int32_t last, bool& increasing) {
   increasing = true;
   if (n == 0) return true;
-  uint32_t hi = static_cast<uint32_t>(ids[0]);
-  int bad = !(values[0] < std::numeric_limits<float>::infinity()), down = 0;  // bad: a NaN or +Infinity value
+  int32_t sign = ids[0], over = ids[0] > last, down = 0;
+  int32_t bad = !(values[0] < std::numeric_limits<float>::infinity());  // NaN or +Infinity
   for (int32_t i = 1; i < n; ++i) {
-    hi = std::max(hi, static_cast<uint32_t>(ids[i]));
-    bad |= !(values[i] < std::numeric_limits<float>::infinity());
+    sign |= ids[i];
+    over |= ids[i] > last;
     down |= ids[i] <= ids[i - 1];
+    bad |= !(values[i] < std::numeric_limits<float>::infinity());
   }
   increasing = !down;
-  return !bad && hi < limit;
+  return sign >= 0 && !over && !bad;
 }
 
-bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, uint32_t limit, int32_t& max_count,
-                        bool& increasing) {
-  max_count = 0;
+bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, int32_t last, bool& increasing,
+                        bool& big_counts) {
   increasing = true;
+  big_counts = false;
   if (n == 0) return true;
-  uint32_t hi = static_cast<uint32_t>(ids[0]);
-  int32_t lo_count = counts[0], hi_count = counts[0];
-  int down = 0;
+  int32_t sign = ids[0] | counts[0], over = ids[0] > last, down = 0, big = counts[0] > kMaxCount;
   for (int32_t i = 1; i < n; ++i) {
-    hi = std::max(hi, static_cast<uint32_t>(ids[i]));
-    lo_count = std::min(lo_count, counts[i]);
-    hi_count = std::max(hi_count, counts[i]);
+    sign |= ids[i] | counts[i];
+    over |= ids[i] > last;
     down |= ids[i] <= ids[i - 1];
+    big |= counts[i] > kMaxCount;
   }
-  max_count = hi_count;
   increasing = !down;
-  return lo_count >= 0 && hi < limit;
+  big_counts = big;
+  return sign >= 0 && !over;
 }
 
 // Per-thread scratch, kept between calls. acc / seen / seen_words are all zero between requests.
@@ -252,27 +252,27 @@ constexpr int32_t kBadRequest = -2;  // a bias id listed twice, counts over kMax
 // kBadEntry / kBadRequest.
 int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, bool hist, Scratch& s, int32_t* id,
                      float* bv, int32_t* cnt) {
-  const uint32_t limit = static_cast<uint32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31));
+  const int32_t last = static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31) - 1);
   const int32_t* bi = nullptr;
   const float* bval = nullptr;
   int32_t nb = 0;
-  bool bias_sorted = true, hist_sorted = true;
+  bool bias_sorted = true, hist_sorted = true, big_counts = false;
   if (bias) {
     const int32_t lo = v.bias_offsets[b];
     nb = v.bias_offsets[b + 1] - lo;
     bi = v.bias_ids + lo;
     bval = v.bias_values + lo;
-    if (!bias_entries_ok(bi, bval, nb, limit, bias_sorted)) return kBadEntry;
+    if (!bias_entries_ok(bi, bval, nb, last, bias_sorted)) return kBadEntry;
   }
   const int32_t* hi = nullptr;
   const int32_t* hc = nullptr;
-  int32_t nh = 0, max_count = 0;
+  int32_t nh = 0;
   if (hist) {
     const int32_t lo = v.hist_offsets[b];
     nh = v.hist_offsets[b + 1] - lo;
     hi = v.hist_ids + lo;
     hc = v.hist_counts + lo;
-    if (!history_entries_ok(hi, hc, nh, limit, max_count, hist_sorted)) return kBadEntry;
+    if (!history_entries_ok(hi, hc, nh, last, hist_sorted, big_counts)) return kBadEntry;
   }
   // Lists sorted by distinct ids are read as given; others are sorted (bias) or aggregated (history) first.
   if (!bias_sorted) {
@@ -280,7 +280,7 @@ int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, b
     bi = s.bias_ids.data();
     bval = s.bias_values.data();
   }
-  if (max_count > kMaxCount || !hist_sorted) {
+  if (big_counts || !hist_sorted) {
     if (!aggregate_history(hi, hc, nh, V, s)) return kBadRequest;
     hi = s.hist_ids.data();
     hc = s.hist_counts.data();
