@@ -87,16 +87,17 @@ bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, in
   increasing = true;
   big_counts = false;
   if (n == 0) return true;
-  int32_t sign = ids[0] | counts[0], over = ids[0] > last, down = 0, big = counts[0] > kMaxCount;
+  int32_t sign = ids[0], bits = counts[0], over = ids[0] > last, down = 0;
   for (int32_t i = 1; i < n; ++i) {
-    sign |= ids[i] | counts[i];
+    sign |= ids[i];
+    bits |= counts[i];
     over |= ids[i] > last;
     down |= ids[i] <= ids[i - 1];
-    big |= counts[i] > kMaxCount;
   }
   increasing = !down;
-  big_counts = big;
-  return sign >= 0 && !over;
+  static_assert(kMaxCount == (1 << 30) - 1, "a count over kMaxCount has bit 30 or 31 set");
+  big_counts = (bits & (1 << 30)) != 0;
+  return (sign | bits) >= 0 && !over;
 }
 
 // Per-thread scratch, kept between calls. acc / seen / seen_words are all zero between requests.
