@@ -8,9 +8,11 @@
 // addon is built):
 //   g++ -O3 -std=c++17 -Inative bench/native/processors_plan_bench.cc native/core/processors.cc
 //       native/core/parallel.cc native/core/tuning.cc -lpthread -o /tmp/processors_plan_bench   (one line)
-//   /tmp/processors_plan_bench [calls per case [notrim]]      (LENGTHWISE_THREADS=1: one thread)
-// notrim (glibc): malloc keeps freed memory instead of trimming the heap after each call, so that the ~100 page
-// faults per call of writing the plan's freshly allocated output vectors (before and after alike) are left out.
+//   /tmp/processors_plan_bench [calls per case [trim]]      (LENGTHWISE_THREADS=1: one thread)
+// glibc: malloc is told not to trim the heap (mallopt), as in the addon under Node, where a verifyTree call with
+// these processors takes 0-3 minor page faults; with `trim` (malloc's defaults) this lone process gives its heap
+// top back after every call and the plan's fresh output pages fault again, ~100 faults (~100 us) per call, before
+// and after alike.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -327,12 +329,12 @@ void time_it(const char* label, const Input& in, int calls, F&& f) {
 
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::max(10, std::atoi(argv[1])) : 2000;
-  const bool notrim = argc > 2 && std::strcmp(argv[2], "notrim") == 0;
+  const bool trim = argc > 2 && std::strcmp(argv[2], "trim") == 0;
 #if defined(__GLIBC__)
-  if (notrim) mallopt(M_TRIM_THRESHOLD, 1 << 30), mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (!trim) mallopt(M_TRIM_THRESHOLD, 1 << 30), mallopt(M_MMAP_THRESHOLD, 32 << 20);
 #endif
   std::printf("plan_processors, B = 64, V = 128256, %d threads, %d calls per line%s\n", pool_threads(), calls,
-              notrim ? ", malloc does not trim" : "");
+              trim ? ", malloc trims the heap after each call" : "");
   const Input cases[] = {make("sorted", true, true), make("unsorted", false, true), make("unsorted bias", true, false)};
   int bad = 0;
   for (const Input& in : cases) {

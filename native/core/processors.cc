@@ -64,39 +64,40 @@ constexpr int32_t kMaxCount = std::numeric_limits<int32_t>::max() / 2;  // of a 
   throw_runtime("plan_processors: no bad entry found");
 }
 
-// The checks of one request's entries, and whether its ids are strictly increasing: reductions without early exit,
-// which the compiler vectorises. `limit` = V clamped to [0, 2^31]; a negative id reads as >= 2^31.
-bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, uint32_t limit, bool& increasing) {
+// The checks of one request's entries, and whether its ids are strictly increasing: flags ORed over all entries,
+// without early exit, so that the compiler vectorises them (with SSE2's compares: it has no 32-bit min / max).
+// `last` = the largest valid id (V - 1, clamped to the int32 range).
+bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, int32_t last, bool& increasing) {
   increasing = true;
   if (n == 0) return true;
-  uint32_t hi = static_cast<uint32_t>(ids[0]);
-  int bad = !(values[0] < std::numeric_limits<float>::infinity()), down = 0;  // bad: a NaN or +Infinity value
+  int32_t sign = ids[0], over = ids[0] > last, down = 0;
+  int32_t bad = !(values[0] < std::numeric_limits<float>::infinity());  // NaN or +Infinity
   for (int32_t i = 1; i < n; ++i) {
-    hi = std::max(hi, static_cast<uint32_t>(ids[i]));
-    bad |= !(values[i] < std::numeric_limits<float>::infinity());
+    sign |= ids[i];
+    over |= ids[i] > last;
     down |= ids[i] <= ids[i - 1];
+    bad |= !(values[i] < std::numeric_limits<float>::infinity());
   }
   increasing = !down;
-  return !bad && hi < limit;
+  return sign >= 0 && !over && !bad;
 }
 
-bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, uint32_t limit, int32_t& max_count,
-                        bool& increasing) {
-  max_count = 0;
+bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, int32_t last, bool& increasing,
+                        bool& big_counts) {
   increasing = true;
+  big_counts = false;
   if (n == 0) return true;
-  uint32_t hi = static_cast<uint32_t>(ids[0]);
-  int32_t lo_count = counts[0], hi_count = counts[0];
-  int down = 0;
+  int32_t sign = ids[0], bits = counts[0], over = ids[0] > last, down = 0;
   for (int32_t i = 1; i < n; ++i) {
-    hi = std::max(hi, static_cast<uint32_t>(ids[i]));
-    lo_count = std::min(lo_count, counts[i]);
-    hi_count = std::max(hi_count, counts[i]);
+    sign |= ids[i];
+    bits |= counts[i];
+    over |= ids[i] > last;
     down |= ids[i] <= ids[i - 1];
   }
-  max_count = hi_count;
   increasing = !down;
-  return lo_count >= 0 && hi < limit;
+  static_assert(kMaxCount == (1 << 30) - 1, "a count over kMaxCount has bit 30 or 31 set");
+  big_counts = (bits & (1 << 30)) != 0;
+  return (sign | bits) >= 0 && !over;
 }
 
 // Per-thread scratch, kept between calls. acc / seen / seen_words are all zero between requests.
@@ -193,21 +194,27 @@ bool sort_bias(const int32_t* ids, const float* values, int32_t n, Scratch& s) {
 
 constexpr int32_t kBlock = 16;  // merge copies history runs in blocks of kBlock entries
 
-// The number of ids of h[0, kBlock) below x (h increasing: the length of its run below x).
-inline int32_t count_below(const int32_t* h, int32_t x) {
+// Copies the history block hi[0, kBlock), hc[0, kBlock) to id, count; returns the number of its ids below x (hi
+// increasing: the length of its run below x).
+inline int32_t copy_block(const int32_t* hi, const int32_t* hc, int32_t x, int32_t* id, int32_t* count) {
 #if defined(__GNUC__)
-  // Vector extension (SSE2 / NEON): GCC does not vectorise the plain loop once it is inlined in merge.
+  // Vector extension (SSE2 / NEON): GCC does not vectorise the plain count once it is inlined in merge.
   typedef int32_t I32x4 __attribute__((vector_size(16)));
-  I32x4 a, b, c, d;
-  std::memcpy(&a, h, sizeof a);
-  std::memcpy(&b, h + 4, sizeof b);
-  std::memcpy(&c, h + 8, sizeof c);
-  std::memcpy(&d, h + 12, sizeof d);
-  const I32x4 s = (a < x) + (b < x) + (c < x) + (d < x);  // -1 per id below x
-  return -(s[0] + s[1] + s[2] + s[3]);
+  typedef int64_t I64x2 __attribute__((vector_size(16)));
+  I32x4 h[4];
+  std::memcpy(h, hi, sizeof h);
+  std::memcpy(id, h, sizeof h);
+  std::memcpy(count, hc, sizeof h);
+  const I32x4 below = -((h[0] < x) + (h[1] < x) + (h[2] < x) + (h[3] < x));  // 0..4 per lane
+  I64x2 pairs;
+  std::memcpy(&pairs, &below, sizeof pairs);
+  const int64_t sum = pairs[0] + pairs[1];  // lanes 0 + 2 in the low half, 1 + 3 in the high half
+  return static_cast<int32_t>(sum) + static_cast<int32_t>(sum >> 32);
 #else
   int32_t k = 0;
-  for (int32_t t = 0; t < kBlock; ++t) k += h[t] < x;
+  for (int32_t t = 0; t < kBlock; ++t) k += hi[t] < x;
+  std::memcpy(id, hi, kBlock * sizeof(int32_t));
+  std::memcpy(count, hc, kBlock * sizeof(int32_t));
   return k;
 #endif
 }
@@ -217,34 +224,24 @@ inline int32_t count_below(const int32_t* h, int32_t x) {
 // in whole blocks (no branch per entry), the output advancing by the block's count of ids below the bias id.
 int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi, const int32_t* hc, int32_t nh,
               int32_t* id, float* bias, int32_t* count) {
-  int32_t n = 0, j = 0;
-  auto copy_history = [&](int32_t k) {
-    for (int32_t t = 0; t < k; ++t) {
-      id[n + t] = hi[j + t];
-      count[n + t] = hc[j + t];
-    }
-  };
+  const int32_t* const end = hi + nh;
+  const int32_t* const first = id;
   for (int32_t i = 0; i < nb; ++i) {
     const int32_t x = bi[i];
-    for (int32_t k = kBlock; k == kBlock && nh - j >= kBlock; j += k, n += k) {
-      k = count_below(hi + j, x);
-      std::memcpy(id + n, hi + j, kBlock * sizeof(int32_t));
-      std::memcpy(count + n, hc + j, kBlock * sizeof(int32_t));
-    }
-    int32_t k = 0;  // the rest of the run, in the history's last (short) block
-    while (j + k < nh && hi[j + k] < x) ++k;
-    copy_history(k);
-    j += k;
-    n += k;
-    const bool both = j < nh && hi[j] == x;
-    id[n] = x;
-    bias[n] = bv[i];
-    count[n] = both ? hc[j] : 0;
-    j += both;
-    ++n;
+    int32_t k = 0;
+    while (end - hi >= kBlock && (k = copy_block(hi, hc, x, id, count)) == kBlock)
+      hi += kBlock, hc += kBlock, id += kBlock, bias += kBlock, count += kBlock;
+    if (end - hi < kBlock)  // the history's last (short) block
+      for (k = 0; hi + k < end && hi[k] < x; ++k) id[k] = hi[k], count[k] = hc[k];
+    hi += k, hc += k, id += k, bias += k, count += k;
+    const bool both = hi < end && *hi == x;
+    *id++ = x;
+    *bias++ = bv[i];
+    *count++ = both ? *hc : 0;
+    hi += both, hc += both;
   }
-  copy_history(nh - j);
-  return n + nh - j;
+  for (; hi < end; ++hi, ++hc) *id++ = *hi, *count++ = *hc;
+  return static_cast<int32_t>(id - first);
 }
 
 constexpr size_t kParallelEntries = size_t(1) << 17;  // list entries of a call worth the pool
@@ -256,27 +253,27 @@ constexpr int32_t kBadRequest = -2;  // a bias id listed twice, counts over kMax
 // kBadEntry / kBadRequest.
 int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, bool hist, Scratch& s, int32_t* id,
                      float* bv, int32_t* cnt) {
-  const uint32_t limit = static_cast<uint32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31));
+  const int32_t last = static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31) - 1);
   const int32_t* bi = nullptr;
   const float* bval = nullptr;
   int32_t nb = 0;
-  bool bias_sorted = true, hist_sorted = true;
+  bool bias_sorted = true, hist_sorted = true, big_counts = false;
   if (bias) {
     const int32_t lo = v.bias_offsets[b];
     nb = v.bias_offsets[b + 1] - lo;
     bi = v.bias_ids + lo;
     bval = v.bias_values + lo;
-    if (!bias_entries_ok(bi, bval, nb, limit, bias_sorted)) return kBadEntry;
+    if (!bias_entries_ok(bi, bval, nb, last, bias_sorted)) return kBadEntry;
   }
   const int32_t* hi = nullptr;
   const int32_t* hc = nullptr;
-  int32_t nh = 0, max_count = 0;
+  int32_t nh = 0;
   if (hist) {
     const int32_t lo = v.hist_offsets[b];
     nh = v.hist_offsets[b + 1] - lo;
     hi = v.hist_ids + lo;
     hc = v.hist_counts + lo;
-    if (!history_entries_ok(hi, hc, nh, limit, max_count, hist_sorted)) return kBadEntry;
+    if (!history_entries_ok(hi, hc, nh, last, hist_sorted, big_counts)) return kBadEntry;
   }
   // Lists sorted by distinct ids are read as given; others are sorted (bias) or aggregated (history) first.
   if (!bias_sorted) {
@@ -284,7 +281,7 @@ int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, b
     bi = s.bias_ids.data();
     bval = s.bias_values.data();
   }
-  if (max_count > kMaxCount || !hist_sorted) {
+  if (big_counts || !hist_sorted) {
     if (!aggregate_history(hi, hc, nh, V, s)) return kBadRequest;
     hi = s.hist_ids.data();
     hc = s.hist_counts.data();
@@ -383,21 +380,18 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
   std::vector<int32_t> len(static_cast<size_t>(B));
   if (entries < kParallelEntries || pool_threads() == 1) {
     // Below kParallelEntries a pool hand-off costs more than it saves.
-    pp.ids.reserve(entries + kBlock);
-    pp.bias.reserve(entries + kBlock);
-    pp.count.reserve(entries + kBlock);
+    pp.ids.resize(entries + kBlock);
+    pp.bias.resize(entries + kBlock);
+    pp.count.resize(entries + kBlock);
+    size_t at = 0;
     for (int64_t b = 0; b < B; ++b) {
-      const size_t at = pp.ids.size(), end = at + room(b);
-      pp.ids.resize(end);
-      pp.bias.resize(end);
-      pp.count.resize(end);
       len[b] = plan_request(v, b, V, bias, hist, scratch(), pp.ids.data() + at, pp.bias.data() + at,
                             pp.count.data() + at);
-      const size_t kept = at + static_cast<size_t>(std::max(len[b], 0));
-      pp.ids.resize(kept);
-      pp.bias.resize(kept);
-      pp.count.resize(kept);
+      at += static_cast<size_t>(std::max(len[b], 0));
     }
+    pp.ids.resize(at);
+    pp.bias.resize(at);
+    pp.count.resize(at);
   } else {
     // In parallel into each request's slot of this thread's buffers, then appended.
     std::vector<size_t> start(static_cast<size_t>(B) + 1, 0);
