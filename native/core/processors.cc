@@ -39,6 +39,287 @@ std::string knob(const char* name, const PerRequest<K>& k, int64_t b) {
   return (k.array ? at(name, b) : std::string(name)) + " = " + std::to_string(k.at(b));
 }
 
+constexpr int32_t kMaxCount = std::numeric_limits<int32_t>::max() / 2;  // of a token's summed history counts
+
+// Throws the first bad entry in the order they have always been checked: request by request, its logitBias
+// entries, then its history entries.
+[[noreturn]] void throw_first_bad_entry(const ProcessorsView& v, int64_t B, int64_t V, bool bias, bool hist) {
+  for (int64_t b = 0; b < B; ++b) {
+    if (bias)
+      for (int32_t i = v.bias_offsets[b]; i < v.bias_offsets[b + 1]; ++i) {
+        check_id(v.bias_ids[i], V, "opts.logitBias.ids", i, b);
+        const float val = v.bias_values[i];
+        if (std::isnan(val) || val == std::numeric_limits<float>::infinity())
+          throw_range(at("opts.logitBias.values", i) + " = " + std::to_string(val) +
+                      " must be a finite number or -Infinity (a ban)");
+      }
+    if (hist)
+      for (int32_t i = v.hist_offsets[b]; i < v.hist_offsets[b + 1]; ++i) {
+        check_id(v.hist_ids[i], V, "opts.penalties.history.ids", i, b);
+        if (v.hist_counts[i] < 0)
+          throw_range(at("opts.penalties.history.counts", i) + " = " + std::to_string(v.hist_counts[i]) +
+                      " must be >= 0");
+      }
+  }
+  throw_runtime("plan_processors: no bad entry found");
+}
+
+// The checks of one request's entries, and whether its ids are strictly increasing: flags ORed over all entries,
+// without early exit, so that the compiler vectorises them (with SSE2's compares: it has no 32-bit min / max).
+// `last` = the largest valid id (V - 1, clamped to the int32 range).
+bool bias_entries_ok(const int32_t* ids, const float* values, int32_t n, int32_t last, bool& increasing) {
+  increasing = true;
+  if (n == 0) return true;
+  int32_t sign = ids[0], over = ids[0] > last, down = 0;
+  int32_t bad = !(values[0] < std::numeric_limits<float>::infinity());  // NaN or +Infinity
+  for (int32_t i = 1; i < n; ++i) {
+    sign |= ids[i];
+    over |= ids[i] > last;
+    down |= ids[i] <= ids[i - 1];
+    bad |= !(values[i] < std::numeric_limits<float>::infinity());
+  }
+  increasing = !down;
+  return sign >= 0 && !over && !bad;
+}
+
+bool history_entries_ok(const int32_t* ids, const int32_t* counts, int32_t n, int32_t last, bool& increasing,
+                        bool& big_counts) {
+  increasing = true;
+  big_counts = false;
+  if (n == 0) return true;
+  int32_t sign = ids[0], bits = counts[0], over = ids[0] > last, down = 0;
+  for (int32_t i = 1; i < n; ++i) {
+    sign |= ids[i];
+    bits |= counts[i];
+    over |= ids[i] > last;
+    down |= ids[i] <= ids[i - 1];
+  }
+  increasing = !down;
+  static_assert(kMaxCount == (1 << 30) - 1, "a count over kMaxCount has bit 30 or 31 set");
+  big_counts = (bits & (1 << 30)) != 0;
+  return (sign | bits) >= 0 && !over;
+}
+
+// Per-thread scratch, kept between calls. acc / seen / seen_words are all zero between requests.
+struct Scratch {
+  std::vector<uint64_t> keys;
+  std::vector<int32_t> bias_ids, hist_ids, hist_counts;
+  std::vector<float> bias_values;
+  std::vector<uint32_t> acc;                // history count by token id (saturated at kMaxCount + 1)
+  std::vector<uint64_t> seen, seen_words;  // bit id: id seen; bit w of seen_words: seen[w] != 0
+};
+
+Scratch& scratch() {
+  static thread_local Scratch s;
+  return s;
+}
+
+constexpr int64_t kDenseVocab = int64_t(1) << 20;  // larger vocabularies: no V-sized scratch
+
+// The sorted distinct ids of an unsorted history with their summed counts, into s.hist_ids / s.hist_counts:
+// dense counts and a two-level bitmap, read back in id order (and cleared); sorted (id, count) keys past
+// kDenseVocab. False when a sum is over kMaxCount.
+bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int64_t V, Scratch& s) {
+  s.hist_ids.resize(static_cast<size_t>(n));
+  s.hist_counts.resize(static_cast<size_t>(n));
+  if (V > kDenseVocab) {
+    s.keys.resize(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; ++i) s.keys[i] = static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(counts[i]);
+    std::sort(s.keys.begin(), s.keys.end());
+    int32_t k = 0;
+    bool over = false;
+    for (int32_t i = 0; i < n; ++k) {
+      const uint64_t id = s.keys[i] >> 32;
+      int64_t c = 0;
+      for (; i < n && s.keys[i] >> 32 == id; ++i) c += static_cast<uint32_t>(s.keys[i]);
+      over |= c > kMaxCount;
+      s.hist_ids[k] = static_cast<int32_t>(id);
+      s.hist_counts[k] = static_cast<int32_t>(std::min<int64_t>(c, kMaxCount));
+    }
+    s.hist_ids.resize(static_cast<size_t>(k));
+    s.hist_counts.resize(static_cast<size_t>(k));
+    return !over;
+  }
+  const size_t words = static_cast<size_t>(V + 63) / 64, tops = (words + 63) / 64;
+  if (s.acc.size() < static_cast<size_t>(V)) {
+    s.acc.resize(static_cast<size_t>(V));
+    s.seen.resize(words);
+    s.seen_words.resize(tops);
+  }
+  uint32_t* acc = s.acc.data();
+  uint64_t* seen = s.seen.data();
+  uint64_t* top = s.seen_words.data();
+  for (int32_t i = 0; i < n; ++i) {
+    const uint32_t id = static_cast<uint32_t>(ids[i]);
+    acc[id] = std::min<uint32_t>(acc[id] + static_cast<uint32_t>(counts[i]), kMaxCount + 1u);  // < 2^32
+    seen[id >> 6] |= uint64_t(1) << (id & 63);
+    top[id >> 12] |= uint64_t(1) << ((id >> 6) & 63);
+  }
+  int32_t k = 0;
+  uint32_t over = 0;
+  for (size_t t = 0; t < tops; ++t) {
+    for (uint64_t tw = top[t]; tw; tw &= tw - 1) {
+      const size_t w = t * 64 + static_cast<size_t>(__builtin_ctzll(tw));
+      for (uint64_t bw = seen[w]; bw; bw &= bw - 1) {
+        const size_t id = w * 64 + static_cast<size_t>(__builtin_ctzll(bw));
+        s.hist_ids[k] = static_cast<int32_t>(id);
+        s.hist_counts[k] = static_cast<int32_t>(acc[id]);
+        over |= acc[id] > kMaxCount;
+        acc[id] = 0;
+        ++k;
+      }
+      seen[w] = 0;
+    }
+    top[t] = 0;
+  }
+  s.hist_ids.resize(static_cast<size_t>(k));
+  s.hist_counts.resize(static_cast<size_t>(k));
+  return !over;
+}
+
+// An unsorted bias list sorted by id into s.bias_ids / s.bias_values. False when an id is listed twice.
+bool sort_bias(const int32_t* ids, const float* values, int32_t n, Scratch& s) {
+  s.keys.resize(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) s.keys[i] = static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(i);
+  std::sort(s.keys.begin(), s.keys.end());
+  s.bias_ids.resize(static_cast<size_t>(n));
+  s.bias_values.resize(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) {
+    s.bias_ids[i] = static_cast<int32_t>(s.keys[i] >> 32);
+    s.bias_values[i] = values[static_cast<uint32_t>(s.keys[i])];
+    if (i > 0 && s.bias_ids[i] == s.bias_ids[i - 1]) return false;
+  }
+  return true;
+}
+
+constexpr int32_t kBlock = 16;  // merge copies history runs in blocks of kBlock entries
+
+// Copies the history block hi[0, kBlock), hc[0, kBlock) to id, count; returns the number of its ids below x (hi
+// increasing: the length of its run below x).
+inline int32_t copy_block(const int32_t* hi, const int32_t* hc, int32_t x, int32_t* id, int32_t* count) {
+#if defined(__GNUC__)
+  // Vector extension (SSE2 / NEON): GCC does not vectorise the plain count once it is inlined in merge.
+  typedef int32_t I32x4 __attribute__((vector_size(16)));
+  typedef int64_t I64x2 __attribute__((vector_size(16)));
+  I32x4 h[4];
+  std::memcpy(h, hi, sizeof h);
+  std::memcpy(id, h, sizeof h);
+  std::memcpy(count, hc, sizeof h);
+  const I32x4 below = -((h[0] < x) + (h[1] < x) + (h[2] < x) + (h[3] < x));  // 0..4 per lane
+  I64x2 pairs;
+  std::memcpy(&pairs, &below, sizeof pairs);
+  const int64_t sum = pairs[0] + pairs[1];  // lanes 0 + 2 in the low half, 1 + 3 in the high half
+  return static_cast<int32_t>(sum) + static_cast<int32_t>(sum >> 32);
+#else
+  int32_t k = 0;
+  for (int32_t t = 0; t < kBlock; ++t) k += hi[t] < x;
+  std::memcpy(id, hi, kBlock * sizeof(int32_t));
+  std::memcpy(count, hc, kBlock * sizeof(int32_t));
+  return k;
+#endif
+}
+
+// Merges two strictly increasing lists, bias (ids, values) and history (ids, counts), into out (room for
+// nb + nh + kBlock entries, `bias` zero-filled); returns its length. The history run below each bias id is copied
+// in whole blocks (no branch per entry), the output advancing by the block's count of ids below the bias id.
+int32_t merge(const int32_t* bi, const float* bv, int32_t nb, const int32_t* hi, const int32_t* hc, int32_t nh,
+              int32_t* id, float* bias, int32_t* count) {
+  const int32_t* const end = hi + nh;
+  const int32_t* const first = id;
+  for (int32_t i = 0; i < nb; ++i) {
+    const int32_t x = bi[i];
+    int32_t k = 0;
+    while (end - hi >= kBlock && (k = copy_block(hi, hc, x, id, count)) == kBlock)
+      hi += kBlock, hc += kBlock, id += kBlock, bias += kBlock, count += kBlock;
+    if (end - hi < kBlock)  // the history's last (short) block
+      for (k = 0; hi + k < end && hi[k] < x; ++k) id[k] = hi[k], count[k] = hc[k];
+    hi += k, hc += k, id += k, bias += k, count += k;
+    const bool both = hi < end && *hi == x;
+    *id++ = x;
+    *bias++ = bv[i];
+    *count++ = both ? *hc : 0;
+    hi += both, hc += both;
+  }
+  for (; hi < end; ++hi, ++hc) *id++ = *hi, *count++ = *hc;
+  return static_cast<int32_t>(id - first);
+}
+
+constexpr size_t kParallelEntries = size_t(1) << 17;  // list entries of a call worth the pool
+
+constexpr int32_t kBadEntry = -1;    // an id, value or count out of range: throw_first_bad_entry names it
+constexpr int32_t kBadRequest = -2;  // a bias id listed twice, counts over kMaxCount: request_error names it
+
+// Request b's merged list into id / bv / cnt (room for its entries + kBlock, bv zero-filled): its length, or
+// kBadEntry / kBadRequest.
+int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, bool hist, Scratch& s, int32_t* id,
+                     float* bv, int32_t* cnt) {
+  const int32_t last = static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(V, 0), int64_t(1) << 31) - 1);
+  const int32_t* bi = nullptr;
+  const float* bval = nullptr;
+  int32_t nb = 0;
+  bool bias_sorted = true, hist_sorted = true, big_counts = false;
+  if (bias) {
+    const int32_t lo = v.bias_offsets[b];
+    nb = v.bias_offsets[b + 1] - lo;
+    bi = v.bias_ids + lo;
+    bval = v.bias_values + lo;
+    if (!bias_entries_ok(bi, bval, nb, last, bias_sorted)) return kBadEntry;
+  }
+  const int32_t* hi = nullptr;
+  const int32_t* hc = nullptr;
+  int32_t nh = 0;
+  if (hist) {
+    const int32_t lo = v.hist_offsets[b];
+    nh = v.hist_offsets[b + 1] - lo;
+    hi = v.hist_ids + lo;
+    hc = v.hist_counts + lo;
+    if (!history_entries_ok(hi, hc, nh, last, hist_sorted, big_counts)) return kBadEntry;
+  }
+  // Lists sorted by distinct ids are read as given; others are sorted (bias) or aggregated (history) first.
+  if (!bias_sorted) {
+    if (!sort_bias(bi, bval, nb, s)) return kBadRequest;
+    bi = s.bias_ids.data();
+    bval = s.bias_values.data();
+  }
+  if (big_counts || !hist_sorted) {
+    if (!aggregate_history(hi, hc, nh, V, s)) return kBadRequest;
+    hi = s.hist_ids.data();
+    hc = s.hist_counts.data();
+    nh = static_cast<int32_t>(s.hist_ids.size());
+  }
+  return merge(bi, bval, nb, hi, hc, nh, id, bv, cnt);
+}
+
+// The message of request b's first problem in id order, as the merge has always reported it: a logitBias id listed
+// twice (its first two entries), or history counts of a token adding up to more than kMaxCount.
+std::string request_error(const ProcessorsView& v, int64_t b, bool bias, bool hist) {
+  auto keys = [](const int32_t* ids, int32_t lo, int32_t hi) {
+    std::vector<uint64_t> k;
+    for (int32_t i = lo; i < hi; ++i) k.push_back(static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(i));
+    std::sort(k.begin(), k.end());
+    return k;
+  };
+  const std::vector<uint64_t> bk = bias ? keys(v.bias_ids, v.bias_offsets[b], v.bias_offsets[b + 1])
+                                        : std::vector<uint64_t>{};
+  const std::vector<uint64_t> hk = hist ? keys(v.hist_ids, v.hist_offsets[b], v.hist_offsets[b + 1])
+                                        : std::vector<uint64_t>{};
+  size_t i = 0, j = 0;
+  while (i < bk.size() || j < hk.size()) {
+    const uint64_t id = std::min(i < bk.size() ? bk[i] >> 32 : UINT64_MAX, j < hk.size() ? hk[j] >> 32 : UINT64_MAX);
+    if (i + 1 < bk.size() && bk[i] >> 32 == id && bk[i + 1] >> 32 == id)
+      return "opts.logitBias.ids: token " + std::to_string(id) + " is listed twice for request " + std::to_string(b) +
+             " (entries " + std::to_string(static_cast<uint32_t>(bk[i])) + " and " +
+             std::to_string(static_cast<uint32_t>(bk[i + 1])) + ")";
+    while (i < bk.size() && bk[i] >> 32 == id) ++i;
+    int64_t c = 0;
+    for (; j < hk.size() && hk[j] >> 32 == id; ++j) c += v.hist_counts[static_cast<uint32_t>(hk[j])];
+    if (c > kMaxCount)
+      return "opts.penalties.history.counts of token " + std::to_string(id) + " (request " + std::to_string(b) +
+             ") add up to more than 2^30";
+  }
+  return "plan_processors: request " + std::to_string(b) + " has no problem";
+}
+
 }  // namespace
 
 ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& trees, int64_t V) {
@@ -80,126 +361,78 @@ ProcessorPlan plan_processors(const ProcessorsView& v, const TreeBatchView& tree
   if (bias) check_offsets(v.bias_offsets, B, v.bias_len, "opts.logitBias.offsets", "opts.logitBias.ids");
   if (hist)
     check_offsets(v.hist_offsets, B, v.hist_len, "opts.penalties.history.offsets", "opts.penalties.history.ids");
-  pp.offsets.assign(B + 1, 0);
   pp.rep.resize(B);
   pp.freq.resize(B);
   pp.pres.resize(B);
-  // Values first, serially (cheap, and the first bad entry is the one reported).
   for (int64_t b = 0; b < B; ++b) {
     pp.rep[b] = hist ? v.repetition.at(b) : 1.f;
     pp.freq[b] = hist ? v.frequency.at(b) : 0.f;
     pp.pres[b] = hist ? v.presence.at(b) : 0.f;
-    if (bias)
-      for (int32_t i = v.bias_offsets[b]; i < v.bias_offsets[b + 1]; ++i) {
-        check_id(v.bias_ids[i], V, "opts.logitBias.ids", i, b);
-        const float val = v.bias_values[i];
-        if (std::isnan(val) || val == std::numeric_limits<float>::infinity())
-          throw_range(at("opts.logitBias.values", i) + " = " + std::to_string(val) +
-                      " must be a finite number or -Infinity (a ban)");
-      }
-    if (hist)
-      for (int32_t i = v.hist_offsets[b]; i < v.hist_offsets[b + 1]; ++i) {
-        check_id(v.hist_ids[i], V, "opts.penalties.history.ids", i, b);
-        if (v.hist_counts[i] < 0)
-          throw_range(at("opts.penalties.history.counts", i) + " = " + std::to_string(v.hist_counts[i]) +
-                      " must be >= 0");
-      }
   }
-  // One sorted, merged list per request, in parallel, written in place into the upper-bound slots
-  // [bias_offsets[b] + hist_offsets[b], …) and compacted after. Lists already sorted by id are read as given
-  // (no copy, no sort); others are sorted as (id << 32 | index) keys.
-  std::vector<int32_t> start(static_cast<size_t>(B) + 1), len(static_cast<size_t>(B), 0);
-  for (int64_t b = 0; b <= B; ++b)
-    start[b] = (bias ? v.bias_offsets[b] : 0) + (hist ? v.hist_offsets[b] : 0);
-  pp.ids.resize(start[B]);
-  pp.bias.resize(start[B]);
-  pp.count.resize(start[B]);
-  std::vector<std::string> errors(static_cast<size_t>(B));
-  struct Cursor {
-    const int32_t* ids = nullptr;
-    const uint64_t* keys = nullptr;  // sorted keys when the list was not sorted
-    int32_t pos = 0, end = 0;
-    bool more() const { return pos < end; }
-    int32_t id() const { return keys ? static_cast<int32_t>(keys[pos] >> 32) : ids[pos]; }
-    int32_t index() const { return keys ? static_cast<int32_t>(keys[pos] & 0xffffffffu) : pos; }
+  // Each request's lists checked and merged straight into the output, in request order (no upper-bound arrays, no
+  // compaction). A bad entry anywhere is reported before any request's problem, as when all values were checked
+  // first.
+  const size_t entries = static_cast<size_t>((bias ? v.bias_len : 0) + (hist ? v.hist_len : 0));
+  auto room = [&](int64_t b) {
+    return static_cast<size_t>((bias ? v.bias_offsets[b + 1] - v.bias_offsets[b] : 0) +
+                               (hist ? v.hist_offsets[b + 1] - v.hist_offsets[b] : 0) + kBlock);
   };
-  auto open = [](Cursor& c, std::vector<uint64_t>& keys, const int32_t* ids, int32_t s, int32_t e) {
-    c.ids = ids;
-    c.keys = nullptr;
-    c.pos = s;
-    c.end = e;
-    bool sorted = true;
-    for (int32_t i = s + 1; i < e && sorted; ++i) sorted = ids[i] >= ids[i - 1];
-    if (sorted) return;
-    keys.resize(static_cast<size_t>(e - s));
-    for (int32_t i = s; i < e; ++i) keys[i - s] = static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(i);
-    std::sort(keys.begin(), keys.end());
-    c.keys = keys.data();
-    c.pos = 0;
-    c.end = e - s;
-  };
-  parallel_for(static_cast<size_t>(B), 8, [&](size_t lo, size_t hi) {
-    std::vector<uint64_t> bkeys, hkeys;
-    for (size_t bi = lo; bi < hi; ++bi) {
-      const int64_t b = static_cast<int64_t>(bi);
-      Cursor cb, ch;
-      if (bias) open(cb, bkeys, v.bias_ids, v.bias_offsets[b], v.bias_offsets[b + 1]);
-      if (hist) open(ch, hkeys, v.hist_ids, v.hist_offsets[b], v.hist_offsets[b + 1]);
-      int32_t* ids = pp.ids.data() + start[b];
-      float* bv = pp.bias.data() + start[b];
-      int32_t* cnt = pp.count.data() + start[b];
-      int32_t n = 0, prev_bias = -1, prev_bias_index = -1;
-      while (cb.more() || ch.more()) {
-        int32_t id = std::numeric_limits<int32_t>::max();
-        if (cb.more()) id = cb.id();
-        if (ch.more()) id = std::min(id, ch.id());
-        float add = 0.f;
-        if (cb.more() && cb.id() == id) {
-          if (id == prev_bias) {
-            errors[bi] = "opts.logitBias.ids: token " + std::to_string(id) + " is listed twice for request " +
-                         std::to_string(b) + " (entries " + std::to_string(std::min(prev_bias_index, cb.index())) +
-                         " and " + std::to_string(std::max(prev_bias_index, cb.index())) + ")";
-            break;
-          }
-          prev_bias = id;
-          prev_bias_index = cb.index();
-          add = v.bias_values[cb.index()];
-          ++cb.pos;
-          if (cb.more() && cb.id() == id) continue;  // reported on the next round
-        }
-        int64_t c = 0;
-        while (ch.more() && ch.id() == id) c += v.hist_counts[ch.index()], ++ch.pos;
-        if (c > std::numeric_limits<int32_t>::max() / 2) {
-          errors[bi] = "opts.penalties.history.counts of token " + std::to_string(id) + " (request " +
-                       std::to_string(b) + ") add up to more than 2^30";
-          break;
-        }
-        ids[n] = id;
-        bv[n] = add;
-        cnt[n] = static_cast<int32_t>(c);
-        ++n;
-      }
-      len[bi] = n;
+  std::vector<int32_t> len(static_cast<size_t>(B));
+  if (entries < kParallelEntries || pool_threads() == 1) {
+    // Below kParallelEntries a pool hand-off costs more than it saves.
+    pp.ids.resize(entries + kBlock);
+    pp.bias.resize(entries + kBlock);
+    pp.count.resize(entries + kBlock);
+    size_t at = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      len[b] = plan_request(v, b, V, bias, hist, scratch(), pp.ids.data() + at, pp.bias.data() + at,
+                            pp.count.data() + at);
+      at += static_cast<size_t>(std::max(len[b], 0));
     }
-  });
+    pp.ids.resize(at);
+    pp.bias.resize(at);
+    pp.count.resize(at);
+  } else {
+    // In parallel into each request's slot of this thread's buffers, then appended.
+    std::vector<size_t> start(static_cast<size_t>(B) + 1, 0);
+    for (int64_t b = 0; b < B; ++b) start[b + 1] = start[b] + room(b);
+    static thread_local std::vector<int32_t> out_ids, out_count;
+    static thread_local std::vector<float> out_bias;
+    if (out_ids.size() < start[B]) {
+      out_ids.resize(start[B]);
+      out_bias.resize(start[B]);
+      out_count.resize(start[B]);
+    }
+    int32_t* const ids = out_ids.data();  // (the workers' out_* are others)
+    float* const bv = out_bias.data();
+    int32_t* const cnt = out_count.data();
+    const size_t grain = std::max<size_t>(1, kParallelEntries / 4 * static_cast<size_t>(B) / entries);
+    parallel_for(static_cast<size_t>(B), grain, [&](size_t lo, size_t hi) {
+      for (size_t b = lo; b < hi; ++b) {
+        std::fill(bv + start[b], bv + start[b + 1], 0.f);
+        len[b] = plan_request(v, static_cast<int64_t>(b), V, bias, hist, scratch(), ids + start[b], bv + start[b],
+                              cnt + start[b]);
+      }
+    });
+    size_t total = 0;
+    for (int64_t b = 0; b < B; ++b) total += static_cast<size_t>(std::max(len[b], 0));
+    pp.ids.reserve(total);
+    pp.bias.reserve(total);
+    pp.count.reserve(total);
+    for (int64_t b = 0; b < B; ++b) {
+      const size_t s = start[b], e = s + static_cast<size_t>(std::max(len[b], 0));
+      pp.ids.insert(pp.ids.end(), ids + s, ids + e);
+      pp.bias.insert(pp.bias.end(), bv + s, bv + e);
+      pp.count.insert(pp.count.end(), cnt + s, cnt + e);
+    }
+  }
   for (int64_t b = 0; b < B; ++b)
-    if (!errors[static_cast<size_t>(b)].empty()) throw_range(errors[static_cast<size_t>(b)]);
-  // Compact (regions only move left).
-  int32_t w = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    const int32_t s0 = start[b], n = len[b];
-    if (w != s0) {
-      std::copy(pp.ids.begin() + s0, pp.ids.begin() + s0 + n, pp.ids.begin() + w);
-      std::copy(pp.bias.begin() + s0, pp.bias.begin() + s0 + n, pp.bias.begin() + w);
-      std::copy(pp.count.begin() + s0, pp.count.begin() + s0 + n, pp.count.begin() + w);
-    }
-    pp.offsets[b] = w;
-    w += n;
-  }
-  pp.offsets[B] = w;
-  pp.ids.resize(w);
-  pp.bias.resize(w);
-  pp.count.resize(w);
+    if (len[b] == kBadEntry) throw_first_bad_entry(v, B, V, bias, hist);
+  for (int64_t b = 0; b < B; ++b)
+    if (len[b] == kBadRequest) throw_range(request_error(v, b, bias, hist));
+  pp.offsets.resize(static_cast<size_t>(B) + 1);
+  pp.offsets[0] = 0;
+  for (int64_t b = 0; b < B; ++b) pp.offsets[b + 1] = pp.offsets[b] + len[b];
   return pp;
 }
 

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "dtype.cuh"
@@ -260,28 +261,36 @@ __device__ __forceinline__ void unpack_chunk(const void* row, int32_t c, int64_t
 // Streams chunks [c0, c1) of one row through the block, one chunk per warp at a time; each warp keeps the loads
 // of U chunks (U·C·bytes/32 per lane, ~4 KB per warp) in flight before it computes. f(c, v) runs for each
 // chunk with this lane's values in the ChunkLayout.
-// `fix(c, v)` runs on the values before f sees them (the logits processors, processors.cuh; NoFix: nothing).
+// `fix` processes the values before f sees them (the logits processors, tree_walk_kernel.cuh; NoFix: nothing):
+// fix.load(c) runs with the chunk's loads (what it fetches is in flight with them), fix(c, pre, v) after.
 struct NoFix {
-  __device__ void operator()(int32_t, float*) const {}
+  struct Pre {};
+  __device__ Pre load(int32_t) const { return {}; }
+  __device__ void operator()(int32_t, const Pre&, float*) const {}
 };
 template <int DT, int U = Elt<DT>::kPerVec / 4, class Fix, class F>
-__device__ __forceinline__ void warp_chunks_fixed(const void* row, int32_t c0, int32_t c1, int64_t V, Fix&& fix,
+__device__ __forceinline__ void warp_chunks_fixed(const void* row, int32_t c0, int32_t c1, int64_t V, const Fix& fix,
                                                   F&& f) {
   using L = ChunkLayout<DT>;
+  using Pre = typename std::decay_t<Fix>::Pre;
   const bool vec_ok = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const int warp = threadIdx.x >> 5;
   for (int32_t base = c0 + warp; base < c1; base += NW * U) {
     uint4 raw[U][L::SUB];
+    Pre pre[U];
 #pragma unroll
     for (int u = 0; u < U; ++u)
-      if (base + u * NW < c1) load_chunk<DT>(row, base + u * NW, V, vec_ok, raw[u]);
+      if (base + u * NW < c1) {
+        load_chunk<DT>(row, base + u * NW, V, vec_ok, raw[u]);
+        pre[u] = fix.load(base + u * NW);
+      }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int32_t c = base + u * NW;
       if (c >= c1) break;  // warp-uniform
       float v[L::N];
       unpack_chunk<DT>(row, c, V, vec_ok, raw[u], v);
-      fix(c, v);
+      fix(c, pre[u], v);
       f(c, v);
     }
   }
@@ -294,7 +303,7 @@ __device__ __forceinline__ void warp_chunks(const void* row, int32_t c0, int32_t
 // Per-chunk statistics of chunks [c0, c1) of one row by the whole block into cs (smem).
 template <int DT, bool EXP, int U = Elt<DT>::kPerVec / 4, class Fix = NoFix>
 __device__ void chunk_pass(const void* row, int64_t V, int32_t c0, int32_t c1, float inv_t, ChunkStat* cs,
-                           Fix&& fix = Fix{}) {
+                           const Fix& fix = Fix{}) {
   const int lane = threadIdx.x & 31;
   warp_chunks_fixed<DT, U>(row, c0, c1, V, fix, [&](int32_t c, const float* v) {
     ChunkStat s = chunk_stat<DT, EXP>(c, v, inv_t);

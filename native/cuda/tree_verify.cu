@@ -85,7 +85,7 @@ struct TreeVerifyCuda::Impl {
   int32_t* row_bad = nullptr;
   bool processors = false;  // logits processors: walk_kernel<DT, PROC> processes every value it loads (processors.cuh)
   tv::DeviceProcessors pr{};
-  Scratch proc_mask, proc_index;
+  Scratch proc_mask, proc_index, proc_tables;
   bool pending = false;  // copies from / to this thread's pinned slots may still be in flight
   cudaEvent_t ev[2] = {nullptr, nullptr};  // host_timing: GPU time of the last enqueue (memset + kernels)
   ~Impl() {
@@ -233,7 +233,7 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   inv_t.fill(host, inv_t_row.data());
   path_off.fill(host, plan.path_offset.data());
   keys.fill(host, key_words.data());
-  fill_processor_slices(proc, host, plan.processors, a.trees);
+  fill_processor_slices(proc, host, plan.processors, a.trees, a.target.vocab);
   m.plan_dev.reset(ws.bytes());
   void* d = m.plan_dev.as<void>();
   check(cudaMemcpyAsync(d, host, ws.bytes(), cudaMemcpyHostToDevice, cudaStreamPerThread), "cudaMemcpyAsync plan");
@@ -249,7 +249,8 @@ static void upload_plan(const TreeVerifyArgs& a, const TreePlan& plan, TreeVerif
   P.keys = keys.in(d);
   m.inv_t_dev = inv_t.in(d);
   if (plan.processors.active)
-    m.pr = device_processors(proc, d, offsets.in(d), plan.processors, a.trees, m.proc_mask, m.proc_index);
+    m.pr = device_processors(proc, d, offsets.in(d), plan.processors, a.trees, a.target.vocab, m.proc_mask,
+                             m.proc_index);
 }
 
 // Device outputs: paths (nodes, tokens), counts and the error pair, read back by finish(); the greedy rows path
@@ -318,9 +319,11 @@ TreeVerifyCuda::TreeVerifyCuda(const TreeVerifyArgs& a, const TreePlan& plan) : 
   carve_outputs(need_q, m);
   P.tree_ints = staged_tree_ints(a.trees);
   m.smem = m.greedy ? static_cast<size_t>(P.tree_ints) * sizeof(int32_t) : walk_smem(P.nch, plan.max_children, P.tree_ints);
+  if (m.processors) m.smem += processor_table_smem(m.pr);
   m.fn = m.greedy ? greedy_fn(m.dt_t) : m.processors ? walk_proc_fn(m.dt_t) : walk_fn(m.dt_t);
   set_attributes(m.fn, m.smem, false);
   P.ncl = choose_cluster(m.fn, dev, m.smem, B, a.tuning.tree_cluster);
+  if (m.processors) processor_tables(m.pr, B * P.ncl, m.proc_tables);
   host_mark("cuda planned");
 }
 

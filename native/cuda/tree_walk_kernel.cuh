@@ -10,17 +10,19 @@ namespace cuda {
 namespace tv {
 
 // ---------------------------------------------------------------- the block's Ops for tree::walk
-// Applies the logits processors of one row to each chunk a lane loads (processors.cuh).
+// Applies the logits processors of one row to each chunk a lane loads (processors.cuh): the chunk's index words
+// are loaded with its values, one per lane.
 template <int D>
 struct RowFix {
-  const DeviceProcessors* pr;
+  using Pre = ChunkWords;
   const ProcRow* r;
-  int64_t V;
-  __device__ void operator()(int32_t c, float* v) const {
+  int64_t words;
+  __device__ Pre load(int32_t c) const { return chunk_words(*r, c, words); }
+  __device__ void operator()(int32_t, const Pre& q, float* v) const {
     using L = ChunkLayout<D>;
     const int lane = threadIdx.x & 31;
 #pragma unroll
-    for (int k = 0; k < L::SUB; ++k) proc_run<L::E>(*pr, *r, L::token(c, lane, k * L::E), V, v + k * L::E);
+    for (int k = 0; k < L::SUB; ++k) chunk_words_apply<L::E>(*r, q, k * L::WT + lane * L::E, v + k * L::E);
   }
 };
 
@@ -54,7 +56,7 @@ struct BlockOps {
   const void* qrow = nullptr;
   float q_max = 0.f, q_inv_sum = 1.f;
   int32_t n = 0;
-  const DeviceProcessors* proc = nullptr;  // PROC only
+  DeviceProcessors* proc = nullptr;  // PROC only: the block's shared copy (its tables, path counts)
   ProcRow* prp = nullptr;                  // PROC: the processors of the p row and of the q row (shared memory:
   ProcRow* prq = nullptr;                  // they stay out of the registers the passes need)
 
@@ -62,19 +64,26 @@ struct BlockOps {
     return static_cast<const uint8_t*>(base) + static_cast<int64_t>(g) * V * elem_bytes(static_cast<DType>(dt));
   }
   __device__ const void* target_row(int32_t g) {
-    if constexpr (PROC) set_row(prp, g);
-    return row_ptr(P.target, DT, g);
+    const void* row = row_ptr(P.target, DT, g);
+    if constexpr (PROC) set_row<DT>(prp, g, row, proc->tab_p);
+    return row;
   }
-  // Thread 0 fills the shared ProcRow of the row the walk moves to (no thread may still read the previous one).
-  __device__ void set_row(ProcRow* r, int32_t g) {
+  // The walk moves to row g (of dtype D): the path counts, the row's table of flagged values, then (thread 0) its
+  // shared ProcRow; no thread may still read the previous ones.
+  template <int D>
+  __device__ void set_row(ProcRow* r, int32_t g, const void* row, float* tab) {
     __syncthreads();
-    if (threadIdx.x == 0) *r = proc_row(*proc, b, g);
+    if (proc->any) {
+      proc_path_counts(*proc, b, g);
+      proc_fill_table<D>(*proc, b, row, tab);
+    }
+    if (threadIdx.x == 0) *r = proc_row(*proc, b, g, tab);
     __syncthreads();
   }
   // Value x of the p row (q row) as the walk sees it: processed under PROC.
   __device__ float zp(int64_t x) const {
     float z = Elt<DT>::load(prow, x);
-    if constexpr (PROC) z = proc_value(*proc, *prp, x, z);
+    if constexpr (PROC) z = proc_value(*prp, x, z);
     return z;
   }
   __device__ uint32_t key_p(int64_t x) const {
@@ -84,7 +93,7 @@ struct BlockOps {
   // Chunks [c0, c1) of a row of dtype D through f(c, v), processed by r under PROC.
   template <int D, class F>
   __device__ void chunks(const void* row, const ProcRow* r, F&& f) {
-    if constexpr (PROC) warp_chunks_fixed<D, 1>(row, c0, c1, V, RowFix<D>{proc, r, V}, f);  // one chunk in flight: registers
+    if constexpr (PROC) warp_chunks_fixed<D, 1>(row, c0, c1, V, RowFix<D>{r, proc->words}, f);  // one chunk in flight: registers
     else warp_chunks<D>(row, c0, c1, V, f);
   }
 
@@ -118,7 +127,7 @@ struct BlockOps {
     } else {
       {
         LW_PROF(10);
-        if constexpr (PROC) chunk_pass<D2, EXP, 1>(row, V, c0, c1, it, cs, RowFix<D2>{proc, r, V});
+        if constexpr (PROC) chunk_pass<D2, EXP, 1>(row, V, c0, c1, it, cs, RowFix<D2>{r, proc->words});
         else chunk_pass<D2, EXP>(row, V, c0, c1, it, cs);
       }
       gather(cs);
@@ -187,7 +196,7 @@ struct BlockOps {
   template <int DQ>
   __device__ float qat(int64_t x) const {
     float z = Elt<DQ>::load(qrow, x);
-    if constexpr (PROC) z = proc_value(*proc, *prq, x, z);
+    if constexpr (PROC) z = proc_value(*prq, x, z);
     return z;
   }
   __device__ float qz(int64_t x) const {
@@ -196,8 +205,8 @@ struct BlockOps {
   __device__ float q(int32_t x) const { return __expf(qz(x) - q_max) * q_inv_sum; }
 
   __device__ void prep_q(int32_t g) {
-    if constexpr (PROC) set_row(prq, g);
     qrow = row_ptr(P.draft, P.dt_q, g);
+    if constexpr (PROC) with_dtype_code(P.dt_q, [&](auto q) { set_row<decltype(q)::value>(prq, g, qrow, proc->tab_q); });
     const ChunkStat* pre = P.pre_q ? P.pre_q + static_cast<int64_t>(g) * nch : nullptr;
     // The one dtype dispatch (cuda/dtype.cuh); the lambda stores into `a` rather than returning the ChunkStat.
     ChunkStat a;
@@ -226,7 +235,7 @@ struct BlockOps {
         float qv[L::E];
         if (r.use_q) {
           load_run<DQ, L::E>(qrow, i, V, qvec, qv);
-          if constexpr (PROC) proc_run<L::E>(*proc, *prq, i, V, qv);
+          if constexpr (PROC) proc_run<L::E>(*prq, i, V, qv);
         }
 #pragma unroll
         for (int e = 0; e < L::E; ++e) {
@@ -360,37 +369,91 @@ struct BlockOps {
     return static_cast<unsigned long long>(static_cast<double>(__expf((z - kept_set.max) * kept_set.inv_t)) * kFix);
   }
 
-  // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`.
+  // One radix level over tokens whose key matches `prefix` on the bits above `shift + 8`. Each thread keeps kHist
+  // loads in flight (the pass is latency-bound otherwise); a token's mass comes from its key (exact: the key is the
+  // value's bits).
+  static constexpr int kHist = 8;
   __device__ void histogram(uint32_t prefix, int shift, bool with_mass) {
     for (int i = threadIdx.x; i < 256; i += NT) { hist[i] = 0; hmass[i] = 0ull; }
     __syncthreads();
     const int top = shift + 8;
-    for (int64_t x = threadIdx.x; x < V; x += NT) {
-      uint32_t u = key_p(x);
-      if (top < 32 && (u >> top) != (prefix >> top)) continue;
-      int bin = (u >> shift) & 255;
-      atomicAdd(&hist[bin], 1);
-      if (with_mass) atomicAdd(&hmass[bin], fixed_mass(zp(x)));
+    const int lane = threadIdx.x & 31;
+    for (int64_t base = threadIdx.x - lane; base < V; base += kHist * NT) {  // warp-uniform
+      uint32_t u[kHist];
+#pragma unroll
+      for (int h = 0; h < kHist; ++h) {
+        const int64_t x = base + h * NT + lane;
+        u[h] = x < V ? key_p(x) : 0u;
+      }
+#pragma unroll
+      for (int h = 0; h < kHist; ++h) {
+        const int64_t x = base + h * NT + lane;
+        int bin = -1;
+        unsigned long long m = 0ull;
+        if (x < V && (top >= 32 || (u[h] >> top) == (prefix >> top))) {
+          bin = static_cast<int>((u[h] >> shift) & 255);
+          if (with_mass) m = fixed_mass(KE::from_key(u[h]));
+        }
+        hist_add(bin, m, with_mass);
+      }
     }
     __syncthreads();
   }
+  // Adds each lane's (bin, mass) (bin < 0: none). A flat row puts most of a warp in a few bins, where per-lane
+  // atomics serialise: the lanes of a bin add once, for up to 4 bins; the rest add alone. Integer sums: the result
+  // does not depend on the grouping.
+  __device__ void hist_add(int bin, unsigned long long m, bool with_mass) {
+    const int lane = threadIdx.x & 31;
+    unsigned todo = __ballot_sync(0xffffffffu, bin >= 0);
+    for (int round = 0; todo && round < 4; ++round) {
+      const int lead = __ffs(todo) - 1;
+      const int lb = __shfl_sync(0xffffffffu, bin, lead);
+      const unsigned peers = __ballot_sync(0xffffffffu, bin == lb);
+      unsigned long long sm = bin == lb ? m : 0ull;
+      if (with_mass)
+        for (int o = 16; o > 0; o >>= 1) sm += __shfl_xor_sync(0xffffffffu, sm, o);
+      if (lane == lead) {
+        atomicAdd(&hist[lb], __popc(peers));
+        if (with_mass) atomicAdd(&hmass[lb], sm);
+      }
+      todo &= ~peers;
+    }
+    if ((todo >> lane) & 1u) {
+      atomicAdd(&hist[bin], 1);
+      if (with_mass) atomicAdd(&hmass[bin], m);
+    }
+  }
 
-  // Index of the j-th (1-based) lowest id whose key is `u`.
+  // Index of the j-th (1-based) lowest id whose key is `u`: tiles of kHist · NT tokens, thread t holding tokens
+  // [t·kHist, t·kHist + kHist) of a tile, its hits ranked by a block scan.
   __device__ int32_t nth_tie(uint32_t u, int64_t j) {
     int64_t seen = 0;
-    for (int64_t base = 0; base < V; base += NT) {
-      int64_t x = base + threadIdx.x;
-      int hit = x < V && key_p(x) == u;
-      unsigned bal = __ballot_sync(0xffffffffu, hit);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int64_t base = 0; base < V; base += kHist * NT) {
+      const int64_t x0 = base + static_cast<int64_t>(threadIdx.x) * kHist;
+      unsigned hits = 0;
+#pragma unroll
+      for (int h = 0; h < kHist; ++h)
+        if (x0 + h < V && key_p(x0 + h) == u) hits |= 1u << h;
+      int32_t c = __popc(hits), incl = c;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int32_t y = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += y;
+      }
       __syncthreads();
-      if ((threadIdx.x & 31) == 0) sh.i[threadIdx.x >> 5] = __popc(bal);
+      if (lane == 31) sh.i[warp] = incl;
       __syncthreads();
-      int64_t before = seen;
-      for (int w = 0; w < (threadIdx.x >> 5); ++w) before += sh.i[w];
-      before += __popc(bal & ((1u << (threadIdx.x & 31)) - 1u));
-      int64_t total = seen;
-      for (int w = 0; w < NW; ++w) total += sh.i[w];
-      if (hit && before + 1 == j) sh.bi = static_cast<int32_t>(x);
+      int64_t before = seen + incl - c, total = seen;
+      for (int w = 0; w < NW; ++w) {
+        if (w < warp) before += sh.i[w];
+        total += sh.i[w];
+      }
+      if (hits && before < j && j <= before + c) {
+        int64_t k = j - before;  // the k-th hit of this thread
+        unsigned h = hits;
+        while (--k > 0) h &= h - 1u;
+        sh.bi = static_cast<int32_t>(x0 + __ffs(h) - 1);
+      }
       __syncthreads();
       if (total >= j) return sh.bi;
       seen = total;
@@ -658,7 +721,16 @@ __global__ void __launch_bounds__(NT, 2) walk_kernel(Params P, int32_t max_child
     // would be copied to the stack).
     __shared__ DeviceProcessors spr;
     __shared__ ProcRow rows[2];
-    if (threadIdx.x == 0) spr = pr;
+    if (threadIdx.x == 0) {
+      spr = pr;
+      // The block's tables: after the child lists in shared memory when they fit, else its global slice.
+      float* t = pr.tables ? pr.tables + static_cast<int64_t>(blockIdx.x) * 3 * pr.stride
+                           : reinterpret_cast<float*>(frozen + max_children + 1) + (P.tree_ints > 0 ? P.tree_ints : 0);
+      spr.tab_p = t;
+      spr.tab_q = t + pr.stride;
+      spr.pc = reinterpret_cast<int32_t*>(t + 2 * pr.stride);
+      spr.at_g = -1;
+    }
     __syncthreads();
     ops.proc = &spr;
     ops.prp = &rows[0];

@@ -19,8 +19,9 @@ const SMALL = process.env.PROCESSORS_SMALL === '1';
 const VOCABS = SMALL ? [[1000, false]] : GPU === 'cuda' ? [[1000, false], [32000, true], [128256, true]] : [[1000, false], [3000, true]];
 const randInt = (r, n) => Math.floor(r() * n);
 
-/** One request: its tree, rows (a child's token lifted in its parent's row), seed, step, knobs and processors. */
-function request(r, maxNodes, V, iid) {
+/** One request: its tree, rows (a child's token lifted in its parent's row), seed, step, knobs and processors.
+ * `long`: a history of 1200+ ids (the CUDA walk's flagged-value tables then live in global memory). */
+function request(r, maxNodes, V, iid, long = false) {
   const n = 1 + randInt(r, maxNodes);
   const tokens = new Int32Array(n), parents = new Int32Array(n).fill(-1);
   const used = [new Set()];
@@ -49,7 +50,7 @@ function request(r, maxNodes, V, iid) {
   for (let g = 0; g < n; g++) mask[g * W] |= 1; // token 0 always allowed: no row is left empty
   const ids = (k) => [...new Set(Array.from({ length: k }, () => (r() < 0.3 && n > 1 ? tokens[1 + randInt(r, n - 1)] : randInt(r, V))))];
   const biasIds = ids(randInt(r, 20));
-  const histIds = ids(randInt(r, 60));
+  const histIds = ids(long ? 1200 + randInt(r, 1500) : randInt(r, 60));
   let seed = 0n;
   for (let i = 0; i < 4; i++) seed = (seed << 16n) | BigInt(randInt(r, 65536));
   return {
@@ -131,8 +132,9 @@ async function correctness(stats) {
       sizes.forEach((size, si) => {
         stats.plan.push({ V, mode, size, which: WHICH[(si + MODES.indexOf(mode)) % WHICH.length] });
       });
-      for (const { size, which } of stats.plan.filter((p) => p.V === V && p.mode === mode)) {
-        const reqs = Array.from({ length: size }, () => request(r, 10, V, mode === 'iid'));
+      if (V === 32000) stats.plan.push({ V, mode, size: 6, which: { mask: 'node', bias: true, penalties: true }, long: true });
+      for (const { size, which, long } of stats.plan.filter((p) => p.V === V && p.mode === mode)) {
+        const reqs = Array.from({ length: size }, () => request(r, long ? 24 : 10, V, mode === 'iid', long));
         const b = batch(reqs, V, bf16, which);
         const cpu = await lw.verifyTree(b.trees, b.target, { ...options(b, mode), backend: 'cpu' });
         const gpu = await lw.verifyTree(b.trees, b.target, { ...options(b, mode), backend: GPU });

@@ -610,6 +610,182 @@ static void test_greedy() {
   }
 }
 
+// ---------- plan_processors vs a plain reference: the merged lists, or the message of the first bad input ----------
+struct PlanInput {
+  int64_t V = 0;
+  bool bias = false, penalties = false;
+  std::vector<int32_t> bias_off{0}, bias_ids, hist_off{0}, hist_ids, hist_counts;
+  std::vector<float> bias_vals, reps;
+};
+
+struct PlanWant {
+  std::string error;  // empty: the lists below
+  std::vector<int32_t> offsets{0}, ids, count;
+  std::vector<float> bias;
+};
+
+static std::string plan_reference(const PlanInput& in, int64_t B) {
+  auto bad_id = [&](const char* name, int32_t i, int32_t x, int64_t b) {
+    return std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(x) + " (request " + std::to_string(b) +
+           ") is not a token id in [0, " + std::to_string(in.V) + ")";
+  };
+  for (int64_t b = 0; b < B; ++b) {  // values: request by request, bias entries first
+    if (in.bias)
+      for (int32_t i = in.bias_off[b]; i < in.bias_off[b + 1]; ++i) {
+        if (in.bias_ids[i] < 0 || in.bias_ids[i] >= in.V) return bad_id("opts.logitBias.ids", i, in.bias_ids[i], b);
+        if (std::isnan(in.bias_vals[i]) || in.bias_vals[i] == INFINITY)
+          return "opts.logitBias.values[" + std::to_string(i) + "] = " + std::to_string(in.bias_vals[i]) +
+                 " must be a finite number or -Infinity (a ban)";
+      }
+    if (in.penalties)
+      for (int32_t i = in.hist_off[b]; i < in.hist_off[b + 1]; ++i) {
+        if (in.hist_ids[i] < 0 || in.hist_ids[i] >= in.V)
+          return bad_id("opts.penalties.history.ids", i, in.hist_ids[i], b);
+        if (in.hist_counts[i] < 0)
+          return "opts.penalties.history.counts[" + std::to_string(i) + "] = " + std::to_string(in.hist_counts[i]) +
+                 " must be >= 0";
+      }
+  }
+  return "";
+}
+
+static PlanWant plan_reference_lists(const PlanInput& in, int64_t B) {
+  PlanWant w;
+  w.error = plan_reference(in, B);
+  if (!w.error.empty()) return w;
+  for (int64_t b = 0; b < B; ++b) {
+    std::map<int32_t, std::vector<int32_t>> bias_at;  // id -> its entries
+    std::map<int32_t, int64_t> count;
+    if (in.bias)
+      for (int32_t i = in.bias_off[b]; i < in.bias_off[b + 1]; ++i) bias_at[in.bias_ids[i]].push_back(i);
+    if (in.penalties)
+      for (int32_t i = in.hist_off[b]; i < in.hist_off[b + 1]; ++i) count[in.hist_ids[i]] += in.hist_counts[i];
+    std::map<int32_t, int> all;
+    for (auto& kv : bias_at) all[kv.first] = 1;
+    for (auto& kv : count) all[kv.first] = 1;
+    for (auto& kv : all) {  // the first problem in id order: a repeated bias id, then a count sum over 2^30
+      const int32_t x = kv.first;
+      auto bt = bias_at.find(x);
+      auto ct = count.find(x);
+      if (bt != bias_at.end() && bt->second.size() > 1) {
+        if (w.error.empty())
+          w.error = "opts.logitBias.ids: token " + std::to_string(x) + " is listed twice for request " +
+                    std::to_string(b) + " (entries " + std::to_string(bt->second[0]) + " and " +
+                    std::to_string(bt->second[1]) + ")";
+        break;
+      }
+      const int64_t c = ct == count.end() ? 0 : ct->second;
+      if (c > (int64_t(1) << 30) - 1) {
+        if (w.error.empty())
+          w.error = "opts.penalties.history.counts of token " + std::to_string(x) + " (request " + std::to_string(b) +
+                    ") add up to more than 2^30";
+        break;
+      }
+      w.ids.push_back(x);
+      w.bias.push_back(bt == bias_at.end() ? 0.f : in.bias_vals[bt->second[0]]);
+      w.count.push_back(static_cast<int32_t>(c));
+    }
+    w.offsets.push_back(static_cast<int32_t>(w.ids.size()));
+  }
+  return w;
+}
+
+static void test_plan_vs_reference() {
+  std::mt19937_64 rng(8);
+  int checked = 0, errors = 0;
+  for (int rep = 0; rep < 3000; ++rep) {
+    const int64_t B = rep % 250 == 0 ? 70 : 1 + int64_t(rng() % 70);
+    const int kind = int(rng() % 8);
+    PlanInput in;
+    in.V = kind == 0 ? 1 + int64_t(rng() % 40) : kind == 1 ? (int64_t(1) << 21) + int64_t(rng() % 1000)
+                                                           : kind == 2 ? 128256 : 1 + int64_t(rng() % 5000);
+    in.bias = rng() % 4 != 0;
+    in.penalties = !in.bias || rng() % 4 != 0;
+    const bool faults = rng() % 4 == 0;  // sometimes a bad entry, a repeated bias id or a huge count
+    for (int64_t b = 0; b < B; ++b) {
+      const bool big = rep % 250 == 0;  // > 2^17 entries in all: plan_processors' parallel path
+      const int nb = rng() % 5 == 0 ? 0 : int(rng() % 70), nh = rng() % 5 == 0 ? 0 : int(rng() % (big ? 8000 : 600));
+      const int order = int(rng() % 4);  // 0 sorted distinct, 1 sorted with repeats, 2-3 unsorted with repeats
+      const int32_t span = static_cast<int32_t>(std::min<int64_t>(in.V, rng() % 2 ? 300 : in.V));
+      if (in.bias) {
+        std::vector<int32_t> ids;
+        for (int i = 0; i < nb; ++i) ids.push_back(int32_t(rng() % span));
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        if (faults && rng() % 8 == 0 && !ids.empty()) {
+          ids.push_back(ids[rng() % ids.size()]);
+          if (rng() % 2) std::sort(ids.begin(), ids.end());
+        }
+        if (order >= 2 || rng() % 3 == 0) std::shuffle(ids.begin(), ids.end(), rng);
+        for (int32_t x : ids) {
+          in.bias_ids.push_back(x);
+          in.bias_vals.push_back(rng() % 20 == 0 ? -INFINITY : float(int(rng() % 201) - 100) / 8.f);
+        }
+      }
+      in.bias_off.push_back(int32_t(in.bias_ids.size()));
+      if (in.penalties) {
+        std::vector<int32_t> ids;
+        for (int i = 0; i < nh; ++i) ids.push_back(int32_t(rng() % span));
+        if (order <= 1) std::sort(ids.begin(), ids.end());
+        if (order == 0) ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        for (int32_t x : ids) {
+          in.hist_ids.push_back(x);
+          in.hist_counts.push_back(faults && rng() % 300 == 0 ? int32_t(rng() % 0x7fffffff) : int32_t(rng() % 4));
+        }
+      }
+      in.hist_off.push_back(int32_t(in.hist_ids.size()));
+    }
+    if (faults && rng() % 2 == 0) {  // one bad entry somewhere
+      const int what = int(rng() % 4);
+      if (what == 0 && !in.bias_ids.empty()) in.bias_ids[rng() % in.bias_ids.size()] = rng() % 2 ? -1 : int32_t(in.V);
+      if (what == 1 && !in.bias_vals.empty()) in.bias_vals[rng() % in.bias_vals.size()] = rng() % 2 ? NAN : INFINITY;
+      if (what == 2 && !in.hist_ids.empty()) in.hist_ids[rng() % in.hist_ids.size()] = rng() % 2 ? -7 : int32_t(in.V);
+      if (what == 3 && !in.hist_counts.empty()) in.hist_counts[rng() % in.hist_counts.size()] = -1;
+    }
+    std::vector<int32_t> tokens(B, 1), parents(B, -1), offsets(B + 1);
+    std::iota(offsets.begin(), offsets.end(), 0);
+    const TreeBatchView trees{tokens.data(), parents.data(), offsets.data(), B};
+    ProcessorsView v;
+    if (in.bias) {
+      v.bias_offsets = in.bias_off.data(), v.bias_ids = in.bias_ids.data(), v.bias_values = in.bias_vals.data();
+      v.bias_len = int64_t(in.bias_ids.size());
+    }
+    if (in.penalties) {
+      v.penalties = true;
+      in.reps.assign(B, 0.f);
+      for (float& r : in.reps) r = 0.5f + float(rng() % 10) / 4.f;
+      v.repetition.array = in.reps.data();
+      v.frequency.value = 0.25f;
+      v.presence.value = -0.5f;
+      v.hist_offsets = in.hist_off.data(), v.hist_ids = in.hist_ids.data(), v.hist_counts = in.hist_counts.data();
+      v.hist_len = int64_t(in.hist_ids.size());
+    }
+    const PlanWant want = plan_reference_lists(in, B);
+    std::string got_error;
+    ProcessorPlan pp;
+    try {
+      pp = plan_processors(v, trees, in.V);
+    } catch (const Error& e) {
+      got_error = e.what();
+    }
+    ++checked;
+    errors += !want.error.empty();
+    CHECK(got_error == want.error, "rep %d (B %lld, V %lld): error '%s', want '%s'", rep, (long long)B,
+          (long long)in.V, got_error.c_str(), want.error.c_str());
+    if (!want.error.empty() || !got_error.empty()) continue;
+    bool same = pp.offsets == want.offsets && pp.ids == want.ids && pp.count == want.count &&
+                pp.bias.size() == want.bias.size() &&
+                (want.bias.empty() || std::memcmp(pp.bias.data(), want.bias.data(), want.bias.size() * 4) == 0);
+    for (int64_t b = 0; b < B; ++b)
+      same = same && pp.rep[b] == (in.penalties ? in.reps[b] : 1.f) && pp.freq[b] == (in.penalties ? 0.25f : 0.f) &&
+             pp.pres[b] == (in.penalties ? -0.5f : 0.f);
+    CHECK(same, "rep %d (B %lld, V %lld): merged lists differ from the reference", rep, (long long)B,
+          (long long)in.V);
+  }
+  std::printf("plan_processors vs reference: %d inputs (%d with an error), merged lists and messages identical\n",
+              checked, errors);
+}
+
 // ---------- validation ----------
 static void expect_error(const std::function<void()>& f, const char* needle) {
   try {
@@ -694,6 +870,7 @@ int main(int argc, char** argv) {
   if (argc > 3) g_trial_salt = std::strtoull(argv[3], nullptr, 10);
   if (!g_only) {
     test_validation();
+    test_plan_vs_reference();
     test_greedy();
     test_vs_reference();
   }
