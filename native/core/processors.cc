@@ -116,17 +116,19 @@ Scratch& scratch() {
 
 constexpr int64_t kDenseVocab = int64_t(1) << 20;  // larger vocabularies: no V-sized scratch
 
-// The sorted distinct ids of an unsorted history with their summed counts, into s.hist_ids / s.hist_counts:
+// The sorted distinct ids of an unsorted history with their summed counts, into s.hist_ids / s.hist_counts[0, k):
 // dense counts and a two-level bitmap, read back in id order (and cleared); sorted (id, count) keys past
 // kDenseVocab. False when a sum is over kMaxCount.
-bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int64_t V, Scratch& s) {
-  s.hist_ids.resize(static_cast<size_t>(n));
-  s.hist_counts.resize(static_cast<size_t>(n));
+bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int64_t V, Scratch& s, int32_t& k) {
+  if (s.hist_ids.size() < static_cast<size_t>(n)) {
+    s.hist_ids.resize(static_cast<size_t>(n));
+    s.hist_counts.resize(static_cast<size_t>(n));
+  }
+  k = 0;
   if (V > kDenseVocab) {
     s.keys.resize(static_cast<size_t>(n));
     for (int32_t i = 0; i < n; ++i) s.keys[i] = static_cast<uint64_t>(ids[i]) << 32 | static_cast<uint32_t>(counts[i]);
     std::sort(s.keys.begin(), s.keys.end());
-    int32_t k = 0;
     bool over = false;
     for (int32_t i = 0; i < n; ++k) {
       const uint64_t id = s.keys[i] >> 32;
@@ -136,8 +138,6 @@ bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int
       s.hist_ids[k] = static_cast<int32_t>(id);
       s.hist_counts[k] = static_cast<int32_t>(std::min<int64_t>(c, kMaxCount));
     }
-    s.hist_ids.resize(static_cast<size_t>(k));
-    s.hist_counts.resize(static_cast<size_t>(k));
     return !over;
   }
   const size_t words = static_cast<size_t>(V + 63) / 64, tops = (words + 63) / 64;
@@ -151,11 +151,13 @@ bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int
   uint64_t* top = s.seen_words.data();
   for (int32_t i = 0; i < n; ++i) {
     const uint32_t id = static_cast<uint32_t>(ids[i]);
+#if defined(__GNUC__)
+    if (i + 16 < n) __builtin_prefetch(acc + ids[i + 16], 1);  // acc (V entries) is mostly outside L2
+#endif
     acc[id] = std::min<uint32_t>(acc[id] + static_cast<uint32_t>(counts[i]), kMaxCount + 1u);  // < 2^32
     seen[id >> 6] |= uint64_t(1) << (id & 63);
     top[id >> 12] |= uint64_t(1) << ((id >> 6) & 63);
   }
-  int32_t k = 0;
   uint32_t over = 0;
   for (size_t t = 0; t < tops; ++t) {
     for (uint64_t tw = top[t]; tw; tw &= tw - 1) {
@@ -172,8 +174,6 @@ bool aggregate_history(const int32_t* ids, const int32_t* counts, int32_t n, int
     }
     top[t] = 0;
   }
-  s.hist_ids.resize(static_cast<size_t>(k));
-  s.hist_counts.resize(static_cast<size_t>(k));
   return !over;
 }
 
@@ -282,10 +282,11 @@ int32_t plan_request(const ProcessorsView& v, int64_t b, int64_t V, bool bias, b
     bval = s.bias_values.data();
   }
   if (big_counts || !hist_sorted) {
-    if (!aggregate_history(hi, hc, nh, V, s)) return kBadRequest;
+    int32_t distinct = 0;
+    if (!aggregate_history(hi, hc, nh, V, s, distinct)) return kBadRequest;
     hi = s.hist_ids.data();
     hc = s.hist_counts.data();
-    nh = static_cast<int32_t>(s.hist_ids.size());
+    nh = distinct;
   }
   return merge(bi, bval, nb, hi, hc, nh, id, bv, cnt);
 }
