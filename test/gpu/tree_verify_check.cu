@@ -425,6 +425,14 @@ static int run_all() {
     for (auto& p : d.P) p = 1.f;
     bench("bs 64 x 64 sample T1 (no top-k/p)", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
   }
+  if (want("flat", true)) {
+    // Flat rows (logit sd 1): top-p 0.9 alone keeps most of the vocabulary, so the fast candidate select
+    // overflows and the radix select runs (the slow path).
+    Data d = make(rng, 64, 64, 128256, 5, 12.f, 1.0f);
+    for (auto& t : d.T) t = 0.8f;
+    for (auto& p : d.P) p = 0.9f;
+    bench("flat bs 64 x 64 sample T0.8 top-p 0.9", d, VerifyMode::Sample, DraftKind::Deterministic, bw);
+  }
   if (want("chain", true)) {
     Data d = make(rng, 64, 16, 128256, 15, 12.f, 2.5f);  // chains of 15 drafts
     for (size_t b = 0; b < d.T.size(); ++b) d.T[b] = 1.f;
