@@ -4,7 +4,8 @@
 // within each round; per set: host wall per call from JS (median), the CUDA-event GPU time of the call's kernels,
 // and the ratio to 'off' under the same sampling; --breakdown adds the addon's phase marks (where the host time
 // goes). Plain JS on dist/ (runs on the GPU machine without dev dependencies):
-//   node bench/gpu-processors.js [--reps N] [--breakdown] [--out FILE.md]
+//   node bench/gpu-processors.js [--reps N] [--breakdown] [--out FILE.md] [--only-base TEXT] [--only-set TEXT]
+// (--only-*: just the sampling settings / sets whose name contains TEXT, e.g. one set under a profiler)
 'use strict';
 const path = require('path');
 const { gpuBench, fmt } = require(path.join(__dirname, 'helpers', 'gpu-bench'));
@@ -81,13 +82,16 @@ async function main() {
   };
   log(`# processors on vs off, CUDA, ${new Date().toISOString()}`);
   log(`V ${V} bf16, ${B} trees × ${N} nodes, device-resident logits, deterministic drafts; history 512 + bias 64 per request; reps ${reps}`);
+  const onlyBase = opt('only-base', ''), onlySet = opt('only-set', '');
   for (const [bn, base] of Object.entries(bases)) {
+    if (!bn.includes(onlyBase)) continue;
     log('');
     log(`## ${bn}`);
     log('| set | JS wall µs | GPU µs | wall / off | GPU / off |');
     log('|---|---|---|---|---|');
     const res = {};
     for (const [k, extra] of Object.entries(sets)) {
+      if (k !== 'off' && !k.includes(onlySet)) continue;
       const o = { ...base, ...extra };
       res[k] = await timeCalls(() => lw.verifyTree(trees, target, o), reps);
     }
@@ -95,7 +99,7 @@ async function main() {
       log(`| ${k} | ${fmt(t.wall)} | ${fmt(t.gpu)} | ${fmt(t.wall / res.off.wall, 2)} | ${fmt(t.gpu / res.off.gpu, 2)} |`);
     }
     if (breakdown) {
-      for (const k of ['off', 'penalties + device node mask', 'penalties + request mask']) {
+      for (const k of ['off', 'penalties + device node mask', 'penalties + request mask'].filter((x) => res[x])) {
         log(`  breakdown ${k} (median µs per phase):`);
         for (const [p, v] of res[k].per) log(`    ${p.padEnd(44)} ${fmt(v)}`);
       }
