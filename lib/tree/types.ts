@@ -73,15 +73,29 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
   const o = options<ValidateTreeOptions>(opts, 'opts', VALIDATE_KEYS, true);
   const name = o.name ?? 'trees';
   if (typeof name !== 'string') throw invalidType('opts.name', 'a string', name);
+  checkTreeFields(trees, name);
+  const vocab = o.vocab === undefined ? undefined : integer(o.vocab, 'vocab', { min: 1, max: Infinity });
+  checkTreeOffsets(trees, name);
+  checkTreeNodes(trees, name, vocab, o.allowDuplicateSiblings);
+}
+
+/** @internal The first O(1) part of {@link validateTreeBatch}: an object with three Int32Array fields. */
+export function checkTreeFields(trees: unknown, name: string): asserts trees is TreeBatch {
   if (typeof trees !== 'object' || trees === null) {
     throw invalidType(name, 'an object { tokens: Int32Array; parents: Int32Array; offsets: Int32Array }', trees);
   }
   const t = trees as Record<string, unknown>;
-  for (const field of ['tokens', 'parents', 'offsets']) {
+  for (const field of TREE_FIELDS) {
     if (!(t[field] instanceof Int32Array)) typedArray(t[field], `${name}.${field}`, 'Int32Array');
   }
-  const { tokens, parents, offsets } = t as unknown as TreeBatch;
-  const vocab = o.vocab === undefined ? undefined : integer(o.vocab, 'vocab', { min: 1, max: Infinity });
+}
+
+/**
+ * @internal The O(batch) part of {@link validateTreeBatch}, after {@link checkTreeFields}: the lengths and the
+ * offsets. A batch that passes can be indexed safely; its nodes are not looked at.
+ */
+export function checkTreeOffsets(trees: TreeBatch, name: string): void {
+  const { tokens, parents, offsets } = trees;
   if (parents.length !== tokens.length) {
     throw rangeError(
       `${name}.parents must have one entry per node, ${tokens.length} = ${name}.tokens.length (got ${parents.length})`,
@@ -103,6 +117,15 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
       );
     }
   }
+}
+
+/**
+ * @internal The O(nodes) half of {@link validateTreeBatch}, for a batch {@link checkTreeShape} passed: token ids,
+ * roots, parents and (unless `allowDuplicateSiblings`) distinct sibling tokens.
+ */
+export function checkTreeNodes(trees: TreeBatch, name: string, vocab: number | undefined, allowDuplicateSiblings: boolean): void {
+  const { tokens, parents, offsets } = trees;
+  const batch = offsets.length - 1;
   const hi = vocab ?? 2147483648;
   for (let n = 0; n < tokens.length; n++) {
     const tok = tokens[n]!;
@@ -129,9 +152,11 @@ export function validateTreeBatch(trees: unknown, opts: ValidateTreeOptions): as
         );
       }
     }
-    if (!o.allowDuplicateSiblings && size > 2) checkDistinctSiblings(tokens, parents, start, size, b, name);
+    if (!allowDuplicateSiblings && size > 2) checkDistinctSiblings(tokens, parents, start, size, b, name);
   }
 }
+
+const TREE_FIELDS = ['tokens', 'parents', 'offsets'] as const;
 
 // Open-addressing table of (parent, token) → local node, in typed arrays reused across calls: a generation stamp
 // per slot marks the entries of the current tree, so nothing is cleared between trees (a Map with double keys

@@ -3,11 +3,11 @@
  *
  * @packageDocumentation
  */
-import { withSignal } from '../runtime/abort';
-import { Logits, NativeLogits, normalizeLogits } from '../logits';
+import { fromNative, withSignal } from '../runtime/abort';
+import { Logits, type NormalizedLogits, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
-import { type DraftKind, type NativeProcessing, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
-import { TreeBatch, validateTreeBatch } from './types';
+import { type DraftKind, normaliseProcessing, PROCESSING_KEYS, parseDraftKind, parseMode, type TargetProcessingOptions, type VerifyMode } from './sampling';
+import { checkTreeFields, checkTreeNodes, checkTreeOffsets, type TreeBatch } from './types';
 import { show } from '../runtime/show';
 import { normaliseStreams } from './streams';
 import { compactLayout, LAYOUT_KEYS, type LayoutFields, type ResultLayoutOptions, layoutFor } from './layout';
@@ -133,20 +133,69 @@ const VERIFY_KEYS = [
  *   range, duplicate siblings unless drafts = 'iid'), mismatched row counts or vocabularies,
  *   bad per-tree parameters, seeds, steps or caps (`maxAccepted` negative or not an integer).
  */
-export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
+export function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
+  // A plain function returning the addon's promise (one reaction added), not an async one: each await / async
+  // return adds microtask hops to every call. Nothing throws out of it: every error rejects.
+  try {
+    return startVerifyTree(trees, target, opts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function startVerifyTree(trees: TreeBatch, target: Logits, opts: VerifyTreeOptions): Promise<VerifyTreeResult> {
   options<VerifyTreeOptions>(opts, 'opts', VERIFY_KEYS, true);
   const mode = parseMode(opts.mode);
   const drafts = parseDraftKind(opts.drafts);
   const sample = mode === 'sample';
   const t = normalizeLogits(target, 'target');
-  // Shapes here; duplicate siblings (a semantic check) are core's plan_trees' (44 µs of JS on a 64 × 64 batch).
-  validateTreeBatch(trees, { vocab: t.native.vocab, allowDuplicateSiblings: true });
+  // Types, lengths and offsets here. The nodes (token ids, roots, parents: O(nodes)) are checked by core's
+  // plan_trees, which has to read them anyway, and duplicate siblings too. Their messages stay this layer's:
+  // whatever fails after this point first runs the node checks (nodesFirst), so a malformed tree is reported
+  // exactly as when they ran here, ahead of every later problem.
+  checkTreeFields(trees, 'trees');
+  checkTreeOffsets(trees, 'trees');
+  const nodesFirst = (err: unknown): unknown => {
+    checkTreeNodes(trees, 'trees', t.native.vocab, true);
+    return err;
+  };
+  let native: NativeVerifyTreeOptions;
+  let toResult: ReturnType<typeof layoutFor>;
+  let run: ReturnType<typeof nativeFunction<'verifyTree'>>;
+  try {
+    ({ native, toResult, run } = prepare(trees, t, opts, mode, drafts, sample));
+  } catch (err) {
+    throw nodesFirst(err);
+  }
+  let result: Promise<VerifyTreeResult>;
+  if (opts.signal === undefined) {
+    try {
+      result = run(trees, t.native, native).then(undefined, (err: unknown) => {
+        throw nodesFirst(fromNative(err));
+      });
+    } catch (err) {
+      throw nodesFirst(fromNative(err));
+    }
+  } else {
+    result = withSignal(opts.signal, (cancel) => {
+      native.cancel = cancel;
+      return run(trees, t.native, native);
+    }).then(undefined, (err: unknown) => {
+      throw nodesFirst(err);
+    });
+  }
+  // The compact layout maps nothing: no extra promise hop on the common path.
+  return toResult === compactLayout ? result : result.then(toResult);
+}
+
+// Everything checked and normalised after the trees' shape: the addon's options, the layout mapping, the function.
+function prepare(trees: TreeBatch, t: NormalizedLogits, opts: VerifyTreeOptions, mode: VerifyMode, drafts: DraftKind, sample: boolean) {
   const nodes = trees.tokens.length;
   const batch = trees.offsets.length - 1;
   if (t.native.rows !== nodes) {
     throw rangeError(`target.rows = ${t.native.rows} must equal the number of tree nodes (${nodes}): one row per node`);
   }
-  let draft: ReturnType<typeof normalizeLogits> | undefined;
+  let draft: NormalizedLogits | undefined;
   const needDraft = sample && drafts !== 'deterministic';
   if (needDraft) {
     if (opts.draft === undefined) {
@@ -186,10 +235,5 @@ export async function verifyTree(trees: TreeBatch, target: Logits, opts: VerifyT
   native.backend = backend;
   if (opts.tuning !== undefined) native.tuning = opts.tuning;
   if (sync) native.sync = true;
-  const result = withSignal(opts.signal, (cancel) => {
-    native.cancel = cancel;
-    return run(trees, t.native, native);
-  });
-  // The compact layout maps nothing: no extra promise hop on the common path.
-  return toResult === compactLayout ? result : result.then(toResult);
+  return { native, toResult, run };
 }

@@ -63,5 +63,9 @@ void validate_offsets(const TreeBatchView& t);
 // the node it reached (a plain sample of p there), exactly as if the tree were cut at that depth.
 TreePlan plan_trees(const TreeBatchView& t, int64_t vocab, bool duplicate_siblings,
                     const PerRequest<int32_t>& max_accepted = PerRequest<int32_t>{kNoCap});
+// The same into `plan`, reusing its storage (a per-thread plan allocates nothing once warm). Every field
+// plan_trees fills is overwritten; `kind` and `processors` are left as they are.
+void plan_trees_into(TreePlan& plan, const TreeBatchView& t, int64_t vocab, bool duplicate_siblings,
+                     const PerRequest<int32_t>& max_accepted = PerRequest<int32_t>{kNoCap});
 
 }  // namespace lw

@@ -44,26 +44,30 @@ void validate_tree_verify(const TreeVerifyArgs& a) {
                   " = " + std::to_string(a.max_accepted.at(b)) + " must be >= 0 (0 = emit only the root's token)");
 }
 
-TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
+void plan_tree_verify_into(const TreeVerifyArgs& a, TreePlan& plan) {
   // i.i.d. draws repeat (greedy verification of them too)
-  TreePlan plan = plan_trees(a.trees, a.target.vocab, a.drafts == DraftKind::Iid, a.max_accepted);
+  plan_trees_into(plan, a.trees, a.target.vocab, a.drafts == DraftKind::Iid, a.max_accepted);
+  const int32_t sampled = a.drafts == DraftKind::Deterministic ? tree::kDeterministic
+                          : a.drafts == DraftKind::Iid         ? tree::kIid
+                                                               : tree::kWithoutReplacement;
   plan.kind.resize(a.trees.batch);
-  for (int64_t b = 0; b < a.trees.batch; ++b) {
-    int32_t k = tree::kGreedy;
-    if (!a.sampling.greedy_at(b))
-      k = a.drafts == DraftKind::Deterministic ? tree::kDeterministic
-          : a.drafts == DraftKind::Iid         ? tree::kIid
-                                               : tree::kWithoutReplacement;
-    plan.kind[b] = k;
-  }
+  for (int64_t b = 0; b < a.trees.batch; ++b) plan.kind[b] = a.sampling.greedy_at(b) ? tree::kGreedy : sampled;
   plan.processors = plan_processors(a.sampling.processors, a.trees, a.target.vocab);
+}
+
+TreePlan plan_tree_verify(const TreeVerifyArgs& a) {
+  TreePlan plan;
+  plan_tree_verify_into(a, plan);
   return plan;
 }
 
 TreeVerifyResult verify_tree(const TreeVerifyArgs& a) {
   host_mark("core start");
   validate_tree_verify(a);
-  TreePlan plan = plan_tree_verify(a);
+  // One plan per thread, reused: its storage stays allocated between calls (the backends only read it, and a
+  // call finishes with it before the thread takes the next).
+  static thread_local TreePlan plan;
+  plan_tree_verify_into(a, plan);
   host_mark("core planned");
   const ProcessorPlan& pp = plan.processors;
   if (pp.mask_on_device && (!a.target.mem.on_device || a.target.mem.device != pp.mask_device))

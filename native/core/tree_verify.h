@@ -54,6 +54,7 @@ struct TreeVerifyResult {
 void validate_tree_verify(const TreeVerifyArgs& a);
 // plan_trees plus the walk kind of every request (greedy, deterministic, iid, without replacement).
 TreePlan plan_tree_verify(const TreeVerifyArgs& a);  // assumes validated
+void plan_tree_verify_into(const TreeVerifyArgs& a, TreePlan& plan);  // the same, reusing plan's storage
 
 // Validates, plans and runs on a.backend (Cuda also when the logits live on a device).
 TreeVerifyResult verify_tree(const TreeVerifyArgs& a);
