@@ -28,7 +28,7 @@ function lcg(seed) {
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
 }
 
-// bench/gpu-targets.js's trees: a chain of `depth` nodes, the rest under random earlier nodes, distinct siblings.
+// Trees shaped like bench/gpu-targets.js's (its generator differs, so not the same trees): a chain of `depth` nodes, the rest under random earlier nodes, distinct siblings.
 function makeTrees(B, nodes, V, depth, seed) {
   const r = lcg(seed);
   const tokens = new Int32Array(B * nodes), parents = new Int32Array(B * nodes), offsets = new Int32Array(B + 1);
