@@ -13,6 +13,7 @@
 // visible GPU ('all') and over [0, 0] (two ranges on one GPU: the split's bookkeeping), results compared exactly.
 'use strict';
 const path = require('path');
+const { makeTrees } = require('./helpers/trees');
 const { execSync } = require('child_process');
 const { gpuBench, median, now, fmt } = require(path.join(__dirname, 'helpers', 'gpu-bench'));
 const { lw, cuda, bf16Bits, nativeHandle, quick, opt, log, timeCalls, writeOut } = gpuBench('gpu-targets', 'gpu-targets.md');
@@ -34,26 +35,6 @@ function normalBf16(n, scale, seed) {
   return a;
 }
 const bf16ToF = (h) => { const f = new Float32Array(new Uint32Array([h << 16]).buffer); return f[0]; };
-function makeTrees(B, nodes, V, depth, seed) {
-  const r = lcg(seed);
-  const tokens = new Int32Array(B * nodes), parents = new Int32Array(B * nodes), offsets = new Int32Array(B + 1);
-  for (let b = 0; b < B; b++) {
-    const o = b * nodes;
-    offsets[b + 1] = o + nodes;
-    for (let i = 0; i < nodes; i++) {
-      const par = i === 0 ? -1 : i <= depth ? i - 1 : Math.floor(r() * i);
-      let tok = Math.floor(r() * V);
-      for (let clash = true; clash && i > 0;) {
-        clash = false;
-        for (let c = 1; c < i; c++) if (parents[o + c] === par && tokens[o + c] === tok) clash = true;
-        if (clash) tok = Math.floor(r() * V);
-      }
-      tokens[o + i] = tok;
-      parents[o + i] = par;
-    }
-  }
-  return { tokens, parents, offsets };
-}
 // The chain of `depth` nodes of every tree gets its token's logit raised by `plant` (accepted with high odds).
 function plant(z, trees, V, depth, amount) {
   const B = trees.offsets.length - 1;
@@ -75,7 +56,7 @@ async function treeRows(copyBw) {
   const iters = quick ? 15 : 60;
   const cases = [];
   {
-    const trees = makeTrees(64, 64, V, 5, 1);
+    const trees = makeTrees(64, 64, V, 5, lcg(1));
     const z = normalBf16(64 * 64 * V, 2.5, 11);
     plant(z, trees, V, 5, 12);
     cases.push({ name: 'tree 64 × 64, T 0.7 + top-k 20 + top-p 0.9', trees, z, opts: { mode: 'sample', temperature: 0.7, topK: 20, topP: 0.9 }, target: '≤ 100 µs' });
@@ -83,7 +64,7 @@ async function treeRows(copyBw) {
     cases.push({ name: 'tree 64 × 64, T 1', trees, z, opts: { mode: 'sample', temperature: 1 }, target: '≤ 100 µs' });
   }
   {
-    const trees = makeTrees(64, 16, V, 15, 2);
+    const trees = makeTrees(64, 16, V, 15, lcg(2));
     const z = normalBf16(64 * 16 * V, 2.5, 12);
     plant(z, trees, V, 15, 12);
     const q = normalBf16(64 * 16 * V, 2.5, 13);
@@ -91,7 +72,7 @@ async function treeRows(copyBw) {
     cases.push({ name: 'chain 64 × 15, real draft q (iid), T 1', trees, z, q, opts: { mode: 'sample', temperature: 1, drafts: 'iid' }, target: '≤ 150 µs' });
   }
   {
-    const trees = makeTrees(1, 16, V, 5, 3);
+    const trees = makeTrees(1, 16, V, 5, lcg(3));
     const z = normalBf16(16 * V, 2.5, 14);
     plant(z, trees, V, 5, 12);
     cases.push({ name: 'tree 1 × 16, T 0.7', trees, z, opts: { mode: 'sample', temperature: 0.7 }, target: '≤ 20 µs' });

@@ -12,6 +12,7 @@
 process.env.LENGTHWISE_HOST_TIMING = '1';
 const fs = require('fs');
 const path = require('path');
+const { makeTrees } = require('./helpers/trees');
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
@@ -28,27 +29,6 @@ function lcg(seed) {
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
 }
 
-// Trees shaped like bench/gpu-targets.js's (its generator differs, so not the same trees): a chain of `depth` nodes, the rest under random earlier nodes, distinct siblings.
-function makeTrees(B, nodes, V, depth, seed) {
-  const r = lcg(seed);
-  const tokens = new Int32Array(B * nodes), parents = new Int32Array(B * nodes), offsets = new Int32Array(B + 1);
-  for (let b = 0; b < B; b++) {
-    const o = b * nodes;
-    offsets[b + 1] = o + nodes;
-    for (let i = 0; i < nodes; i++) {
-      const par = i === 0 ? -1 : i <= depth ? i - 1 : Math.floor(r() * i);
-      let tok = Math.floor(r() * V);
-      for (let clash = true; clash && i > 0;) {
-        clash = false;
-        for (let c = 1; c < i; c++) if (parents[o + c] === par && tokens[o + c] === tok) clash = true;
-        if (clash) tok = Math.floor(r() * V);
-      }
-      tokens[o + i] = tok;
-      parents[o + i] = par;
-    }
-  }
-  return { tokens, parents, offsets };
-}
 
 function bf16Logits(n, seed) {
   const r = lcg(seed);
@@ -62,7 +42,8 @@ function bf16Logits(n, seed) {
 }
 
 const B = 64, NODES = 64, V = 256;
-const trees = makeTrees(B, NODES, V, 5, 1);
+// Shaped like bench/gpu-targets.js's 64 × 64 trees; its generator differs, so not the same trees.
+const trees = makeTrees(B, NODES, V, 5, lcg(1));
 const target = { data: bf16Logits(B * NODES * V, 11), dtype: 'bfloat16', rows: B * NODES, vocab: V };
 const cases = [
   { name: 'T 0.7 + top-k 20 + top-p 0.9', opts: { mode: 'sample', temperature: 0.7, topK: 20, topP: 0.9, seed: 7, step: 1 } },
