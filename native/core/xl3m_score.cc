@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string>
 
 #include "backend.h"
+#include "device.h"
 #include "error.h"
+#include "multi_device.h"
 
 namespace lw {
 
@@ -62,17 +65,53 @@ void xl3m_push(Backend backend, const Xl3mChunkArgs& a, double* state) {
   }
   const KernelTable& t = dispatch(backend, l.mem.on_device, "logits.data");
   const Xl3mRowsFn row_values = entry(t, t.xl3m_rows, "XL3M scoring");
+  // Devices: only CUDA with host logits is ever split (device data lives on one device; the CPU backend ignores
+  // the list, as the scaling fit does). An explicit list is resolved up front so a bad ordinal fails before any work.
+  const bool split_host = backend == Backend::Cuda && !l.mem.on_device;
+  if (backend == Backend::Cuda && l.mem.on_device && !a.devices.empty()) {
+    throw_range("opts.devices applies to host logits; device data runs on its own device (device " +
+                std::to_string(l.mem.device) + ")");
+  }
+  const int visible = split_host ? device::count() : 0;
+  std::vector<int> devs;
+  if (split_host && !a.devices.empty()) devs = resolve_devices(a.devices, visible, "opts.devices");
   // Row values are produced in blocks of at most kRowBlock rows, so scratch stays bounded for any input.
   constexpr int64_t kRowBlock = 1 << 16;
   std::vector<float> values(static_cast<size_t>(std::min(l.rows, kRowBlock)));
   const size_t row_bytes = static_cast<size_t>(l.vocab) * dtype_size(l.dtype);
   for (int64_t r0 = 0; r0 < l.rows; r0 += kRowBlock) {
     Xl3mChunkArgs sub = a;
+    sub.devices.clear();
     sub.logits.rows = std::min(kRowBlock, l.rows - r0);
     sub.logits.mem.data = static_cast<const uint8_t*>(l.mem.data) + static_cast<size_t>(r0) * row_bytes;
     sub.targets = a.targets ? a.targets + r0 : nullptr;
     sub.row_offset = a.row_offset + r0;
-    row_values(sub, values.data());
+    std::vector<int> block_devs = devs;
+    if (split_host && a.devices.empty() && visible > 1 &&
+        static_cast<int64_t>(static_cast<size_t>(sub.logits.rows) * row_bytes) >= kXl3mMultiDeviceMinBytes) {
+      block_devs = resolve_devices({}, visible, "opts.devices");  // automatic: every visible device
+    }
+    if (block_devs.empty()) {
+      row_values(sub, values.data());  // one device: `device` (or the data's own), unchanged single-device path
+    } else {
+      // Each slot scores a contiguous range of the block's rows on its device, and pooling below runs in row
+      // order. A row's value depends on nothing but its data and its address modulo 16 (the CUDA kernel streams
+      // 16-byte vectors between scalar head and tail elements): ranges start at multiples of `unit` rows, so every
+      // row keeps, in its range's fresh staging buffer, the alignment it has in the whole block's, and the scores
+      // are the same bits for any device list.
+      const int64_t unit = 16 / static_cast<int64_t>(std::gcd(row_bytes, size_t(16)));
+      const int64_t units = (sub.logits.rows + unit - 1) / unit;
+      for_each_device(block_devs, units, [&](int dev, int64_t ub, int64_t ue) {
+        const int64_t b = ub * unit, e = std::min(ue * unit, sub.logits.rows);
+        Xl3mChunkArgs part = sub;
+        part.device = dev;
+        part.logits.rows = e - b;
+        part.logits.mem.data = static_cast<const uint8_t*>(sub.logits.mem.data) + static_cast<size_t>(b) * row_bytes;
+        part.targets = sub.targets ? sub.targets + b : nullptr;
+        part.row_offset = sub.row_offset + b;
+        row_values(part, values.data() + b);
+      });
+    }
     xl3m_pool_rows(values.data(), sub.row_offset, sub.logits.rows, a.positions, state);
   }
 }

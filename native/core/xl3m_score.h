@@ -25,9 +25,21 @@ struct Xl3mChunkArgs {
   int64_t segments = 0;
   int64_t positions = 0;              // rows per segment
   int64_t row_offset = 0;
+  // CUDA, host logits: the devices each row block is split over (core/multi_device.h; a device listed twice takes
+  // two ranges concurrently). Empty = automatic: every visible device for a block of at least
+  // kXl3mMultiDeviceMinBytes, else `device` alone. Ignored by the CPU backend; device-resident logits run on their
+  // own device, and an explicit list with them is a Range error.
+  std::vector<int> devices;
+  int device = 0;                     // CUDA device host logits are uploaded to when not split
   Cancel cancel;
   Tuning tuning = process_tuning();
 };
+
+// Below this many bytes of host logits per row block an automatic device list keeps the block on one device:
+// starting a thread per device (and, on a process's first call, each other GPU's context) costs more than
+// uploading and reducing a few MiB on one GPU saves. At 64 MiB one GPU spends milliseconds on the host→device copy
+// alone, which splitting spreads over every GPU's own PCIe link.
+constexpr int64_t kXl3mMultiDeviceMinBytes = int64_t(64) << 20;
 
 void xl3m_pool_init(double* state, int64_t segments);
 // Folds row values (global rows [first_row, first_row + n), in order) into the state.

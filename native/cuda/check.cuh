@@ -71,7 +71,10 @@ inline void* pinned_host(int slot, size_t bytes) {
   return s.p[slot];
 }
 
-// Stream-ordered scratch memory on the per-thread default stream, freed when it goes out of scope.
+// Stream-ordered scratch memory on the per-thread default stream, freed when it goes out of scope. Allocation and
+// free both use the current device's per-thread stream: keep the device it was allocated on current until it dies
+// (entry points call cudaSetDevice once, before their first Scratch). Host threads on the same or different
+// devices each get their own stream, so concurrent calls (core/multi_device.h) are safe.
 class Scratch {
  public:
   Scratch() = default;

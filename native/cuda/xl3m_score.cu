@@ -128,7 +128,10 @@ void xl3m_row_values_cuda(const Xl3mChunkArgs& a, float* values) {
   const int64_t rows = l.rows;
   if (rows == 0) return;
   a.cancel.check();
-  const int dev = l.mem.on_device ? l.mem.device : 0;
+  // Host rows go to a.device (core/xl3m_score.cc splits a large block over several, one host thread each). The
+  // device stays current until return, so every Scratch below is freed on the per-thread stream (this thread's, on
+  // this device) it was allocated on; concurrent calls, on one device or several, never share a stream or a buffer.
+  const int dev = l.mem.on_device ? l.mem.device : a.device;
   check(cudaSetDevice(dev), "cudaSetDevice");
   const size_t bytes = static_cast<size_t>(rows * l.vocab * dtype_size(l.dtype));
   Scratch staging, targets_dev, values_dev, partials_dev, bad_dev;
