@@ -138,16 +138,7 @@ Napi::Value ScalingFit(const Napi::CallbackInfo& info) {
     o.optimum_rel_tol = number(opts, "optimumRelTol", "opts.optimumRelTol");
     o.backend = backend_of(opts);
     // opts.devices: absent or 'all' = every visible GPU (large bootstraps only), else the ordinals to split over.
-    Napi::Value dv = opts.Get("devices");
-    if (dv.IsArray()) {
-      Napi::Array a = dv.As<Napi::Array>();
-      if (a.Length() == 0) throw Error(ErrorKind::Range, "opts.devices must list at least one device");
-      for (uint32_t i = 0; i < a.Length(); ++i) {
-        Napi::Value e = a.Get(i);
-        if (!e.IsNumber()) throw Error(ErrorKind::Type, "opts.devices[" + std::to_string(i) + "] must be a device ordinal");
-        o.devices.push_back(e.As<Napi::Number>().Int32Value());
-      }
-    }
+    o.devices = devices_of(opts);
     o.cancel.flag = cancel_flag(opts, pins);
     o.tuning = tuning_of(opts);
     size_t np = 0;

@@ -264,6 +264,25 @@ Backend backend_of(const Napi::Object& opts) {
   return enum_of<Backend>(opts, "backend", "backend", {{"cpu", Backend::Cpu}, {"cuda", Backend::Cuda}});
 }
 
+std::vector<int> devices_of(const Napi::Object& opts) {
+  std::vector<int> out;
+  Napi::Value dv = opts.Get("devices");
+  if (!dv.IsArray()) return out;
+  Napi::Array a = dv.As<Napi::Array>();
+  if (a.Length() == 0) throw Error(ErrorKind::Range, "opts.devices must list at least one device");
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    const std::string name = "opts.devices[" + std::to_string(i) + "]";
+    if (!e.IsNumber()) throw Error(ErrorKind::Type, name + " must be a device ordinal");
+    const double d = e.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0) {
+      throw Error(ErrorKind::Range, name + " must be an integer >= 0 (a device ordinal)");
+    }
+    out.push_back(static_cast<int>(d));
+  }
+  return out;
+}
+
 const volatile int32_t* cancel_flag(const Napi::Object& opts, Pins& pins) {
   size_t n = 0;
   int32_t* p = optional_typed_array<int32_t>(opts, "cancel", napi_int32_array, "cancel", &n, pins);

@@ -105,6 +105,11 @@ PerRequest<int32_t> unpack_max_accepted(const Napi::Object& opts, int64_t batch,
 // Backend requested by the TS layer for this call (the loader picks the addon; this picks the path).
 Backend backend_of(const Napi::Object& opts);
 
+// opts.devices (scaling fit, XL3M): absent or not an array ('all') = automatic, returned empty; else a non-empty
+// array of device ordinals (TypeError for a non-number entry, RangeError for an empty array or an entry that is not
+// an integer >= 0). Visibility is checked where the devices are used (core/multi_device.h resolve_devices).
+std::vector<int> devices_of(const Napi::Object& opts);
+
 // Cancel flag: opts.cancel is an Int32Array(1) set by an AbortSignal listener in TS.
 const volatile int32_t* cancel_flag(const Napi::Object& opts, Pins& pins);
 

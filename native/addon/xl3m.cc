@@ -2,7 +2,8 @@
 // xl3mPush(logits, opts) → Promise<undefined>              streaming: folds a chunk into opts.state (Float64Array)
 // xl3mFinish(state, opts) → Float32Array                   streaming: scores from a complete state
 // opts: { segments, positions, metric: 'entropy' | 'nll', pooling: 'mean' | 'last' | 'min', targets?, temperature,
-//         rowOffset (push), state (push), backend, cancel }   (every key required except targets; lib/xl3m/score.ts)
+//         rowOffset (push), state (push), backend, cancel, devices? }   (every key required except targets and
+//         devices: absent = automatic; lib/xl3m/score.ts)
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ std::shared_ptr<Xl3mChunkArgs> chunk_args(Napi::Env env, const Napi::CallbackInf
     throw Error(ErrorKind::Range, "targets must have one entry per logits row (" + std::to_string(a->logits.rows) + ")");
   }
   a->temperature = static_cast<float>(number(opts, "temperature", "temperature"));
+  a->devices = devices_of(opts);  // CUDA, host logits: the GPUs to split rows over (core/xl3m_score.h)
   a->cancel.flag = cancel_flag(opts, pins);
   a->tuning = tuning_of(opts);
   return a;
