@@ -70,6 +70,8 @@ export interface NativeXl3mOptions {
   backend: NativeBackend;
   cancel: CancelFlag;
   tuning?: NativeTuning;
+  /** CUDA devices to split host logits over (absent: every visible one, for large calls). */
+  devices?: number[];
 }
 
 /** `xl3mPush` options: the chunk's first global row and the O(segments) state it folds into. */

@@ -260,6 +260,16 @@ export function perRequest<N extends 'Float32Array' | 'Int32Array'>(
   return v;
 }
 
+/**
+ * `opts.devices` of the multi-GPU calls (scaling fit, XL3M scoring): undefined or 'all' → undefined (automatic),
+ * else a non-empty array of device ordinals (integers in [0, 1023]; visibility is checked natively).
+ */
+export function deviceList(v: unknown, name = 'opts.devices'): number[] | undefined {
+  if (v === undefined || v === 'all') return undefined;
+  if (!Array.isArray(v) || v.length === 0) throw invalidType(name, "'all' or a non-empty array of device ordinals", v);
+  return v.map((x: unknown, i) => integer(x, `${name}[${i}]`, { min: 0, max: 1023 }));
+}
+
 /** A function. */
 export function callback(v: unknown, name: string): (...args: never[]) => unknown {
   if (typeof v !== 'function') throw invalidType(name, 'a function', v);

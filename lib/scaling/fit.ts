@@ -6,7 +6,7 @@
 import { withSignal } from '../runtime/abort';
 import type { NativeBootstrapOptions, NativeFitResult } from '../runtime/addonTypes';
 import { nativeFunction, resolveBackend } from '../runtime/native';
-import { boolean, callback, integer, invalidType, number, oneOf, optionKeys, options, rangeError, seed as seedOf } from '../runtime/validate';
+import { boolean, callback, deviceList, integer, number, oneOf, optionKeys, options, rangeError, seed as seedOf } from '../runtime/validate';
 import type {
   BootstrapOptions,
   BootstrapSummary,
@@ -46,12 +46,6 @@ function naturalParams(spec: LawSpec, theta: Float64Array): Record<string, numbe
     out[name] = spec.log[j] ? Math.exp(theta[j]!) : theta[j]!;
   });
   return out;
-}
-
-function checkDevices(d: unknown): number[] | undefined {
-  if (d === undefined || d === 'all') return undefined;
-  if (!Array.isArray(d) || d.length === 0) throw invalidType('opts.devices', "'all' or a non-empty array of device ordinals", d);
-  return d.map((x: unknown, i) => integer(x, `opts.devices[${i}]`, { min: 0, max: 1023 }));
 }
 
 /** Named warnings about inputs that leave parameters unidentified (see {@link FitResult.warnings}). */
@@ -221,7 +215,7 @@ export async function fit<L extends ScalingLaw = 'chinchilla'>(
   const optimumRelTol = number(o.optimumRelTol ?? 1e-6, 'opts.optimumRelTol', { min: 0 });
   const boot = checkBootstrap(o.bootstrap, bootObjective);
   const onProgress = o.onProgress === undefined ? undefined : (callback(o.onProgress, 'opts.onProgress') as (done: number, total: number) => void);
-  const devices = checkDevices(o.devices);
+  const devices = deviceList(o.devices);
   const backend = resolveBackend(o.backend);
   const run = nativeFunction(backend, 'scalingFit');
 

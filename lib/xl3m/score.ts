@@ -6,7 +6,7 @@
 import { withSignal } from '../runtime/abort';
 import { Logits, checkTokenIds, normalizeLogits } from '../logits';
 import { BackendChoice, NativeTuning, backendForCall, nativeFunction } from '../runtime/native';
-import { integer, lwError, number, oneOf, optionKeys, options, rangeError, typeError } from '../runtime/validate';
+import { deviceList, integer, lwError, number, oneOf, optionKeys, options, rangeError, typeError } from '../runtime/validate';
 
 /** Per-row certainty measure. 'entropy': H(p) of the predictive distribution; 'nll': −log p(target). */
 export type Xl3mMetric = 'entropy' | 'nll';
@@ -27,6 +27,14 @@ export interface ScoreOptions {
   temperature?: number;
   /** 'cpu', 'cuda' or 'auto'. Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /**
+   * CUDA devices to split host logits over (absent: every visible GPU for large calls). Each GPU scores a
+   * contiguous range of rows exactly as one GPU would, so the scores do not depend on the list. Absent or 'all':
+   * every visible GPU once the host logits hold 64 MiB (counted per block of 2^16 rows), else device 0; a list always
+   * splits over those devices (one listed twice takes two ranges concurrently). Ignored by the CPU backend;
+   * device-resident logits run on their own device, and giving a list with them is a RangeError.
+   */
+  devices?: 'all' | readonly number[];
   /** Aborts the call (the promise rejects with an AbortError). */
   signal?: AbortSignal;
   /** @internal Forces native code paths (tests and benchmarks). */
@@ -47,6 +55,11 @@ export interface ScorerOptions {
   temperature?: number;
   /** 'cpu', 'cuda' or 'auto'. Device data always runs on CUDA. */
   backend?: BackendChoice;
+  /**
+   * CUDA devices to split host logits over (absent: every visible GPU for large calls), per push: as
+   * {@link ScoreOptions.devices}. A push of device-resident logits with a list is a RangeError.
+   */
+  devices?: 'all' | readonly number[];
   /** @internal Forces native code paths (tests and benchmarks). */
   tuning?: NativeTuning;
 }
@@ -69,16 +82,20 @@ export interface Xl3mScorer {
 const METRICS = ['entropy', 'nll'] as const satisfies readonly Xl3mMetric[];
 const POOLINGS = ['mean', 'last', 'min'] as const satisfies readonly Xl3mPooling[];
 const SCORE_KEYS = optionKeys<ScoreOptions>({
-  segments: 1, metric: 1, targets: 1, pooling: 1, temperature: 1, backend: 1, signal: 1, tuning: 1,
+  segments: 1, metric: 1, targets: 1, pooling: 1, temperature: 1, backend: 1, devices: 1, signal: 1, tuning: 1,
 });
 const SCORER_KEYS = optionKeys<ScorerOptions>({
-  segments: 1, positionsPerSegment: 1, metric: 1, pooling: 1, temperature: 1, backend: 1, tuning: 1,
+  segments: 1, positionsPerSegment: 1, metric: 1, pooling: 1, temperature: 1, backend: 1, devices: 1, tuning: 1,
 });
 const PUSH_KEYS = optionKeys<{ signal?: AbortSignal }>({ signal: 1 });
 
 const metricOf = (v: unknown): Xl3mMetric => oneOf(v ?? 'entropy', 'opts.metric', METRICS);
 const poolingOf = (v: unknown): Xl3mPooling => oneOf(v ?? 'mean', 'opts.pooling', POOLINGS);
 const temperatureOf = (v: unknown): number => number(v ?? 1, 'opts.temperature', { min: 0, minExclusive: true });
+// Device-resident logits live on one device: a device list cannot split them (core/xl3m_score.cc says the same).
+function checkDevicesFor(devices: number[] | undefined, onDevice: boolean): void {
+  if (devices && onDevice) throw rangeError('opts.devices applies to host logits; device data runs on its own device');
+}
 
 /**
  * Scores segments from the logits at their scored positions. Row r belongs to segment ⌊r / P⌋ with
@@ -107,6 +124,8 @@ export async function score(logits: Logits, opts: ScoreOptions): Promise<Float32
   let targets: Int32Array | undefined;
   if (metric === 'nll' && o.targets === undefined) throw typeError("opts.targets (Int32Array, one per row) is required for metric 'nll'");
   if (o.targets !== undefined) targets = checkTokenIds(o.targets, 'opts.targets', rows, l.native.vocab);
+  const devices = deviceList(o.devices);
+  checkDevicesFor(devices, l.onDevice);
   const backend = backendForCall(o.backend, l.onDevice);
   const run = nativeFunction(backend, 'xl3mScore');
   return withSignal(o.signal, (cancel) =>
@@ -120,6 +139,7 @@ export async function score(logits: Logits, opts: ScoreOptions): Promise<Float32
       backend,
       cancel,
       tuning: opts.tuning,
+      ...(devices ? { devices } : {}),
     }),
   );
 }
@@ -138,6 +158,7 @@ class Scorer implements Xl3mScorer {
   private readonly pooling: Xl3mPooling;
   private readonly temperature: number;
   private readonly backend: BackendChoice | undefined;
+  private readonly devices: number[] | undefined;
   private readonly tuning: NativeTuning | undefined;
 
   constructor(opts: ScorerOptions) {
@@ -153,6 +174,7 @@ class Scorer implements Xl3mScorer {
     this.pooling = poolingOf(o.pooling);
     this.temperature = temperatureOf(o.temperature);
     this.backend = o.backend;
+    this.devices = deviceList(o.devices);
     this.tuning = o.tuning;
     this.state = nativeFunction('cpu', 'xl3mInit')(this.segments);
   }
@@ -175,6 +197,7 @@ class Scorer implements Xl3mScorer {
       }
       if (this.metric === 'nll' && targets === undefined) throw typeError("targets (Int32Array, one per chunk row) is required for metric 'nll'");
       const t = targets === undefined ? undefined : checkTokenIds(targets, 'targets', rows, l.native.vocab);
+      checkDevicesFor(this.devices, l.onDevice);
       const backend = backendForCall(this.backend, l.onDevice);
       const run = nativeFunction(backend, 'xl3mPush');
       this.vocab = l.native.vocab;
@@ -195,6 +218,7 @@ class Scorer implements Xl3mScorer {
             backend,
             cancel,
             tuning: this.tuning,
+            ...(this.devices ? { devices: this.devices } : {}),
           }),
         ),
       );
