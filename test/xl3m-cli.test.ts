@@ -90,6 +90,15 @@ describe('lengthwise xl3m', () => {
     const want = await score({ data, dtype: 'bfloat16', rows: S * P, vocab: V }, { segments: S, metric: 'nll', targets, backend: 'cpu' });
     expect(j.scores).toEqual(Array.from(want));
     expect(j.selected).toEqual(j.ranking.slice(0, 2).sort((a, b) => a - b));
+    // --devices: the CPU backend ignores the list; a malformed list is a usage error.
+    const d = await capture(['--logits', f, '--dtype', 'bfloat16', '--metric', 'nll', '--targets', t, '--json', '--backend', 'cpu', '--devices', '0, 1']);
+    expect(d.code).toBe(0);
+    expect((JSON.parse(d.out) as { scores: number[] }).scores).toEqual(Array.from(want));
+    for (const bad of ['', '0,', 'a', '-1', '0.5', '1024']) {
+      const e = await capture(['--logits', f, '--dtype', 'bfloat16', '--backend', 'cpu', `--devices=${bad}`]);
+      expect([bad, e.code]).toEqual([bad, 2]);
+      expect(e.err).toMatch(/--devices must be comma-separated GPU ordinals/);
+    }
   });
 
   test('raw file with shape flags, table output, token budget', async () => {

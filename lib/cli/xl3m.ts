@@ -37,6 +37,7 @@ export const XL3M_OPTIONS: Record<string, OptionSpec> = {
   'context-tokens': { type: 'string', value: 'C', group: LOGITS, help: 'context length, for --token-budget (default S·(L−O)+O)' },
   'npz-key': { type: 'string', value: 'NAME', group: LOGITS, help: "array of a .npz holding several (default: the only one, or 'logits')" },
   backend: { type: 'string', value: 'B', group: LOGITS, help: 'cpu | cuda | auto' },
+  devices: { type: 'string', value: 'LIST', group: LOGITS, help: 'CUDA: split each chunk over these GPUs, e.g. 0,1 (default: one GPU; chunks are below the automatic split size)' },
   'segment-tokens': { type: 'string', value: 'L', group: SEG, help: 'tokens per segment (logits file: for --token-budget; model: default equal segments that fit the window)' },
   'overlap-tokens': { type: 'string', value: 'O', group: SEG, help: 'tokens shared by consecutive segments (logits file: default 0; model: default 64)' },
   model: { type: 'string', value: 'FILE', group: MODEL, help: 'target .onnx (lengthwise model interface, sidecar with window): score with the model, answer the question' },
@@ -110,7 +111,7 @@ const chunkBytes = () => Number(process.env.LENGTHWISE_CLI_CHUNK_BYTES) || 32 <<
 
 /** Streams the logits through a scorer, two chunks in flight at most (one read, one scored). */
 async function scoreStream(input: LogitsInput, S: number, targets: Int32Array | undefined,
-  opts: Pick<ScorerOptions, 'metric' | 'pooling' | 'temperature' | 'backend'>): Promise<Float32Array> {
+  opts: Pick<ScorerOptions, 'metric' | 'pooling' | 'temperature' | 'backend' | 'devices'>): Promise<Float32Array> {
   const { src, kind, dtype, rows, vocab } = input;
   const scorer = createScorer({ segments: S, positionsPerSegment: rows / S, ...opts });
   const rowBytes = vocab * ITEM_SIZE[kind];
@@ -144,6 +145,17 @@ async function scoreStream(input: LogitsInput, S: number, targets: Int32Array | 
   return scorer.finish();
 }
 
+/** --devices 0,1: comma-separated CUDA ordinals (undefined when absent). */
+function deviceListArg(args: Args): number[] | undefined {
+  const s = args.string('devices');
+  if (s === undefined) return undefined;
+  const parts = s.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d{1,4}$/.test(x) || Number(x) > 1023)) {
+    throw new UsageError(`--devices must be comma-separated GPU ordinals in [0, 1023] (e.g. 0,1), got '${s}'`);
+  }
+  return parts.map(Number);
+}
+
 async function xl3mCommand(args: Args): Promise<number> {
   if (args.has('model')) {
     const wrong = LOGITS_ONLY.filter((n) => args.has(n));
@@ -157,6 +169,7 @@ async function xl3mCommand(args: Args): Promise<number> {
   const pooling = args.choice<Xl3mPooling>('pooling', ['mean', 'last', 'min'], 'mean');
   const backend = args.choice<BackendChoice>('backend', ['cpu', 'cuda', 'auto'], 'auto');
   const temperature = args.number('temperature', { min: 0, minExclusive: true }) ?? 1;
+  const devices = deviceListArg(args);
   const given = args.int('segments', 1);
   const input = await openLogits(args);
   if (input.segments !== undefined && given !== undefined && given !== input.segments) {
@@ -187,7 +200,7 @@ async function xl3mCommand(args: Args): Promise<number> {
     }
     const topK = args.int('top-k', 0) ?? (budget === undefined ? Math.min(4, S) : undefined);
     const t0 = process.hrtime.bigint();
-    const scores = await scoreStream(input, S, targets, { metric, pooling, temperature, backend });
+    const scores = await scoreStream(input, S, targets, { metric, pooling, temperature, backend, ...(devices ? { devices } : {}) });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const selected = select(scores, { segments }, { topK, tokenBudget: budget });
     const ranking = rankSegments(scores);
