@@ -714,7 +714,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'xl3m.score',
-    names: ['logits', 'opts', 'segments', 'metric', 'targets', 'pooling', 'temperature', 'backend', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    names: ['logits', 'opts', 'segments', 'metric', 'targets', 'pooling', 'temperature', 'backend', 'devices', 'signal', 'rows', 'vocab', 'dtype', 'data'],
     build: (r) => buildScore(r),
     call: (a) => lw.xl3m.score(a[0] as lw.Logits, a[1] as lw.xl3m.ScoreOptions),
     check: (a, res) => {
@@ -723,7 +723,7 @@ export const TARGETS: Target[] = [
       if (!isTA(s, 'Float32Array') || s.length !== S) return `expected ${S} scores`;
       return undefined;
     },
-    extraKeys: { 1: ['metric', 'targets', 'pooling', 'temperature', 'backend', 'signal'] },
+    extraKeys: { 1: ['metric', 'targets', 'pooling', 'temperature', 'backend', 'devices', 'signal'] },
   },
   {
     name: 'xl3m.coarseScore',
@@ -734,7 +734,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: 'xl3m.createScorer+push+finish',
-    names: ['opts', 'segments', 'positionsPerSegment', 'metric', 'pooling', 'temperature', 'backend', 'chunk', 'targets', 'signal', 'rows', 'vocab', 'dtype', 'data'],
+    names: ['opts', 'segments', 'positionsPerSegment', 'metric', 'pooling', 'temperature', 'backend', 'devices', 'chunk', 'targets', 'signal', 'rows', 'vocab', 'dtype', 'data'],
     build: (r) => {
       const [l, o] = buildScore(r) as [lw.Logits, Record<string, unknown>];
       const S = o.segments as number;
@@ -749,7 +749,7 @@ export const TARGETS: Target[] = [
       return s.rowsPushed === s.rowsExpected ? s.finish() : s.rowsPushed;
     },
     check: (a, res) => ((res as Float32Array).length === (a[0] as { segments: number }).segments ? undefined : 'length'),
-    extraKeys: { 0: ['metric', 'pooling', 'temperature', 'backend'], 3: ['signal'] },
+    extraKeys: { 0: ['metric', 'pooling', 'temperature', 'backend', 'devices'], 3: ['signal'] },
   },
   {
     name: 'xl3m.select',
