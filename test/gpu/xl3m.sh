@@ -15,7 +15,7 @@ fi
   rc=$?
   if [ -f dist/index.js ] && ls cuda/build/Release/*.node >/dev/null 2>&1; then
     echo "== xl3m through the public API (CUDA addon)"
-    timeout 120 node test/gpu/xl3m-addon.js 2>&1 | tail -20
+    timeout 240 node test/gpu/xl3m-addon.js 2>&1 | tail -60
     rc2=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] && rc=$rc2
   else
