@@ -6,6 +6,7 @@ import { select } from '../lib/xl3m/select';
 import { type RefDType, wideLogits } from './helpers/logits';
 import { rng } from './helpers/rng';
 import { describeGpu } from './helpers/gpu';
+import { backendInfo } from '../lib/runtime/backend';
 
 
 
@@ -55,6 +56,24 @@ describeGpu('xl3m on CUDA', () => {
     // offsets keep 16-byte alignment (V × 2 = 100000 here) they are bit-identical, else within fp32 rounding.
     const got = sc.finish();
     for (let s = 0; s < S; s++) expect(Math.abs(got[s]! - once[s]!)).toBeLessThanOrEqual(1e-6 * Math.abs(once[s]!));
+  });
+
+  test('host logits split over devices ([0, 0], every GPU, default) give the one-device bits', async () => {
+    const S = 300, P = 4, V = 32000, rows = S * P; // 77 MB of bf16: the automatic split size
+    const data = wideLogits('bfloat16', rows * V, rng(17));
+    const l = { data, dtype: 'bfloat16' as const, rows, vocab: V };
+    const one = await score(l, { segments: S, backend: 'cuda', devices: [0] });
+    const n = backendInfo().devices.length;
+    for (const devices of [undefined, [0, 0], Array.from({ length: n }, (_, d) => d)]) {
+      const got = await score(l, { segments: S, backend: 'cuda', ...(devices ? { devices } : {}) });
+      expect(Buffer.from(got.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    }
+    const dev = await upload(data.subarray(0, 8 * V));
+    try {
+      await expect(score({ data: dev, dtype: 'bfloat16', rows: 8, vocab: V }, { segments: 2, devices: [0] })).rejects.toThrow(/opts\.devices applies to host logits/);
+    } finally {
+      dev.dispose();
+    }
   });
 
   test('needle found on CUDA', async () => {
