@@ -154,7 +154,7 @@ bool fits_registers(const Program& p) {
   }
   int slots = 0;
   for (bool u : used) slots += u;
-  return !early_read && last_store < prologue && peak + slots <= kRegPool;
+  return !early_read && last_store < prologue && peak + slots <= reg_pool(p.K);
 }
 
 // Points: realistic ranges (ln N ≈ 16–25) or small ones (more finite values through Var, Pow and Exp).
@@ -326,8 +326,8 @@ int main(int argc, char** argv) {
   const int programs = argc > 1 ? std::atoi(argv[1]) : 4000;
   std::mt19937_64 rng(20261203);
   int accepted = 0, refused = 0, finite = 0, values = 0;
-  int per_k[kMaxCustomParams + 1] = {}, by_depth[kRegPool + 2] = {};
-  bool seen[32][kRegPool + 1] = {};  // (opcode, depth) executed by accepted programs
+  int per_k[kMaxCustomParams + 1] = {}, by_depth[kRegPoolMax + 2] = {};
+  bool seen[32][kRegPoolMax + 1] = {};  // (opcode, depth) executed by accepted programs
   for (int t = 0; t < programs; ++t) {
     const int K = 1 + static_cast<int>(rng() % kMaxCustomParams);
     int peak = 0;
@@ -341,7 +341,7 @@ int main(int argc, char** argv) {
     }
     ++accepted;
     ++per_k[K];
-    ++by_depth[std::min(plan.max_depth, kRegPool + 1)];
+    ++by_depth[std::min(plan.max_depth, kRegPoolMax + 1)];
     for (int pc = 0; pc < plan.len; ++pc) seen[plan.code[pc] & 31][(plan.code[pc] >> kRegOpBits) & 7] = true;
     const Points pts = random_points(rng, 23, t % 2 == 0);
     for (double w : pts.w) values += w != 0;
@@ -353,8 +353,8 @@ int main(int argc, char** argv) {
     int need = 0;
     const int eff = op_effect(op, &need);
     // a slot read leaves at most 5 entries to the stack; Stores run at the end of prologue segments
-    const int top = op == static_cast<int>(Op::Store) ? 2 : op == static_cast<int>(Op::Slot) ? kRegPool - 2
-                  : kRegPool - (eff > 0 ? 1 : 0);
+    const int top = op == static_cast<int>(Op::Store) ? 2 : op == static_cast<int>(Op::Slot) ? kRegPoolMax - 2
+                  : kRegPoolMax - (eff > 0 ? 1 : 0);
     for (int d = need; d <= top; ++d) {
       if (!seen[op][d]) {
         ++missing;

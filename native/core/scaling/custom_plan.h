@@ -4,7 +4,7 @@
 //    hoisted θ-only subexpressions, each ending in Store, first): it runs once per objective evaluation;
 //  - the body (the rest) must not Store, so the slots hold the prologue's values at every point;
 //  - every slot read must follow a Store of that slot;
-//  - max stack depth + distinct slots ≤ kRegPool: the stack takes pool entries [0, depth), the slots the next ones;
+//  - max stack depth + distinct slots ≤ reg_pool(K): the stack takes pool entries [0, depth), the slots the next;
 //  - each word gets the depth it executes at in bits 5–7 (opcodes are < 32), operands as custom_regs.h says.
 #pragma once
 #include <cstdint>
@@ -71,7 +71,7 @@ inline bool plan_registers(const CustomProgram& p, RegPlan* out) {
     if (var_free && depth == 0) plan.prologue = pc + 1;
   }
   if (last_store >= plan.prologue) return false;  // a Store in the body
-  if (depth != 1 || plan.max_depth + plan.slots > kRegPool) return false;
+  if (depth != 1 || plan.max_depth + plan.slots > reg_pool(p.n_params)) return false;
   // Pass 2: the code words.
   for (int pc = 0; pc < p.len; ++pc) {
     const Op op = static_cast<Op>(p.code[pc] & 0xff);

@@ -14,9 +14,11 @@
 namespace lw {
 namespace scaling {
 
-// The machine: kRegPool dual numbers; the stack entry at depth d is pool[d], slot s of the program is
-// pool[max depth + s]. Programs needing more (deeper stacks, more distinct slots) take the interpreter.
-constexpr int kRegPool = 6;
+// The machine: reg_pool(K) dual numbers; the stack entry at depth d is pool[d], slot s of the program is
+// pool[max depth + s]. Programs needing more (deeper stacks, more distinct slots) take the interpreter. Six
+// duals for K ≤ 7 fit the kernel's registers without spills; at K = 8 six spill (255 registers), four do not.
+constexpr int kRegPoolMax = 6;
+constexpr int reg_pool(int K) { return K <= 7 ? 6 : 4; }
 // Code word of a register program: opcode | depth before the instruction << 5 | operand << 8 (unsigned).
 // Parameter and slot operands are one-hot masks, so that every access to θ, a gradient entry or a pool entry is a
 // select over compile-time indices: written as `j == index`, the compiler folds the selects back into one access
@@ -56,7 +58,8 @@ struct DualK {
 
 template <int K>
 struct RegMachine {
-  DualK<K> s[kRegPool];
+  static constexpr int kPool = reg_pool(K);
+  DualK<K> s[kPool];
   double th[K];
 };
 
@@ -69,12 +72,12 @@ LW_HD double pick(const double (&a)[K], uint32_t mask) {
 }
 template <int K>
 LW_HD void load_slot(const RegMachine<K>& m, uint32_t mask, DualK<K>& x) {
-  for (int i = 0; i < kRegPool; ++i)
+  for (int i = 0; i < RegMachine<K>::kPool; ++i)
     if (mask >> i & 1) x = m.s[i];
 }
 template <int K>
 LW_HD void store_slot(RegMachine<K>& m, uint32_t mask, const DualK<K>& x) {
-  for (int i = 0; i < kRegPool; ++i)
+  for (int i = 0; i < RegMachine<K>::kPool; ++i)
     if (mask >> i & 1) m.s[i] = x;
 }
 // The dual of parameter θ_j (one-hot mask).
@@ -172,13 +175,13 @@ LW_HD void reg_step(RegMachine<K>& m, Op op, uint32_t arg, const RegPoint& p, co
   const int need = op == Op::Store ? 1 : (op == Op::Neg || (op >= Op::PowVar && op <= Op::Sqrt)) ? 1
                  : (op <= Op::LogVar || op == Op::Slot || op == Op::PowTerm) ? 0 : 2;
   if (need == 0) {
-    if constexpr (Dp < kRegPool) reg_push(m, m.s[Dp], op, arg, p, consts);
+    if constexpr (Dp < RegMachine<K>::kPool) reg_push(m, m.s[Dp], op, arg, p, consts);
   } else if (op == Op::Store) {
-    if constexpr (Dp >= 1) store_slot(m, arg, m.s[Dp - 1]);
+    if constexpr (Dp >= 1 && Dp <= RegMachine<K>::kPool) store_slot(m, arg, m.s[Dp - 1]);
   } else if (need == 1) {
-    if constexpr (Dp >= 1) reg_unary(m.s[Dp - 1], op, arg, p);
+    if constexpr (Dp >= 1 && Dp <= RegMachine<K>::kPool) reg_unary(m.s[Dp - 1], op, arg, p);
   } else {
-    if constexpr (Dp >= 2) reg_binary(m.s[Dp - 2], m.s[Dp - 1], op);
+    if constexpr (Dp >= 2 && Dp <= RegMachine<K>::kPool) reg_binary(m.s[Dp - 2], m.s[Dp - 1], op);
   }
 }
 
@@ -186,7 +189,7 @@ template <int K>
 LW_HD void reg_exec(RegMachine<K>& m, int32_t ins, const RegPoint& p, const double* consts) {
   const Op op = static_cast<Op>(ins & ((1 << kRegOpBits) - 1));
   const uint32_t arg = static_cast<uint32_t>(ins) >> 8;
-  static_assert(kRegPool == 6, "reg_exec's depth cases");
+  static_assert(kRegPoolMax == 6, "reg_exec's depth cases");
   switch ((ins >> kRegOpBits) & 7) {
     case 0: reg_step<0>(m, op, arg, p, consts); break;
     case 1: reg_step<1>(m, op, arg, p, consts); break;
