@@ -224,6 +224,17 @@ describe('custom laws', () => {
     expect(rel(huberObjective(Array.from(custom.theta), runs.N, runs.D, runs.loss), custom.objective)).toBeLessThan(1e-12);
   });
 
+  test("tuning.customLaw ('auto' | 'interpreter', read by CUDA only) is checked, and no-op on the CPU", async () => {
+    const small = { a: [5], b: [5, 10], e: [0.5], alpha: [0.5], beta: [0.5] };
+    const auto = await scaling.fit(runs, { law, grid: small, tuning: { customLaw: 'auto' } });
+    const int = await scaling.fit(runs, { law, grid: small, tuning: { customLaw: 'interpreter' } });
+    expect(int.objective).toBe(auto.objective);
+    expect(Array.from(int.theta)).toEqual(Array.from(auto.theta));
+    await expect(scaling.fit(runs, { law, grid: small, tuning: { customLaw: 'registers' as 'auto' } })).rejects.toThrow(
+      /tuning.customLaw must be one of 'auto', 'interpreter'/,
+    );
+  });
+
   test('natural-units expression with bounds, and a bootstrap under the custom names', async () => {
     const nat = { expression: 'E + A / N**alpha + B / D**beta', params: ['E', 'A', 'B', 'alpha', 'beta'] };
     const r = await scaling.fit(runs, {

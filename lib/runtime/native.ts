@@ -30,6 +30,8 @@ export interface NativeTuning {
   treeCluster?: number;
   /** XL3M CUDA inner loop: 0 lean (128 threads), 1 lean (256 threads), 2 full statistics (128 threads). */
   xl3mVariant?: 0 | 1 | 2;
+  /** scaling.fit on CUDA, custom laws: 'auto' = the register evaluator where the program fits it, 'interpreter' = always the stack interpreter. */
+  customLaw?: 'auto' | 'interpreter';
 }
 
 const BACKEND_CHOICES = ['cpu', 'cuda', 'auto'] as const satisfies readonly BackendChoice[];

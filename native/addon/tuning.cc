@@ -38,6 +38,7 @@ Tuning tuning_of(const Napi::Object& opts) {
     if (n < 0 || n > 2) throw Error(ErrorKind::Range, "tuning.xl3mVariant must be 0, 1 or 2");
     t.xl3m_variant = static_cast<int>(n);
   }
+  if (o.Has("customLaw")) t.custom_interpreter = pick(string_or(o, "customLaw", ""), "customLaw", {"auto", "interpreter"}) == 1;
   return t;
 }
 

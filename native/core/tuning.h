@@ -20,6 +20,9 @@ struct Tuning {
   // XL3M CUDA inner loop (no environment variable; benchmarks and checks): 0 = lean s,u loop with 128-thread
   // blocks, 1 = lean with 256-thread blocks, 2 = the shared full-statistics loop with 128-thread blocks.
   int xl3m_variant = 0;
+  // Custom scaling laws on CUDA (no environment variable; benchmarks and checks): false = the register evaluator
+  // wherever the program fits it (core/scaling/custom_plan.h), true = always the stack interpreter.
+  bool custom_interpreter = false;
   // LENGTHWISE_HOST_TIMING=1: record host timestamps of each call's phases (unpack, plan, upload, launch, sync,
   // results, thread hop) for the per-call overhead benchmark (`_hostTimings()` of the addon reads them).
   bool host_timing = false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "check.cuh"
+#include "core/scaling/custom_plan.h"
 #include "core/scaling/scaling.h"
 #include "kernels_cuda.h"
 #include "scaling_loop.h"
@@ -40,7 +41,9 @@ struct DeviceWarp {
   __device__ void progress(unsigned long long v) const { *a->progress = v; }
 };
 
-template <int PL>
+// K = 0: every law, custom ones by the interpreter; K = 1..8: a custom law of K parameters on the register
+// evaluator (a.reg).
+template <int PL, int K>
 __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
   extern __shared__ double smem[];
   const int64_t n = a.pb.n;
@@ -52,12 +55,25 @@ __global__ void __launch_bounds__(kThreads) fit_kernel(KernelArgs a) {
   }
   const LogData data{base, base + n, base + 2 * n, a.columns > 3 ? base + 3 * n : nullptr};
   DeviceWarp warp{&a};
-  fit_loop<PL>(a, data, warp);
+  if constexpr (K == 0) fit_loop<PL>(a, data, warp);
+  else fit_loop<PL>(a, data, warp, RegObjective<K>{a.reg});
 }
 
 using FitKernel = void (*)(KernelArgs);
+// L-BFGS dimension: the reduced θ (σ included) fits kSmallParams for K ≤ 5 whatever the constraints.
 FitKernel kernel_for(const KernelArgs& a) {
-  return a.map.reduced <= kSmallParams ? fit_kernel<kSmallParams> : fit_kernel<kMaxParams>;
+  const bool small = a.map.reduced <= kSmallParams;
+  if (!a.reg.code) return small ? fit_kernel<kSmallParams, 0> : fit_kernel<kMaxParams, 0>;
+  switch (a.pb.k) {
+    case 1: return fit_kernel<kSmallParams, 1>;
+    case 2: return fit_kernel<kSmallParams, 2>;
+    case 3: return fit_kernel<kSmallParams, 3>;
+    case 4: return fit_kernel<kSmallParams, 4>;
+    case 5: return fit_kernel<kSmallParams, 5>;
+    case 6: return small ? fit_kernel<kSmallParams, 6> : fit_kernel<kMaxParams, 6>;
+    case 7: return small ? fit_kernel<kSmallParams, 7> : fit_kernel<kMaxParams, 7>;
+    default: return small ? fit_kernel<kSmallParams, 8> : fit_kernel<kMaxParams, 8>;
+  }
 }
 
 struct Reduced {
@@ -200,9 +216,17 @@ void multistart_cuda(const MultiStartJob& j, FitResult* out) {
   if (j.ln_u) std::copy(j.ln_u, j.ln_u + n, packed.begin() + 3 * n);
   Scratch data(packed.size() * sizeof(double)), weights,
       starts(static_cast<size_t>(std::max<int64_t>(1, S * k)) * sizeof(double));
-  // custom law: the program in device memory (every lane reads the same instruction: a broadcast)
-  Scratch code, consts;
+  // custom law: the program in device memory (every lane reads the same instruction: a broadcast), rewritten for
+  // the register evaluator where it fits
+  Scratch code, consts, reg_code;
   Problem pb = j.pb;
+  RegPlan plan;
+  const bool regs = pb.law == Law::Custom && !j.tuning.custom_interpreter && plan_registers(pb.prog, &plan);
+  if (regs) {
+    reg_code.reset(plan.code.size() * sizeof(int32_t));
+    check(cudaMemcpyAsync(reg_code.as<void>(), plan.code.data(), plan.code.size() * sizeof(int32_t),
+                          cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync register program");
+  }
   if (pb.law == Law::Custom) {
     code.reset(static_cast<size_t>(pb.prog.len) * sizeof(int32_t));
     int n_consts = 1;
@@ -241,6 +265,7 @@ void multistart_cuda(const MultiStartJob& j, FitResult* out) {
   a.starts = starts.as<double>();
   a.S = S;
   a.ctl = j.control;
+  if (regs) a.reg = plan.program(reg_code.as<int32_t>(), pb.prog.consts);
   Mapped mapped;
 
   // Pass 1: every (resample, start).

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/scaling/custom_regs.h"
 #include "core/scaling/scaling.h"
 
 namespace lw {
@@ -32,6 +33,7 @@ struct KernelArgs {
   StartOutcome* outcome;   // total
   double* theta;           // total × P, or null
   LbfgsControl ctl;
+  RegProgram reg;          // custom law on the register evaluator (device pointers); unused by the interpreter kernels
   const volatile int* cancel;             // mapped host memory
   volatile unsigned long long* progress;  // mapped host memory: tasks handed out
 };
@@ -50,8 +52,9 @@ LW_HD int popcount32(uint32_t v) {
 
 // Work is (resample, start) tasks in units of a.unit consecutive tasks. A warp takes one unit at a time and
 // hands its tasks to whichever lanes are free; each loop trip is one objective evaluation in every busy lane.
-template <int PL, typename W>
-LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
+// `obj` evaluates the objective in θ (model.h's LawObjective, or RegObjective<K> of custom_regs.h).
+template <int PL, typename W, typename Obj = LawObjective>
+LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp, const Obj& obj = Obj()) {
   const int64_t n = a.pb.n;
   const unsigned lane = warp.lane();
   const int64_t n_units = (a.total + a.unit - 1) / a.unit;
@@ -92,7 +95,7 @@ LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
           if (a.pb.objective == Objective::HuberLikelihood) {
             double th0[kMaxParams] = {0};
             a.map.start_full(a.starts + s * a.k, a.P - 1, th0);
-            x0[a.k] = initial_log_scale(a.pb, data, w, th0);
+            x0[a.k] = obj.log_scale(a.pb, data, w, th0);
           }
           st.start(a.map.reduced, x0, a.ctl);
           active = true;
@@ -104,7 +107,7 @@ LW_HD void fit_loop(const KernelArgs& a, const LogData& data, W& warp) {
     if (warp.ballot(active) == 0) break;
     if (active) {
       double g[kMaxParams];
-      const double f = ident ? objective_eval(a.pb, data, w, st.xt, g) : reduced_eval(a.pb, a.map, data, w, st.xt, g);
+      const double f = reduced_eval(obj, a.pb, a.map, ident, data, w, st.xt, g);
       if (!st.step(f, g)) {
         const bool bad = st.status == FitStatus::BadStart;
         StartOutcome o;

@@ -1,6 +1,7 @@
 // CUDA vs CPU for scaling.fit on the GPU machine (no jest there): the three objectives, the bootstrap, the
 // constraints / weights / data-constrained / custom-law / bootstrap-objective cases of test/scaling-gpu.test.ts,
-// and a multi-device split equal to one device. Run: node test/gpu/scaling-laws.js (from a directory holding
+// custom laws on the register evaluator equal to the interpreter bit for bit, and a multi-device split equal to one
+// device. Run: node test/gpu/scaling-laws.js (from a directory holding
 // dist/, build/ and cuda/build/); prints one line per case and exits 1 on any disagreement.
 const path = require('path');
 const { scaling } = require(path.join(__dirname, '..', '..', 'dist'));
@@ -9,6 +10,7 @@ const runs = scaling.chinchillaRuns();
 const db = scaling.datablationsRuns();
 const base = { A: Math.exp(6.255414), B: Math.exp(7.3049974), E: Math.exp(0.6254804), alpha: 0.3526596, beta: 0.3526596 };
 const law = { expression: 'exp(a) / N^alpha + exp(b) / D^beta + exp(e)', params: ['a', 'b', 'e', 'alpha', 'beta'] };
+const customGrid = { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] };
 const w = Float64Array.from(runs.N, (_, i) => 1 + (i % 3));
 const cases = [
   ['huber', runs, { objective: 'huber' }],
@@ -26,7 +28,7 @@ const cases = [
   ['data-constrained, R_N* fixed', db, { law: 'data-constrained', fix: { rnStar: 5.31 }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20] } }],
   ['data-constrained, R_N* bounded', db, { law: 'data-constrained', bounds: { rnStar: [1, 50] }, grid: { a: [5, 6], b: [7], e: [0.6], alpha: [0.35], beta: [0.35], rdStar: [10, 20], rnStar: [5] } }],
   ['tie + fix + bounds + weights', runs, { tie: [['alpha', 'beta']], fix: { E: 1.69 }, bounds: { alpha: [0.1, 0.6] }, weights: w }],
-  ['custom expression', runs, { law, grid: { a: [0, 5, 10], b: [5, 10], e: [0, 0.5], alpha: [0.5], beta: [0.5] } }],
+  ['custom expression', runs, { law, grid: customGrid }],
   ['likelihood fit, Huber-sum bootstrap', runs, { objective: 'huber-likelihood', bootstrapObjective: 'huber', bootstrap: { resamples: 8, seed: 2 } }],
 ];
 
@@ -55,6 +57,26 @@ const cases = [
     const ok = rel < (spec.objTol ?? 1e-9) && dTheta < 1e-4 && dBoot < 1e-4;
     bad += !ok;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: objective rel ${rel.toExponential(2)}, theta ${dTheta.toExponential(2)}, bootstrap ${dBoot.toExponential(2)}; cpu ${t1 - t0} ms, cuda ${t2 - t1} ms`);
+  }
+  // Custom laws on CUDA: the register evaluator (default) and the stack interpreter must agree bit for bit
+  // (objective, θ, evaluations, bootstrap samples; NaN matches NaN).
+  const natural = { expression: 'E + A / N^alpha + B / D^beta', params: ['E', 'A', 'B', 'alpha', 'beta'] };
+  const customs = [
+    ['chinchilla expression, huber', { law, grid: customGrid }],
+    ['chinchilla expression, likelihood, alpha bounded', { law, grid: customGrid, objective: 'huber-likelihood', bounds: { alpha: [0, 1] } }],
+    ['natural units, E A B > 0', { law: natural, bounds: { E: [0, Infinity], A: [0, Infinity], B: [0, Infinity] }, grid: { E: [1, 2], A: [100, 1000], B: [100, 3000], alpha: [0.3, 0.6], beta: [0.3, 0.6] } }],
+    ['chinchilla expression, bootstrap', { law, grid: customGrid, bootstrap: { resamples: 6, seed: 4, gridPerResample: true } }],
+  ];
+  const bits = (x) => Array.from(new Uint32Array(Float64Array.from(x).buffer));
+  const sameNumbers = (x, y) => x.length === y.length && x.every((v, i) => (Number.isNaN(v) && Number.isNaN(y[i])) || bits([v]).join() === bits([y[i]]).join());
+  const flat = (r) => [r.objective, ...r.theta, r.evaluations, r.startsAtOptimum,
+    ...(r.bootstrap ? Object.keys(r.bootstrap.samples).sort().flatMap((k) => Array.from(r.bootstrap.samples[k])) : [])];
+  for (const [name, o] of customs) {
+    const reg = await scaling.fit(runs, { ...o, backend: 'cuda' });
+    const int = await scaling.fit(runs, { ...o, backend: 'cuda', tuning: { customLaw: 'interpreter' } });
+    const same = sameNumbers(flat(reg), flat(int));
+    bad += !same;
+    console.log(`${same ? 'ok  ' : 'FAIL'} custom law on CUDA, registers == interpreter: ${name} (objective ${reg.objective})`);
   }
   const boot = { resamples: 7, seed: 3, gridPerResample: false };
   const one = await scaling.fit(runs, { backend: 'cuda', bootstrap: boot, devices: [0] });

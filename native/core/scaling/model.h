@@ -469,14 +469,16 @@ LW_HD double objective_eval(const Problem& pb, const Data& data, const double* w
   }
 }
 
-// The objective in the reduced coordinates u of a constraint map (identity map: θ = u).
-template <typename Data>
-LW_HD double reduced_eval(const Problem& pb, const ParamMap& map, const Data& data, const double* w, const double* u,
-                          double* gu) {
+// The objective in the reduced coordinates u of a constraint map; `ident` (map.identity()): θ = u, no map.
+// `obj` evaluates it in θ (LawObjective below, or the CUDA kernel's register evaluator of custom laws,
+// custom_regs.h), from one call site so the GPU kernel inlines it once.
+template <typename Obj, typename Data>
+LW_HD double reduced_eval(const Obj& obj, const Problem& pb, const ParamMap& map, bool ident, const Data& data,
+                          const double* w, const double* u, double* gu) {
   double th[kMaxParams], dth[kMaxParams], g[kMaxParams];
-  map.to_full(u, th, dth);
-  const double f = objective_eval(pb, data, w, th, g);
-  map.reduce(g, dth, gu);
+  if (!ident) map.to_full(u, th, dth);
+  const double f = obj(pb, data, w, ident ? u : th, ident ? gu : g);
+  if (!ident) map.reduce(g, dth, gu);
   return f;
 }
 
@@ -496,6 +498,18 @@ LW_HD double initial_log_scale(const Problem& pb, const Data& data, const double
   if (!(mean < 1e12)) mean = 1e12;
   return log(pb.delta * mean);
 }
+
+// The objective of any law through the functions above (custom laws by the interpreter).
+struct LawObjective {
+  template <typename Data>
+  LW_HD double operator()(const Problem& pb, const Data& d, const double* w, const double* th, double* g) const {
+    return objective_eval(pb, d, w, th, g);
+  }
+  template <typename Data>
+  LW_HD double log_scale(const Problem& pb, const Data& d, const double* w, const double* th) const {
+    return initial_log_scale(pb, d, w, th);
+  }
+};
 
 // Plain arrays of ln N, ln D, ln loss (and ln U for the laws that read it).
 struct LogData {
