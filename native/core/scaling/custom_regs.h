@@ -141,34 +141,6 @@ LW_HD void reg_unary(DualK<K>& x, Op op, uint32_t arg, const RegPoint& p) {
   for (int j = 0; j < K; ++j) x.d[j] *= s;
 }
 
-template <int K>
-LW_HD void reg_binary(DualK<K>& x, const DualK<K>& y, Op op) {
-  switch (op) {
-    case Op::Add: x.v += y.v; for (int j = 0; j < K; ++j) x.d[j] += y.d[j]; break;
-    case Op::Sub: x.v -= y.v; for (int j = 0; j < K; ++j) x.d[j] -= y.d[j]; break;
-    case Op::Mul:
-      for (int j = 0; j < K; ++j) x.d[j] = x.d[j] * y.v + x.v * y.d[j];
-      x.v *= y.v;
-      break;
-    case Op::Div: {
-      const double iy = 1 / y.v, q = x.v * iy;
-      for (int j = 0; j < K; ++j) x.d[j] = (x.d[j] - q * y.d[j]) * iy;
-      x.v = q;
-      break;
-    }
-    case Op::Pow: {  // x^y = exp(y ln x)
-      const double lx = log(x.v), v = exp(y.v * lx), sx = v * y.v / x.v, sy = v * lx;
-      for (int j = 0; j < K; ++j) x.d[j] = sx * x.d[j] + (y.d[j] != 0 ? sy * y.d[j] : 0.0);
-      x.v = v;
-      break;
-    }
-    default: {  // Min, Max
-      const bool take_y = op == Op::Min ? y.v < x.v : y.v > x.v;
-      if (take_y) x = y;
-    }
-  }
-}
-
 // One instruction at stack depth Dp (entries [0, Dp) live). Combinations a valid plan never produces do nothing.
 template <int Dp, int K>
 LW_HD void reg_step(RegMachine<K>& m, Op op, uint32_t arg, const RegPoint& p, const double* consts) {
@@ -181,7 +153,7 @@ LW_HD void reg_step(RegMachine<K>& m, Op op, uint32_t arg, const RegPoint& p, co
   } else if (need == 1) {
     if constexpr (Dp >= 1 && Dp <= RegMachine<K>::kPool) reg_unary(m.s[Dp - 1], op, arg, p);
   } else {
-    if constexpr (Dp >= 2 && Dp <= RegMachine<K>::kPool) reg_binary(m.s[Dp - 2], m.s[Dp - 1], op);
+    if constexpr (Dp >= 2 && Dp <= RegMachine<K>::kPool) dual_binary<K>(m.s[Dp - 2], m.s[Dp - 1], op);
   }
 }
 

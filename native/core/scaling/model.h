@@ -267,6 +267,38 @@ struct Dual {
   double d[kMaxCustomParams];
 };
 
+// x <- x op y for a binary op on duals of K derivative entries (an unknown op gives NaN). The one definition for the
+// interpreter below and the register evaluator (custom_regs.h): the two agree bit for bit.
+template <int K, class D>
+LW_HD void dual_binary(D& x, const D& y, Op op) {
+  switch (op) {
+    case Op::Add: x.v += y.v; for (int j = 0; j < K; ++j) x.d[j] += y.d[j]; break;
+    case Op::Sub: x.v -= y.v; for (int j = 0; j < K; ++j) x.d[j] -= y.d[j]; break;
+    case Op::Mul:
+      for (int j = 0; j < K; ++j) x.d[j] = x.d[j] * y.v + x.v * y.d[j];
+      x.v *= y.v;
+      break;
+    case Op::Div: {
+      const double iy = 1 / y.v, q = x.v * iy;
+      for (int j = 0; j < K; ++j) x.d[j] = (x.d[j] - q * y.d[j]) * iy;
+      x.v = q;
+      break;
+    }
+    case Op::Pow: {  // x^y = exp(y ln x)
+      const double lx = log(x.v), v = exp(y.v * lx), sx = v * y.v / x.v, sy = v * lx;
+      for (int j = 0; j < K; ++j) x.d[j] = sx * x.d[j] + (y.d[j] != 0 ? sy * y.d[j] : 0.0);
+      x.v = v;
+      break;
+    }
+    case Op::Min: case Op::Max: {
+      const bool take_y = op == Op::Min ? y.v < x.v : y.v > x.v;
+      if (take_y) x = y;
+      break;
+    }
+    default: x.v = NAN; break;
+  }
+}
+
 // Runs a custom program at one point: L̂ and dL̂/dθ as a dual number (`slots`: kMaxSlots scratch entries).
 LW_HD Dual custom_value(const CustomProgram& p, const double* th, double lN, double lD, double lU, Dual* slots) {
   Dual st[kMaxStack];
@@ -327,35 +359,8 @@ LW_HD Dual custom_value(const CustomProgram& p, const double* th, double lN, dou
         break;
       }
       default: {  // binary
-        Dual& x = st[sp - 2];
-        const Dual& y = st[sp - 1];
         --sp;
-        switch (op) {
-          case Op::Add: x.v += y.v; for (int j = 0; j < K; ++j) x.d[j] += y.d[j]; break;
-          case Op::Sub: x.v -= y.v; for (int j = 0; j < K; ++j) x.d[j] -= y.d[j]; break;
-          case Op::Mul:
-            for (int j = 0; j < K; ++j) x.d[j] = x.d[j] * y.v + x.v * y.d[j];
-            x.v *= y.v;
-            break;
-          case Op::Div: {
-            const double iy = 1 / y.v, q = x.v * iy;
-            for (int j = 0; j < K; ++j) x.d[j] = (x.d[j] - q * y.d[j]) * iy;
-            x.v = q;
-            break;
-          }
-          case Op::Pow: {  // x^y = exp(y ln x)
-            const double lx = log(x.v), v = exp(y.v * lx), sx = v * y.v / x.v, sy = v * lx;
-            for (int j = 0; j < K; ++j) x.d[j] = sx * x.d[j] + (y.d[j] != 0 ? sy * y.d[j] : 0.0);
-            x.v = v;
-            break;
-          }
-          case Op::Min: case Op::Max: {
-            const bool take_y = op == Op::Min ? y.v < x.v : y.v > x.v;
-            if (take_y) x = y;
-            break;
-          }
-          default: x.v = NAN; break;
-        }
+        dual_binary<K>(st[sp - 1], st[sp], op);
       }
     }
   }
